@@ -1,0 +1,74 @@
+import type { z } from 'zod';
+
+/**
+ * The bus between roles. Its shape is Kafka's: named topics split into partitions, records keyed by
+ * patient so one patient's records stay in order on one partition, consumer groups whose members share
+ * the partitions, and offsets committed only after the handler's effects are done (at-least-once).
+ * Implementations: in-process (memory-bus.ts) and Kafka.
+ */
+
+export interface TopicSpec<T> {
+  /** Logical name; an implementation may prefix it (e.g. per environment or test run). */
+  readonly name: string;
+  readonly schema: z.ZodType<T>;
+}
+
+export interface OutgoingRecord<T> {
+  /** Partitioning key: the patient id for clinical records, so per-patient order holds. */
+  key: string;
+  value: T;
+  headers?: Record<string, string>;
+}
+
+export interface ConsumedRecord<T> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string;
+  value: T;
+  headers: Record<string, string>;
+  /** Broker append time, ms since epoch. */
+  timestamp: number;
+}
+
+export interface ConsumeOptions<T> {
+  groupId: string;
+  topic: TopicSpec<T>;
+  /** Where a group with no committed offset starts: the oldest retained record, or only new ones. */
+  fromBeginning?: boolean;
+  /**
+   * Called for each record in partition order. The offset is committed when the promise resolves;
+   * a rejection leaves it uncommitted and the record is delivered again after a back-off.
+   */
+  handler: (record: ConsumedRecord<T>) => Promise<void>;
+}
+
+export interface Subscription {
+  /** Leaves the group: its partitions move to the remaining members. */
+  stop(): Promise<void>;
+}
+
+export interface Bus {
+  /** Resolves once every record is durably appended (Kafka: acks=all). */
+  publish<T>(topic: TopicSpec<T>, records: OutgoingRecord<T>[]): Promise<void>;
+  consume<T>(options: ConsumeOptions<T>): Promise<Subscription>;
+  /** Stops every subscription after in-flight handlers finish, then releases connections. */
+  close(): Promise<void>;
+}
+
+/** A record whose bytes do not satisfy its topic's schema. It is counted and skipped, never retried. */
+export class PoisonRecordError extends Error {
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: string,
+    readonly issues: string,
+  ) {
+    super(`record ${topic}/${partition}@${offset} does not match the topic schema: ${issues}`);
+    this.name = 'PoisonRecordError';
+  }
+}
+
+export function defineTopic<T>(name: string, schema: z.ZodType<T>): TopicSpec<T> {
+  return { name, schema };
+}

@@ -1,0 +1,12 @@
+import { Alert, AlertAction, CapacitySnapshot, DeadLetter, Reading, ScoreEvent } from '../domain/index.ts';
+import { defineTopic } from './bus.ts';
+
+/** Every topic vw uses, with the schema each record must satisfy. All clinical topics are keyed by patient. */
+export const Topics = {
+  readings: defineTopic('vw.readings.v1', Reading),
+  scores: defineTopic('vw.scores.v1', ScoreEvent),
+  alerts: defineTopic('vw.alerts.v1', Alert),
+  alertActions: defineTopic('vw.alert-actions.v1', AlertAction),
+  deadLetter: defineTopic('vw.dead-letter.v1', DeadLetter),
+  capacity: defineTopic('vw.capacity.v1', CapacitySnapshot),
+} as const;

@@ -1,0 +1,6 @@
+export * from './reading.ts';
+export * from './registry.ts';
+export * from './score.ts';
+export * from './alert.ts';
+export * from './dead-letter.ts';
+export * from './capacity.ts';
