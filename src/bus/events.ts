@@ -1,0 +1,15 @@
+import { EventEmitter } from 'node:events';
+import type { PoisonRecordError } from './bus.ts';
+
+/**
+ * Instrumentation events a bus emits, so logging and metrics attach from outside without the bus
+ * knowing about either.
+ */
+export interface BusEventMap {
+  rebalance: [{ groupId: string; topic: string; members: number }];
+  'handler.failed': [{ groupId: string; topic: string; partition: number; offset: string; attempt: number; error: unknown }];
+  'record.poison': [{ groupId: string; error: PoisonRecordError }];
+  'retention.skipped': [{ groupId: string; topic: string; partition: number; records: number }];
+}
+
+export class BusEvents extends EventEmitter<BusEventMap> {}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineTopic } from '../../../src/bus/bus.ts';
+import { createMemoryBus } from '../../../src/bus/memory-bus.ts';
+import { BusEvents } from '../../../src/bus/events.ts';
+import { murmur2, partitionFor } from '../../../src/bus/partitioner.ts';
+
+const Msg = z.object({ patient: z.string(), seq: z.number().int() });
+const topic = defineTopic('test.msgs', Msg);
+
+async function until(predicate: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function records(patients: string[], perPatient: number) {
+  return patients.flatMap((patient) =>
+    Array.from({ length: perPatient }, (_, seq) => ({ key: patient, value: { patient, seq } })),
+  );
+}
+
+describe('partitioner', () => {
+  it('matches Kafka murmur2 reference values', () => {
+    // Values from Kafka's own UtilsTest.testMurmur2.
+    expect(murmur2(new TextEncoder().encode('21'))).toBe(-973932308);
+    expect(murmur2(new TextEncoder().encode('foobar'))).toBe(-790332482);
+    expect(murmur2(new TextEncoder().encode('a-little-bit-long-string'))).toBe(-985981536);
+    expect(murmur2(new TextEncoder().encode(''))).toBe(275646681);
+  });
+  it('keeps a key on one partition', () => {
+    expect(partitionFor('pt-1', 8)).toBe(partitionFor('pt-1', 8));
+    expect(partitionFor('pt-1', 8)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('memory bus', () => {
+  it('delivers each key in order to a single consumer', async () => {
+    const bus = createMemoryBus({ partitions: 4 });
+    const seen = new Map<string, number[]>();
+    await bus.consume({
+      groupId: 'g',
+      topic,
+      handler: async ({ value }) => {
+        seen.set(value.patient, [...(seen.get(value.patient) ?? []), value.seq]);
+      },
+    });
+    await bus.publish(topic, records(['a', 'b', 'c', 'd', 'e'], 50));
+    await until(() => [...seen.values()].reduce((n, s) => n + s.length, 0) === 250);
+    for (const seqs of seen.values()) expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    await bus.close();
+  });
+
+  it('splits partitions between members of a group and gives every group its own copy', async () => {
+    const bus = createMemoryBus({ partitions: 4 });
+    const byMember = [0, 0];
+    let other = 0;
+    for (const m of [0, 1]) {
+      await bus.consume({ groupId: 'rules', topic, handler: async () => void byMember[m]!++ });
+    }
+    await bus.consume({ groupId: 'sink', topic, handler: async () => void other++ });
+    const patients = Array.from({ length: 40 }, (_, i) => `pt-${i}`);
+    await bus.publish(topic, records(patients, 5));
+    await until(() => byMember[0]! + byMember[1]! === 200 && other === 200);
+    expect(byMember[0]).toBeGreaterThan(0);
+    expect(byMember[1]).toBeGreaterThan(0);
+    await bus.close();
+  });
+
+  it('redelivers a record whose handler failed, and commits only after success', async () => {
+    const failures = new BusEvents();
+    let failed = 0;
+    failures.on('handler.failed', () => failed++);
+    const bus2 = createMemoryBus({ partitions: 1, retryBackoffMs: { initial: 1, max: 5 }, events: failures });
+    const attempts: number[] = [];
+    let throwsLeft = 3;
+    await bus2.consume({
+      groupId: 'g',
+      topic,
+      handler: async ({ value }) => {
+        attempts.push(value.seq);
+        if (value.seq === 1 && throwsLeft-- > 0) throw new Error('downstream unavailable');
+      },
+    });
+    await bus2.publish(topic, records(['a'], 3));
+    await until(() => attempts.length === 6);
+    expect(attempts).toEqual([0, 1, 1, 1, 1, 2]);
+    expect(failed).toBe(3);
+    await bus2.close();
+  });
+
+  it('moves a leaving member’s partitions to the others with nothing lost', async () => {
+    const bus = createMemoryBus({ partitions: 6 });
+    const handled = new Map<string, number>();
+    const count = (v: { patient: string; seq: number }) => handled.set(`${v.patient}/${v.seq}`, (handled.get(`${v.patient}/${v.seq}`) ?? 0) + 1);
+    const a = await bus.consume({ groupId: 'rules', topic, handler: async ({ value }) => void count(value) });
+    await bus.consume({
+      groupId: 'rules',
+      topic,
+      handler: async ({ value }) => {
+        await new Promise((r) => setTimeout(r, 1));
+        count(value);
+      },
+    });
+    const patients = Array.from({ length: 30 }, (_, i) => `pt-${i}`);
+    await bus.publish(topic, records(patients, 20));
+    await until(() => handled.size > 100);
+    await a.stop();
+    await bus.publish(topic, records(patients.map((p) => `${p}-late`), 2));
+    await until(() => handled.size === 30 * 20 + 30 * 2);
+    expect([...handled.values()].every((n) => n >= 1)).toBe(true);
+    await bus.close();
+  });
+
+  it('lets a new group read from the beginning, or only new records', async () => {
+    const bus = createMemoryBus({ partitions: 2 });
+    await bus.publish(topic, records(['a', 'b'], 3));
+    const fromStart: number[] = [];
+    const onlyNew: number[] = [];
+    await bus.consume({ groupId: 'replay', topic, fromBeginning: true, handler: async ({ value }) => void fromStart.push(value.seq) });
+    await bus.consume({ groupId: 'live', topic, handler: async ({ value }) => void onlyNew.push(value.seq) });
+    await bus.publish(topic, [{ key: 'a', value: { patient: 'a', seq: 99 } }]);
+    await until(() => fromStart.length === 7 && onlyNew.length === 1);
+    expect(onlyNew).toEqual([99]);
+    await bus.close();
+  });
+
+  it('refuses to publish a value that breaks the topic schema', async () => {
+    const bus = createMemoryBus();
+    await expect(
+      bus.publish(topic, [{ key: 'a', value: { patient: 'a', seq: 1.5 } }]),
+    ).rejects.toThrow(/refusing to publish to test.msgs: seq/);
+    await bus.close();
+  });
+
+  it('skips and reports a record that does not decode, without blocking the partition', async () => {
+    const events = new BusEvents();
+    const poison: string[] = [];
+    events.on('record.poison', ({ error }) => poison.push(error.message));
+    const bus = createMemoryBus({ partitions: 1, events });
+    const loose = defineTopic('test.msgs', z.object({ patient: z.string(), seq: z.number() }));
+    const got: number[] = [];
+    await bus.consume({ groupId: 'g', topic, handler: async ({ value }) => void got.push(value.seq) });
+    await bus.publish(loose, [
+      { key: 'a', value: { patient: 'a', seq: 0.5 } },
+      { key: 'a', value: { patient: 'a', seq: 2 } },
+    ]);
+    await until(() => got.length === 1);
+    expect(got).toEqual([2]);
+    expect(poison[0]).toMatch(/test.msgs\/0@0/);
+    await bus.close();
+  });
+});
