@@ -31,16 +31,30 @@ export interface ConsumedRecord<T> {
   timestamp: number;
 }
 
-export interface ConsumeOptions<T> {
-  groupId: string;
+/** One topic of a subscription and what to do with its records. Build it with `on()`. */
+export interface TopicHandler<T = unknown> {
   topic: TopicSpec<T>;
-  /** Where a group with no committed offset starts: the oldest retained record, or only new ones. */
-  fromBeginning?: boolean;
   /**
    * Called for each record in partition order. The offset is committed when the promise resolves;
    * a rejection leaves it uncommitted and the record is delivered again after a back-off.
    */
   handler: (record: ConsumedRecord<T>) => Promise<void>;
+}
+
+export function on<T>(topic: TopicSpec<T>, handler: (record: ConsumedRecord<T>) => Promise<void>): TopicHandler<T> {
+  return { topic, handler };
+}
+
+export interface ConsumeOptions {
+  groupId: string;
+  /**
+   * The topics of one subscription are co-partitioned: partition p of every topic goes to the same
+   * member, so state keyed by patient (e.g. alerts, updated by readings and by nurses' actions) lives
+   * in exactly one process. Topics consumed together must have the same partition count.
+   */
+  topics: TopicHandler<any>[];
+  /** Where a group with no committed offset starts: the oldest retained record, or only new ones. */
+  fromBeginning?: boolean;
 }
 
 export interface Subscription {
@@ -51,7 +65,7 @@ export interface Subscription {
 export interface Bus {
   /** Resolves once every record is durably appended (Kafka: acks=all). */
   publish<T>(topic: TopicSpec<T>, records: OutgoingRecord<T>[]): Promise<void>;
-  consume<T>(options: ConsumeOptions<T>): Promise<Subscription>;
+  consume(options: ConsumeOptions): Promise<Subscription>;
   /** Stops every subscription after in-flight handlers finish, then releases connections. */
   close(): Promise<void>;
 }

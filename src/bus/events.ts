@@ -6,7 +6,7 @@ import type { PoisonRecordError } from './bus.ts';
  * knowing about either.
  */
 export interface BusEventMap {
-  rebalance: [{ groupId: string; topic: string; members: number }];
+  rebalance: [{ groupId: string; topics: string[]; members: number }];
   'handler.failed': [{ groupId: string; topic: string; partition: number; offset: string; attempt: number; error: unknown }];
   'record.poison': [{ groupId: string; error: PoisonRecordError }];
   'retention.skipped': [{ groupId: string; topic: string; partition: number; records: number }];

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Bus, ConsumeOptions, ConsumedRecord, OutgoingRecord, Subscription, TopicSpec } from './bus.ts';
+import type { Bus, ConsumeOptions, ConsumedRecord, OutgoingRecord, Subscription, TopicHandler, TopicSpec } from './bus.ts';
 import { PoisonRecordError } from './bus.ts';
 import { decodeValue, encodeValue } from './codec.ts';
 import { partitionFor } from './partitioner.ts';
@@ -34,18 +34,24 @@ interface PartitionLog {
 
 interface Member {
   id: number;
-  handler: (record: ConsumedRecord<unknown>) => Promise<void>;
-  topic: TopicSpec<unknown>;
+  handlers: Map<string, TopicHandler<unknown>>;
+}
+
+interface Cursor {
+  topic: string;
+  partition: number;
+  committed: number;
+  inFlight?: Promise<unknown>;
+  worker?: Promise<void>;
 }
 
 interface Group {
   groupId: string;
-  topic: string;
-  committed: number[];
+  topics: string[];
+  cursors: Cursor[];
   members: Member[];
+  /** Owner of each partition number, across all the group's topics. */
   owners: Array<Member | undefined>;
-  workers: Array<Promise<void>>;
-  inFlight: Array<Promise<unknown> | undefined>;
   /** Wakes partition workers that are idle because the group has no members. */
   memberWaiters: Array<() => void>;
 }
@@ -79,49 +85,55 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus & { endOffs
       group.members.length ? group.members[p % group.members.length] : undefined,
     );
     for (const wake of group.memberWaiters.splice(0)) wake();
-    events?.emit('rebalance', { groupId: group.groupId, topic: group.topic, members: group.members.length });
+    events?.emit('rebalance', { groupId: group.groupId, topics: group.topics, members: group.members.length });
   }
 
-  async function runPartition(group: Group, partition: number): Promise<void> {
-    const log = logOf(group.topic)[partition]!;
+  async function runCursor(group: Group, cursor: Cursor): Promise<void> {
+    const log = logOf(cursor.topic)[cursor.partition]!;
     let delivered = 0;
     while (!closed) {
-      const owner = group.owners[partition];
+      const owner = group.owners[cursor.partition];
       if (!owner) {
         await new Promise<void>((resolve) => group.memberWaiters.push(resolve));
         continue;
       }
-      let offset = group.committed[partition]!;
-      if (offset < log.base) {
-        events?.emit('retention.skipped', { groupId: group.groupId, topic: group.topic, partition, records: log.base - offset });
-        offset = group.committed[partition] = log.base;
+      if (cursor.committed < log.base) {
+        events?.emit('retention.skipped', {
+          groupId: group.groupId,
+          topic: cursor.topic,
+          partition: cursor.partition,
+          records: log.base - cursor.committed,
+        });
+        cursor.committed = log.base;
       }
+      const offset = cursor.committed;
       if (offset >= log.base + log.records.length) {
         await waitForRecord(log, offset);
         continue;
       }
-      const stored = log.records[offset - log.base]!;
-      const attempt = deliver(group, owner, partition, offset, stored);
-      group.inFlight[partition] = attempt;
+      const attempt = deliver(group, owner, cursor, offset, log.records[offset - log.base]!);
+      cursor.inFlight = attempt;
       const ok = await attempt;
-      group.inFlight[partition] = undefined;
-      if (ok) group.committed[partition] = offset + 1;
+      cursor.inFlight = undefined;
+      if (ok) cursor.committed = offset + 1;
       // Yield to I/O now and then so a deep backlog cannot starve timers and sockets.
       if (++delivered % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
   /** Resolves true when the record may be committed. */
-  async function deliver(group: Group, owner: Member, partition: number, offset: number, stored: StoredRecord): Promise<boolean> {
+  async function deliver(group: Group, owner: Member, cursor: Cursor, offset: number, stored: StoredRecord): Promise<boolean> {
+    const { topic, handler } = owner.handlers.get(cursor.topic)!;
+    const { partition } = cursor;
     let value: unknown;
     try {
-      value = decodeValue(owner.topic, stored.value, partition, String(offset));
+      value = decodeValue(topic, stored.value, partition, String(offset));
     } catch (error) {
       events?.emit('record.poison', { groupId: group.groupId, error: error as PoisonRecordError });
       return true;
     }
     const record: ConsumedRecord<unknown> = {
-      topic: group.topic,
+      topic: cursor.topic,
       partition,
       offset: String(offset),
       key: stored.key,
@@ -132,10 +144,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus & { endOffs
     let wait = backoff.initial;
     for (let attempt = 1; !closed; attempt++) {
       try {
-        await owner.handler(record);
+        await handler(record);
         return true;
       } catch (error) {
-        events?.emit('handler.failed', { groupId: group.groupId, topic: group.topic, partition, offset: String(offset), attempt, error });
+        events?.emit('handler.failed', { groupId: group.groupId, topic: cursor.topic, partition, offset: String(offset), attempt, error });
         await sleep(wait);
         wait = Math.min(wait * 2, backoff.max);
         // A member that left while we backed off hands the record to the new owner.
@@ -163,41 +175,35 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus & { endOffs
       }
     },
 
-    async consume<T>(options: ConsumeOptions<T>): Promise<Subscription> {
+    async consume(options: ConsumeOptions): Promise<Subscription> {
       if (closed) throw new Error('bus is closed');
-      const id = `${options.groupId}\u0000${options.topic.name}`;
-      const log = logOf(options.topic.name);
+      const topics = [...new Set(options.topics.map((t) => t.topic.name))].sort();
+      const id = `${options.groupId}\u0000${topics.join('\u0000')}`;
       let group = groups.get(id);
       if (!group) {
-        const start = (p: PartitionLog) => (options.fromBeginning ? p.base : p.base + p.records.length);
-        group = {
-          groupId: options.groupId,
-          topic: options.topic.name,
-          committed: log.map(start),
-          members: [],
-          owners: [],
-          workers: [],
-          inFlight: [],
-          memberWaiters: [],
-        };
-        groups.set(id, group);
-        const g = group;
-        g.workers = Array.from({ length: partitions }, (_, p) => runPartition(g, p));
+        const g: Group = { groupId: options.groupId, topics, cursors: [], members: [], owners: [], memberWaiters: [] };
+        for (const topic of topics) {
+          logOf(topic).forEach((p, partition) => {
+            const committed = options.fromBeginning ? p.base : p.base + p.records.length;
+            g.cursors.push({ topic, partition, committed });
+          });
+        }
+        for (const cursor of g.cursors) cursor.worker = runCursor(g, cursor);
+        groups.set(id, (group = g));
       }
       const member: Member = {
         id: nextMemberId++,
-        handler: options.handler as Member['handler'],
-        topic: options.topic as TopicSpec<unknown>,
+        handlers: new Map(options.topics.map((t) => [t.topic.name, t as TopicHandler<unknown>])),
       };
       group.members.push(member);
       rebalance(group);
       const g = group;
       return {
         async stop() {
-          const owned = g.owners.flatMap((o, p) => (o === member ? [p] : []));
+          const owned = new Set(g.owners.flatMap((o, p) => (o === member ? [p] : [])));
           g.members = g.members.filter((m) => m !== member);
           rebalance(g);
-          await Promise.all(owned.map((p) => g.inFlight[p]));
+          await Promise.all(g.cursors.filter((c) => owned.has(c.partition)).map((c) => c.inFlight));
         },
       };
     },
@@ -207,7 +213,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus & { endOffs
       closed = true;
       for (const log of logs.values()) for (const p of log) for (const wake of p.waiters.splice(0)) wake();
       for (const g of groups.values()) for (const wake of g.memberWaiters.splice(0)) wake();
-      await Promise.all([...groups.values()].flatMap((g) => g.workers));
+      await Promise.all([...groups.values()].flatMap((g) => g.cursors.map((c) => c.worker)));
     },
 
     endOffsets(topic: string): number[] {

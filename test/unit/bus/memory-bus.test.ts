@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineTopic } from '../../../src/bus/bus.ts';
+import { defineTopic, on } from '../../../src/bus/bus.ts';
 import { createMemoryBus } from '../../../src/bus/memory-bus.ts';
 import { BusEvents } from '../../../src/bus/events.ts';
 import { murmur2, partitionFor } from '../../../src/bus/partitioner.ts';
@@ -42,10 +42,9 @@ describe('memory bus', () => {
     const seen = new Map<string, number[]>();
     await bus.consume({
       groupId: 'g',
-      topic,
-      handler: async ({ value }) => {
+      topics: [on(topic, async ({ value }) => {
         seen.set(value.patient, [...(seen.get(value.patient) ?? []), value.seq]);
-      },
+      })],
     });
     await bus.publish(topic, records(['a', 'b', 'c', 'd', 'e'], 50));
     await until(() => [...seen.values()].reduce((n, s) => n + s.length, 0) === 250);
@@ -58,9 +57,9 @@ describe('memory bus', () => {
     const byMember = [0, 0];
     let other = 0;
     for (const m of [0, 1]) {
-      await bus.consume({ groupId: 'rules', topic, handler: async () => void byMember[m]!++ });
+      await bus.consume({ groupId: 'rules', topics: [on(topic, async () => void byMember[m]!++ )] });
     }
-    await bus.consume({ groupId: 'sink', topic, handler: async () => void other++ });
+    await bus.consume({ groupId: 'sink', topics: [on(topic, async () => void other++ )] });
     const patients = Array.from({ length: 40 }, (_, i) => `pt-${i}`);
     await bus.publish(topic, records(patients, 5));
     await until(() => byMember[0]! + byMember[1]! === 200 && other === 200);
@@ -78,11 +77,10 @@ describe('memory bus', () => {
     let throwsLeft = 3;
     await bus2.consume({
       groupId: 'g',
-      topic,
-      handler: async ({ value }) => {
+      topics: [on(topic, async ({ value }) => {
         attempts.push(value.seq);
         if (value.seq === 1 && throwsLeft-- > 0) throw new Error('downstream unavailable');
-      },
+      })],
     });
     await bus2.publish(topic, records(['a'], 3));
     await until(() => attempts.length === 6);
@@ -95,14 +93,13 @@ describe('memory bus', () => {
     const bus = createMemoryBus({ partitions: 6 });
     const handled = new Map<string, number>();
     const count = (v: { patient: string; seq: number }) => handled.set(`${v.patient}/${v.seq}`, (handled.get(`${v.patient}/${v.seq}`) ?? 0) + 1);
-    const a = await bus.consume({ groupId: 'rules', topic, handler: async ({ value }) => void count(value) });
+    const a = await bus.consume({ groupId: 'rules', topics: [on(topic, async ({ value }) => void count(value) )] });
     await bus.consume({
       groupId: 'rules',
-      topic,
-      handler: async ({ value }) => {
+      topics: [on(topic, async ({ value }) => {
         await new Promise((r) => setTimeout(r, 1));
         count(value);
-      },
+      })],
     });
     const patients = Array.from({ length: 30 }, (_, i) => `pt-${i}`);
     await bus.publish(topic, records(patients, 20));
@@ -119,8 +116,8 @@ describe('memory bus', () => {
     await bus.publish(topic, records(['a', 'b'], 3));
     const fromStart: number[] = [];
     const onlyNew: number[] = [];
-    await bus.consume({ groupId: 'replay', topic, fromBeginning: true, handler: async ({ value }) => void fromStart.push(value.seq) });
-    await bus.consume({ groupId: 'live', topic, handler: async ({ value }) => void onlyNew.push(value.seq) });
+    await bus.consume({ groupId: 'replay', fromBeginning: true, topics: [on(topic, async ({ value }) => void fromStart.push(value.seq) )] });
+    await bus.consume({ groupId: 'live', topics: [on(topic, async ({ value }) => void onlyNew.push(value.seq) )] });
     await bus.publish(topic, [{ key: 'a', value: { patient: 'a', seq: 99 } }]);
     await until(() => fromStart.length === 7 && onlyNew.length === 1);
     expect(onlyNew).toEqual([99]);
@@ -142,7 +139,7 @@ describe('memory bus', () => {
     const bus = createMemoryBus({ partitions: 1, events });
     const loose = defineTopic('test.msgs', z.object({ patient: z.string(), seq: z.number() }));
     const got: number[] = [];
-    await bus.consume({ groupId: 'g', topic, handler: async ({ value }) => void got.push(value.seq) });
+    await bus.consume({ groupId: 'g', topics: [on(topic, async ({ value }) => void got.push(value.seq) )] });
     await bus.publish(loose, [
       { key: 'a', value: { patient: 'a', seq: 0.5 } },
       { key: 'a', value: { patient: 'a', seq: 2 } },
@@ -150,6 +147,26 @@ describe('memory bus', () => {
     await until(() => got.length === 1);
     expect(got).toEqual([2]);
     expect(poison[0]).toMatch(/test.msgs\/0@0/);
+    await bus.close();
+  });
+
+  it('co-partitions the topics of one subscription: a key meets the same member on every topic', async () => {
+    const bus = createMemoryBus({ partitions: 4 });
+    const other = defineTopic('test.other', Msg);
+    const ownerOf = new Map<string, Set<number>>();
+    const note = (member: number) => async ({ value }: { value: { patient: string } }) => {
+      ownerOf.set(value.patient, (ownerOf.get(value.patient) ?? new Set()).add(member));
+    };
+    for (const m of [1, 2]) {
+      await bus.consume({ groupId: 'rules', topics: [on(topic, note(m)), on(other, note(m))] });
+    }
+    const patients = Array.from({ length: 20 }, (_, i) => `pt-${i}`);
+    await bus.publish(topic, records(patients, 2));
+    await bus.publish(other, records(patients, 2));
+    await until(() => ownerOf.size === 20);
+    await new Promise((r) => setTimeout(r, 20));
+    expect([...ownerOf.values()].every((members) => members.size === 1)).toBe(true);
+    expect(new Set([...ownerOf.values()].flatMap((m) => [...m])).size).toBe(2);
     await bus.close();
   });
 });

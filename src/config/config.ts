@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Configuration from an optional YAML file (VW_CONFIG) overlaid by environment variables. Every
+ * setting has a default that runs the embedded demo; docs/configuration.md lists them all.
+ */
+const Port = z.coerce.number().int().min(0).max(65535);
+const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+export const Config = z.object({
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  http: z.object({ host: z.string().default('127.0.0.1'), port: Port.default(8080) }).prefault({}),
+  mqtt: z
+    .object({
+      /** `embedded` starts an in-process broker; otherwise an mqtt:// or mqtts:// URL of an external broker. */
+      url: z.union([z.literal('embedded'), z.url({ protocol: /^mqtts?$/ })]).default('embedded'),
+      embeddedHost: z.string().default('127.0.0.1'),
+      embeddedPort: Port.default(1883),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      clientId: z.string().default('vw-ingest'),
+    })
+    .prefault({}),
+  bus: z
+    .object({
+      kind: z.enum(['memory']).default('memory'),
+      partitions: z.coerce.number().int().min(1).max(1024).default(8),
+    })
+    .prefault({}),
+  store: z
+    .object({
+      kind: z.enum(['memory']).default('memory'),
+      retentionHours: z.coerce.number().positive().default(72),
+      maxPointsPerSeries: z.coerce.number().int().positive().default(20_000),
+    })
+    .prefault({}),
+  registry: z.object({ seedsFile: z.string().default('seeds/demo-ward.yaml') }).prefault({}),
+  rules: z.object({ dir: z.string().default('rules') }).prefault({}),
+  feed: z
+    .object({
+      /** HMAC secret for console tokens; the demo generates one when unset. */
+      tokenSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+      tokenIssuer: z.string().default('vw'),
+      /** Seconds a console has to send its hello frame before it is disconnected. */
+      helloTimeoutSeconds: z.coerce.number().positive().default(10),
+    })
+    .prefault({}),
+  ingest: z
+    .object({
+      maxPayloadBytes: z.coerce.number().int().positive().default(256 * 1024),
+      maxFutureSkewSeconds: z.coerce.number().nonnegative().default(300),
+      maxAgeHours: z.coerce.number().positive().default(24 * 7),
+    })
+    .prefault({}),
+  simulator: z
+    .object({
+      enabled: Flag.default(false),
+      scenarioFile: z.string().default('simulators/scenarios/demo.yaml'),
+    })
+    .prefault({}),
+});
+export type Config = z.infer<typeof Config>;
+
+/** Each environment variable and the setting it overrides. */
+export const ENV_SETTINGS: Record<string, string> = {
+  VW_LOG_LEVEL: 'logLevel',
+  VW_HTTP_HOST: 'http.host',
+  VW_HTTP_PORT: 'http.port',
+  VW_MQTT_URL: 'mqtt.url',
+  VW_MQTT_EMBEDDED_HOST: 'mqtt.embeddedHost',
+  VW_MQTT_EMBEDDED_PORT: 'mqtt.embeddedPort',
+  VW_MQTT_USERNAME: 'mqtt.username',
+  VW_MQTT_PASSWORD: 'mqtt.password',
+  VW_MQTT_CLIENT_ID: 'mqtt.clientId',
+  VW_BUS: 'bus.kind',
+  VW_BUS_PARTITIONS: 'bus.partitions',
+  VW_STORE: 'store.kind',
+  VW_STORE_RETENTION_HOURS: 'store.retentionHours',
+  VW_STORE_MAX_POINTS_PER_SERIES: 'store.maxPointsPerSeries',
+  VW_SEEDS: 'registry.seedsFile',
+  VW_RULES_DIR: 'rules.dir',
+  VW_FEED_TOKEN_SECRET: 'feed.tokenSecret',
+  VW_FEED_TOKEN_ISSUER: 'feed.tokenIssuer',
+  VW_FEED_HELLO_TIMEOUT_SECONDS: 'feed.helloTimeoutSeconds',
+  VW_INGEST_MAX_PAYLOAD_BYTES: 'ingest.maxPayloadBytes',
+  VW_INGEST_MAX_FUTURE_SKEW_SECONDS: 'ingest.maxFutureSkewSeconds',
+  VW_INGEST_MAX_AGE_HOURS: 'ingest.maxAgeHours',
+  VW_SIMULATOR: 'simulator.enabled',
+  VW_SIMULATOR_SCENARIO: 'simulator.scenarioFile',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys.at(-1)!] = value;
+}
+
+const settingToEnv = Object.fromEntries(Object.entries(ENV_SETTINGS).map(([env, path]) => [path, env]));
+
+/**
+ * Builds the configuration. `overrides` (used by the CLI and tests) win over the environment, which
+ * wins over the file. Errors name both the setting and the variable that sets it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): Config {
+  let raw: Record<string, unknown> = {};
+  const file = env.VW_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`VW_CONFIG=${file}: cannot read the file (${(error as Error).message})`);
+    }
+    const parsed: unknown = parse(text);
+    if (parsed !== null && typeof parsed !== 'object') throw new ConfigError(`VW_CONFIG=${file}: expected a YAML mapping`);
+    raw = (parsed ?? {}) as Record<string, unknown>;
+  }
+  for (const [name, path] of Object.entries(ENV_SETTINGS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, value);
+  }
+  for (const [path, value] of Object.entries(overrides)) setPath(raw, path, value);
+  const result = Config.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.join('.');
+      const envName = settingToEnv[path];
+      return `  ${path}${envName ? ` (${envName})` : ''}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

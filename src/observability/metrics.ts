@@ -1,0 +1,102 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The metrics every role exposes on GET /metrics. One registry per process (per app instance in
+ * tests), so parallel instances never share counters.
+ */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'vw_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    readingsIngested: new Counter({
+      name: 'vw_readings_ingested_total',
+      help: 'Canonical readings accepted at the edge and published to the bus',
+      labelNames: ['shape', 'type'] as const,
+      registers,
+    }),
+    readingsRejected: new Counter({
+      name: 'vw_readings_rejected_total',
+      help: 'Payloads or batch items refused at the edge, by machine-readable reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    mqttMessages: new Counter({
+      name: 'vw_mqtt_messages_total',
+      help: 'MQTT messages received by ingest',
+      registers,
+    }),
+    scoresComputed: new Counter({
+      name: 'vw_scores_computed_total',
+      help: 'Scores computed, by rule and whether the parameter set was partial',
+      labelNames: ['rule', 'partial'] as const,
+      registers,
+    }),
+    alertsRaised: new Counter({
+      name: 'vw_alerts_raised_total',
+      help: 'New alerts opened, by rule and severity',
+      labelNames: ['rule', 'severity'] as const,
+      registers,
+    }),
+    alertsEscalated: new Counter({
+      name: 'vw_alerts_severity_increased_total',
+      help: 'Open alerts whose severity stepped up',
+      labelNames: ['rule', 'severity'] as const,
+      registers,
+    }),
+    alertActions: new Counter({
+      name: 'vw_alert_actions_total',
+      help: 'Alert actions applied (acknowledge, resolve)',
+      labelNames: ['action'] as const,
+      registers,
+    }),
+    duplicatesAbsorbed: new Counter({
+      name: 'vw_duplicates_absorbed_total',
+      help: 'Redelivered or repeated records recognised and absorbed',
+      labelNames: ['stage'] as const,
+      registers,
+    }),
+    pipelineLatency: new Histogram({
+      name: 'vw_pipeline_latency_seconds',
+      help: 'From a device message received at the edge to its effect delivered (stage=feed: reading on a console socket; stage=alert: alert on a console socket; stage=stored: written to the store)',
+      labelNames: ['stage'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    busHandlerFailures: new Counter({
+      name: 'vw_bus_handler_failures_total',
+      help: 'Bus handler attempts that failed and will be retried',
+      labelNames: ['group'] as const,
+      registers,
+    }),
+    busPoisonRecords: new Counter({
+      name: 'vw_bus_poison_records_total',
+      help: 'Bus records that did not match their topic schema and were skipped',
+      labelNames: ['group'] as const,
+      registers,
+    }),
+    storeWrites: new Counter({
+      name: 'vw_store_points_written_total',
+      help: 'Points written to the time-series store',
+      registers,
+    }),
+    feedConnections: new Gauge({
+      name: 'vw_feed_connections',
+      help: 'Open console WebSocket connections',
+      registers,
+    }),
+    feedAuthFailures: new Counter({
+      name: 'vw_feed_auth_failures_total',
+      help: 'Console connections or requests refused for a missing or invalid token, or a ward not granted',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function secondsSince(iso: string, now = Date.now()): number {
+  return Math.max(0, (now - Date.parse(iso)) / 1000);
+}

@@ -1,0 +1,130 @@
+import type { Reading, ReadingType, ScoreEvent } from '../domain/index.ts';
+import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
+
+/**
+ * The embedded store: per patient, per type, points sorted by event time, bounded by age and count.
+ * Late readings are inserted in place; a point with an id already present is ignored.
+ */
+export interface MemoryStoreOptions {
+  retentionHours: number;
+  maxPointsPerSeries: number;
+  now?: () => number;
+}
+
+interface Point {
+  t: number;
+  id: string;
+}
+
+class SortedSeries<T extends Point> {
+  readonly points: T[] = [];
+
+  /** Returns false when a point with the same id and time is already held. */
+  insert(point: T): boolean {
+    const { points } = this;
+    let lo = 0;
+    let hi = points.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (points[mid]!.t <= point.t) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo - 1; i >= 0 && points[i]!.t === point.t; i--) if (points[i]!.id === point.id) return false;
+    points.splice(lo, 0, point);
+    return true;
+  }
+
+  trim(oldest: number, maxPoints: number): void {
+    let drop = 0;
+    while (drop < this.points.length && this.points[drop]!.t < oldest) drop++;
+    drop = Math.max(drop, this.points.length - maxPoints);
+    if (drop > 0) this.points.splice(0, drop);
+  }
+
+  range(query: SeriesQuery): T[] {
+    const since = query.since.getTime();
+    const until = query.until?.getTime() ?? Infinity;
+    const out = this.points.filter((p) => p.t >= since && p.t <= until);
+    return query.limit !== undefined ? out.slice(-query.limit) : out;
+  }
+
+  last(): T | undefined {
+    return this.points.at(-1);
+  }
+}
+
+interface ReadingPoint extends Point {
+  reading: Reading;
+}
+interface ScorePoint extends Point {
+  score: ScoreEvent;
+}
+
+interface PatientSeries {
+  readings: Map<ReadingType, SortedSeries<ReadingPoint>>;
+  scores: SortedSeries<ScorePoint>;
+}
+
+export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore & { pointCount(): number } {
+  const now = options.now ?? Date.now;
+  const retentionMs = options.retentionHours * 3_600_000;
+  const patients = new Map<string, PatientSeries>();
+
+  function patient(id: string): PatientSeries {
+    let p = patients.get(id);
+    if (!p) {
+      p = { readings: new Map(), scores: new SortedSeries() };
+      patients.set(id, p);
+    }
+    return p;
+  }
+
+  return {
+    async writeReadings(readings) {
+      const oldest = now() - retentionMs;
+      for (const reading of readings) {
+        const t = Date.parse(reading.ts);
+        if (t < oldest) continue;
+        const p = patient(reading.patientId);
+        let series = p.readings.get(reading.type);
+        if (!series) p.readings.set(reading.type, (series = new SortedSeries()));
+        if (series.insert({ t, id: reading.readingId, reading })) series.trim(oldest, options.maxPointsPerSeries);
+      }
+    },
+    async writeScores(scores) {
+      const oldest = now() - retentionMs;
+      for (const score of scores) {
+        const t = Date.parse(score.ts);
+        if (t < oldest) continue;
+        const series = patient(score.patientId).scores;
+        if (series.insert({ t, id: score.scoreId, score })) series.trim(oldest, options.maxPointsPerSeries);
+      }
+    },
+    async series(patientId, type, query): Promise<SeriesPoint[]> {
+      const series = patients.get(patientId)?.readings.get(type);
+      return series ? series.range(query).map((p) => ({ ts: p.reading.ts, value: p.reading.value })) : [];
+    },
+    async latest(patientId) {
+      const out: Partial<Record<ReadingType, Reading>> = {};
+      for (const [type, series] of patients.get(patientId)?.readings ?? []) {
+        const last = series.last();
+        if (last) out[type] = last.reading;
+      }
+      return out;
+    },
+    async scores(patientId, query) {
+      return (patients.get(patientId)?.scores.range(query) ?? []).map((p) => p.score);
+    },
+    async close() {
+      patients.clear();
+    },
+    pointCount() {
+      let n = 0;
+      for (const p of patients.values()) {
+        for (const s of p.readings.values()) n += s.points.length;
+        n += p.scores.points.length;
+      }
+      return n;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Reading, ReadingType, ScoreEvent } from '../domain/index.ts';
+
+export interface SeriesPoint {
+  ts: string;
+  value: Reading['value'];
+}
+
+export interface SeriesQuery {
+  since: Date;
+  until?: Date;
+  /** The most recent `limit` points of the range. */
+  limit?: number;
+}
+
+/**
+ * Where readings and scores are kept as time series. Writes are idempotent: a reading or score written
+ * twice (a redelivery) is stored once. Implementations: in-memory (memory-store.ts) and InfluxDB.
+ */
+export interface TimeSeriesStore {
+  writeReadings(readings: Reading[]): Promise<void>;
+  writeScores(scores: ScoreEvent[]): Promise<void>;
+  /** Points of one patient's series in event-time order. */
+  series(patientId: string, type: ReadingType, query: SeriesQuery): Promise<SeriesPoint[]>;
+  /** The newest reading of each type for a patient. */
+  latest(patientId: string): Promise<Partial<Record<ReadingType, Reading>>>;
+  scores(patientId: string, query: SeriesQuery): Promise<ScoreEvent[]>;
+  close(): Promise<void>;
+}
