@@ -1,0 +1,35 @@
+import type { Bus } from '../bus/bus.ts';
+import type { BusEvents } from '../bus/events.ts';
+import { createMemoryBus } from '../bus/memory-bus.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../observability/logger.ts';
+import { startEmbeddedBroker } from '../mqtt/embedded-broker.ts';
+import { createMemoryStore } from '../store/memory-store.ts';
+import type { TimeSeriesStore } from '../store/store.ts';
+
+/**
+ * The only place that knows which bus, store and broker are configured. Roles receive the small
+ * interfaces and never branch on the implementation behind them.
+ */
+export function createBus(config: Config, events: BusEvents): Bus {
+  switch (config.bus.kind) {
+    case 'memory':
+      return createMemoryBus({ partitions: config.bus.partitions, events });
+  }
+}
+
+export function createStore(config: Config): TimeSeriesStore {
+  switch (config.store.kind) {
+    case 'memory':
+      return createMemoryStore({
+        retentionHours: config.store.retentionHours,
+        maxPointsPerSeries: config.store.maxPointsPerSeries,
+      });
+  }
+}
+
+/** Resolves the broker URL ingest connects to, starting the embedded broker when configured. */
+export async function resolveMqtt(config: Config, logger: Logger): Promise<{ url: string; close(): Promise<void> }> {
+  if (config.mqtt.url !== 'embedded') return { url: config.mqtt.url, close: async () => {} };
+  return startEmbeddedBroker({ host: config.mqtt.embeddedHost, port: config.mqtt.embeddedPort, logger });
+}

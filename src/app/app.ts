@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { BusEvents } from '../bus/events.ts';
+import type { Config } from '../config/config.ts';
+import { createTokenAuthority, type TokenAuthority } from '../feed/auth.ts';
+import { startFeedRole } from '../feed/feed-role.ts';
+import { startHttpServer, type HealthCheck } from '../http/http-server.ts';
+import { startIngestRole } from '../ingest/ingest-role.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { loadRegistryFile } from '../registry/load.ts';
+import type { Registry } from '../registry/registry.ts';
+import { loadNews2Rule } from '../rules/news2/rule-file.ts';
+import { startRulesRole } from '../rules/rules-role.ts';
+import { startSinkRole } from '../store/sink-role.ts';
+import { createBus, createStore, resolveMqtt } from './adapters.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { TimeSeriesStore } from '../store/store.ts';
+
+export const ROLES = ['ingest', 'rules', 'sink', 'feed'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface VwApp {
+  config: Config;
+  httpUrl: string;
+  /** The broker ingest is connected to (the embedded one's URL when embedded). */
+  mqttUrl: string;
+  bus: Bus;
+  store: TimeSeriesStore;
+  registry: Registry;
+  metrics: Metrics;
+  tokens: TokenAuthority;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+const CONSOLE_DIR = join(import.meta.dirname, '..', '..', 'dashboards', 'console');
+
+/**
+ * Starts the configured roles in this process, around one bus, store and HTTP server. With every
+ * role and the embedded defaults this is the whole of vw in one process.
+ */
+export async function startVw(config: Config, options: { roles?: readonly Role[]; logger?: Logger } = {}): Promise<VwApp> {
+  const roles = new Set(options.roles ?? ROLES);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const metrics = createMetrics();
+  const busEvents = new BusEvents();
+  busEvents.on('handler.failed', ({ groupId, topic, partition, offset, attempt, error }) => {
+    metrics.busHandlerFailures.inc({ group: groupId });
+    logger.warn({ err: error, groupId, topic, partition, offset, attempt }, 'bus handler failed; retrying');
+  });
+  busEvents.on('record.poison', ({ groupId, error }) => {
+    metrics.busPoisonRecords.inc({ group: groupId });
+    logger.error({ groupId, err: error }, 'skipped a record that does not match its topic schema');
+  });
+  busEvents.on('retention.skipped', (event) => logger.error(event, 'records expired before the group consumed them'));
+
+  const stops: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const stop of stops.reverse()) {
+      await stop().catch((error: unknown) => logger.error({ err: error }, 'error during shutdown'));
+    }
+  };
+
+  try {
+    const { registry } = await loadRegistryFile(config.registry.seedsFile);
+    const bus = createBus(config, busEvents);
+    stops.push(() => bus.close());
+    const store = createStore(config);
+    stops.push(() => store.close());
+
+    let secret = config.feed.tokenSecret;
+    if (!secret) {
+      secret = randomBytes(32).toString('base64url');
+      logger.warn('VW_FEED_TOKEN_SECRET is not set: console tokens are signed with a random key valid for this run only');
+    }
+    const tokens = createTokenAuthority({ secret, issuer: config.feed.tokenIssuer });
+    const health: HealthCheck[] = [];
+
+    if (roles.has('sink')) {
+      const sink = await startSinkRole({ bus, store, metrics, logger });
+      stops.push(sink.stop);
+    }
+    if (roles.has('rules')) {
+      const news2 = await loadNews2Rule(join(config.rules.dir, 'news2.yaml'));
+      const rules = await startRulesRole({ bus, registry, news2, metrics, logger });
+      stops.push(rules.stop);
+    }
+    const feed = roles.has('feed')
+      ? await startFeedRole({
+          bus,
+          store,
+          registry,
+          tokens,
+          metrics,
+          logger,
+          helloTimeoutMs: config.feed.helloTimeoutSeconds * 1000,
+        })
+      : undefined;
+    const http = await startHttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      logger,
+      metrics: metrics.registry,
+      health,
+      ...(feed ? { consoleDir: CONSOLE_DIR, onFeedUpgrade: feed.handleUpgrade } : {}),
+    });
+    stops.push(http.close);
+    if (feed) stops.push(feed.stop);
+
+    let mqttUrl = '';
+    if (roles.has('ingest')) {
+      const broker = await resolveMqtt(config, logger);
+      stops.push(broker.close);
+      mqttUrl = broker.url;
+      const ingest = await startIngestRole({
+        bus,
+        registry,
+        metrics,
+        logger,
+        options: {
+          mqttUrl,
+          clientId: config.mqtt.clientId,
+          ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
+          ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
+          limits: {
+            maxPayloadBytes: config.ingest.maxPayloadBytes,
+            maxFutureSkewMs: config.ingest.maxFutureSkewSeconds * 1000,
+            maxAgeMs: config.ingest.maxAgeHours * 3_600_000,
+          },
+        },
+      });
+      stops.push(ingest.stop);
+      health.push({ name: 'mqtt', ok: ingest.connected });
+    }
+    logger.info({ roles: [...roles], http: http.url }, 'vw started');
+    return { config, httpUrl: http.url, mqttUrl, bus, store, registry, metrics, tokens, logger, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { ROLES, startVw, type Role, type VwApp } from '../app/app.ts';
+import { createTokenAuthority } from '../feed/auth.ts';
+import { loadRegistryFile } from '../registry/load.ts';
+import { loadScenario } from '../../simulators/scenario.ts';
+import { createWardSimulator } from '../../simulators/ward-simulator.ts';
+
+const USAGE = `vw: wearable remote monitoring for virtual wards
+
+Usage:
+  vw demo                          everything in one process with a simulated ward; prints the console URL
+  vw all                           every role in one process (ingest, rules, sink, feed)
+  vw ingest | rules | sink | feed  one role in this process
+  vw token --user NAME --wards W1,W2 [--hours H]
+                                   prints a console token (needs VW_FEED_TOKEN_SECRET)
+
+Configuration comes from VW_* environment variables and an optional YAML file named by VW_CONFIG;
+see docs/configuration.md.`;
+
+function onShutdown(close: () => Promise<void>): void {
+  let closing = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (closing) return;
+      closing = true;
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+async function runRoles(config: Config, roles: readonly Role[]): Promise<VwApp> {
+  const app = await startVw(config, { roles });
+  onShutdown(app.close);
+  return app;
+}
+
+async function demo(): Promise<void> {
+  const config = loadConfig(process.env, { 'simulator.enabled': true });
+  const app = await startVw(config);
+  const { data } = await loadRegistryFile(config.registry.seedsFile);
+  const scenario = await loadScenario(config.simulator.scenarioFile);
+  const simulator = createWardSimulator({ mqttUrl: app.mqttUrl, registry: data, scenario, logger: app.logger });
+  await simulator.start();
+  onShutdown(async () => {
+    await simulator.stop();
+    await app.close();
+  });
+  const firstWard = data.wards[0]!;
+  const nurse = await app.tokens.issue({ sub: 'demo.nurse', name: 'Demo Nurse', wards: [firstWard.wardId] });
+  const lead = await app.tokens.issue({ sub: 'demo.lead', name: 'Demo Ward Lead', wards: data.wards.map((w) => w.wardId) });
+  process.stdout.write(
+    [
+      '',
+      'vw demo is running: a simulated virtual ward is publishing over MQTT.',
+      '',
+      `  Console (nurse, ${firstWard.name} only):`,
+      `    ${app.httpUrl}/#token=${nurse}`,
+      `  Console (ward lead, all wards):`,
+      `    ${app.httpUrl}/#token=${lead}`,
+      `  MQTT broker:  ${app.mqttUrl}   (devices publish to vw/v1/devices/{deviceId}/readings)`,
+      `  Metrics:      ${app.httpUrl}/metrics`,
+      `  Health:       ${app.httpUrl}/healthz`,
+      '',
+      'Press Ctrl+C to stop.',
+      '',
+    ].join('\n'),
+  );
+}
+
+async function token(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { user: { type: 'string' }, wards: { type: 'string' }, hours: { type: 'string' } } });
+  const config = loadConfig();
+  if (!config.feed.tokenSecret) throw new ConfigError('VW_FEED_TOKEN_SECRET must be set to issue tokens that a running vw accepts');
+  if (!values.user || !values.wards) throw new ConfigError('vw token needs --user NAME and --wards W1,W2');
+  const authority = createTokenAuthority({ secret: config.feed.tokenSecret, issuer: config.feed.tokenIssuer });
+  const hours = values.hours ? Number(values.hours) : 12;
+  process.stdout.write(`${await authority.issue({ sub: values.user, wards: values.wards.split(',') }, hours * 3600)}\n`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'demo':
+      return demo();
+    case 'all':
+      await runRoles(loadConfig(), ROLES);
+      return;
+    case 'ingest':
+    case 'rules':
+    case 'sink':
+    case 'feed':
+      await runRoles(loadConfig(), [command]);
+      return;
+    case 'token':
+      return token(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      process.stderr.write(`unknown command: ${command}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`vw: ${error.message}\n`);
+  } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const e = error as NodeJS.ErrnoException & { port?: number };
+    process.stderr.write(`vw: port ${e.port ?? ''} is in use; set VW_HTTP_PORT or VW_MQTT_EMBEDDED_PORT to a free port\n`);
+  } else {
+    process.stderr.write(`vw: ${(error as Error).stack ?? String(error)}\n`);
+  }
+  process.exit(1);
+});

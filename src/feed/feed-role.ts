@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Bus, Subscription } from '../bus/bus.ts';
+import { on } from '../bus/bus.ts';
+import { Topics } from '../bus/topics.ts';
+import type { AlertAction } from '../domain/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import { secondsSince, type Metrics } from '../observability/metrics.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { TimeSeriesStore } from '../store/store.ts';
+import type { ConsoleUser, TokenAuthority } from './auth.ts';
+import { ClientFrame, type ServerFrame } from './protocol.ts';
+import { createWardView } from './ward-view.ts';
+
+const MAX_FRAME_BYTES = 64 * 1024;
+/** A console this far behind is cut off; it reconnects and starts again from a snapshot. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+const DEFAULT_SERIES_MS = 6 * 3600_000;
+
+interface Session {
+  socket: WebSocket;
+  user?: ConsoleUser;
+  wards: Set<string>;
+}
+
+/**
+ * The feed role: the ward consoles' WebSocket. Each console proves who it is with a token, may
+ * subscribe only to wards the token grants, gets a snapshot and then live deltas, and can act on
+ * alerts; actions go to the rules role over the bus, and the resulting alert comes back as a delta.
+ */
+export async function startFeedRole(deps: {
+  bus: Bus;
+  store: TimeSeriesStore;
+  registry: Registry;
+  tokens: TokenAuthority;
+  metrics: Metrics;
+  logger: Logger;
+  helloTimeoutMs: number;
+  /** Distinguishes this process's consumer group: every feed instance needs every record. */
+  instanceId?: string;
+}) {
+  const { bus, store, registry, tokens, metrics } = deps;
+  const log = deps.logger.child({ role: 'feed' });
+  const view = createWardView({ registry, store });
+  const sessions = new Set<Session>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const group = `vw-feed-${deps.instanceId ?? randomUUID()}`;
+
+  function send(session: Session, frame: ServerFrame): boolean {
+    if (session.socket.readyState !== session.socket.OPEN) return false;
+    if (session.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      log.warn({ user: session.user?.user }, 'console too slow; disconnecting it');
+      session.socket.terminate();
+      return false;
+    }
+    session.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function broadcast(wardId: string, frame: ServerFrame): number {
+    let delivered = 0;
+    for (const session of sessions) if (session.wards.has(wardId) && send(session, frame)) delivered++;
+    return delivered;
+  }
+
+  function refuse(session: Session, code: 'unauthorized', message: string): void {
+    metrics.feedAuthFailures.inc({ reason: code });
+    send(session, { type: 'error', code, message });
+    session.socket.close(4401, code);
+  }
+
+  async function onFrame(session: Session, frame: ClientFrame): Promise<void> {
+    if (frame.type === 'hello') {
+      const user = await tokens.verify(frame.token);
+      if (!user) return refuse(session, 'unauthorized', 'token missing, invalid or expired');
+      session.user = user;
+      const wards = [...user.wards].flatMap((id) => {
+        const ward = registry.ward(id);
+        return ward ? [{ wardId: id, name: ward.name }] : [];
+      });
+      send(session, { type: 'welcome', user: user.user, wards });
+      return;
+    }
+    const user = session.user;
+    if (!user) return refuse(session, 'unauthorized', 'send hello with a token first');
+    if (user.expiresAt <= Date.now()) return refuse(session, 'unauthorized', 'token expired');
+
+    switch (frame.type) {
+      case 'subscribe': {
+        if (!user.wards.has(frame.wardId) || !registry.ward(frame.wardId)) {
+          metrics.feedAuthFailures.inc({ reason: 'forbidden' });
+          send(session, { type: 'error', code: 'forbidden', message: 'this ward is not in your token' });
+          return;
+        }
+        session.wards.add(frame.wardId);
+        send(session, await view.snapshot(frame.wardId));
+        return;
+      }
+      case 'unsubscribe':
+        session.wards.delete(frame.wardId);
+        return;
+      case 'acknowledge': {
+        const alert = view.alert(frame.alertId);
+        // Alerts on wards the user cannot see are reported as absent, so their existence does not leak.
+        if (!alert || !user.wards.has(alert.wardId)) {
+          send(session, { type: 'error', code: 'not_found', message: 'no such alert on your wards' });
+          return;
+        }
+        const action: AlertAction = {
+          actionId: randomUUID(),
+          alertId: alert.alertId,
+          patientId: alert.patientId,
+          wardId: alert.wardId,
+          action: 'acknowledge',
+          by: user.user,
+          at: new Date().toISOString(),
+          ...(frame.note ? { note: frame.note } : {}),
+        };
+        await bus.publish(Topics.alertActions, [{ key: alert.patientId, value: action }]);
+        send(session, { type: 'accepted', alertId: alert.alertId, actionId: action.actionId });
+        return;
+      }
+      case 'series': {
+        const wardId = registry.wardOf(frame.patientId, new Date());
+        if (!wardId || !user.wards.has(wardId)) {
+          send(session, { type: 'error', code: 'not_found', message: 'no such patient on your wards' });
+          return;
+        }
+        const since = frame.since ? new Date(frame.since) : new Date(Date.now() - DEFAULT_SERIES_MS);
+        const points = await store.series(frame.patientId, frame.readingType, { since, limit: 2000 });
+        send(session, { type: 'series', patientId: frame.patientId, readingType: frame.readingType, points });
+        return;
+      }
+    }
+  }
+
+  wss.on('connection', (socket) => {
+    const session: Session = { socket, wards: new Set() };
+    sessions.add(session);
+    metrics.feedConnections.inc();
+    const helloTimer = setTimeout(() => {
+      if (!session.user) refuse(session, 'unauthorized', 'no hello received in time');
+    }, deps.helloTimeoutMs);
+    // Frames are handled one at a time so a subscribe's snapshot precedes later frames' replies.
+    let queue = Promise.resolve();
+    socket.on('message', (data, isBinary) => {
+      queue = queue.then(async () => {
+        let frame: ClientFrame;
+        try {
+          const parsed = ClientFrame.safeParse(JSON.parse(isBinary ? '' : data.toString()));
+          if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid frame');
+          frame = parsed.data;
+        } catch (error) {
+          if (!session.user) return refuse(session, 'unauthorized', 'send hello with a token first');
+          send(session, { type: 'error', code: 'bad_frame', message: (error as Error).message });
+          return;
+        }
+        try {
+          await onFrame(session, frame);
+        } catch (error) {
+          log.error({ err: error, frame: frame.type }, 'feed frame failed');
+          send(session, { type: 'error', code: 'unavailable', message: 'could not complete the request; try again' });
+        }
+      });
+    });
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      sessions.delete(session);
+      metrics.feedConnections.dec();
+    });
+    socket.on('error', (error) => log.warn({ err: error }, 'console socket error'));
+  });
+
+  const subscriptions: Subscription[] = [
+    // State first, from the start of the retained streams, so snapshots show alerts raised before this process started.
+    await bus.consume({
+      groupId: `${group}-state`,
+      fromBeginning: true,
+      topics: [
+        on(Topics.alerts, async ({ value: alert }) => {
+          if (!view.applyAlert(alert)) {
+            metrics.duplicatesAbsorbed.inc({ stage: 'feed-alert' });
+            return;
+          }
+          if (broadcast(alert.wardId, { type: 'alert', wardId: alert.wardId, alert }) > 0) {
+            metrics.pipelineLatency.observe({ stage: 'alert' }, secondsSince(alert.receivedAt));
+          }
+        }),
+        on(Topics.scores, async ({ value: score }) => {
+          if (view.applyScore(score)) broadcast(score.wardId, { type: 'score', wardId: score.wardId, score });
+        }),
+      ],
+    }),
+    await bus.consume({
+      groupId: `${group}-live`,
+      topics: [
+        on(Topics.readings, async ({ value: reading }) => {
+          if (broadcast(reading.wardId, { type: 'reading', wardId: reading.wardId, reading }) > 0) {
+            metrics.pipelineLatency.observe({ stage: 'feed' }, secondsSince(reading.receivedAt));
+          }
+        }),
+      ],
+    }),
+  ];
+  log.info('feed role consuming');
+
+  return {
+    /** Hands an HTTP upgrade on the feed path to the WebSocket server. */
+    handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    },
+    connections: () => sessions.size,
+    async stop(): Promise<void> {
+      await Promise.all(subscriptions.map((s) => s.stop()));
+      for (const session of sessions) session.socket.close(1001, 'server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+export type FeedRole = Awaited<ReturnType<typeof startFeedRole>>;

@@ -1,0 +1,83 @@
+import type { Alert, Reading, ReadingType, ScoreEvent } from '../domain/index.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { TimeSeriesStore } from '../store/store.ts';
+import type { LatestValue, PatientView, ServerFrame } from './protocol.ts';
+
+const RESOLVED_KEPT_MS = 24 * 3600_000;
+
+/**
+ * What a console needs to draw a ward from scratch: built from the alert and score streams (kept
+ * here, newest revision wins) and the store's latest readings.
+ */
+export function createWardView(deps: { registry: Registry; store: TimeSeriesStore; now?: () => number }) {
+  const now = deps.now ?? Date.now;
+  const alerts = new Map<string, Alert>();
+  const scores = new Map<string, ScoreEvent>();
+
+  function toLatest(reading: Reading): LatestValue {
+    return {
+      value: reading.value,
+      unit: reading.unit,
+      ts: reading.ts,
+      deviceId: reading.deviceId,
+      ...(reading.flags ? { flags: reading.flags } : {}),
+    };
+  }
+
+  return {
+    /** Returns false when the alert is not newer than the one held (a duplicate or stale copy). */
+    applyAlert(alert: Alert): boolean {
+      const held = alerts.get(alert.alertId);
+      if (held && held.revision >= alert.revision) return false;
+      alerts.set(alert.alertId, alert);
+      return true;
+    },
+
+    applyScore(score: ScoreEvent): boolean {
+      const held = scores.get(score.patientId);
+      if (held && Date.parse(held.ts) > Date.parse(score.ts)) return false;
+      scores.set(score.patientId, score);
+      return true;
+    },
+
+    alert(alertId: string): Alert | undefined {
+      return alerts.get(alertId);
+    },
+
+    async snapshot(wardId: string): Promise<Extract<ServerFrame, { type: 'snapshot' }>> {
+      const at = new Date(now());
+      const patients: PatientView[] = [];
+      for (const patient of deps.registry.patientsOfWard(wardId, at)) {
+        const latestReadings = await deps.store.latest(patient.patientId);
+        const latest: Partial<Record<ReadingType, LatestValue>> = {};
+        let lastSeen: string | null = null;
+        for (const [type, reading] of Object.entries(latestReadings) as [ReadingType, Reading][]) {
+          latest[type] = toLatest(reading);
+          if (lastSeen === null || Date.parse(reading.ts) > Date.parse(lastSeen)) lastSeen = reading.ts;
+        }
+        patients.push({
+          patientId: patient.patientId,
+          displayName: patient.displayName,
+          pathways: deps.registry.pathwaysOf(patient.patientId, at),
+          spo2Scale: patient.spo2Scale,
+          latest,
+          lastSeen,
+          score: scores.get(patient.patientId) ?? null,
+        });
+      }
+      const cutoff = at.getTime() - RESOLVED_KEPT_MS;
+      const wardAlerts = [...alerts.values()]
+        .filter((a) => a.wardId === wardId && (a.state !== 'resolved' || Date.parse(a.updatedAt) >= cutoff))
+        .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt));
+      return {
+        type: 'snapshot',
+        wardId,
+        wardName: deps.registry.ward(wardId)?.name ?? wardId,
+        generatedAt: at.toISOString(),
+        patients,
+        alerts: wardAlerts,
+      };
+    },
+  };
+}
+export type WardView = ReturnType<typeof createWardView>;

@@ -1,0 +1,105 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile, readdir } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { Logger } from '../observability/logger.ts';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+};
+
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+export interface HealthCheck {
+  name: string;
+  ok: () => boolean;
+}
+
+/**
+ * The process's HTTP face: the console's static files at /, GET /healthz, GET /metrics, and the
+ * console WebSocket upgrade at /feed. Only files present in the console folder at start are served.
+ */
+export async function startHttpServer(options: {
+  host: string;
+  port: number;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  health: HealthCheck[];
+  consoleDir?: string;
+  onFeedUpgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}): Promise<{ server: Server; url: string; port: number; close(): Promise<void> }> {
+  const log = options.logger.child({ component: 'http' });
+  const files = new Map<string, { body: Buffer; type: string }>();
+  if (options.consoleDir) {
+    for (const name of await readdir(options.consoleDir)) {
+      const type = CONTENT_TYPES[extname(name)];
+      if (type) files.set(`/${name}`, { body: await readFile(join(options.consoleDir, name)), type });
+    }
+    const index = files.get('/index.html');
+    if (index) files.set('/', index);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/healthz') {
+      const checks = Object.fromEntries(options.health.map((h) => [h.name, h.ok() ? 'ok' : 'failing']));
+      const ok = Object.values(checks).every((v) => v === 'ok');
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'degraded', checks }));
+      return;
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': options.metrics.contentType }).end(await options.metrics.metrics());
+      return;
+    }
+    const file = files.get(path);
+    if (file) {
+      res.writeHead(200, { 'content-type': file.type, ...SECURITY_HEADERS }).end(req.method === 'HEAD' ? undefined : file.body);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      log.error({ err: error }, 'request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/feed' && options.onFeedUpgrade) options.onFeedUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host}:${port}`;
+  return {
+    server,
+    url,
+    port,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

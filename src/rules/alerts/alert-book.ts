@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import type { Alert, AlertAction, AlertEvidence, AlertSeverity, News2Band, News2Parameter, ScoreEvent, ScoredInput } from '../../domain/index.ts';
+import { SEVERITY_RANK } from '../../domain/index.ts';
+
+/**
+ * The alert lifecycle for scored causes: at most one unresolved alert per patient and cause. A repeat
+ * updates it, a higher band steps its severity up (and reopens it if it had been acknowledged, so the
+ * rise is seen), and only a person resolves it. Lowering severity and auto-resolution are left to
+ * explicit rules. State is held per patient by the process that owns the patient's partition.
+ */
+export interface ScoreExplainer {
+  /** Words for the threshold an input's value fell within, e.g. "≥25 /min scores 3". */
+  threshold(parameter: News2Parameter, input: ScoredInput, score: ScoreEvent): string;
+  /** The recommended response for a band, from the rule (local policy may override). */
+  response(band: News2Band): string;
+}
+
+export type ActionOutcome = { alert: Alert; changed: boolean } | { error: 'not_found' | 'already_resolved' | 'wrong_patient' };
+
+const ALERTING: ReadonlySet<News2Band> = new Set(['low-medium', 'medium', 'high']);
+const PARAM_LABEL: Record<News2Parameter, string> = {
+  respiratory_rate: 'RR',
+  spo2: 'SpO2',
+  supplemental_oxygen: 'O2',
+  systolic_bp: 'SBP',
+  heart_rate: 'HR',
+  consciousness: 'ACVPU',
+  temperature: 'Temp',
+};
+
+function alertIdFor(patientId: string, cause: string, raisedBy: string): string {
+  return 'al_' + createHash('sha1').update(`${patientId}\u0000${cause}\u0000${raisedBy}`).digest('base64url').slice(0, 20);
+}
+
+function formatValue(value: ScoredInput['value']): string {
+  return typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value);
+}
+
+export function createAlertBook(explainer: ScoreExplainer) {
+  /** Unresolved alerts by patient, then cause. */
+  const open = new Map<string, Map<string, Alert>>();
+  const byId = new Map<string, Alert>();
+
+  function evidenceOf(score: ScoreEvent): AlertEvidence[] {
+    const out: AlertEvidence[] = [];
+    for (const [parameter, input] of Object.entries(score.inputs) as [News2Parameter, ScoredInput][]) {
+      if (input.subscore === 0) continue;
+      out.push({
+        readingId: input.readingId,
+        type: parameter,
+        value: input.value,
+        ts: input.ts,
+        threshold: explainer.threshold(parameter, input, score),
+      });
+    }
+    return out;
+  }
+
+  function explain(score: ScoreEvent): string {
+    const parts = (Object.entries(score.inputs) as [News2Parameter, ScoredInput][])
+      .filter(([, i]) => i.subscore > 0)
+      .sort((a, b) => b[1].subscore - a[1].subscore)
+      .map(([p, i]) => `${PARAM_LABEL[p]} ${formatValue(i.value)} (+${i.subscore})`);
+    const partial = score.partial ? `; partial, at least this high (no fresh ${score.missing.map((m) => PARAM_LABEL[m]).join(', ')})` : '';
+    return `NEWS2 ${score.total} (${score.band}): ${parts.join(', ') || 'no raised parameters'}${partial}`;
+  }
+
+  function remember(alert: Alert): Alert {
+    byId.set(alert.alertId, alert);
+    let causes = open.get(alert.patientId);
+    if (alert.state === 'resolved') {
+      causes?.delete(alert.cause);
+      if (causes?.size === 0) open.delete(alert.patientId);
+    } else {
+      if (!causes) open.set(alert.patientId, (causes = new Map()));
+      causes.set(alert.cause, alert);
+    }
+    return alert;
+  }
+
+  return {
+    /** Returns the alert to publish when the score opens or changes one, otherwise undefined. */
+    applyScore(score: ScoreEvent): Alert | undefined {
+      const cause = score.ruleId;
+      const current = open.get(score.patientId)?.get(cause);
+      if (!ALERTING.has(score.band)) return undefined;
+      const severity = score.band as AlertSeverity;
+      const evidence = evidenceOf(score);
+      if (!current) {
+        return remember({
+          alertId: alertIdFor(score.patientId, cause, score.scoreId),
+          patientId: score.patientId,
+          wardId: score.wardId,
+          cause,
+          ruleId: score.ruleId,
+          ruleVersion: score.ruleVersion,
+          severity,
+          state: 'open',
+          revision: 0,
+          raisedAt: score.ts,
+          updatedAt: score.ts,
+          eventTs: score.ts,
+          score: score.total,
+          partial: score.partial,
+          explanation: explain(score),
+          response: explainer.response(score.band),
+          evidence,
+          history: [{ state: 'open', at: score.ts, by: 'vw' }],
+          receivedAt: score.receivedAt,
+        });
+      }
+      // Scores older than what the alert already shows, or identical to it (a redelivery), change nothing.
+      if (Date.parse(score.ts) < Date.parse(current.eventTs)) return undefined;
+      const explanation = explain(score);
+      const rises = SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity];
+      if (!rises && explanation === current.explanation && score.partial === current.partial) return undefined;
+      const reopen = rises && current.state === 'acknowledged';
+      return remember({
+        ...current,
+        severity: rises ? severity : current.severity,
+        state: reopen ? 'open' : current.state,
+        revision: current.revision + 1,
+        updatedAt: score.ts,
+        eventTs: score.ts,
+        score: score.total,
+        partial: score.partial,
+        explanation,
+        response: rises ? explainer.response(score.band) : current.response,
+        evidence,
+        history: reopen
+          ? [...current.history, { state: 'open', at: score.ts, by: 'vw', note: `severity rose to ${severity}` }]
+          : current.history,
+        receivedAt: score.receivedAt,
+      });
+    },
+
+    applyAction(action: AlertAction): ActionOutcome {
+      const current = byId.get(action.alertId);
+      if (!current) return { error: 'not_found' };
+      if (current.patientId !== action.patientId) return { error: 'wrong_patient' };
+      if (current.state === 'resolved') return { error: 'already_resolved' };
+      const state = action.action === 'acknowledge' ? 'acknowledged' : 'resolved';
+      // A repeated acknowledgement (double click, redelivered action) is absorbed.
+      if (state === current.state) return { alert: current, changed: false };
+      const at = action.at > current.updatedAt ? action.at : current.updatedAt;
+      return {
+        changed: true,
+        alert: remember({
+          ...current,
+          state,
+          revision: current.revision + 1,
+          updatedAt: at,
+          history: [...current.history, { state, at: action.at, by: action.by, ...(action.note ? { note: action.note } : {}) }],
+        }),
+      };
+    },
+
+    get(alertId: string): Alert | undefined {
+      return byId.get(alertId);
+    },
+
+    unresolved(patientId: string): Alert[] {
+      return [...(open.get(patientId)?.values() ?? [])];
+    },
+  };
+}
+
+export type AlertBook = ReturnType<typeof createAlertBook>;

@@ -1,0 +1,167 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startVw, type VwApp } from '../../src/app/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import type { ServerFrame } from '../../src/feed/protocol.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { connectConsole, isType } from '../support/console-client.ts';
+
+/**
+ * The walking skeleton end to end over real MQTT (the embedded broker) and a real WebSocket:
+ * a device publishes, ingest normalises, rules score and alert, the console receives and acknowledges.
+ */
+let app: VwApp;
+const devices = new Map<string, MqttClient>();
+
+async function device(deviceId: string): Promise<MqttClient> {
+  let client = devices.get(deviceId);
+  if (!client) {
+    client = await mqtt.connectAsync(app.mqttUrl, { clientId: deviceId, protocolVersion: 4, reconnectPeriod: 0 });
+    devices.set(deviceId, client);
+  }
+  return client;
+}
+
+async function publish(deviceId: string, payload: unknown): Promise<void> {
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  await (await device(deviceId)).publishAsync(`vw/v1/devices/${deviceId}/readings`, body, { qos: 1 });
+}
+
+async function metric(name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${app.httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+function ago(seconds: number): string {
+  return new Date(Date.now() - seconds * 1000).toISOString();
+}
+
+beforeAll(async () => {
+  const config = loadConfig(
+    {},
+    {
+      'http.port': 0,
+      'mqtt.embeddedPort': 0,
+      'feed.tokenSecret': 'e2e-secret-e2e-secret-e2e-secret-e2e-secret',
+      logLevel: 'silent',
+    },
+  );
+  app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
+});
+
+afterAll(async () => {
+  await Promise.all([...devices.values()].map((c) => c.endAsync()));
+  await app?.close();
+});
+
+describe('vw end to end on the embedded default', () => {
+  it('turns a deteriorating patient’s device readings into a scored alert on the console, and records the acknowledgement', async () => {
+    const token = await app.tokens.issue({ sub: 'nurse.jones', wards: ['ward-ari'] });
+    const ward = await connectConsole(app.httpUrl);
+    ward.send({ type: 'hello', token });
+    const welcome = await ward.waitFor(isType('welcome'));
+    expect(welcome.wards.map((w) => w.wardId)).toEqual(['ward-ari']);
+    ward.send({ type: 'subscribe', wardId: 'ward-ari' });
+    const snapshot = await ward.waitFor(isType('snapshot'));
+    expect(snapshot.patients.map((p) => p.patientId).sort()).toEqual(['pt-0001', 'pt-0002', 'pt-0003']);
+
+    // pt-0002 as their devices report it: every NEWS2 parameter present, in three payload shapes.
+    await publish('app-0002', [
+      { deviceId: 'app-0002', type: 'respiratory_rate', value: 26, unit: '/min', ts: ago(30) },
+      { deviceId: 'app-0002', type: 'consciousness', value: 'A', ts: ago(30) },
+      { deviceId: 'app-0002', type: 'supplemental_oxygen', value: false, ts: ago(30) },
+    ]);
+    await publish('oxi-0002', { deviceId: 'oxi-0002', measurement: 'pulse_oximetry', time: ago(20), spo2: 91, pulseRate: 124 });
+    await publish('bp-0002', {
+      deviceId: 'bp-0002', measurement: 'blood_pressure', time: ago(15), systolic: 98, diastolic: 60, unit: 'mmHg', pulse: 122, irregularHeartbeat: false,
+    });
+    await publish('temp-0002', { deviceId: 'temp-0002', measurement: 'body_temperature', time: ago(10), temperature: 102.6, unit: 'F' });
+
+    // RR 26 (3) + SpO2 91 (3) + air (0) + SBP 98 (2) + HR 122 (2) + A (0) + 39.2 °C (2) = 12: high.
+    const high = await ward.waitFor(
+      (f): f is Extract<ServerFrame, { type: 'alert' }> => f.type === 'alert' && f.alert.severity === 'high',
+    );
+    const alert = high.alert;
+    expect(alert.patientId).toBe('pt-0002');
+    expect(alert.ruleId).toBe('news2');
+    expect(alert.ruleVersion).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(alert.score).toBe(12);
+    expect(alert.partial).toBe(false);
+    expect(alert.explanation).toMatch(/NEWS2 12 \(high\)/);
+    expect(alert.evidence.map((e) => e.type).sort()).toEqual(['heart_rate', 'respiratory_rate', 'spo2', 'systolic_bp', 'temperature']);
+    expect(alert.evidence.every((e) => e.threshold.length > 0)).toBe(true);
+
+    const readingFrame = ward.frames.find(
+      (f) => f.type === 'reading' && f.reading.type === 'temperature' && f.reading.patientId === 'pt-0002',
+    );
+    expect(readingFrame && readingFrame.type === 'reading' && readingFrame.reading.value).toBe(39.2);
+
+    ward.send({ type: 'acknowledge', alertId: alert.alertId });
+    await ward.waitFor(isType('accepted'));
+    const acked = await ward.waitFor(
+      (f): f is Extract<ServerFrame, { type: 'alert' }> => f.type === 'alert' && f.alert.alertId === alert.alertId && f.alert.state === 'acknowledged',
+    );
+    expect(acked.alert.history.at(-1)).toMatchObject({ state: 'acknowledged', by: 'nurse.jones' });
+    expect(acked.alert.revision).toBeGreaterThan(alert.revision);
+
+    // The same device message delivered again opens no second alert and changes nothing.
+    const alertsBefore = ward.frames.filter(isType('alert')).length;
+    await publish('temp-0002', { deviceId: 'temp-0002', measurement: 'body_temperature', time: ago(10), temperature: 102.6, unit: 'F' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ward.frames.filter(isType('alert')).length).toBe(alertsBefore);
+    expect(await metric('vw_alerts_raised_total', 'severity="high"') + await metric('vw_alerts_raised_total', 'severity="medium"') + await metric('vw_alerts_raised_total', 'severity="low-medium"')).toBe(1);
+
+    const latency = await (await fetch(`${app.httpUrl}/metrics`)).text();
+    expect(latency).toMatch(/vw_pipeline_latency_seconds_count\{stage="alert"\} [1-9]/);
+    ward.close();
+  });
+
+  it('counts malformed and impossible input as rejected and keeps running', async () => {
+    const before = await metric('vw_readings_rejected_total', 'reason="malformed_json"');
+    await publish('watch-0001', '{"heartRate": [ not json');
+    await publish('watch-0001', { deviceId: 'watch-0001', heartRate: [{ time: ago(5), bpm: 900 }] });
+    await expect.poll(() => metric('vw_readings_rejected_total', 'reason="malformed_json"')).toBe(before + 1);
+    await expect.poll(() => metric('vw_readings_rejected_total', 'reason="implausible_value"')).toBeGreaterThanOrEqual(1);
+    const health = await fetch(`${app.httpUrl}/healthz`);
+    expect(health.status).toBe(200);
+    // And a good reading after them still flows.
+    const ingested = await metric('vw_readings_ingested_total', 'type="heart_rate"');
+    await publish('watch-0001', { deviceId: 'watch-0001', heartRate: [{ time: ago(4), bpm: 72 }] });
+    await expect.poll(() => metric('vw_readings_ingested_total', 'type="heart_rate"')).toBeGreaterThan(ingested);
+  });
+
+  it('gives nothing to a console without a valid token, or asking for a ward it was not granted', async () => {
+    const anonymous = await connectConsole(app.httpUrl);
+    anonymous.send({ type: 'subscribe', wardId: 'ward-ari' });
+    expect((await anonymous.waitClosed()).code).toBe(4401);
+    expect(anonymous.frames.filter((f) => f.type !== 'error')).toEqual([]);
+
+    const forged = await connectConsole(app.httpUrl);
+    forged.send({ type: 'hello', token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4Iiwid2FyZHMiOlsid2FyZC1hcmkiXX0.invalid' });
+    expect((await forged.waitClosed()).code).toBe(4401);
+    expect(forged.frames.filter((f) => f.type !== 'error')).toEqual([]);
+
+    const token = await app.tokens.issue({ sub: 'nurse.hf', wards: ['ward-hf'] });
+    const nurse = await connectConsole(app.httpUrl);
+    nurse.send({ type: 'hello', token });
+    await nurse.waitFor(isType('welcome'));
+    nurse.send({ type: 'subscribe', wardId: 'ward-ari' });
+    const refused = await nurse.waitFor(isType('error'));
+    expect(refused.code).toBe('forbidden');
+    await publish('oxi-0001', { deviceId: 'oxi-0001', measurement: 'pulse_oximetry', time: ago(2), spo2: 97, pulseRate: 70 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(nurse.frames.some((f) => f.type === 'snapshot' || f.type === 'reading' || f.type === 'alert')).toBe(false);
+    nurse.close();
+  });
+
+  it('serves the console page, health and metrics', async () => {
+    const page = await fetch(`${app.httpUrl}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
+    const metrics = await (await fetch(`${app.httpUrl}/metrics`)).text();
+    for (const name of ['vw_readings_ingested_total', 'vw_readings_rejected_total', 'vw_alerts_raised_total', 'vw_pipeline_latency_seconds_bucket']) {
+      expect(metrics).toContain(name);
+    }
+  });
+});
