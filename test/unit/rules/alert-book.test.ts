@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { AlertAction, News2Band, ScoreEvent } from '../../../src/domain/index.ts';
+import { createAlertBook } from '../../../src/rules/alerts/alert-book.ts';
+
+const explainer = {
+  threshold: (_p: string, input: { subscore: number }) => `scores ${input.subscore}`,
+  response: (band: News2Band) => `respond to ${band}`,
+};
+
+let seq = 0;
+function score(band: News2Band, total: number, minute: number, overrides: Partial<ScoreEvent> = {}): ScoreEvent {
+  const ts = new Date(Date.UTC(2026, 10, 22, 10, minute)).toISOString();
+  return {
+    scoreId: `s${++seq}`,
+    patientId: 'pt-1',
+    wardId: 'ward-a',
+    ruleId: 'news2',
+    ruleVersion: '1.0.0',
+    ts,
+    total,
+    band,
+    spo2Scale: 1,
+    partial: false,
+    missing: [],
+    inputs: { respiratory_rate: { readingId: `r${seq}`, value: 20 + total, ts, subscore: Math.min(3, total) } },
+    receivedAt: ts,
+    ...overrides,
+  };
+}
+
+function action(alertId: string, kind: AlertAction['action'], by = 'nurse.a', minute = 30): AlertAction {
+  return {
+    actionId: `a-${by}-${kind}-${minute}`,
+    alertId,
+    patientId: 'pt-1',
+    wardId: 'ward-a',
+    action: kind,
+    by,
+    at: new Date(Date.UTC(2026, 10, 22, 10, minute)).toISOString(),
+  };
+}
+
+describe('alert book', () => {
+  it('raises nothing for a low band', () => {
+    const book = createAlertBook(explainer);
+    expect(book.applyScore(score('low', 3, 0))).toBeUndefined();
+  });
+
+  it.each(['low-medium', 'medium', 'high'] as const)('raises an alert when the band enters %s', (band) => {
+    const book = createAlertBook(explainer);
+    const alert = book.applyScore(score(band, band === 'high' ? 7 : band === 'medium' ? 5 : 3, 0));
+    expect(alert).toMatchObject({ severity: band, state: 'open', revision: 0, ruleId: 'news2', ruleVersion: '1.0.0', response: `respond to ${band}` });
+    expect(alert!.evidence[0]).toMatchObject({ type: 'respiratory_rate', threshold: expect.stringMatching(/scores/) });
+  });
+
+  it('keeps one open alert per patient and cause: repeats update it', () => {
+    const book = createAlertBook(explainer);
+    const first = book.applyScore(score('medium', 5, 0))!;
+    const repeat = book.applyScore(score('medium', 6, 5))!;
+    expect(repeat.alertId).toBe(first.alertId);
+    expect(repeat.revision).toBe(1);
+    expect(repeat.score).toBe(6);
+    expect(book.unresolved('pt-1')).toHaveLength(1);
+  });
+
+  it('absorbs an identical or older score', () => {
+    const book = createAlertBook(explainer);
+    const s = score('medium', 5, 10);
+    book.applyScore(s);
+    expect(book.applyScore({ ...s })).toBeUndefined();
+    expect(book.applyScore(score('high', 9, 1))).toBeUndefined();
+  });
+
+  it('steps severity up, and reopens an acknowledged alert when it does', () => {
+    const book = createAlertBook(explainer);
+    const raised = book.applyScore(score('medium', 5, 0))!;
+    const acked = book.applyAction(action(raised.alertId, 'acknowledge'));
+    expect('alert' in acked && acked.alert.state).toBe('acknowledged');
+    const risen = book.applyScore(score('high', 8, 40))!;
+    expect(risen).toMatchObject({ severity: 'high', state: 'open', response: 'respond to high' });
+    expect(risen.history.at(-1)).toMatchObject({ state: 'open', by: 'vw', note: 'severity rose to high' });
+  });
+
+  it('does not step severity down on its own', () => {
+    const book = createAlertBook(explainer);
+    book.applyScore(score('high', 8, 0));
+    const lower = book.applyScore(score('medium', 5, 5))!;
+    expect(lower.severity).toBe('high');
+    expect(lower.score).toBe(5);
+  });
+
+  it('records who acknowledged and when, and absorbs a repeated acknowledgement', () => {
+    const book = createAlertBook(explainer);
+    const raised = book.applyScore(score('high', 7, 0))!;
+    const first = book.applyAction(action(raised.alertId, 'acknowledge', 'nurse.b', 12));
+    expect(first).toMatchObject({ changed: true, alert: { state: 'acknowledged', revision: 1 } });
+    if (!('alert' in first)) throw new Error('expected an alert');
+    expect(first.alert.history.at(-1)).toEqual({ state: 'acknowledged', by: 'nurse.b', at: '2026-11-22T10:12:00.000Z' });
+    const again = book.applyAction(action(raised.alertId, 'acknowledge', 'nurse.b', 13));
+    expect(again).toMatchObject({ changed: false, alert: { revision: 1 } });
+  });
+
+  it('opens a new alert after the previous one was resolved', () => {
+    const book = createAlertBook(explainer);
+    const raised = book.applyScore(score('medium', 5, 0))!;
+    expect(book.applyAction(action(raised.alertId, 'resolve'))).toMatchObject({ alert: { state: 'resolved' } });
+    expect(book.applyAction(action(raised.alertId, 'acknowledge'))).toEqual({ error: 'already_resolved' });
+    const next = book.applyScore(score('medium', 5, 45))!;
+    expect(next.alertId).not.toBe(raised.alertId);
+    expect(next.revision).toBe(0);
+  });
+
+  it('refuses actions on unknown alerts or naming another patient', () => {
+    const book = createAlertBook(explainer);
+    const raised = book.applyScore(score('medium', 5, 0))!;
+    expect(book.applyAction(action('nope', 'acknowledge'))).toEqual({ error: 'not_found' });
+    expect(book.applyAction({ ...action(raised.alertId, 'acknowledge'), patientId: 'pt-2' })).toEqual({ error: 'wrong_patient' });
+  });
+
+  it('explains a partial score as a lower bound naming what is missing', () => {
+    const book = createAlertBook(explainer);
+    const alert = book.applyScore(score('medium', 5, 0, { partial: true, missing: ['consciousness', 'temperature'] }))!;
+    expect(alert.partial).toBe(true);
+    expect(alert.explanation).toMatch(/partial, at least this high \(no fresh ACVPU, Temp\)/);
+  });
+});

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import type { Reading } from '../../../src/domain/index.ts';
+import { createMemoryStore } from '../../../src/store/memory-store.ts';
+
+const NOW = Date.parse('2026-11-22T12:00:00Z');
+
+function hr(minutesAgo: number, value: number, id = `hr-${minutesAgo}`): Reading {
+  const ts = new Date(NOW - minutesAgo * 60_000).toISOString();
+  return { readingId: id, patientId: 'pt-1', wardId: 'w', deviceId: 'd', type: 'heart_rate', value, unit: '/min', ts, receivedAt: ts };
+}
+
+describe('memory store', () => {
+  it('keeps series in event-time order whatever the arrival order, and absorbs duplicates', async () => {
+    const store = createMemoryStore({ retentionHours: 24, maxPointsPerSeries: 100, now: () => NOW });
+    await store.writeReadings([hr(5, 70), hr(1, 90), hr(3, 80)]);
+    await store.writeReadings([hr(3, 80)]);
+    const points = await store.series('pt-1', 'heart_rate', { since: new Date(NOW - 3600_000) });
+    expect(points.map((p) => p.value)).toEqual([70, 80, 90]);
+    expect((await store.latest('pt-1')).heart_rate?.value).toBe(90);
+    expect(store.pointCount()).toBe(3);
+  });
+
+  it('bounds retention by age and by count', async () => {
+    const store = createMemoryStore({ retentionHours: 1, maxPointsPerSeries: 3, now: () => NOW });
+    await store.writeReadings([hr(120, 60), hr(50, 61), hr(40, 62), hr(30, 63), hr(20, 64)]);
+    const points = await store.series('pt-1', 'heart_rate', { since: new Date(0) });
+    expect(points.map((p) => p.value)).toEqual([62, 63, 64]);
+  });
+
+  it('answers ranges and limits with the most recent points', async () => {
+    const store = createMemoryStore({ retentionHours: 24, maxPointsPerSeries: 100, now: () => NOW });
+    await store.writeReadings([hr(50, 1), hr(40, 2), hr(30, 3), hr(20, 4), hr(10, 5)]);
+    const range = await store.series('pt-1', 'heart_rate', { since: new Date(NOW - 45 * 60_000), until: new Date(NOW - 15 * 60_000) });
+    expect(range.map((p) => p.value)).toEqual([2, 3, 4]);
+    const last2 = await store.series('pt-1', 'heart_rate', { since: new Date(0), limit: 2 });
+    expect(last2.map((p) => p.value)).toEqual([4, 5]);
+    expect(await store.series('pt-unknown', 'heart_rate', { since: new Date(0) })).toEqual([]);
+  });
+});
