@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startVw, type VwApp } from '../../src/app/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { launchChromium } from '../support/chromium.ts';
+
+/** The nurse's view: the console page in a real browser, fed by a real pipeline. */
+let app: VwApp;
+let browser: Browser;
+const clients: MqttClient[] = [];
+
+async function publish(deviceId: string, payload: unknown): Promise<void> {
+  const client = await mqtt.connectAsync(app.mqttUrl, { clientId: deviceId, protocolVersion: 4, reconnectPeriod: 0 });
+  clients.push(client);
+  await client.publishAsync(`vw/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 });
+  await client.endAsync();
+}
+
+const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+
+beforeAll(async () => {
+  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'console-e2e-secret-console-e2e-secret' });
+  app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+async function openConsole(token: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(`${app.httpUrl}/#token=${token}`);
+  return page;
+}
+
+describe('ward console in a browser', () => {
+  it('shows the ward by acuity, raises the deteriorating patient’s alert and records the acknowledgement', async () => {
+    const page = await openConsole(await app.tokens.issue({ sub: 'nurse.patel', wards: ['ward-ari'] }));
+    await page.waitForSelector('[data-testid="patient-row"]');
+    expect(await page.locator('[data-testid="patient-row"]').count()).toBe(3);
+
+    await publish('app-0002', [
+      { type: 'respiratory_rate', value: 27, unit: '/min', ts: ago(20) },
+      { type: 'consciousness', value: 'A', ts: ago(20) },
+      { type: 'supplemental_oxygen', value: false, ts: ago(20) },
+    ]);
+    await publish('oxi-0002', { measurement: 'pulse_oximetry', time: ago(15), spo2: 90, pulseRate: 126 });
+    await publish('bp-0002', { measurement: 'blood_pressure', time: ago(12), systolic: 96, diastolic: 58, pulse: 125 });
+    await publish('temp-0002', { measurement: 'body_temperature', time: ago(10), temperature: 39.3, unit: 'C' });
+
+    const alert = page.locator('[data-testid="alert-item"][data-severity="high"]');
+    await alert.waitFor({ timeout: 10_000 });
+    expect(await alert.getAttribute('data-state')).toBe('open');
+    // The deteriorating patient now heads the ward list.
+    await expect.poll(() => page.locator('[data-testid="patient-row"]').first().getAttribute('data-patient-id')).toBe('pt-0002');
+    expect(await page.locator('[data-testid="patient-row"]').first().locator('[data-testid="news2-total"]').textContent()).toContain('12');
+
+    await alert.locator('[data-testid="ack-button"]').click();
+    await page.locator('[data-testid="alert-item"][data-state="acknowledged"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('[data-testid="alert-item"][data-state="acknowledged"]').textContent()).toContain('nurse.patel');
+
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/console.png', fullPage: true });
+    await page.close();
+  });
+
+  it('shows a sign-in error, and no patient, for an invalid token', async () => {
+    const page = await openConsole('not-a-valid-token');
+    await page.locator('[data-testid="auth-error"]').waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await page.locator('[data-testid="patient-row"]').count()).toBe(0);
+    await page.close();
+  });
+});
