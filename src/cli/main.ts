@@ -39,7 +39,8 @@ async function runRoles(config: Config, roles: readonly Role[]): Promise<VwApp> 
 }
 
 async function demo(): Promise<void> {
-  const config = loadConfig(process.env, { 'simulator.enabled': true });
+  // The demo keeps its terminal for the URLs: routine info logs are off unless VW_LOG_LEVEL asks.
+  const config = loadConfig(process.env, { 'simulator.enabled': true, ...(process.env.VW_LOG_LEVEL ? {} : { logLevel: 'warn' }) });
   const app = await startVw(config);
   const { data } = await loadRegistryFile(config.registry.seedsFile);
   const scenario = await loadScenario(config.simulator.scenarioFile);
