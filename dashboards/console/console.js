@@ -394,15 +394,25 @@ function renderAlerts() {
         el('summary', {}, `Evidence (${a.evidence.length} readings)`),
         el('ul', {}, a.evidence.map((e) => el('li', {}, `${PARAM_LABEL[e.type] || e.type} ${String(e.value)} at ${clockTime(e.ts)}: ${e.threshold}`)))),
       ack ? el('p', { class: 'small' }, `Acknowledged by ${ack.by} at ${clockTime(ack.at)}${ack.note ? ` — “${ack.note}”` : ''}`) : null,
+      a.state === 'resolved' && last ? el('p', { class: 'small' }, `Resolved by ${last.by} at ${clockTime(last.at)}${last.note ? ` — “${last.note}”` : ''}`) : null,
       last && last.state === 'open' && last.note ? el('p', { class: 'small' }, `Reopened: ${last.note}`) : null,
-      a.state === 'open'
+      a.state !== 'resolved'
         ? el('div', { class: 'alert-actions' }, note,
-            el('button', {
-              type: 'button',
-              'data-testid': 'ack-button',
-              disabled: pending || !state.connected,
-              onclick: () => acknowledge(a.alertId, note.value),
-            }, pending ? 'Acknowledging…' : 'Acknowledge'))
+            a.state === 'open'
+              ? el('button', {
+                  type: 'button',
+                  'data-testid': 'ack-button',
+                  disabled: pending || !state.connected,
+                  onclick: () => act('acknowledge', a.alertId, note.value),
+                }, pending ? 'Sending…' : 'Acknowledge')
+              : el('button', {
+                  type: 'button',
+                  class: 'secondary',
+                  'data-testid': 'resolve-button',
+                  disabled: pending || !state.connected,
+                  title: 'The patient has been reviewed: close this alert. A new deterioration opens a new one.',
+                  onclick: () => act('resolve', a.alertId, note.value),
+                }, pending ? 'Sending…' : 'Resolve'))
         : null,
     );
   });
@@ -411,9 +421,9 @@ function renderAlerts() {
   $('alert-list').replaceChildren(...items);
 }
 
-function acknowledge(alertId, note) {
+function act(type, alertId, note) {
   state.pendingAck.add(alertId);
-  send({ type: 'acknowledge', alertId, ...(note && note.trim() ? { note: note.trim() } : {}) });
+  send({ type, alertId, ...(note && note.trim() ? { note: note.trim() } : {}) });
   renderAlerts();
 }
 

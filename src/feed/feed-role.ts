@@ -101,7 +101,8 @@ export async function startFeedRole(deps: {
       case 'unsubscribe':
         session.wards.delete(frame.wardId);
         return;
-      case 'acknowledge': {
+      case 'acknowledge':
+      case 'resolve': {
         const alert = view.alert(frame.alertId);
         // Alerts on wards the user cannot see are reported as absent, so their existence does not leak.
         if (!alert || !user.wards.has(alert.wardId)) {
@@ -113,7 +114,7 @@ export async function startFeedRole(deps: {
           alertId: alert.alertId,
           patientId: alert.patientId,
           wardId: alert.wardId,
-          action: 'acknowledge',
+          action: frame.type,
           by: user.user,
           at: new Date().toISOString(),
           ...(frame.note ? { note: frame.note } : {}),

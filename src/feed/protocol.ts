@@ -16,6 +16,12 @@ export const ClientFrame = z.discriminatedUnion('type', [
     alertId: z.string().min(1),
     note: z.string().max(500).optional(),
   }),
+  /** Closes an alert once the patient has been reviewed; a later deterioration opens a new one. */
+  z.object({
+    type: z.literal('resolve'),
+    alertId: z.string().min(1),
+    note: z.string().max(500).optional(),
+  }),
   z.object({
     type: z.literal('series'),
     patientId: z.string().min(1),

@@ -66,6 +66,12 @@ describe('ward console in a browser', () => {
 
     mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/console.png', fullPage: true });
+
+    // Once reviewed, the nurse resolves it; it stays listed as resolved, with who resolved it.
+    await page.locator('[data-testid="alert-item"][data-state="acknowledged"] [data-testid="resolve-button"]').click();
+    const resolved = page.locator('[data-testid="alert-item"][data-state="resolved"]');
+    await resolved.waitFor({ timeout: 10_000 });
+    expect(await resolved.textContent()).toContain('Resolved by nurse.patel');
     await page.close();
   });
 
