@@ -3,10 +3,13 @@ import type { Alert, AlertAction, AlertEvidence, AlertSeverity, News2Band, News2
 import { SEVERITY_RANK } from '../../domain/index.ts';
 
 /**
- * The alert lifecycle for scored causes: at most one unresolved alert per patient and cause. A repeat
- * updates it, a higher band steps its severity up (and reopens it if it had been acknowledged, so the
- * rise is seen), and only a person resolves it. Lowering severity and auto-resolution are left to
- * explicit rules. State is held per patient by the process that owns the patient's partition.
+ * The alert lifecycle for scored causes: at most one unresolved alert per patient and cause. An alert
+ * opens when the band crosses into low-medium, medium or high from a lower band; a repeat updates it,
+ * a higher band steps its severity up (and reopens it if it had been acknowledged, so the rise is
+ * seen), and only a person resolves it. After a resolution the patient's band must rise again to open
+ * a new alert, so a reviewed patient who stays at the same band is not re-alerted on every reading.
+ * Lowering severity and auto-resolution are left to explicit rules. State is held per patient by the
+ * process that owns the patient's partition.
  */
 export interface ScoreExplainer {
   /** Words for the threshold an input's value fell within, e.g. "≥25 /min scores 3". */
@@ -17,7 +20,7 @@ export interface ScoreExplainer {
 
 export type ActionOutcome = { alert: Alert; changed: boolean } | { error: 'not_found' | 'already_resolved' | 'wrong_patient' };
 
-const ALERTING: ReadonlySet<News2Band> = new Set(['low-medium', 'medium', 'high']);
+const BAND_RANK: Record<News2Band, number> = { low: 0, 'low-medium': 1, medium: 2, high: 3 };
 const PARAM_LABEL: Record<News2Parameter, string> = {
   respiratory_rate: 'RR',
   spo2: 'SpO2',
@@ -40,6 +43,8 @@ export function createAlertBook(explainer: ScoreExplainer) {
   /** Unresolved alerts by patient, then cause. */
   const open = new Map<string, Map<string, Alert>>();
   const byId = new Map<string, Alert>();
+  /** The newest band seen per patient and cause, to tell a crossing from a repeat. */
+  const lastBand = new Map<string, { band: News2Band; t: number }>();
 
   function evidenceOf(score: ScoreEvent): AlertEvidence[] {
     const out: AlertEvidence[] = [];
@@ -83,10 +88,17 @@ export function createAlertBook(explainer: ScoreExplainer) {
     applyScore(score: ScoreEvent): Alert | undefined {
       const cause = score.ruleId;
       const current = open.get(score.patientId)?.get(cause);
-      if (!ALERTING.has(score.band)) return undefined;
+      const t = Date.parse(score.ts);
+      const key = `${score.patientId}\u0000${cause}`;
+      const previous = lastBand.get(key);
+      if (previous && t < previous.t) return undefined;
+      lastBand.set(key, { band: score.band, t });
+      if (BAND_RANK[score.band] === 0) return undefined;
       const severity = score.band as AlertSeverity;
       const evidence = evidenceOf(score);
       if (!current) {
+        const crossed = BAND_RANK[score.band] > BAND_RANK[previous?.band ?? 'low'];
+        if (!crossed) return undefined;
         return remember({
           alertId: alertIdFor(score.patientId, cause, score.scoreId),
           patientId: score.patientId,

@@ -1,4 +1,4 @@
-import type { Acvpu, News2Band, News2Parameter } from '../../domain/index.ts';
+import { News2Parameter as News2ParameterSchema, type Acvpu, type News2Band, type News2Parameter } from '../../domain/index.ts';
 import type { News2Rule, Range, RangeTable, RangeTableName } from './rule-file.ts';
 
 export interface News2Input {
@@ -20,15 +20,7 @@ export interface News2Result {
   partial: boolean;
 }
 
-export const NEWS2_PARAMETERS: readonly News2Parameter[] = [
-  'respiratory_rate',
-  'spo2',
-  'supplemental_oxygen',
-  'systolic_bp',
-  'heart_rate',
-  'consciousness',
-  'temperature',
-];
+export const NEWS2_PARAMETERS: readonly News2Parameter[] = News2ParameterSchema.options;
 
 /** Rounds halves up at the given decimals, immune to binary error such as 38.05 * 10 = 380.4999… */
 export function roundHalfUp(value: number, decimals: number): number {

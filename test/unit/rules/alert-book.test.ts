@@ -100,14 +100,25 @@ describe('alert book', () => {
     expect(again).toMatchObject({ changed: false, alert: { revision: 1 } });
   });
 
-  it('opens a new alert after the previous one was resolved', () => {
+  it('after a resolution, opens a new alert only when the band crosses upwards again', () => {
     const book = createAlertBook(explainer);
     const raised = book.applyScore(score('medium', 5, 0))!;
     expect(book.applyAction(action(raised.alertId, 'resolve'))).toMatchObject({ alert: { state: 'resolved' } });
     expect(book.applyAction(action(raised.alertId, 'acknowledge'))).toEqual({ error: 'already_resolved' });
-    const next = book.applyScore(score('medium', 5, 45))!;
-    expect(next.alertId).not.toBe(raised.alertId);
-    expect(next.revision).toBe(0);
+    // Reviewed and still at medium: no new alert on every reading.
+    expect(book.applyScore(score('medium', 6, 45))).toBeUndefined();
+    const risen = book.applyScore(score('high', 7, 50))!;
+    expect(risen.alertId).not.toBe(raised.alertId);
+    expect(risen).toMatchObject({ revision: 0, severity: 'high', state: 'open' });
+  });
+
+  it('opens a new alert when the band falls back to low and crosses again', () => {
+    const book = createAlertBook(explainer);
+    const raised = book.applyScore(score('low-medium', 3, 0))!;
+    book.applyAction(action(raised.alertId, 'resolve'));
+    expect(book.applyScore(score('low', 1, 10))).toBeUndefined();
+    const again = book.applyScore(score('low-medium', 3, 20))!;
+    expect(again.alertId).not.toBe(raised.alertId);
   });
 
   it('refuses actions on unknown alerts or naming another patient', () => {
