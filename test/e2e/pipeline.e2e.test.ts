@@ -1,6 +1,9 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVw, type VwApp } from '../../src/app/app.ts';
+import { on } from '../../src/bus/bus.ts';
+import { Topics } from '../../src/bus/topics.ts';
+import type { DeadLetter } from '../../src/domain/index.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { ServerFrame } from '../../src/feed/protocol.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -123,12 +126,22 @@ describe('vw end to end on the embedded default', () => {
     ward.close();
   });
 
-  it('counts malformed and impossible input as rejected and keeps running', async () => {
+  it('sends malformed and impossible input to the dead-letter topic with its reason, counts it, and keeps running', async () => {
+    const letters: DeadLetter[] = [];
+    const subscription = await app.bus.consume({ groupId: 'e2e-dead-letters', topics: [on(Topics.deadLetter, async ({ value }) => void letters.push(value))] });
     const before = await metric('vw_readings_rejected_total', 'reason="malformed_json"');
     await publish('watch-0001', '{"heartRate": [ not json');
     await publish('watch-0001', { deviceId: 'watch-0001', heartRate: [{ time: ago(5), bpm: 900 }] });
     await expect.poll(() => metric('vw_readings_rejected_total', 'reason="malformed_json"')).toBe(before + 1);
     await expect.poll(() => metric('vw_readings_rejected_total', 'reason="implausible_value"')).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => letters.length).toBe(2);
+    expect(letters.map((l) => [l.reason, l.deviceId, l.source.topic])).toEqual([
+      ['malformed_json', 'watch-0001', 'vw/v1/devices/watch-0001/readings'],
+      ['implausible_value', 'watch-0001', 'vw/v1/devices/watch-0001/readings'],
+    ]);
+    expect(Buffer.from(letters[0]!.payloadBase64, 'base64').toString()).toBe('{"heartRate": [ not json');
+    expect(letters[1]).toMatchObject({ item: 0, detail: 'heartRate[0].bpm: 900 /min outside 20-300' });
+    await subscription.stop();
     const health = await fetch(`${app.httpUrl}/healthz`);
     expect(health.status).toBe(200);
     // And a good reading after them still flows.
