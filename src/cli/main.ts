@@ -1,4 +1,7 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { mosquittoAcl, mosquittoPasswordLines } from '../mqtt/credentials.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { ROLES, startVw, type Role, type VwApp } from '../app/app.ts';
 import { createTokenAuthority } from '../feed/auth.ts';
@@ -14,6 +17,8 @@ Usage:
   vw ingest | rules | sink | feed  one role in this process
   vw token --user NAME --wards W1,W2 [--hours H]
                                    prints a console token (needs VW_FEED_TOKEN_SECRET)
+  vw mqtt-auth --out DIR           writes a Mosquitto password file and ACL for the registry's devices
+                                   (needs VW_MQTT_DEVICE_SECRET, VW_MQTT_USERNAME, VW_MQTT_PASSWORD)
 
 Configuration comes from VW_* environment variables and an optional YAML file named by VW_CONFIG;
 see docs/configuration.md.`;
@@ -82,6 +87,21 @@ async function token(args: string[]): Promise<void> {
   process.stdout.write(`${await authority.issue({ sub: values.user, wards: values.wards.split(',') }, hours * 3600)}\n`);
 }
 
+async function mqttAuth(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+  const config = loadConfig();
+  const { deviceSecret, username, password } = config.mqtt;
+  if (!values.out) throw new ConfigError('vw mqtt-auth needs --out DIR');
+  if (!deviceSecret || !username || !password) {
+    throw new ConfigError('vw mqtt-auth needs VW_MQTT_DEVICE_SECRET, and ingest\'s VW_MQTT_USERNAME and VW_MQTT_PASSWORD');
+  }
+  const { data } = await loadRegistryFile(config.registry.seedsFile);
+  await mkdir(values.out, { recursive: true });
+  await writeFile(join(values.out, 'passwd'), mosquittoPasswordLines(data, { deviceSecret, ingestUser: username, ingestPassword: password }), { mode: 0o600 });
+  await writeFile(join(values.out, 'acl'), mosquittoAcl({ ingestUser: username }));
+  process.stdout.write(`wrote ${join(values.out, 'passwd')} (${data.devices.length} devices + ingest; hash it with mosquitto_passwd -U) and ${join(values.out, 'acl')}\n`);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -98,6 +118,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     case 'token':
       return token(rest);
+    case 'mqtt-auth':
+      return mqttAuth(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -21,6 +21,10 @@ export const Config = z.object({
       username: z.string().optional(),
       password: z.string().optional(),
       clientId: z.string().default('vw-ingest'),
+      /** Provisioning secret from which each device's MQTT password is derived (external brokers). */
+      deviceSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** `$share/<group>/…`: ingest processes in one group split the device messages between them. */
+      sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
     })
     .prefault({}),
   bus: z
@@ -74,6 +78,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_MQTT_USERNAME: 'mqtt.username',
   VW_MQTT_PASSWORD: 'mqtt.password',
   VW_MQTT_CLIENT_ID: 'mqtt.clientId',
+  VW_MQTT_DEVICE_SECRET: 'mqtt.deviceSecret',
+  VW_MQTT_SHARED_GROUP: 'mqtt.sharedGroup',
   VW_BUS: 'bus.kind',
   VW_BUS_PARTITIONS: 'bus.partitions',
   VW_STORE: 'store.kind',

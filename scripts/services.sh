@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Provisions the real services vw runs against, natively on 127.0.0.1, without Docker:
+#   Mosquitto 2 (Debian), Apache Kafka 3.9 single-node KRaft (Maven Central jars on Java 17),
+#   InfluxDB 1.8 with the v2 write API and Flux (built from source with the Go toolchain).
+# Downloads and builds are cached under $VW_SERVICES_CACHE (default ~/.cache/vw-services), so a
+# second `up` takes seconds. Usage: scripts/services.sh up|down|status|env
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${VW_SERVICES_CACHE:-$HOME/.cache/vw-services}"
+RUN="${VW_SERVICES_RUN:-$CACHE/run}"
+MQTT_PORT="${VW_SERVICES_MQTT_PORT:-18830}"
+KAFKA_PORT="${VW_SERVICES_KAFKA_PORT:-19092}"
+KAFKA_CONTROLLER_PORT="${VW_SERVICES_KAFKA_CONTROLLER_PORT:-19093}"
+INFLUX_PORT="${VW_SERVICES_INFLUX_PORT:-18086}"
+KAFKA_VERSION=3.9.1
+INFLUX_VERSION=v1.8.10
+INFLUX_USER=vw
+INFLUX_PASSWORD=vw-services-password
+INFLUX_DB=vitals
+# Per-device MQTT passwords are derived from this secret (see src/mqtt/credentials.ts).
+DEVICE_SECRET="${VW_MQTT_DEVICE_SECRET:-vw-services-device-secret-0123456789}"
+INGEST_PASSWORD="${VW_SERVICES_INGEST_PASSWORD:-vw-services-ingest-password}"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+wait_port() { # host port seconds
+  local deadline=$((SECONDS + $3))
+  until (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then return 1; fi
+    sleep 0.5
+  done
+}
+
+running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+# ---------- installs (cached) ----------
+
+install_mosquitto() {
+  if ! command -v mosquitto >/dev/null || ! command -v mosquitto_passwd >/dev/null; then
+    log "installing mosquitto from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
+  fi
+}
+
+install_kafka() {
+  if [ ! -f "$CACHE/kafka/libs/kafka_2.13-$KAFKA_VERSION.jar" ]; then
+    log "fetching Kafka $KAFKA_VERSION jars from Maven Central"
+    mkdir -p "$CACHE/kafka/libs"
+    mvn -q -f "$ROOT/scripts/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$CACHE/kafka/libs"
+  fi
+}
+
+install_influxdb() {
+  if [ ! -x "$CACHE/influxdb/bin/influxd" ]; then
+    log "building InfluxDB $INFLUX_VERSION from source (first run only; several minutes)"
+    mkdir -p "$CACHE/influxdb/bin"
+    GOBIN="$CACHE/influxdb/bin" go install "github.com/influxdata/influxdb/cmd/influxd@$INFLUX_VERSION"
+  fi
+}
+
+# ---------- starts ----------
+
+start_mosquitto() {
+  running mosquitto && return
+  mkdir -p "$RUN/mosquitto"
+  # Credentials and ACL from the device registry: a device may publish only to its own topic.
+  (cd "$ROOT" && VW_MQTT_DEVICE_SECRET="$DEVICE_SECRET" VW_MQTT_USERNAME=vw-ingest VW_MQTT_PASSWORD="$INGEST_PASSWORD" \
+    node --import tsx src/cli/main.ts mqtt-auth --out "$RUN/mosquitto" >/dev/null)
+  mosquitto_passwd -U "$RUN/mosquitto/passwd"
+  # As root, mosquitto would drop to the 'mosquitto' user, which cannot read files under root's home.
+  local run_as=""
+  [ "$(id -u)" = 0 ] && run_as="user root"
+  cat >"$RUN/mosquitto/mosquitto.conf" <<CONF
+$run_as
+per_listener_settings false
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous false
+password_file $RUN/mosquitto/passwd
+acl_file $RUN/mosquitto/acl
+persistence false
+max_queued_messages 100000
+log_dest file $RUN/mosquitto/mosquitto.log
+CONF
+  mosquitto -c "$RUN/mosquitto/mosquitto.conf" >/dev/null 2>&1 &
+  echo $! >"$RUN/mosquitto.pid"
+  wait_port 127.0.0.1 "$MQTT_PORT" 20 || { log "mosquitto did not start: $(tail -5 "$RUN/mosquitto/mosquitto.log")"; return 1; }
+  log "mosquitto on 127.0.0.1:$MQTT_PORT"
+}
+
+start_kafka() {
+  running kafka && return
+  local dir="$RUN/kafka"
+  mkdir -p "$dir/data"
+  cat >"$dir/server.properties" <<CONF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=8
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.retention.hours=24
+CONF
+  cat >"$dir/log4j.properties" <<CONF
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$dir/kafka.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+CONF
+  local cp="$CACHE/kafka/libs/*"
+  local java=(java -Xms256m -Xmx512m -XX:+UseG1GC -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$cp")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    "${java[@]}" kafka.tools.StorageTool format -t "$("${java[@]}" kafka.tools.StorageTool random-uuid)" -c "$dir/server.properties" >/dev/null
+  fi
+  "${java[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 &
+  echo $! >"$RUN/kafka.pid"
+  wait_port 127.0.0.1 "$KAFKA_PORT" 90 || { log "kafka did not start: $(tail -5 "$dir/stdout.log" "$dir/kafka.log")"; return 1; }
+  log "kafka on 127.0.0.1:$KAFKA_PORT"
+}
+
+start_influxdb() {
+  running influxdb && return
+  local dir="$RUN/influxdb"
+  mkdir -p "$dir"
+  cat >"$dir/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$((INFLUX_PORT + 2))"
+[meta]
+  dir = "$dir/meta"
+[data]
+  dir = "$dir/data"
+  wal-dir = "$dir/wal"
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:$INFLUX_PORT"
+  auth-enabled = true
+  flux-enabled = true
+  log-enabled = false
+[logging]
+  level = "warn"
+CONF
+  "$CACHE/influxdb/bin/influxd" run -config "$dir/influxdb.conf" >"$dir/influxdb.log" 2>&1 &
+  echo $! >"$RUN/influxdb.pid"
+  wait_port 127.0.0.1 "$INFLUX_PORT" 60 || { log "influxdb did not start: $(tail -5 "$dir/influxdb.log")"; return 1; }
+  # The first user must be an admin; creating it again on a later run is harmless.
+  curl -sf -XPOST "http://127.0.0.1:$INFLUX_PORT/query" \
+    --data-urlencode "q=CREATE USER $INFLUX_USER WITH PASSWORD '$INFLUX_PASSWORD' WITH ALL PRIVILEGES" >/dev/null \
+    || curl -sf -XPOST -u "$INFLUX_USER:$INFLUX_PASSWORD" "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "q=SHOW USERS" >/dev/null
+  curl -sf -XPOST -u "$INFLUX_USER:$INFLUX_PASSWORD" "http://127.0.0.1:$INFLUX_PORT/query" \
+    --data-urlencode "q=CREATE DATABASE $INFLUX_DB" >/dev/null
+  log "influxdb on 127.0.0.1:$INFLUX_PORT"
+}
+
+stop() {
+  local name=$1
+  if running "$name"; then
+    local pid
+    pid=$(cat "$RUN/$name.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+    log "$name stopped"
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+print_env() {
+  cat <<ENV
+export MQTT_URL=mqtt://127.0.0.1:$MQTT_PORT
+export MQTT_USERNAME=vw-ingest
+export MQTT_PASSWORD=$INGEST_PASSWORD
+export VW_MQTT_DEVICE_SECRET=$DEVICE_SECRET
+export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
+export INFLUX_TOKEN=$INFLUX_USER:$INFLUX_PASSWORD
+export INFLUX_ORG=-
+export INFLUX_BUCKET=$INFLUX_DB/autogen
+ENV
+}
+
+case "${1:-}" in
+  up)
+    mkdir -p "$RUN"
+    install_mosquitto
+    install_kafka
+    install_influxdb
+    start_mosquitto
+    start_kafka
+    start_influxdb
+    ;;
+  down)
+    stop mosquitto
+    stop kafka
+    stop influxdb
+    ;;
+  status)
+    for s in mosquitto kafka influxdb; do
+      if running "$s"; then echo "$s: running (pid $(cat "$RUN/$s.pid"))"; else echo "$s: stopped"; fi
+    done
+    ;;
+  env)
+    print_env
+    ;;
+  *)
+    echo "usage: $0 up|down|status|env" >&2
+    exit 2
+    ;;
+esac
