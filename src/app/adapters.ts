@@ -1,4 +1,6 @@
-import type { Bus } from '../bus/bus.ts';
+import type { Bus, TopicSpec } from '../bus/bus.ts';
+import { createKafkaBus } from '../bus/kafka-bus.ts';
+import { Topics } from '../bus/topics.ts';
 import type { BusEvents } from '../bus/events.ts';
 import { createMemoryBus } from '../bus/memory-bus.ts';
 import type { Config } from '../config/config.ts';
@@ -11,10 +13,20 @@ import type { TimeSeriesStore } from '../store/store.ts';
  * The only place that knows which bus, store and broker are configured. Roles receive the small
  * interfaces and never branch on the implementation behind them.
  */
-export function createBus(config: Config, events: BusEvents): Bus {
+export async function createBus(config: Config, events: BusEvents): Promise<Bus> {
   switch (config.bus.kind) {
     case 'memory':
       return createMemoryBus({ partitions: config.bus.partitions, events });
+    case 'kafka':
+      return createKafkaBus({
+        brokers: config.kafka.brokers,
+        clientId: config.kafka.clientId,
+        prefix: config.kafka.prefix,
+        partitions: config.bus.partitions,
+        replicationFactor: config.kafka.replicationFactor,
+        topics: Object.values(Topics) as TopicSpec<unknown>[],
+        events,
+      });
   }
 }
 

@@ -64,7 +64,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
 
   try {
     const { registry } = await loadRegistryFile(config.registry.seedsFile);
-    const bus = createBus(config, busEvents);
+    const bus = await createBus(config, busEvents);
     stops.push(() => bus.close());
     const store = createStore(config);
     stops.push(() => store.close());

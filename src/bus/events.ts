@@ -6,7 +6,8 @@ import type { PoisonRecordError } from './bus.ts';
  * knowing about either.
  */
 export interface BusEventMap {
-  rebalance: [{ groupId: string; topics: string[]; members: number }];
+  /** A group's partitions were reassigned: members in the group (in-process), or this member's share (Kafka). */
+  rebalance: [{ groupId: string; topics: string[]; members?: number; assignment?: Record<string, number[]> }];
   'handler.failed': [{ groupId: string; topic: string; partition: number; offset: string; attempt: number; error: unknown }];
   'record.poison': [{ groupId: string; error: PoisonRecordError }];
   'retention.skipped': [{ groupId: string; topic: string; partition: number; records: number }];

@@ -29,8 +29,20 @@ export const Config = z.object({
     .prefault({}),
   bus: z
     .object({
-      kind: z.enum(['memory']).default('memory'),
+      kind: z.enum(['memory', 'kafka']).default('memory'),
       partitions: z.coerce.number().int().min(1).max(1024).default(8),
+    })
+    .prefault({}),
+  kafka: z
+    .object({
+      brokers: z
+        .string()
+        .default('127.0.0.1:9092')
+        .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean)),
+      clientId: z.string().default('vw'),
+      /** Prefixed to topic and consumer-group names, to share one cluster between environments. */
+      prefix: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+      replicationFactor: z.coerce.number().int().min(1).default(1),
     })
     .prefault({}),
   store: z
@@ -82,6 +94,10 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_MQTT_SHARED_GROUP: 'mqtt.sharedGroup',
   VW_BUS: 'bus.kind',
   VW_BUS_PARTITIONS: 'bus.partitions',
+  VW_KAFKA_BROKERS: 'kafka.brokers',
+  VW_KAFKA_CLIENT_ID: 'kafka.clientId',
+  VW_KAFKA_PREFIX: 'kafka.prefix',
+  VW_KAFKA_REPLICATION_FACTOR: 'kafka.replicationFactor',
   VW_STORE: 'store.kind',
   VW_STORE_RETENTION_HOURS: 'store.retentionHours',
   VW_STORE_MAX_POINTS_PER_SERIES: 'store.maxPointsPerSeries',

@@ -1,0 +1,202 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AssignerProtocol,
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Consumer,
+  type PartitionAssigner,
+  type Producer,
+} from 'kafkajs';
+import type { Bus, ConsumeOptions, OutgoingRecord, Subscription, TopicHandler, TopicSpec } from './bus.ts';
+import { PoisonRecordError } from './bus.ts';
+import { decodeValue, encodeValue } from './codec.ts';
+import type { BusEvents } from './events.ts';
+
+/**
+ * The bus on Apache Kafka (kafkajs). Topics are created at start with the configured partition
+ * count; the producer is idempotent with acks=all and Kafka's murmur2 partitioner (the in-process bus
+ * uses the same, so a patient's partition is the same on both); a subscription's offsets are
+ * committed only after its handler resolves.
+ */
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Prefixed to every topic and group name: one Kafka cluster can serve several environments or test runs. */
+  prefix: string;
+  partitions: number;
+  replicationFactor: number;
+  topics: TopicSpec<unknown>[];
+  events?: BusEvents;
+  retryBackoffMs?: { initial: number; max: number };
+}
+
+/**
+ * Assigns partition p of every subscribed topic to the same member, the guarantee the Bus interface
+ * gives for co-partitioned topics (Kafka Streams relies on the same). Members are sorted so every
+ * member computes the same plan.
+ */
+const CoPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
+  name: 'VwCoPartitionedAssigner',
+  version: 1,
+  async assign({ members, topics }) {
+    const sorted = members.map((m) => m.memberId).sort();
+    const plan = new Map<string, Record<string, number[]>>(sorted.map((id) => [id, {}]));
+    for (const topic of topics) {
+      for (const { partitionId } of cluster.findTopicPartitionMetadata(topic)) {
+        const owner = plan.get(sorted[partitionId % sorted.length]!)!;
+        (owner[topic] ??= []).push(partitionId);
+      }
+    }
+    return [...plan].map(([memberId, assignment]) => ({
+      memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment, userData: Buffer.alloc(0) }),
+    }));
+  },
+  protocol({ topics }) {
+    return {
+      name: 'VwCoPartitionedAssigner',
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+    };
+  },
+});
+
+export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
+  const events = options.events;
+  const backoff = options.retryBackoffMs ?? { initial: 100, max: 5_000 };
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 200, retries: 8 },
+  });
+  const name = (topic: string) => `${options.prefix}${topic}`;
+
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = options.topics.map((t) => name(t.name)).filter((t) => !existing.has(t));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({ topic, numPartitions: options.partitions, replicationFactor: options.replicationFactor })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const consumers = new Set<{ consumer: Consumer; stop: () => Promise<void> }>();
+  let closed = false;
+
+  return {
+    async publish<T>(topic: TopicSpec<T>, records: OutgoingRecord<T>[]): Promise<void> {
+      if (closed) throw new Error('bus is closed');
+      if (!records.length) return;
+      await producer.send({
+        topic: name(topic.name),
+        acks: -1,
+        compression: CompressionTypes.None,
+        messages: records.map((r) => ({ key: r.key, value: encodeValue(topic, r.value), ...(r.headers ? { headers: r.headers } : {}) })),
+      });
+    },
+
+    async consume(consumeOptions: ConsumeOptions): Promise<Subscription> {
+      if (closed) throw new Error('bus is closed');
+      const groupId = name(consumeOptions.groupId);
+      const handlers = new Map<string, TopicHandler<unknown>>(consumeOptions.topics.map((t) => [name(t.topic.name), t as TopicHandler<unknown>]));
+      const consumer = kafka.consumer({
+        groupId,
+        partitionAssigners: [CoPartitionedAssigner],
+        sessionTimeout: 10_000,
+        rebalanceTimeout: 20_000,
+        heartbeatInterval: 1_000,
+        retry: { retries: 10 },
+      });
+      let stopping = false;
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        events?.emit('rebalance', { groupId, topics: [...handlers.keys()], assignment: payload.memberAssignment });
+      });
+      await consumer.connect();
+      for (const topic of handlers.keys()) await consumer.subscribe({ topic, fromBeginning: consumeOptions.fromBeginning ?? false });
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 500,
+        autoCommitThreshold: 100,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+          const entry = handlers.get(batch.topic)!;
+          for (const message of batch.messages) {
+            if (!isRunning() || isStale() || stopping) break;
+            let value: unknown;
+            try {
+              value = decodeValue(entry.topic, message.value?.toString() ?? '', batch.partition, message.offset);
+            } catch (error) {
+              events?.emit('record.poison', { groupId, error: error as PoisonRecordError });
+              resolveOffset(message.offset);
+              continue;
+            }
+            const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? '']));
+            const record = {
+              topic: batch.topic.slice(options.prefix.length),
+              partition: batch.partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? '',
+              value,
+              headers,
+              timestamp: Number(message.timestamp),
+            };
+            // Retried in place, like the in-process bus: the partition waits rather than skipping a record.
+            let wait = backoff.initial;
+            for (let attempt = 1; ; attempt++) {
+              try {
+                await entry.handler(record);
+                break;
+              } catch (error) {
+                events?.emit('handler.failed', { groupId, topic: batch.topic, partition: batch.partition, offset: message.offset, attempt, error });
+                if (stopping || !isRunning()) return;
+                await heartbeat();
+                await sleep(wait);
+                wait = Math.min(wait * 2, backoff.max);
+              }
+            }
+            resolveOffset(message.offset);
+            await heartbeat();
+          }
+          await commitOffsetsIfNecessary();
+        },
+      });
+      const entry = {
+        consumer,
+        stop: async () => {
+          stopping = true;
+          // disconnect() waits for the batch in hand and commits what was resolved.
+          await consumer.disconnect();
+        },
+      };
+      consumers.add(entry);
+      return {
+        async stop() {
+          consumers.delete(entry);
+          await entry.stop();
+        },
+      };
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...consumers].map((c) => c.stop()));
+      consumers.clear();
+      await producer.disconnect();
+    },
+  };
+}
