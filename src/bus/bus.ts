@@ -31,18 +31,35 @@ export interface ConsumedRecord<T> {
   timestamp: number;
 }
 
-/** One topic of a subscription and what to do with its records. Build it with `on()`. */
-export interface TopicHandler<T = unknown> {
-  topic: TopicSpec<T>;
-  /**
-   * Called for each record in partition order. The offset is committed when the promise resolves;
-   * a rejection leaves it uncommitted and the record is delivered again after a back-off.
-   */
-  handler: (record: ConsumedRecord<T>) => Promise<void>;
-}
+/** One topic of a subscription and what to do with its records. Build it with `on()` or `onBatch()`. */
+export type TopicHandler<T = unknown> =
+  | {
+      topic: TopicSpec<T>;
+      /**
+       * Called for each record in partition order. The offset is committed when the promise resolves;
+       * a rejection leaves it uncommitted and the record is delivered again after a back-off.
+       */
+      handler: (record: ConsumedRecord<T>) => Promise<void>;
+      batch?: undefined;
+    }
+  | {
+      topic: TopicSpec<T>;
+      /**
+       * Called with consecutive records of one partition, in order (at most `maxRecords`). All their
+       * offsets are committed when the promise resolves; a rejection redelivers the whole batch.
+       */
+      batch: (records: ConsumedRecord<T>[]) => Promise<void>;
+      maxRecords: number;
+      handler?: undefined;
+    };
 
 export function on<T>(topic: TopicSpec<T>, handler: (record: ConsumedRecord<T>) => Promise<void>): TopicHandler<T> {
   return { topic, handler };
+}
+
+/** For sinks: one write per batch instead of per record, still committed only after the write. */
+export function onBatch<T>(topic: TopicSpec<T>, batch: (records: ConsumedRecord<T>[]) => Promise<void>, maxRecords = 500): TopicHandler<T> {
+  return { topic, batch, maxRecords };
 }
 
 export interface ConsumeOptions {

@@ -9,7 +9,7 @@ import {
   type PartitionAssigner,
   type Producer,
 } from 'kafkajs';
-import type { Bus, ConsumeOptions, OutgoingRecord, Subscription, TopicHandler, TopicSpec } from './bus.ts';
+import type { Bus, ConsumeOptions, ConsumedRecord, OutgoingRecord, Subscription, TopicHandler, TopicSpec } from './bus.ts';
 import { PoisonRecordError } from './bus.ts';
 import { decodeValue, encodeValue } from './codec.ts';
 import type { BusEvents } from './events.ts';
@@ -134,41 +134,48 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
           const entry = handlers.get(batch.topic)!;
-          for (const message of batch.messages) {
-            if (!isRunning() || isStale() || stopping) break;
-            let value: unknown;
+          const decoded: Array<{ offset: string; record?: ConsumedRecord<unknown> }> = batch.messages.map((message) => {
             try {
-              value = decodeValue(entry.topic, message.value?.toString() ?? '', batch.partition, message.offset);
+              const value = decodeValue(entry.topic, message.value?.toString() ?? '', batch.partition, message.offset);
+              const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? '']));
+              return {
+                offset: message.offset,
+                record: {
+                  topic: batch.topic.slice(options.prefix.length),
+                  partition: batch.partition,
+                  offset: message.offset,
+                  key: message.key?.toString() ?? '',
+                  value,
+                  headers,
+                  timestamp: Number(message.timestamp),
+                },
+              };
             } catch (error) {
               events?.emit('record.poison', { groupId, error: error as PoisonRecordError });
-              resolveOffset(message.offset);
-              continue;
+              return { offset: message.offset };
             }
-            const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? '']));
-            const record = {
-              topic: batch.topic.slice(options.prefix.length),
-              partition: batch.partition,
-              offset: message.offset,
-              key: message.key?.toString() ?? '',
-              value,
-              headers,
-              timestamp: Number(message.timestamp),
-            };
+          });
+          const size = entry.batch ? entry.maxRecords : 1;
+          for (let i = 0; i < decoded.length; i += size) {
+            if (!isRunning() || isStale() || stopping) break;
+            const chunk = decoded.slice(i, i + size);
+            const records = chunk.flatMap((c) => (c.record ? [c.record] : []));
             // Retried in place, like the in-process bus: the partition waits rather than skipping a record.
             let wait = backoff.initial;
-            for (let attempt = 1; ; attempt++) {
+            for (let attempt = 1; records.length; attempt++) {
               try {
-                await entry.handler(record);
+                if (entry.batch) await entry.batch(records);
+                else await entry.handler(records[0]!);
                 break;
               } catch (error) {
-                events?.emit('handler.failed', { groupId, topic: batch.topic, partition: batch.partition, offset: message.offset, attempt, error });
+                events?.emit('handler.failed', { groupId, topic: batch.topic, partition: batch.partition, offset: records[0]!.offset, attempt, error });
                 if (stopping || !isRunning()) return;
                 await heartbeat();
                 await sleep(wait);
                 wait = Math.min(wait * 2, backoff.max);
               }
             }
-            resolveOffset(message.offset);
+            resolveOffset(chunk.at(-1)!.offset);
             await heartbeat();
           }
           await commitOffsetsIfNecessary();

@@ -107,50 +107,53 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus & { endOffs
         cursor.committed = log.base;
       }
       const offset = cursor.committed;
-      if (offset >= log.base + log.records.length) {
+      const end = log.base + log.records.length;
+      if (offset >= end) {
         await waitForRecord(log, offset);
         continue;
       }
-      const attempt = deliver(group, owner, cursor, offset, log.records[offset - log.base]!);
+      const spec = owner.handlers.get(cursor.topic)!;
+      const count = spec.batch ? Math.min(spec.maxRecords, end - offset) : 1;
+      const stored = log.records.slice(offset - log.base, offset - log.base + count);
+      const attempt = deliver(group, owner, cursor, offset, stored);
       cursor.inFlight = attempt;
       const ok = await attempt;
       cursor.inFlight = undefined;
-      if (ok) cursor.committed = offset + 1;
+      if (ok) cursor.committed = offset + count;
       // Yield to I/O now and then so a deep backlog cannot starve timers and sockets.
-      if (++delivered % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+      delivered += count;
+      if (delivered >= 256) {
+        delivered = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
   }
 
-  /** Resolves true when the record may be committed. */
-  async function deliver(group: Group, owner: Member, cursor: Cursor, offset: number, stored: StoredRecord): Promise<boolean> {
-    const { topic, handler } = owner.handlers.get(cursor.topic)!;
+  /** Resolves true when the records may be committed. */
+  async function deliver(group: Group, owner: Member, cursor: Cursor, first: number, stored: StoredRecord[]): Promise<boolean> {
+    const spec = owner.handlers.get(cursor.topic)!;
     const { partition } = cursor;
-    let value: unknown;
-    try {
-      value = decodeValue(topic, stored.value, partition, String(offset));
-    } catch (error) {
-      events?.emit('record.poison', { groupId: group.groupId, error: error as PoisonRecordError });
-      return true;
-    }
-    const record: ConsumedRecord<unknown> = {
-      topic: cursor.topic,
-      partition,
-      offset: String(offset),
-      key: stored.key,
-      value,
-      headers: stored.headers,
-      timestamp: stored.timestamp,
-    };
+    const records: ConsumedRecord<unknown>[] = [];
+    stored.forEach((s, i) => {
+      const offset = String(first + i);
+      try {
+        records.push({ topic: cursor.topic, partition, offset, key: s.key, value: decodeValue(spec.topic, s.value, partition, offset), headers: s.headers, timestamp: s.timestamp });
+      } catch (error) {
+        events?.emit('record.poison', { groupId: group.groupId, error: error as PoisonRecordError });
+      }
+    });
+    if (!records.length) return true;
     let wait = backoff.initial;
     for (let attempt = 1; !closed; attempt++) {
       try {
-        await handler(record);
+        if (spec.batch) await spec.batch(records);
+        else await spec.handler(records[0]!);
         return true;
       } catch (error) {
-        events?.emit('handler.failed', { groupId: group.groupId, topic: cursor.topic, partition, offset: String(offset), attempt, error });
+        events?.emit('handler.failed', { groupId: group.groupId, topic: cursor.topic, partition, offset: records[0]!.offset, attempt, error });
         await sleep(wait);
         wait = Math.min(wait * 2, backoff.max);
-        // A member that left while we backed off hands the record to the new owner.
+        // A member that left while we backed off hands the records to the new owner.
         if (group.owners[partition] !== owner) return false;
       }
     }

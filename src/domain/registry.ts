@@ -3,11 +3,17 @@ import { IsoTimestamp } from './reading.ts';
 
 /** People, places and kit: who a device's readings belong to, and under which pathway. */
 
+/**
+ * Ids travel in MQTT topics, Kafka keys, InfluxDB tags and URLs: one safe alphabet for all of them.
+ * They are opaque, never an NHS number or a name.
+ */
+export const Id = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'ids are 1-64 of A-Z a-z 0-9 . _ -');
+
 export const Pathway = z.enum(['ari', 'frailty', 'heart-failure', 'hypertension', 'post-op', 'copd', 'general']);
 export type Pathway = z.infer<typeof Pathway>;
 
 export const Ward = z.object({
-  wardId: z.string().min(1),
+  wardId: Id,
   name: z.string().min(1),
   /** The organisation running the virtual ward, e.g. an NHS trust's ODS code. */
   organisation: z.string().min(1),
@@ -16,7 +22,7 @@ export const Ward = z.object({
 export type Ward = z.infer<typeof Ward>;
 
 export const Patient = z.object({
-  patientId: z.string().min(1),
+  patientId: Id,
   /** Shown on the console only; never logged. */
   displayName: z.string().min(1),
   nhsNumber: z.string().regex(/^\d{10}$/).optional(),
@@ -38,7 +44,7 @@ export const DeviceKind = z.enum([
 export type DeviceKind = z.infer<typeof DeviceKind>;
 
 export const Device = z.object({
-  deviceId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'device ids are 1-64 of A-Z a-z 0-9 . _ -'),
+  deviceId: Id,
   kind: DeviceKind,
   model: z.string().optional(),
   medicalGrade: z.boolean().default(false),

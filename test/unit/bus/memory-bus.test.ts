@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineTopic, on } from '../../../src/bus/bus.ts';
+import { defineTopic, on, onBatch } from '../../../src/bus/bus.ts';
 import { createMemoryBus } from '../../../src/bus/memory-bus.ts';
 import { BusEvents } from '../../../src/bus/events.ts';
 import { murmur2, partitionFor } from '../../../src/bus/partitioner.ts';
@@ -167,6 +167,31 @@ describe('memory bus', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect([...ownerOf.values()].every((members) => members.size === 1)).toBe(true);
     expect(new Set([...ownerOf.values()].flatMap((m) => [...m])).size).toBe(2);
+    await bus.close();
+  });
+
+  it('delivers batches of one partition in order, bounded in size, redelivering a failed batch whole', async () => {
+    const bus = createMemoryBus({ partitions: 1, retryBackoffMs: { initial: 1, max: 5 } });
+    const batches: number[][] = [];
+    let failOnce = true;
+    await bus.publish(topic, records(['a'], 25));
+    await bus.consume({
+      groupId: 'sink',
+      fromBeginning: true,
+      topics: [
+        onBatch(topic, async (batch) => {
+          batches.push(batch.map((r) => r.value.seq));
+          if (failOnce && batches.length === 2) {
+            failOnce = false;
+            throw new Error('store unavailable');
+          }
+        }, 10),
+      ],
+    });
+    await until(() => batches.flat().length >= 35);
+    expect(batches.every((b) => b.length <= 10)).toBe(true);
+    expect(batches[1]).toEqual(batches[2]);
+    expect(batches.filter((_, i) => i !== 1).flat()).toEqual(Array.from({ length: 25 }, (_, i) => i));
     await bus.close();
   });
 });

@@ -1,0 +1,179 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InfluxDB, Point, setLogger, type QueryApi } from '@influxdata/influxdb-client';
+import type { Reading, ReadingType, ScoreEvent } from '../domain/index.ts';
+import { Reading as ReadingSchema, ScoreEvent as ScoreEventSchema } from '../domain/index.ts';
+import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
+
+/**
+ * The time-series store on InfluxDB: writes with the v2 write API, reads with Flux. The schema is in
+ * docs/influxdb.md. A point's identity is its series (patient, device, type) and event time, so a
+ * redelivered reading overwrites itself: duplicates are absorbed by the database.
+ */
+export interface InfluxStoreOptions {
+  url: string;
+  token: string;
+  org: string;
+  bucket: string;
+  /** Points held for writing at once; a write that would exceed it is refused (and retried by the bus). */
+  maxBufferPoints: number;
+  retry: { attempts: number; initialMs: number; maxMs: number };
+  onRetry?: (attempt: number, error: unknown) => void;
+  onOverflow?: (points: number) => void;
+  timeoutMs?: number;
+}
+
+// The client would print failures to the console; vw reports them through its own log and metrics.
+setLogger({ error: () => {}, warn: () => {} });
+
+export const MEASUREMENT = { vital: 'vital', score: 'score' } as const;
+
+export class StoreOverflowError extends Error {
+  override name = 'StoreOverflowError';
+}
+
+function readingPoint(r: Reading): Point {
+  const p = new Point(MEASUREMENT.vital)
+    .tag('patient_id', r.patientId)
+    .tag('ward_id', r.wardId)
+    .tag('device_id', r.deviceId)
+    .tag('type', r.type)
+    .stringField('reading_id', r.readingId)
+    .stringField('unit', r.unit)
+    .intField('received_at_ms', Date.parse(r.receivedAt))
+    .timestamp(new Date(r.ts));
+  if (typeof r.value === 'number') p.floatField('value', r.value);
+  else if (typeof r.value === 'boolean') p.booleanField('flag', r.value);
+  else p.stringField('code', r.value);
+  if (r.flags?.length) p.stringField('flags', r.flags.join(','));
+  return p;
+}
+
+function scorePoint(s: ScoreEvent): Point {
+  return new Point(MEASUREMENT.score)
+    .tag('patient_id', s.patientId)
+    .tag('ward_id', s.wardId)
+    .tag('rule', s.ruleId)
+    .tag('rule_version', s.ruleVersion)
+    .intField('total', s.total)
+    .stringField('band', s.band)
+    .booleanField('partial', s.partial)
+    // The whole event, so the console and reports get back exactly what the rules role produced.
+    .stringField('event', JSON.stringify(s))
+    .timestamp(new Date(s.ts));
+}
+
+/** A Flux string literal: quotes and backslashes escaped, so ids can never change the query. */
+function flux(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+type Row = Record<string, unknown>;
+
+function rowToReading(row: Row): Reading | undefined {
+  const value = row.value ?? row.flag ?? row.code;
+  const candidate = {
+    readingId: row.reading_id,
+    patientId: row.patient_id,
+    wardId: row.ward_id,
+    deviceId: row.device_id,
+    type: row.type,
+    value: typeof value === 'string' && row.type !== 'consciousness' ? value === 'true' : value,
+    unit: row.unit,
+    ts: new Date(String(row._time)).toISOString(),
+    receivedAt: new Date(Number(row.received_at_ms)).toISOString(),
+    ...(row.flags ? { flags: String(row.flags).split(',') } : {}),
+  };
+  const parsed = ReadingSchema.safeParse(candidate);
+  return parsed.success ? parsed.data : undefined;
+}
+
+export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore & { ping(): Promise<boolean> } {
+  const influx = new InfluxDB({ url: options.url, token: options.token, timeout: options.timeoutMs ?? 10_000 });
+  const query: QueryApi = influx.getQueryApi(options.org);
+  let buffered = 0;
+
+  async function write(points: Point[]): Promise<void> {
+    if (!points.length) return;
+    if (buffered + points.length > options.maxBufferPoints) {
+      options.onOverflow?.(points.length);
+      throw new StoreOverflowError(`write buffer full (${buffered} of ${options.maxBufferPoints} points held); refusing ${points.length}`);
+    }
+    buffered += points.length;
+    try {
+      let wait = options.retry.initialMs;
+      for (let attempt = 1; ; attempt++) {
+        const api = influx.getWriteApi(options.org, options.bucket, 'ms', { maxRetries: 0, batchSize: points.length + 1, flushInterval: 0 });
+        try {
+          api.writePoints(points);
+          await api.close();
+          return;
+        } catch (error) {
+          if (attempt >= options.retry.attempts) throw error;
+          options.onRetry?.(attempt, error);
+          await sleep(wait);
+          wait = Math.min(wait * 2, options.retry.maxMs);
+        }
+      }
+    } finally {
+      buffered -= points.length;
+    }
+  }
+
+  const rows = (text: string) => query.collectRows<Row>(text);
+  const range = (q: SeriesQuery) => `range(start: ${q.since.toISOString()}${q.until ? `, stop: ${new Date(q.until.getTime() + 1).toISOString()}` : ''})`;
+  const bucket = `from(bucket: ${flux(options.bucket)})`;
+
+  return {
+    writeReadings: (readings) => write(readings.map(readingPoint)),
+    writeScores: (scores) => write(scores.map(scorePoint)),
+
+    async series(patientId: string, type: ReadingType, q: SeriesQuery): Promise<SeriesPoint[]> {
+      const found = await rows(`${bucket}
+  |> ${range(q)}
+  |> filter(fn: (r) => r._measurement == ${flux(MEASUREMENT.vital)} and r.patient_id == ${flux(patientId)} and r.type == ${flux(type)})
+  |> filter(fn: (r) => r._field == "value" or r._field == "flag" or r._field == "code")
+  |> group()
+  |> sort(columns: ["_time"])${q.limit !== undefined ? `\n  |> tail(n: ${Math.max(0, Math.floor(q.limit))})` : ''}`);
+      return found.map((r) => ({ ts: new Date(String(r._time)).toISOString(), value: r._value as SeriesPoint['value'] }));
+    },
+
+    async latest(patientId: string) {
+      const found = await rows(`${bucket}
+  |> range(start: -30d)
+  |> filter(fn: (r) => r._measurement == ${flux(MEASUREMENT.vital)} and r.patient_id == ${flux(patientId)})
+  |> last()
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")`);
+      const out: Partial<Record<ReadingType, Reading>> = {};
+      for (const row of found) {
+        const reading = rowToReading(row);
+        if (!reading) continue;
+        const held = out[reading.type];
+        if (!held || Date.parse(held.ts) < Date.parse(reading.ts)) out[reading.type] = reading;
+      }
+      return out;
+    },
+
+    async scores(patientId: string, q: SeriesQuery) {
+      const found = await rows(`${bucket}
+  |> ${range(q)}
+  |> filter(fn: (r) => r._measurement == ${flux(MEASUREMENT.score)} and r.patient_id == ${flux(patientId)} and r._field == "event")
+  |> group()
+  |> sort(columns: ["_time"])${q.limit !== undefined ? `\n  |> tail(n: ${Math.max(0, Math.floor(q.limit))})` : ''}`);
+      return found.flatMap((r) => {
+        const parsed = ScoreEventSchema.safeParse(JSON.parse(String(r._value)));
+        return parsed.success ? [parsed.data] : [];
+      });
+    },
+
+    async ping() {
+      try {
+        await rows(`${bucket} |> range(start: -1m) |> limit(n: 1)`);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {},
+  };
+}

@@ -1,0 +1,58 @@
+import { expect, it } from 'vitest';
+import type { Reading, ScoreEvent } from '../../src/domain/index.ts';
+import { createInfluxStore, StoreOverflowError } from '../../src/store/influx-store.ts';
+import { describeWith, runPrefix, services } from '../support/services.ts';
+
+describeWith(['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'], 'InfluxDB store on a real server (v2 write API, Flux)', () => {
+  const run = runPrefix().replace(/\.$/, '');
+  const patient = `${run}-pt1`;
+  const store = () => createInfluxStore({ ...services.influx!, maxBufferPoints: 10_000, retry: { attempts: 3, initialMs: 50, maxMs: 200 } });
+  const base = Date.now() - 10 * 60_000;
+  const reading = (type: Reading['type'], value: Reading['value'], minute: number, extra: Partial<Reading> = {}): Reading => {
+    const ts = new Date(base + minute * 60_000).toISOString();
+    const unit = typeof value === 'number' ? (type === 'temperature' ? 'Cel' : '/min') : type === 'consciousness' ? '{ACVPU}' : '{boolean}';
+    return { readingId: `${type}-${minute}`, patientId: patient, wardId: 'ward-x', deviceId: 'dev-1', type, value, unit, ts, receivedAt: ts, ...extra } as Reading;
+  };
+
+  it('writes readings and reads the series and latest values back with Flux, absorbing duplicates', async () => {
+    const s = store();
+    const hr = [reading('heart_rate', 70, 0), reading('heart_rate', 74, 1), reading('heart_rate', 81, 2, { flags: ['irregular_pulse_during_measurement'] })];
+    await s.writeReadings([...hr, reading('consciousness', 'C', 2), reading('supplemental_oxygen', true, 2), reading('temperature', 38.4, 1)]);
+    await s.writeReadings([hr[1]!]);
+    const series = await s.series(patient, 'heart_rate', { since: new Date(base - 1000) });
+    expect(series.map((p) => p.value)).toEqual([70, 74, 81]);
+    expect(series[0]!.ts).toBe(hr[0]!.ts);
+    const limited = await s.series(patient, 'heart_rate', { since: new Date(base - 1000), limit: 2 });
+    expect(limited.map((p) => p.value)).toEqual([74, 81]);
+    const latest = await s.latest(patient);
+    expect(latest.heart_rate).toEqual(hr[2]);
+    expect(latest.consciousness?.value).toBe('C');
+    expect(latest.supplemental_oxygen?.value).toBe(true);
+    expect(latest.temperature?.value).toBe(38.4);
+  });
+
+  it('keeps scores whole', async () => {
+    const s = store();
+    const ts = new Date(base).toISOString();
+    const score: ScoreEvent = {
+      scoreId: 's1', patientId: patient, wardId: 'ward-x', ruleId: 'news2', ruleVersion: '1.0.0', ts, total: 5, band: 'medium',
+      spo2Scale: 1, partial: true, missing: ['consciousness'], inputs: { heart_rate: { readingId: 'r', value: 120, ts, subscore: 2 } }, receivedAt: ts,
+    };
+    await s.writeScores([score]);
+    expect(await s.scores(patient, { since: new Date(base - 1000) })).toEqual([score]);
+  });
+
+  it('retries a failed write with back-off, then fails loudly', async () => {
+    const retries: number[] = [];
+    const dead = createInfluxStore({ url: 'http://127.0.0.1:9', token: 'x', org: '-', bucket: 'x', maxBufferPoints: 100, retry: { attempts: 3, initialMs: 10, maxMs: 20 }, onRetry: (a) => retries.push(a), timeoutMs: 1000 });
+    await expect(dead.writeReadings([reading('heart_rate', 70, 3)])).rejects.toThrow();
+    expect(retries).toEqual([1, 2]);
+  });
+
+  it('refuses, counts and reports a write that would overflow its buffer', async () => {
+    const overflows: number[] = [];
+    const small = createInfluxStore({ ...services.influx!, maxBufferPoints: 2, retry: { attempts: 1, initialMs: 10, maxMs: 10 }, onOverflow: (n) => overflows.push(n) });
+    await expect(small.writeReadings([reading('heart_rate', 70, 4), reading('heart_rate', 71, 5), reading('heart_rate', 72, 6)])).rejects.toBeInstanceOf(StoreOverflowError);
+    expect(overflows).toEqual([3]);
+  });
+});
