@@ -6,7 +6,9 @@ import { createMemoryBus } from '../bus/memory-bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startEmbeddedBroker } from '../mqtt/embedded-broker.ts';
+import { createInfluxStore } from '../store/influx-store.ts';
 import { createMemoryStore } from '../store/memory-store.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
 
 /**
@@ -30,13 +32,32 @@ export async function createBus(config: Config, events: BusEvents): Promise<Bus>
   }
 }
 
-export function createStore(config: Config): TimeSeriesStore {
+export function createStore(config: Config, metrics: Metrics, logger: Logger): TimeSeriesStore {
   switch (config.store.kind) {
     case 'memory':
       return createMemoryStore({
         retentionHours: config.store.retentionHours,
         maxPointsPerSeries: config.store.maxPointsPerSeries,
       });
+    case 'influxdb': {
+      const log = logger.child({ component: 'influxdb' });
+      return createInfluxStore({
+        url: config.influx.url,
+        token: config.influx.token,
+        org: config.influx.org,
+        bucket: config.influx.bucket,
+        maxBufferPoints: config.influx.maxBufferPoints,
+        retry: { attempts: config.influx.retryAttempts, initialMs: 200, maxMs: 5_000 },
+        onRetry: (attempt, error) => {
+          metrics.storeWriteRetries.inc();
+          log.warn({ attempt, err: error }, 'InfluxDB write failed; retrying');
+        },
+        onOverflow: (points) => {
+          metrics.storeOverflow.inc(points);
+          log.error({ points, max: config.influx.maxBufferPoints }, 'InfluxDB write buffer full: write refused; the bus will redeliver');
+        },
+      });
+    }
   }
 }
 

@@ -66,7 +66,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     const { registry } = await loadRegistryFile(config.registry.seedsFile);
     const bus = await createBus(config, busEvents);
     stops.push(() => bus.close());
-    const store = createStore(config);
+    const store = createStore(config, metrics, logger);
     stops.push(() => store.close());
 
     let secret = config.feed.tokenSecret;
@@ -78,7 +78,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     const health: HealthCheck[] = [];
 
     if (roles.has('sink')) {
-      const sink = await startSinkRole({ bus, store, metrics, logger });
+      const sink = await startSinkRole({ bus, store, metrics, logger, batchSize: config.influx.batchSize });
       stops.push(sink.stop);
     }
     if (roles.has('rules')) {
@@ -123,6 +123,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
           clientId: config.mqtt.clientId,
           ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
           ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
+          ...(config.mqtt.sharedGroup ? { sharedGroup: config.mqtt.sharedGroup } : {}),
           limits: {
             maxPayloadBytes: config.ingest.maxPayloadBytes,
             maxFutureSkewMs: config.ingest.maxFutureSkewSeconds * 1000,

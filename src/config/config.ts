@@ -47,9 +47,23 @@ export const Config = z.object({
     .prefault({}),
   store: z
     .object({
-      kind: z.enum(['memory']).default('memory'),
+      kind: z.enum(['memory', 'influxdb']).default('memory'),
       retentionHours: z.coerce.number().positive().default(72),
       maxPointsPerSeries: z.coerce.number().int().positive().default(20_000),
+    })
+    .prefault({}),
+  influx: z
+    .object({
+      url: z.url().default('http://127.0.0.1:8086'),
+      /** InfluxDB 2.x: an API token. InfluxDB 1.8: `user:password`. */
+      token: z.string().default(''),
+      /** InfluxDB 2.x organisation; ignored by 1.8 (use `-`). */
+      org: z.string().default('-'),
+      /** InfluxDB 2.x bucket, or `database/retention-policy` on 1.8. */
+      bucket: z.string().default('vitals'),
+      batchSize: z.coerce.number().int().positive().default(500),
+      maxBufferPoints: z.coerce.number().int().positive().default(50_000),
+      retryAttempts: z.coerce.number().int().positive().default(5),
     })
     .prefault({}),
   registry: z.object({ seedsFile: z.string().default('seeds/demo-ward.yaml') }).prefault({}),
@@ -101,6 +115,13 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_STORE: 'store.kind',
   VW_STORE_RETENTION_HOURS: 'store.retentionHours',
   VW_STORE_MAX_POINTS_PER_SERIES: 'store.maxPointsPerSeries',
+  VW_INFLUX_URL: 'influx.url',
+  VW_INFLUX_TOKEN: 'influx.token',
+  VW_INFLUX_ORG: 'influx.org',
+  VW_INFLUX_BUCKET: 'influx.bucket',
+  VW_INFLUX_BATCH_SIZE: 'influx.batchSize',
+  VW_INFLUX_MAX_BUFFER_POINTS: 'influx.maxBufferPoints',
+  VW_INFLUX_RETRY_ATTEMPTS: 'influx.retryAttempts',
   VW_SEEDS: 'registry.seedsFile',
   VW_RULES_DIR: 'rules.dir',
   VW_FEED_TOKEN_SECRET: 'feed.tokenSecret',

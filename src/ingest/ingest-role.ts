@@ -16,6 +16,8 @@ export interface IngestOptions {
   clientId: string;
   username?: string;
   password?: string;
+  /** With a group, ingest processes share the device messages (MQTT 5 / Mosquitto shared subscription). */
+  sharedGroup?: string;
   limits: DecodeLimits;
 }
 
@@ -113,9 +115,12 @@ export async function startIngestRole(deps: {
     client.once('connect', () => resolve());
     client.once('error', reject);
   });
-  await client.subscribeAsync(DEVICE_TOPIC_FILTER, { qos: 1 });
+  const filter = options.sharedGroup ? `$share/${options.sharedGroup}/${DEVICE_TOPIC_FILTER}` : DEVICE_TOPIC_FILTER;
+  const granted = await client.subscribeAsync(filter, { qos: 1 });
+  // A broker answers a refused subscription with QoS 128 rather than an error.
+  if (granted.some((g) => g.qos === 128)) throw new Error(`the MQTT broker refused ingest's subscription to ${filter}`);
   client.on('connect', () => log.info('mqtt reconnected'));
-  log.info({ filter: DEVICE_TOPIC_FILTER }, 'ingest subscribed');
+  log.info({ filter }, 'ingest subscribed');
 
   return {
     connected: () => client.connected,

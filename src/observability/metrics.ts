@@ -81,6 +81,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Points written to the time-series store',
       registers,
     }),
+    storeWriteRetries: new Counter({
+      name: 'vw_store_write_retries_total',
+      help: 'Time-series store writes that failed and were retried',
+      registers,
+    }),
+    storeOverflow: new Counter({
+      name: 'vw_store_buffer_overflow_points_total',
+      help: 'Points refused because the store write buffer was full (left on the bus and redelivered, not lost)',
+      registers,
+    }),
     feedConnections: new Gauge({
       name: 'vw_feed_connections',
       help: 'Open console WebSocket connections',

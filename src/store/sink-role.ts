@@ -1,5 +1,5 @@
 import type { Bus } from '../bus/bus.ts';
-import { on } from '../bus/bus.ts';
+import { onBatch } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
 import type { Logger } from '../observability/logger.ts';
 import { secondsSince, type Metrics } from '../observability/metrics.ts';
@@ -13,21 +13,25 @@ export async function startSinkRole(deps: {
   store: TimeSeriesStore;
   metrics: Metrics;
   logger: Logger;
+  /** Records per store write; each partition writes its own batches. */
+  batchSize?: number;
 }): Promise<{ stop(): Promise<void> }> {
   const { bus, store, metrics } = deps;
+  const batch = deps.batchSize ?? 500;
   const subscription = await bus.consume({
     groupId: SINK_GROUP,
     fromBeginning: true,
     topics: [
-      on(Topics.readings, async ({ value }) => {
-        await store.writeReadings([value]);
-        metrics.storeWrites.inc();
-        metrics.pipelineLatency.observe({ stage: 'stored' }, secondsSince(value.receivedAt));
-      }),
-      on(Topics.scores, async ({ value }) => {
-        await store.writeScores([value]);
-        metrics.storeWrites.inc();
-      }),
+      onBatch(Topics.readings, async (records) => {
+        await store.writeReadings(records.map((r) => r.value));
+        metrics.storeWrites.inc(records.length);
+        const now = Date.now();
+        for (const r of records) metrics.pipelineLatency.observe({ stage: 'stored' }, secondsSince(r.value.receivedAt, now));
+      }, batch),
+      onBatch(Topics.scores, async (records) => {
+        await store.writeScores(records.map((r) => r.value));
+        metrics.storeWrites.inc(records.length);
+      }, batch),
     ],
   });
   deps.logger.child({ role: 'sink' }).info('sink role consuming');
