@@ -67,7 +67,8 @@ start_mosquitto() {
   mkdir -p "$RUN/mosquitto"
   # Credentials and ACL from the device registry: a device may publish only to its own topic.
   (cd "$ROOT" && VW_MQTT_DEVICE_SECRET="$DEVICE_SECRET" VW_MQTT_USERNAME=vw-ingest VW_MQTT_PASSWORD="$INGEST_PASSWORD" \
-    node --import tsx src/cli/main.ts mqtt-auth --out "$RUN/mosquitto" >/dev/null)
+    node --import tsx src/cli/main.ts mqtt-auth --out "$RUN/mosquitto" \
+      --seeds seeds/demo-ward.yaml,test/fixtures/integration-ward.yaml >/dev/null)
   mosquitto_passwd -U "$RUN/mosquitto/passwd"
   # As root, mosquitto would drop to the 'mosquitto' user, which cannot read files under root's home.
   local run_as=""

@@ -83,6 +83,8 @@ export interface Bus {
   /** Resolves once every record is durably appended (Kafka: acks=all). */
   publish<T>(topic: TopicSpec<T>, records: OutgoingRecord<T>[]): Promise<void>;
   consume(options: ConsumeOptions): Promise<Subscription>;
+  /** Each partition's oldest retained offset and next offset to be written (Kafka: low and high watermarks). */
+  offsets(topic: TopicSpec<unknown>): Promise<Array<{ partition: number; low: number; high: number }>>;
   /** Stops every subscription after in-flight handlers finish, then releases connections. */
   close(): Promise<void>;
 }

@@ -75,7 +75,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
 
   const admin = kafka.admin();
   await admin.connect();
-  try {
+  {
     const existing = new Set(await admin.listTopics());
     const missing = options.topics.map((t) => name(t.name)).filter((t) => !existing.has(t));
     if (missing.length) {
@@ -84,8 +84,6 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         topics: missing.map((topic) => ({ topic, numPartitions: options.partitions, replicationFactor: options.replicationFactor })),
       });
     }
-  } finally {
-    await admin.disconnect();
   }
 
   const producer: Producer = kafka.producer({
@@ -198,12 +196,18 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       };
     },
 
+    async offsets(topic) {
+      const found = await admin.fetchTopicOffsets(name(topic.name));
+      return found.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
+    },
+
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       await Promise.all([...consumers].map((c) => c.stop()));
       consumers.clear();
       await producer.disconnect();
+      await admin.disconnect();
     },
   };
 }

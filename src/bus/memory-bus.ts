@@ -56,7 +56,7 @@ interface Group {
   memberWaiters: Array<() => void>;
 }
 
-export function createMemoryBus(options: MemoryBusOptions = {}): Bus & { endOffsets(topic: string): number[] } {
+export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const partitions = options.partitions ?? 8;
   const maxRecords = options.maxRecordsPerPartition ?? 200_000;
   const backoff = options.retryBackoffMs ?? { initial: 100, max: 5_000 };
@@ -219,8 +219,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus & { endOffs
       await Promise.all([...groups.values()].flatMap((g) => g.cursors.map((c) => c.worker)));
     },
 
-    endOffsets(topic: string): number[] {
-      return logOf(topic).map((p) => p.base + p.records.length);
+    async offsets(topic) {
+      return logOf(topic.name).map((p, partition) => ({ partition, low: p.base, high: p.base + p.records.length }));
     },
   };
 }

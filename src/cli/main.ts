@@ -17,7 +17,8 @@ Usage:
   vw ingest | rules | sink | feed  one role in this process
   vw token --user NAME --wards W1,W2 [--hours H]
                                    prints a console token (needs VW_FEED_TOKEN_SECRET)
-  vw mqtt-auth --out DIR           writes a Mosquitto password file and ACL for the registry's devices
+  vw mqtt-auth --out DIR [--seeds A.yaml,B.yaml]
+                                   writes a Mosquitto password file and ACL for the registry's devices
                                    (needs VW_MQTT_DEVICE_SECRET, VW_MQTT_USERNAME, VW_MQTT_PASSWORD)
 
 Configuration comes from VW_* environment variables and an optional YAML file named by VW_CONFIG;
@@ -88,14 +89,17 @@ async function token(args: string[]): Promise<void> {
 }
 
 async function mqttAuth(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { out: { type: 'string' }, seeds: { type: 'string' } } });
   const config = loadConfig();
   const { deviceSecret, username, password } = config.mqtt;
   if (!values.out) throw new ConfigError('vw mqtt-auth needs --out DIR');
   if (!deviceSecret || !username || !password) {
     throw new ConfigError('vw mqtt-auth needs VW_MQTT_DEVICE_SECRET, and ingest\'s VW_MQTT_USERNAME and VW_MQTT_PASSWORD');
   }
-  const { data } = await loadRegistryFile(config.registry.seedsFile);
+  // Several registries may share one broker (e.g. a ward per file): --seeds a.yaml,b.yaml
+  const files = values.seeds ? values.seeds.split(',') : [config.registry.seedsFile];
+  const registries = await Promise.all(files.map(async (f) => (await loadRegistryFile(f)).data));
+  const data = { ...registries[0]!, devices: registries.flatMap((r) => r.devices) };
   await mkdir(values.out, { recursive: true });
   await writeFile(join(values.out, 'passwd'), mosquittoPasswordLines(data, { deviceSecret, ingestUser: username, ingestPassword: password }), { mode: 0o600 });
   await writeFile(join(values.out, 'acl'), mosquittoAcl({ ingestUser: username }));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
@@ -22,16 +23,48 @@ export async function startRulesRole(deps: {
   news2: News2Rule;
   metrics: Metrics;
   logger: Logger;
+  instanceId?: string;
 }): Promise<{ stop(): Promise<void> }> {
   const { bus, registry, metrics } = deps;
   const log = deps.logger.child({ role: 'rules' });
   const scorer = createNews2Scorer(deps.news2);
   const book = createAlertBook(createNews2Explainer(deps.news2));
 
+  // Every alert any rules process has published, so a process that takes over a patient (after a
+  // rebalance, a crash or a restart) continues that patient's alert rather than opening another.
+  const viewed = new Map<number, number>();
+  const view = await bus.consume({
+    groupId: `${RULES_GROUP}-view-${deps.instanceId ?? randomUUID()}`,
+    fromBeginning: true,
+    topics: [
+      on(Topics.alerts, async ({ value, partition, offset }) => {
+        book.seed(value);
+        viewed.set(partition, Number(offset) + 1);
+      }),
+    ],
+  });
+  /** Resolves once the view holds every alert published before the call. */
+  let catchingUp: Promise<void> | undefined;
+  const catchUp = () =>
+    (catchingUp ??= (async () => {
+      const ends = await bus.offsets(Topics.alerts);
+      const behind = () => ends.some((o) => o.high > o.low && (viewed.get(o.partition) ?? o.low) < o.high);
+      while (behind()) await new Promise((resolve) => setTimeout(resolve, 10));
+    })().finally(() => {
+      catchingUp = undefined;
+    }));
+  const restored = new Set<string>();
+  const ensureRestored = async (patientId: string) => {
+    if (restored.has(patientId)) return;
+    await catchUp();
+    restored.add(patientId);
+  };
+
   const subscription: Subscription = await bus.consume({
     groupId: RULES_GROUP,
     topics: [
       on(Topics.readings, async ({ value: reading }) => {
+        await ensureRestored(reading.patientId);
         const patient = registry.patient(reading.patientId);
         if (!patient) {
           log.warn({ readingId: reading.readingId }, 'reading for a patient missing from the registry; not scored');
@@ -53,6 +86,7 @@ export async function startRulesRole(deps: {
         await bus.publish(Topics.alerts, [{ key: alert.patientId, value: alert }]);
       }),
       on(Topics.alertActions, async ({ value: action }) => {
+        await ensureRestored(action.patientId);
         const outcome = book.applyAction(action);
         if ('error' in outcome) {
           log.warn({ alertId: action.alertId, actionId: action.actionId, error: outcome.error }, 'alert action not applied');
@@ -69,5 +103,10 @@ export async function startRulesRole(deps: {
     ],
   });
   log.info('rules role consuming');
-  return { stop: () => subscription.stop() };
+  return {
+    async stop() {
+      await subscription.stop();
+      await view.stop();
+    },
+  };
 }

@@ -41,3 +41,23 @@ export function describeWith(variables: string[], name: string, body: () => void
 export function runPrefix(): string {
   return `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.`;
 }
+
+/**
+ * A database of its own for one test run, on InfluxDB 1.8 (InfluxQL `CREATE DATABASE`; the token is
+ * `user:password`), so a run never counts another run's points. Returns the bucket name for the v2
+ * API and a function that drops it.
+ */
+export async function freshInfluxBucket(prefix: string): Promise<{ bucket: string; drop(): Promise<void> }> {
+  const influx = services.influx!;
+  const db = `vw_${prefix.replace(/[^A-Za-z0-9]/g, '')}`;
+  const query = async (q: string) => {
+    const response = await fetch(`${influx.url}/query`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(influx.token).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ q }),
+    });
+    if (!response.ok) throw new Error(`InfluxDB ${q}: ${response.status} ${await response.text()}`);
+  };
+  await query(`CREATE DATABASE "${db}"`);
+  return { bucket: `${db}/autogen`, drop: () => query(`DROP DATABASE "${db}"`) };
+}

@@ -167,6 +167,20 @@ export function createAlertBook(explainer: ScoreExplainer) {
       };
     },
 
+    /**
+     * Installs an alert published by another process (or by this one before a restart), so a process
+     * that takes over a patient continues that patient's alert instead of opening a second one.
+     */
+    seed(alert: Alert): void {
+      const held = byId.get(alert.alertId);
+      if (held && held.revision >= alert.revision) return;
+      remember(alert);
+      const key = `${alert.patientId}\u0000${alert.cause}`;
+      const t = Date.parse(alert.eventTs);
+      const previous = lastBand.get(key);
+      if (!previous || previous.t <= t) lastBand.set(key, { band: alert.severity, t });
+    },
+
     get(alertId: string): Alert | undefined {
       return byId.get(alertId);
     },

@@ -134,4 +134,16 @@ describe('alert book', () => {
     expect(alert.partial).toBe(true);
     expect(alert.explanation).toMatch(/partial, at least this high \(no fresh ACVPU, Temp\)/);
   });
+
+  it('continues an alert seeded from another process instead of opening a second one', () => {
+    const first = createAlertBook(explainer);
+    const raised = first.applyScore(score('medium', 5, 0))!;
+    const takeover = createAlertBook(explainer);
+    takeover.seed(raised);
+    takeover.seed({ ...raised, revision: raised.revision - 1 });
+    const next = takeover.applyScore(score('medium', 6, 5))!;
+    expect(next.alertId).toBe(raised.alertId);
+    expect(next.revision).toBe(raised.revision + 1);
+    expect(takeover.applyScore(score('medium', 6, 5))).toBeUndefined();
+  });
 });

@@ -1,0 +1,186 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { on, type Bus, type TopicSpec } from '../../src/bus/bus.ts';
+import { createKafkaBus } from '../../src/bus/kafka-bus.ts';
+import { Topics } from '../../src/bus/topics.ts';
+import type { Alert, Reading, ScoreEvent } from '../../src/domain/index.ts';
+import { createTokenAuthority } from '../../src/feed/auth.ts';
+import { devicePassword } from '../../src/mqtt/credentials.ts';
+import { createInfluxStore } from '../../src/store/influx-store.ts';
+import { connectConsole, isType } from '../support/console-client.ts';
+import { metricOf, startRole, type RoleProcess } from '../support/processes.ts';
+import { describeWith, freshInfluxBucket, runPrefix, services } from '../support/services.ts';
+
+/**
+ * vw on the parts a trust would deploy: Mosquitto at the edge, Kafka between the roles, InfluxDB for
+ * time series, each role its own process. Provisioned by scripts/services.sh.
+ */
+describeWith(
+  ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'VW_MQTT_DEVICE_SECRET', 'KAFKA_BROKERS', 'INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'],
+  'vw on Mosquitto, Kafka and InfluxDB, one process per role',
+  () => {
+    const prefix = runPrefix();
+    const tokenSecret = 'integration-secret-integration-secret';
+    const env: Record<string, string> = {
+      VW_SEEDS: 'test/fixtures/integration-ward.yaml',
+      VW_MQTT_URL: services.mqttUrl!,
+      VW_MQTT_USERNAME: services.mqttUsername!,
+      VW_MQTT_PASSWORD: services.mqttPassword!,
+      VW_MQTT_CLIENT_ID: `vw-ingest-${prefix}`,
+      VW_BUS: 'kafka',
+      VW_KAFKA_BROKERS: services.kafkaBrokers!,
+      VW_KAFKA_PREFIX: prefix,
+      VW_BUS_PARTITIONS: '8',
+      VW_STORE: 'influxdb',
+      VW_INFLUX_URL: services.influx!.url,
+      VW_INFLUX_TOKEN: services.influx!.token,
+      VW_INFLUX_ORG: services.influx!.org,
+      VW_FEED_TOKEN_SECRET: tokenSecret,
+    };
+    const roles: Record<string, RoleProcess> = {};
+    const devices = new Map<string, MqttClient>();
+    let store: ReturnType<typeof createInfluxStore>;
+    let dropBucket = async () => {};
+    let observer: Bus;
+    const alertsSeen: Alert[] = [];
+    const readingsSeen: Reading[] = [];
+    const scoresSeen: ScoreEvent[] = [];
+
+    const device = async (deviceId: string): Promise<MqttClient> => {
+      let client = devices.get(deviceId);
+      if (!client) {
+        client = await mqtt.connectAsync(services.mqttUrl!, {
+          clientId: `${deviceId}-${prefix}`,
+          username: deviceId,
+          password: devicePassword(services.deviceSecret!, deviceId),
+          protocolVersion: 5,
+          reconnectPeriod: 0,
+        });
+        devices.set(deviceId, client);
+      }
+      return client;
+    };
+    const publish = async (deviceId: string, payload: unknown) => {
+      await (await device(deviceId)).publishAsync(`vw/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 });
+    };
+    const until = async (what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await predicate())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+
+    beforeAll(async () => {
+      const fresh = await freshInfluxBucket(prefix);
+      dropBucket = fresh.drop;
+      env.VW_INFLUX_BUCKET = fresh.bucket;
+      store = createInfluxStore({ ...services.influx!, bucket: fresh.bucket, maxBufferPoints: 10_000, retry: { attempts: 3, initialMs: 100, maxMs: 500 } });
+      const started = await Promise.all([
+        startRole('ingest', env),
+        startRole('rules', { ...env }),
+        startRole('rules', { ...env }),
+        startRole('sink', env),
+        startRole('feed', env),
+      ]);
+      [roles.ingest, roles.rules1, roles.rules2, roles.sink, roles.feed] = started;
+      observer = await createKafkaBus({
+        brokers: services.kafkaBrokers!.split(','),
+        clientId: 'vw-observer',
+        prefix,
+        partitions: 8,
+        replicationFactor: 1,
+        topics: Object.values(Topics) as TopicSpec<unknown>[],
+      });
+      await observer.consume({ groupId: 'observer-alerts', fromBeginning: true, topics: [on(Topics.alerts, async ({ value }) => void alertsSeen.push(value))] });
+      await observer.consume({ groupId: 'observer-scores', fromBeginning: true, topics: [on(Topics.scores, async ({ value }) => void scoresSeen.push(value))] });
+      await observer.consume({ groupId: 'observer-readings', fromBeginning: true, topics: [on(Topics.readings, async ({ value }) => void readingsSeen.push(value))] });
+    }, 180_000);
+
+    afterAll(async () => {
+      await Promise.all([...devices.values()].map((c) => c.endAsync().catch(() => {})));
+      await observer?.close();
+      await Promise.all(Object.values(roles).map((r) => r.kill('SIGTERM')));
+      await dropBucket();
+    }, 60_000);
+
+    it('carries a device reading from Mosquitto through Kafka to a score, an alert, InfluxDB and a console', async () => {
+      const token = await createTokenAuthority({ secret: tokenSecret, issuer: 'vw' }).issue({ sub: 'nurse.it', wards: ['ward-it'] });
+      const ward = await connectConsole(roles.feed!.url);
+      ward.send({ type: 'hello', token });
+      ward.send({ type: 'subscribe', wardId: 'ward-it' });
+      await ward.waitFor(isType('snapshot'));
+      const ts = new Date(Date.now() - 2_000).toISOString();
+      await publish('it-app001', [
+        { type: 'respiratory_rate', value: 26, unit: '/min', ts },
+        { type: 'consciousness', value: 'A', ts },
+        { type: 'supplemental_oxygen', value: false, ts },
+      ]);
+      const reading = await ward.waitFor((f): f is Extract<typeof f, { type: 'reading' }> => f.type === 'reading' && f.reading.type === 'respiratory_rate', 60_000);
+      expect(reading.reading).toMatchObject({ patientId: 'it-p001', deviceId: 'it-app001', value: 26, ts: new Date(ts).toISOString() });
+      const alert = await ward.waitFor((f): f is Extract<typeof f, { type: 'alert' }> => f.type === 'alert' && f.alert.patientId === 'it-p001', 60_000);
+      expect(alert.alert).toMatchObject({ ruleId: 'news2', severity: 'low-medium', state: 'open' });
+      expect(readingsSeen.some((r) => r.readingId === reading.reading.readingId)).toBe(true);
+      await until('the reading in InfluxDB', async () => (await store.series('it-p001', 'respiratory_rate', { since: new Date(Date.parse(ts) - 1000) })).length > 0);
+      expect(await store.series('it-p001', 'respiratory_rate', { since: new Date(Date.parse(ts) - 1000) })).toEqual([{ ts: new Date(ts).toISOString(), value: 26 }]);
+      await until('the score in InfluxDB', async () => (await store.scores('it-p001', { since: new Date(Date.parse(ts) - 1000) })).length > 0);
+      ward.close();
+    }, 120_000);
+
+    it('refuses a device publishing as another, at the broker and at ingest', async () => {
+      const impostor = await device('it-app002');
+      await expect(impostor.publishAsync('vw/v1/devices/it-app003/readings', JSON.stringify({ type: 'spo2', value: 97, unit: '%', ts: new Date().toISOString() }), { qos: 1 })).rejects.toThrow(/not authori[sz]ed|135/i);
+      await expect(
+        mqtt.connectAsync(services.mqttUrl!, { clientId: `stranger-${prefix}`, username: 'it-app003', password: 'guessed', protocolVersion: 5, reconnectPeriod: 0 }),
+      ).rejects.toThrow(/not authori[sz]ed|bad user name or password|135|134/i);
+      const before = await metricOf(roles.ingest!.url, 'vw_readings_rejected_total', 'reason="device_mismatch"');
+      await publish('it-app002', { deviceId: 'it-app003', type: 'spo2', value: 97, unit: '%', ts: new Date().toISOString() });
+      await until('ingest to refuse the mismatched payload', async () => (await metricOf(roles.ingest!.url, 'vw_readings_rejected_total', 'reason="device_mismatch"')) === before + 1);
+    }, 60_000);
+
+    it('loses no reading and duplicates no alert when a rules process is killed mid-stream', async () => {
+      const patients = Array.from({ length: 40 }, (_, i) => i + 1);
+      const rounds = 16;
+      const start = Date.now() - 60_000;
+      const rejectedBefore = await metricOf(roles.ingest!.url, 'vw_readings_rejected_total');
+      let published = 0;
+      for (let round = 0; round < rounds; round++) {
+        if (round === 6) await roles.rules1!.kill('SIGKILL');
+        await Promise.all(
+          patients.map((i) => {
+            const id = String(i).padStart(3, '0');
+            published++;
+            // RR 26 scores 3: every patient is at low-medium, so each has exactly one alert to keep.
+            return publish(`it-app${id}`, [{ type: 'respiratory_rate', value: 26, unit: '/min', ts: new Date(start + round * 1000).toISOString() }]);
+          }),
+        );
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const rejected = (await metricOf(roles.ingest!.url, 'vw_readings_rejected_total')) - rejectedBefore;
+      const stored = async () => {
+        let n = 0;
+        for (const i of patients) {
+          n += (await store.series(`it-p${String(i).padStart(3, '0')}`, 'respiratory_rate', { since: new Date(start - 1) , until: new Date(start + rounds * 1000) })).length;
+        }
+        return n;
+      };
+      await until('every reading stored', async () => (await stored()) + rejected >= published, 120_000);
+      expect((await stored()) + rejected).toBe(published);
+      expect(rejected).toBe(0);
+      // The surviving rules process has taken over the killed one's partitions once every patient's
+      // last reading has been scored.
+      const last = new Date(start + (rounds - 1) * 1000).toISOString();
+      await until(
+        'every last reading scored',
+        () => patients.every((i) => scoresSeen.some((s) => s.patientId === `it-p${String(i).padStart(3, '0')}` && s.inputs.respiratory_rate?.ts === last)),
+        120_000,
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
+      for (const i of patients) {
+        const ids = new Set(alertsSeen.filter((a) => a.patientId === `it-p${String(i).padStart(3, '0')}`).map((a) => a.alertId));
+        expect({ patient: i, alerts: ids.size }).toEqual({ patient: i, alerts: 1 });
+      }
+      expect(roles.rules2!.child.exitCode).toBeNull();
+    }, 240_000);
+  },
+);
