@@ -32,7 +32,14 @@ wait_port() { # host port seconds
   done
 }
 
-running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# A pid file counts only if its process is alive and is still that service (pids are reused).
+running() {
+  local pid marker
+  [ -f "$RUN/$1.pid" ] || return 1
+  pid=$(cat "$RUN/$1.pid")
+  case "$1" in mosquitto) marker=mosquitto ;; kafka) marker=kafka.Kafka ;; influxdb) marker=influxd ;; esac
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$marker"
+}
 
 # ---------- installs (cached) ----------
 
