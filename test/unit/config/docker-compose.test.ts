@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadConfig } from '../../../src/config/config.ts';
+
+/**
+ * docker-compose.yml cannot run here (no Docker engine), so its syntax and meaning are checked:
+ * official images, every role, and vw environments that vw's own configuration accepts.
+ */
+const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
+  services: Record<string, { image?: string; command?: string[]; environment?: Record<string, string | number>; profiles?: string[] }>;
+};
+
+/** Docker Compose's `${VAR:-default}` and `${VAR:?message}` with the given variables. */
+function interpolate(value: string, vars: Record<string, string>): string {
+  return value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_, name: string, op: string | undefined, arg: string) => {
+    if (vars[name] !== undefined) return vars[name]!;
+    if (op === '-') return arg;
+    throw new Error(`compose needs ${name}: ${arg}`);
+  });
+}
+
+describe('docker-compose.yml', () => {
+  it('runs the official images of Mosquitto, Kafka 3.9 and InfluxDB 2.7', () => {
+    expect(compose.services.mosquitto?.image).toMatch(/^eclipse-mosquitto:2/);
+    expect(compose.services.kafka?.image).toMatch(/^apache\/kafka:3\.9/);
+    expect(compose.services.influxdb?.image).toBe('influxdb:2.7');
+  });
+
+  it.each(['ingest', 'rules', 'sink', 'feed'])('runs the %s role as its own service with a configuration vw accepts', (role) => {
+    const service = compose.services[role]!;
+    expect(service.command?.join(' ')).toMatch(new RegExp(`npx vw ${role}$`));
+    const env = Object.fromEntries(
+      Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32) })]),
+    );
+    const config = loadConfig(env);
+    expect(config).toMatchObject({ bus: { kind: 'kafka' }, store: { kind: 'influxdb' }, mqtt: { url: 'mqtt://mosquitto:1883' }, kafka: { brokers: ['kafka:9092'] } });
+  });
+
+  it('refuses to start without the secrets it needs', () => {
+    const env = compose.services.feed!.environment!;
+    expect(() => interpolate(String(env.VW_FEED_TOKEN_SECRET), {})).toThrow(/VW_FEED_TOKEN_SECRET/);
+  });
+
+  it('keeps the all-in-one demo behind a profile', () => {
+    expect(compose.services.demo?.profiles).toEqual(['embedded']);
+  });
+});
