@@ -99,11 +99,11 @@ async function mqttAuth(args: string[]): Promise<void> {
   // Several registries may share one broker (e.g. a ward per file): --seeds a.yaml,b.yaml
   const files = values.seeds ? values.seeds.split(',') : [config.registry.seedsFile];
   const registries = await Promise.all(files.map(async (f) => (await loadRegistryFile(f)).data));
-  const data = { ...registries[0]!, devices: registries.flatMap((r) => r.devices) };
+  const data = { ...registries[0]!, devices: registries.flatMap((r) => r.devices), enrolments: registries.flatMap((r) => r.enrolments) };
   await mkdir(values.out, { recursive: true });
   await writeFile(join(values.out, 'passwd'), mosquittoPasswordLines(data, { deviceSecret, ingestUser: username, ingestPassword: password }), { mode: 0o600 });
   await writeFile(join(values.out, 'acl'), mosquittoAcl({ ingestUser: username }));
-  process.stdout.write(`wrote ${join(values.out, 'passwd')} (${data.devices.length} devices + ingest; hash it with mosquitto_passwd -U) and ${join(values.out, 'acl')}\n`);
+  process.stdout.write(`wrote ${join(values.out, 'passwd')} (enrolled devices + ingest; hash it with mosquitto_passwd -U) and ${join(values.out, 'acl')}\n`);
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -10,10 +10,20 @@ export function devicePassword(secret: string, deviceId: string): string {
   return createHmac('sha256', secret).update(`vw-device:${deviceId}`).digest('base64url');
 }
 
-/** Plain `user:password` lines, for `mosquitto_passwd -U` to hash in place. */
-export function mosquittoPasswordLines(registry: RegistryData, options: { deviceSecret: string; ingestUser: string; ingestPassword: string }): string {
+/**
+ * Plain `user:password` lines, for `mosquitto_passwd -U` to hash in place: ingest, and every device
+ * with an enrolment that has not ended. A device in the store cupboard cannot connect at all.
+ */
+export function mosquittoPasswordLines(
+  registry: RegistryData,
+  options: { deviceSecret: string; ingestUser: string; ingestPassword: string; now?: Date },
+): string {
+  const now = (options.now ?? new Date()).getTime();
+  const enrolled = new Set(registry.enrolments.filter((e) => e.until === undefined || Date.parse(e.until) > now).map((e) => e.deviceId));
   const lines = [`${options.ingestUser}:${options.ingestPassword}`];
-  for (const device of registry.devices) lines.push(`${device.deviceId}:${devicePassword(options.deviceSecret, device.deviceId)}`);
+  for (const device of registry.devices) {
+    if (enrolled.has(device.deviceId)) lines.push(`${device.deviceId}:${devicePassword(options.deviceSecret, device.deviceId)}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
