@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
+import { until as waitUntil } from '../support/wait.ts';
+
+const until = (predicate: () => boolean, timeoutMs = 30_000) => waitUntil(predicate, timeoutMs);
 import { defineTopic, on, type Bus } from '../../src/bus/bus.ts';
 import { BusEvents } from '../../src/bus/events.ts';
 import { createKafkaBus } from '../../src/bus/kafka-bus.ts';
@@ -10,13 +13,6 @@ const Msg = z.object({ patient: z.string(), seq: z.number().int() });
 const topic = defineTopic('test.msgs', Msg);
 const other = defineTopic('test.other', Msg);
 
-async function until(predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const records = (patients: string[], n: number) => patients.flatMap((patient) => Array.from({ length: n }, (_, seq) => ({ key: patient, value: { patient, seq } })));
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { until } from '../../support/wait.ts';
 import { defineTopic, on, onBatch } from '../../../src/bus/bus.ts';
 import { createMemoryBus } from '../../../src/bus/memory-bus.ts';
 import { BusEvents } from '../../../src/bus/events.ts';
@@ -8,13 +9,6 @@ import { murmur2, partitionFor } from '../../../src/bus/partitioner.ts';
 const Msg = z.object({ patient: z.string(), seq: z.number().int() });
 const topic = defineTopic('test.msgs', Msg);
 
-async function until(predicate: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function records(patients: string[], perPatient: number) {
   return patients.flatMap((patient) =>
