@@ -75,7 +75,10 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       logger.warn('VW_FEED_TOKEN_SECRET is not set: console tokens are signed with a random key valid for this run only');
     }
     const tokens = createTokenAuthority({ secret, issuer: config.feed.tokenIssuer });
-    const health: HealthCheck[] = [];
+    const health: HealthCheck[] = [
+      { name: 'bus', ok: () => bus.healthy() },
+      { name: 'store', ok: () => store.healthy() },
+    ];
 
     if (roles.has('sink')) {
       const sink = await startSinkRole({ bus, store, metrics, logger, batchSize: config.influx.batchSize });

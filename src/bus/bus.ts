@@ -87,6 +87,8 @@ export interface Bus {
   offsets(topic: TopicSpec<unknown>): Promise<Array<{ partition: number; low: number; high: number }>>;
   /** Stops every subscription after in-flight handlers finish, then releases connections. */
   close(): Promise<void>;
+  /** False while the bus cannot publish or a subscription has stopped for good; served on /healthz. */
+  healthy(): boolean;
 }
 
 /** A record whose bytes do not satisfy its topic's schema. It is counted and skipped, never retried. */

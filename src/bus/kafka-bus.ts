@@ -91,7 +91,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+  let producerUp = false;
+  let crashed = 0;
+  producer.on(producer.events.CONNECT, () => (producerUp = true));
+  producer.on(producer.events.DISCONNECT, () => (producerUp = false));
   await producer.connect();
+  producerUp = true;
   const consumers = new Set<{ consumer: Consumer; stop: () => Promise<void> }>();
   let closed = false;
 
@@ -120,6 +125,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         retry: { retries: 10 },
       });
       let stopping = false;
+      // kafkajs restarts a crashed consumer itself unless the error is not retriable.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) crashed++;
+      });
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         events?.emit('rebalance', { groupId, topics: [...handlers.keys()], assignment: payload.memberAssignment });
       });
@@ -195,6 +204,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         },
       };
     },
+
+    healthy: () => !closed && producerUp && crashed === 0,
 
     async offsets(topic) {
       const found = await admin.fetchTopicOffsets(name(topic.name));

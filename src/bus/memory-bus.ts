@@ -219,6 +219,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       await Promise.all([...groups.values()].flatMap((g) => g.cursors.map((c) => c.worker)));
     },
 
+    healthy: () => !closed,
+
     async offsets(topic) {
       return logOf(topic.name).map((p, partition) => ({ partition, low: p.base, high: p.base + p.records.length }));
     },

@@ -91,6 +91,7 @@ export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore 
   const influx = new InfluxDB({ url: options.url, token: options.token, timeout: options.timeoutMs ?? 10_000 });
   const query: QueryApi = influx.getQueryApi(options.org);
   let buffered = 0;
+  let lastOk = true;
 
   async function write(points: Point[]): Promise<void> {
     if (!points.length) return;
@@ -106,8 +107,10 @@ export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore 
         try {
           api.writePoints(points);
           await api.close();
+          lastOk = true;
           return;
         } catch (error) {
+          lastOk = false;
           if (attempt >= options.retry.attempts) throw error;
           options.onRetry?.(attempt, error);
           await sleep(wait);
@@ -119,7 +122,16 @@ export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore 
     }
   }
 
-  const rows = (text: string) => query.collectRows<Row>(text);
+  const rows = async (text: string) => {
+    try {
+      const found = await query.collectRows<Row>(text);
+      lastOk = true;
+      return found;
+    } catch (error) {
+      lastOk = false;
+      throw error;
+    }
+  };
   const range = (q: SeriesQuery) => `range(start: ${q.since.toISOString()}${q.until ? `, stop: ${new Date(q.until.getTime() + 1).toISOString()}` : ''})`;
   const bucket = `from(bucket: ${flux(options.bucket)})`;
 
@@ -175,5 +187,6 @@ export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore 
     },
 
     async close() {},
+    healthy: () => lastOk,
   };
 }

@@ -118,6 +118,7 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
     async close() {
       patients.clear();
     },
+    healthy: () => true,
     pointCount() {
       let n = 0;
       for (const p of patients.values()) {

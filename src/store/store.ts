@@ -25,4 +25,6 @@ export interface TimeSeriesStore {
   latest(patientId: string): Promise<Partial<Record<ReadingType, Reading>>>;
   scores(patientId: string, query: SeriesQuery): Promise<ScoreEvent[]>;
   close(): Promise<void>;
+  /** False when the last write or query failed; served on /healthz. */
+  healthy(): boolean;
 }

@@ -175,6 +175,8 @@ describe('vw end to end on the embedded default', () => {
   });
 
   it('serves the console page, health and metrics', async () => {
+    const health = await (await fetch(`${app.httpUrl}/healthz`)).json();
+    expect(health).toEqual({ status: 'ok', checks: { bus: 'ok', store: 'ok', mqtt: 'ok' } });
     const page = await fetch(`${app.httpUrl}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);

@@ -47,6 +47,7 @@ describeWith(['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'], 'InfluxDB store on
     const dead = createInfluxStore({ url: 'http://127.0.0.1:9', token: 'x', org: '-', bucket: 'x', maxBufferPoints: 100, retry: { attempts: 3, initialMs: 10, maxMs: 20 }, onRetry: (a) => retries.push(a), timeoutMs: 1000 });
     await expect(dead.writeReadings([reading('heart_rate', 70, 3)])).rejects.toThrow();
     expect(retries).toEqual([1, 2]);
+    expect(dead.healthy()).toBe(false);
   });
 
   it('refuses, counts and reports a write that would overflow its buffer', async () => {
