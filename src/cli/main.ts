@@ -1,7 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { formatZodError } from '../config/errors.ts';
+import { Acvpu } from '../domain/index.ts';
 import { mosquittoAcl, mosquittoPasswordLines } from '../mqtt/credentials.ts';
+import { loadNews2Rule } from '../rules/news2/rule-file.ts';
+import { scoreNews2 } from '../rules/news2/score.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { ROLES, startVw, type Role, type VwApp } from '../app/app.ts';
 import { createTokenAuthority } from '../feed/auth.ts';
@@ -17,6 +22,9 @@ Usage:
   vw ingest | rules | sink | feed  one role in this process
   vw token --user NAME --wards W1,W2 [--hours H]
                                    prints a console token (needs VW_FEED_TOKEN_SECRET)
+  vw score news2                   reads one JSON object of reading values on stdin, prints the NEWS2
+                                   total, band and sub-scores (keys: respiratory_rate, spo2, spo2_scale,
+                                   supplemental_oxygen, systolic_bp, heart_rate, consciousness, temperature)
   vw mqtt-auth --out DIR [--seeds A.yaml,B.yaml]
                                    writes a Mosquitto password file and ACL for the registry's devices
                                    (needs VW_MQTT_DEVICE_SECRET, VW_MQTT_USERNAME, VW_MQTT_PASSWORD)
@@ -106,6 +114,39 @@ async function mqttAuth(args: string[]): Promise<void> {
   process.stdout.write(`wrote ${join(values.out, 'passwd')} (enrolled devices + ingest; hash it with mosquitto_passwd -U) and ${join(values.out, 'acl')}\n`);
 }
 
+const ScoreInput = z
+  .object({
+    respiratory_rate: z.number().finite().optional(),
+    spo2: z.number().finite().optional(),
+    spo2_scale: z.union([z.literal(1), z.literal(2)]).default(1),
+    supplemental_oxygen: z.boolean().optional(),
+    systolic_bp: z.number().finite().optional(),
+    heart_rate: z.number().finite().optional(),
+    consciousness: Acvpu.optional(),
+    temperature: z.number().finite().optional(),
+  })
+  .strict();
+
+async function score(args: string[]): Promise<void> {
+  if (args[0] !== 'news2') throw new ConfigError('usage: vw score news2 < readings.json');
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError('vw score news2: stdin is not one JSON object');
+  }
+  const input = ScoreInput.safeParse(json);
+  if (!input.success) throw new ConfigError(`vw score news2: ${formatZodError(input.error)}`);
+  const { spo2_scale, ...values } = input.data;
+  const rule = await loadNews2Rule(join(loadConfig().rules.dir, 'news2.yaml'));
+  const result = scoreNews2(rule, { spo2Scale: spo2_scale, ...values });
+  // A partial score is a lower bound: it says so, and what is missing.
+  const out = { total: result.total, band: result.band, subscores: result.subscores, ...(result.partial ? { partial: true, missing: result.missing } : {}) };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -124,6 +165,8 @@ export async function main(argv: string[]): Promise<void> {
       return token(rest);
     case 'mqtt-auth':
       return mqttAuth(rest);
+    case 'score':
+      return score(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
@@ -6,6 +7,9 @@ import { z } from 'zod';
  * Configuration from an optional YAML file (VW_CONFIG) overlaid by environment variables. Every
  * setting has a default that runs the embedded demo; docs/configuration.md lists them all.
  */
+/** Defaults name files shipped in the package, so `vw` works from any directory. */
+export const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
+
 const Port = z.coerce.number().int().min(0).max(65535);
 const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
@@ -66,8 +70,8 @@ export const Config = z.object({
       retryAttempts: z.coerce.number().int().positive().default(5),
     })
     .prefault({}),
-  registry: z.object({ seedsFile: z.string().default('seeds/demo-ward.yaml') }).prefault({}),
-  rules: z.object({ dir: z.string().default('rules') }).prefault({}),
+  registry: z.object({ seedsFile: z.string().default(join(PACKAGE_ROOT, 'seeds', 'demo-ward.yaml')) }).prefault({}),
+  rules: z.object({ dir: z.string().default(join(PACKAGE_ROOT, 'rules')) }).prefault({}),
   feed: z
     .object({
       /** HMAC secret for console tokens; the demo generates one when unset. */
@@ -87,7 +91,7 @@ export const Config = z.object({
   simulator: z
     .object({
       enabled: Flag.default(false),
-      scenarioFile: z.string().default('simulators/scenarios/demo.yaml'),
+      scenarioFile: z.string().default(join(PACKAGE_ROOT, 'simulators', 'scenarios', 'demo.yaml')),
     })
     .prefault({}),
 });
