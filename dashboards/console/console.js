@@ -235,7 +235,7 @@ function applyAlert(alert) {
   state.alerts.set(alert.alertId, alert);
   state.pendingAck.delete(alert.alertId);
   const rose = !held || SEVERITY_RANK[alert.severity] > SEVERITY_RANK[held.severity];
-  if (rose && alert.state === 'open') {
+  if (rose && (alert.state === 'open' || alert.state === 'escalated')) {
     state.fresh.add(alert.alertId);
     setTimeout(() => state.fresh.delete(alert.alertId), 3000);
     const name = state.patients.get(alert.patientId)?.displayName || 'a patient';
@@ -361,12 +361,13 @@ function renderPatients() {
 
 function alertOrder(a, b) {
   const unresolved = (x) => (x.state === 'resolved' ? 0 : 1);
-  return unresolved(b) - unresolved(a) || (b.state === 'open') - (a.state === 'open') || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || Date.parse(b.updatedAt) - Date.parse(a.updatedAt);
+  const waiting = (x) => (x.state === 'open' || x.state === 'escalated' ? 1 : 0);
+  return unresolved(b) - unresolved(a) || waiting(b) - waiting(a) || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || Date.parse(b.updatedAt) - Date.parse(a.updatedAt);
 }
 
 function renderAlerts() {
   const alerts = [...state.alerts.values()].sort(alertOrder);
-  const open = alerts.filter((a) => a.state === 'open').length;
+  const open = alerts.filter((a) => a.state === 'open' || a.state === 'escalated').length;
   $('alert-count').textContent = alerts.length ? `${open} open of ${alerts.length}` : '';
   $('no-alerts').hidden = alerts.length > 0;
   const items = alerts.map((a) => {
@@ -398,7 +399,7 @@ function renderAlerts() {
       last && last.state === 'open' && last.note ? el('p', { class: 'small' }, `Reopened: ${last.note}`) : null,
       a.state !== 'resolved'
         ? el('div', { class: 'alert-actions' }, note,
-            a.state === 'open'
+            a.state === 'open' || a.state === 'escalated'
               ? el('button', {
                   type: 'button',
                   'data-testid': 'ack-button',

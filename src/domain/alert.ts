@@ -5,7 +5,8 @@ export const AlertSeverity = z.enum(['low-medium', 'medium', 'high']);
 export type AlertSeverity = z.infer<typeof AlertSeverity>;
 export const SEVERITY_RANK: Record<AlertSeverity, number> = { 'low-medium': 1, medium: 2, high: 3 };
 
-export const AlertState = z.enum(['open', 'acknowledged', 'resolved']);
+/** open → (escalated when nobody acknowledges in time) → acknowledged → resolved. */
+export const AlertState = z.enum(['open', 'escalated', 'acknowledged', 'resolved']);
 export type AlertState = z.infer<typeof AlertState>;
 
 export const AlertEvidence = z.object({
