@@ -11,6 +11,7 @@ import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { loadRegistryFile } from '../registry/load.ts';
 import type { Registry } from '../registry/registry.ts';
 import { loadNews2Rule } from '../rules/news2/rule-file.ts';
+import { loadRulePacks } from '../rules/engine/pack-file.ts';
 import { startRulesRole } from '../rules/rules-role.ts';
 import { startSinkRole } from '../store/sink-role.ts';
 import { createBus, createStore, resolveMqtt } from './adapters.ts';
@@ -86,7 +87,8 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     }
     if (roles.has('rules')) {
       const news2 = await loadNews2Rule(join(config.rules.dir, 'news2.yaml'));
-      const rules = await startRulesRole({ bus, registry, news2, metrics, logger });
+      const packs = await loadRulePacks(config.rules.dir);
+      const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger });
       stops.push(rules.stop);
     }
     const feed = roles.has('feed')

@@ -29,6 +29,8 @@ export const Patient = z.object({
   dateOfBirth: z.iso.date().optional(),
   /** NEWS2 SpO2 Scale 2 is a clinician's decision for confirmed hypercapnic respiratory failure. */
   spo2Scale: z.union([z.literal(1), z.literal(2)]).default(1),
+  /** Values rules refer to as `setting:` (e.g. baselineWeight in kg), set by a clinician. */
+  settings: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
 });
 export type Patient = z.infer<typeof Patient>;
 

@@ -5,7 +5,10 @@ import { Topics } from '../bus/topics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
+import type { Alert } from '../domain/index.ts';
 import { createAlertBook } from './alerts/alert-book.ts';
+import { createRuleEngine, type PatientContext } from './engine/engine.ts';
+import type { RulePack } from './engine/pack-file.ts';
 import { createNews2Explainer } from './news2/explain.ts';
 import type { News2Rule } from './news2/rule-file.ts';
 import { createNews2Scorer } from './news2/scorer.ts';
@@ -21,14 +24,31 @@ export async function startRulesRole(deps: {
   bus: Bus;
   registry: Registry;
   news2: News2Rule;
+  packs: RulePack[];
   metrics: Metrics;
   logger: Logger;
   instanceId?: string;
+  /** How often timers are checked; they fire at their due time, within this. */
+  tickMs?: number;
 }): Promise<{ stop(): Promise<void> }> {
   const { bus, registry, metrics } = deps;
   const log = deps.logger.child({ role: 'rules' });
   const scorer = createNews2Scorer(deps.news2);
   const book = createAlertBook(createNews2Explainer(deps.news2));
+  const engine = createRuleEngine(deps.packs);
+  const contextOf = (patientId: string, wardId: string): PatientContext => {
+    const patient = registry.patient(patientId);
+    return { wardId, pathways: registry.pathwaysOf(patientId, new Date()), settings: patient?.settings ?? {} };
+  };
+
+  async function publishAlerts(alerts: Alert[], previous: Map<string, Alert['state']> = new Map()): Promise<void> {
+    if (!alerts.length) return;
+    for (const alert of alerts) {
+      if (alert.revision === 0) metrics.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
+      log.info({ alertId: alert.alertId, rule: alert.ruleId, severity: alert.severity, state: alert.state, revision: alert.revision, wardId: alert.wardId, was: previous.get(alert.alertId) }, 'alert changed');
+    }
+    await bus.publish(Topics.alerts, alerts.map((a) => ({ key: a.patientId, value: a })));
+  }
 
   // Every alert any rules process has published, so a process that takes over a patient (after a
   // rebalance, a crash or a restart) continues that patient's alert rather than opening another.
@@ -38,7 +58,8 @@ export async function startRulesRole(deps: {
     fromBeginning: true,
     topics: [
       on(Topics.alerts, async ({ value, partition, offset }) => {
-        book.seed(value);
+        if (value.ruleId === deps.news2.id) book.seed(value);
+        else engine.seed(value, contextOf(value.patientId, value.wardId));
         viewed.set(partition, Number(offset) + 1);
       }),
     ],
@@ -70,6 +91,7 @@ export async function startRulesRole(deps: {
           log.warn({ readingId: reading.readingId }, 'reading for a patient missing from the registry; not scored');
           return;
         }
+        await publishAlerts(engine.onReading(reading, contextOf(reading.patientId, reading.wardId)));
         const score = scorer.onReading(reading, patient);
         if (!score) return;
         metrics.scoresComputed.inc({ rule: score.ruleId, partial: String(score.partial) });
@@ -87,7 +109,7 @@ export async function startRulesRole(deps: {
       }),
       on(Topics.alertActions, async ({ value: action }) => {
         await ensureRestored(action.patientId);
-        const outcome = book.applyAction(action);
+        const outcome = engine.owns(action.alertId) ? engine.applyAction(action) : book.applyAction(action);
         if ('error' in outcome) {
           log.warn({ alertId: action.alertId, actionId: action.actionId, error: outcome.error }, 'alert action not applied');
           return;
@@ -102,9 +124,17 @@ export async function startRulesRole(deps: {
       }),
     ],
   });
-  log.info('rules role consuming');
+  // Timers (missing data, escalation) fire on the clock even when no reading arrives.
+  const timer = setInterval(() => {
+    void (async () => {
+      await catchUp();
+      await publishAlerts(engine.tick(Date.now()));
+    })().catch((error: unknown) => log.error({ err: error }, 'rule timers failed; retrying on the next tick'));
+  }, deps.tickMs ?? 15_000);
+  log.info({ rules: engine.rules.length + 1 }, 'rules role consuming');
   return {
     async stop() {
+      clearInterval(timer);
       await subscription.stop();
       await view.stop();
     },

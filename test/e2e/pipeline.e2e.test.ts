@@ -126,6 +126,21 @@ describe('vw end to end on the embedded default', () => {
     ward.close();
   });
 
+  it('runs the rule packs beside NEWS2: an irregular-rhythm notification asks for an ECG', async () => {
+    const token = await app.tokens.issue({ sub: 'nurse.jones', wards: ['ward-ari'] });
+    const ward = await connectConsole(app.httpUrl);
+    ward.send({ type: 'hello', token });
+    ward.send({ type: 'subscribe', wardId: 'ward-ari' });
+    await ward.waitFor(isType('snapshot'));
+    await publish('watch-0003', { heartRate: [{ time: ago(40), bpm: 96 }], irregularRhythm: { time: ago(35), detected: true } });
+    const af = await ward.waitFor(
+      (f): f is Extract<ServerFrame, { type: 'alert' }> => f.type === 'alert' && f.alert.ruleId === 'af-irregular-rhythm',
+    );
+    expect(af.alert).toMatchObject({ patientId: 'pt-0003', ruleVersion: '1.0.0', severity: 'low-medium', response: expect.stringMatching(/Obtain an ECG/) });
+    expect(af.alert.evidence[0]).toMatchObject({ type: 'irregular_rhythm', value: true });
+    ward.close();
+  });
+
   it('sends malformed and impossible input to the dead-letter topic with its reason, counts it, and keeps running', async () => {
     const letters: DeadLetter[] = [];
     const subscription = await app.bus.consume({ groupId: 'e2e-dead-letters', topics: [on(Topics.deadLetter, async ({ value }) => void letters.push(value))] });

@@ -239,6 +239,31 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       return { alert, changed: true };
     },
 
+    /**
+     * Installs an unresolved alert published by another process (or before a restart), so the process
+     * now owning the patient continues it: same id, its escalation timer resumed.
+     */
+    seed(alert: Alert, ctx: PatientContext): void {
+      const rule = rules.find((r) => r.id === alert.ruleId);
+      if (!rule) return;
+      let state = patients.get(alert.patientId);
+      const t = Date.parse(alert.eventTs);
+      if (!state) patients.set(alert.patientId, (state = { ctx, firstSeen: t, history: new Map(), nodes: new Map(), alerts: new Map() }));
+      const held = state.alerts.get(rule.id);
+      if (held && held.alert.alertId === alert.alertId && held.alert.revision >= alert.revision) return;
+      if (alert.state === 'resolved') {
+        if (held?.alert.alertId === alert.alertId) state.alerts.delete(rule.id);
+        return;
+      }
+      const step = alert.history.filter((h) => h.state === 'escalated').length;
+      const next = rule.escalation[step];
+      const waiting = alert.state === 'open' || alert.state === 'escalated';
+      state.alerts.set(rule.id, { alert, step, ...(waiting && next ? { due: Date.parse(alert.updatedAt) + next.afterUnacknowledged } : {}) });
+      byId.set(alert.alertId, { patientId: alert.patientId, ruleId: rule.id });
+    },
+
+    owns: (alertId: string) => byId.has(alertId),
+
     patientCount: () => patients.size,
   };
 }
