@@ -7,7 +7,9 @@ import { Acvpu } from '../domain/index.ts';
 import { mosquittoAcl, mosquittoPasswordLines } from '../mqtt/credentials.ts';
 import { loadNews2Rule } from '../rules/news2/rule-file.ts';
 import { scoreNews2 } from '../rules/news2/score.ts';
-import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { ConfigError, loadConfig, PACKAGE_ROOT, type Config } from '../config/config.ts';
+import { rulesMarkdown } from '../rules/engine/docs.ts';
+import { loadRulePacks } from '../rules/engine/pack-file.ts';
 import { ROLES, startVw, type Role, type VwApp } from '../app/app.ts';
 import { createTokenAuthority } from '../feed/auth.ts';
 import { loadRegistryFile } from '../registry/load.ts';
@@ -25,6 +27,7 @@ Usage:
   vw score news2                   reads one JSON object of reading values on stdin, prints the NEWS2
                                    total, band and sub-scores (keys: respiratory_rate, spo2, spo2_scale,
                                    supplemental_oxygen, systolic_bp, heart_rate, consciousness, temperature)
+  vw rules docs [--out FILE]       writes docs/rules.md from the rule files (or to FILE, - for stdout)
   vw mqtt-auth --out DIR [--seeds A.yaml,B.yaml]
                                    writes a Mosquitto password file and ACL for the registry's devices
                                    (needs VW_MQTT_DEVICE_SECRET, VW_MQTT_USERNAME, VW_MQTT_PASSWORD)
@@ -147,6 +150,19 @@ async function score(args: string[]): Promise<void> {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
+async function rules(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' } } });
+  if (positionals[0] !== 'docs') throw new ConfigError('usage: vw rules docs [--out FILE]');
+  const dir = loadConfig().rules.dir;
+  const markdown = rulesMarkdown(await loadNews2Rule(join(dir, 'news2.yaml')), await loadRulePacks(dir));
+  const out = values.out ?? join(PACKAGE_ROOT, 'docs', 'rules.md');
+  if (out === '-') process.stdout.write(markdown);
+  else {
+    await writeFile(out, markdown);
+    process.stdout.write(`wrote ${out}\n`);
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -167,6 +183,8 @@ export async function main(argv: string[]): Promise<void> {
       return mqttAuth(rest);
     case 'score':
       return score(rest);
+    case 'rules':
+      return rules(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -56,6 +56,8 @@ const base = {
   receivedAt: IsoTimestamp,
   /** Set by a BP cuff when it detected an irregular pulse: the value may be unreliable. */
   flags: z.array(z.enum(['irregular_pulse_during_measurement'])).optional(),
+  /** Body position during the measurement, when the device or patient says (postural BP needs it). */
+  position: z.enum(['sitting', 'standing', 'lying']).optional(),
 };
 
 export const Reading = z.discriminatedUnion('type', [

@@ -140,6 +140,7 @@ function toReading(
     ts: new Date(t).toISOString(),
     receivedAt: input.receivedAt.toISOString(),
     ...(o.flags?.length ? { flags: o.flags } : {}),
+    ...(o.position ? { position: o.position } : {}),
   };
   // The last gate: whatever a decoder produced must be a valid canonical reading.
   const checked = Reading.safeParse(candidate);

@@ -7,6 +7,7 @@ const common = {
   deviceId: z.string().min(1).optional(),
   patientId: z.string().min(1).optional(),
   ts: IsoTimestamp,
+  position: z.enum(['sitting', 'standing', 'lying']).optional(),
 };
 export const CanonicalPayloadItem = z.discriminatedUnion('type', [
   z.object({ ...common, type: z.enum(NUMERIC_READING_TYPES), value: z.number().finite(), unit: z.string().min(1) }),
@@ -45,6 +46,7 @@ export function decodeCanonical(json: unknown): ShapeResult {
       ...(r.type !== 'consciousness' && r.type !== 'supplemental_oxygen' && r.type !== 'irregular_rhythm' ? { unit: r.unit } : {}),
       ...(r.deviceId ? { deviceId: r.deviceId } : {}),
       ...(r.patientId ? { patientId: r.patientId } : {}),
+      ...(r.position ? { position: r.position } : {}),
     };
     result.observations.push(observation);
   });

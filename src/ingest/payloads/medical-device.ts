@@ -16,6 +16,8 @@ export const MedicalDevicePayload = z.discriminatedUnion('measurement', [
     unit: z.enum(['mmHg', 'kPa']).default('mmHg'),
     pulse: z.number().finite().optional(),
     irregularHeartbeat: z.boolean().optional(),
+    /** Seated is the NICE home protocol; a standing reading after a seated one shows a postural drop. */
+    position: z.enum(['sitting', 'standing', 'lying']).optional(),
   }),
   z.object({ ...common, measurement: z.literal('pulse_oximetry'), spo2: z.number().finite(), pulseRate: z.number().finite().optional() }),
   z.object({ ...common, measurement: z.literal('body_temperature'), temperature: z.number().finite(), unit: z.enum(['C', 'F']).default('C') }),
@@ -45,7 +47,7 @@ export function decodeMedicalDevice(json: unknown): ShapeResult {
         return { observations: [], refusals: [{ reason: 'implausible_value', detail: 'diastolic: not below systolic' }] };
       }
       // Cuffs misread an irregular pulse (e.g. AF): keep the values, flag them, and report the rhythm.
-      const flags = m.irregularHeartbeat ? { flags: ['irregular_pulse_during_measurement' as const] } : {};
+      const flags = { ...(m.irregularHeartbeat ? { flags: ['irregular_pulse_during_measurement' as const] } : {}), ...(m.position ? { position: m.position } : {}) };
       out.push({ ...base, ...flags, field: 'systolic', type: 'systolic_bp', value: m.systolic, unit: m.unit });
       out.push({ ...base, ...flags, field: 'diastolic', type: 'diastolic_bp', value: m.diastolic, unit: m.unit });
       if (m.pulse !== undefined) out.push({ ...base, ...flags, field: 'pulse', type: 'heart_rate', value: m.pulse, unit: '/min' });

@@ -19,6 +19,7 @@ export interface Observation {
   deviceId?: string;
   patientId?: string;
   flags?: Array<'irregular_pulse_during_measurement'>;
+  position?: 'sitting' | 'standing' | 'lying';
 }
 
 export interface Refusal {
