@@ -88,7 +88,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     if (roles.has('rules')) {
       const news2 = await loadNews2Rule(join(config.rules.dir, 'news2.yaml'));
       const packs = await loadRulePacks(config.rules.dir);
-      const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger });
+      const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger, partitions: config.bus.partitions });
       stops.push(rules.stop);
     }
     const feed = roles.has('feed')

@@ -11,6 +11,8 @@ export interface TopicSpec<T> {
   /** Logical name; an implementation may prefix it (e.g. per environment or test run). */
   readonly name: string;
   readonly schema: z.ZodType<T>;
+  /** Keep only the newest record per key (Kafka log compaction): for changelogs of state. */
+  readonly compacted?: boolean;
 }
 
 export interface OutgoingRecord<T> {
@@ -77,6 +79,11 @@ export interface ConsumeOptions {
 export interface Subscription {
   /** Leaves the group: its partitions move to the remaining members. */
   stop(): Promise<void>;
+  /**
+   * Partition numbers this member holds now (the same numbers in every co-partitioned topic). Work
+   * driven by a clock rather than by records (timers) runs only for these.
+   */
+  assigned(): ReadonlySet<number>;
 }
 
 export interface Bus {
@@ -104,6 +111,6 @@ export class PoisonRecordError extends Error {
   }
 }
 
-export function defineTopic<T>(name: string, schema: z.ZodType<T>): TopicSpec<T> {
-  return { name, schema };
+export function defineTopic<T>(name: string, schema: z.ZodType<T>, options: { compacted?: boolean } = {}): TopicSpec<T> {
+  return { name, schema, ...(options.compacted ? { compacted: true } : {}) };
 }

@@ -77,11 +77,16 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   await admin.connect();
   {
     const existing = new Set(await admin.listTopics());
-    const missing = options.topics.map((t) => name(t.name)).filter((t) => !existing.has(t));
+    const missing = options.topics.filter((t) => !existing.has(name(t.name)));
     if (missing.length) {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: options.partitions, replicationFactor: options.replicationFactor })),
+        topics: missing.map((t) => ({
+          topic: name(t.name),
+          numPartitions: options.partitions,
+          replicationFactor: options.replicationFactor,
+          ...(t.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
+        })),
       });
     }
   }
@@ -129,7 +134,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) crashed++;
       });
+      let assigned: ReadonlySet<number> = new Set();
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, parts]) => (handlers.has(topic) ? parts : [])));
         events?.emit('rebalance', { groupId, topics: [...handlers.keys()], assignment: payload.memberAssignment });
       });
       await consumer.connect();
@@ -198,6 +205,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       };
       consumers.add(entry);
       return {
+        assigned: () => (stopping ? new Set<number>() : assigned),
         async stop() {
           consumers.delete(entry);
           await entry.stop();

@@ -202,6 +202,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       rebalance(group);
       const g = group;
       return {
+        assigned: () => new Set(g.owners.flatMap((o, p) => (o === member ? [p] : []))),
         async stop() {
           const owned = new Set(g.owners.flatMap((o, p) => (o === member ? [p] : [])));
           g.members = g.members.filter((m) => m !== member);

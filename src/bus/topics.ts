@@ -1,4 +1,5 @@
 import { Alert, AlertAction, CapacitySnapshot, DeadLetter, Reading, ScoreEvent } from '../domain/index.ts';
+import { RulesStateRecord } from '../rules/state-record.ts';
 import { defineTopic } from './bus.ts';
 
 /** Every topic vw uses, with the schema each record must satisfy. All clinical topics are keyed by patient. */
@@ -9,4 +10,6 @@ export const Topics = {
   alertActions: defineTopic('vw.alert-actions.v1', AlertAction),
   deadLetter: defineTopic('vw.dead-letter.v1', DeadLetter),
   capacity: defineTopic('vw.capacity.v1', CapacitySnapshot),
+  /** The rules role's changelog: each patient's rule state, newest per patient kept. */
+  rulesState: defineTopic('vw.rules-state.v1', RulesStateRecord, { compacted: true }),
 } as const;

@@ -1,24 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
+import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
+import type { Alert } from '../domain/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { Alert } from '../domain/index.ts';
-import { createAlertBook } from './alerts/alert-book.ts';
-import { createRuleEngine, type PatientContext } from './engine/engine.ts';
 import type { RulePack } from './engine/pack-file.ts';
-import { createNews2Explainer } from './news2/explain.ts';
 import type { News2Rule } from './news2/rule-file.ts';
-import { createNews2Scorer } from './news2/scorer.ts';
+import { createRulesProcessor, type PatientRuleContext } from './processor.ts';
+import type { RulesStateRecord } from './state-record.ts';
 
 export const RULES_GROUP = 'vw-rules';
 
 /**
  * The rules role: readings in, scores and alerts out, plus nurses' actions on alerts. Readings and
  * actions are consumed as one co-partitioned subscription, so one process holds all of a patient's
- * scoring and alert state. Outputs are published before the input's offset is committed.
+ * rule state. Outputs, then the patient's new rule state (the changelog), are published before the
+ * input's offset is committed.
+ *
+ * Taking a patient over (first reading after a start, a crash or a rebalance): the process first
+ * catches up with the alerts topic and the changelog, restores the patient's newest rule state, and
+ * skips readings that state already includes. Alerts keep their ids, so nothing is raised twice.
  */
 export async function startRulesRole(deps: {
   bus: Bus;
@@ -28,88 +32,127 @@ export async function startRulesRole(deps: {
   metrics: Metrics;
   logger: Logger;
   instanceId?: string;
+  /** Partitions of the readings topic: a patient's timers run only in the process holding its partition. */
+  partitions: number;
   /** How often timers are checked; they fire at their due time, within this. */
   tickMs?: number;
 }): Promise<{ stop(): Promise<void> }> {
   const { bus, registry, metrics } = deps;
   const log = deps.logger.child({ role: 'rules' });
-  const scorer = createNews2Scorer(deps.news2);
-  const book = createAlertBook(createNews2Explainer(deps.news2));
-  const engine = createRuleEngine(deps.packs);
-  const contextOf = (patientId: string, wardId: string): PatientContext => {
+  const processor = createRulesProcessor({ news2: deps.news2, packs: deps.packs });
+  const contextOf = (patientId: string, wardId: string): PatientRuleContext => {
     const patient = registry.patient(patientId);
-    return { wardId, pathways: registry.pathwaysOf(patientId, new Date()), settings: patient?.settings ?? {} };
+    return { wardId, pathways: registry.pathwaysOf(patientId, new Date()), settings: patient?.settings ?? {}, spo2Scale: patient?.spo2Scale ?? 1 };
   };
 
-  async function publishAlerts(alerts: Alert[], previous: Map<string, Alert['state']> = new Map()): Promise<void> {
+  async function publishAlerts(alerts: Alert[]): Promise<void> {
     if (!alerts.length) return;
     for (const alert of alerts) {
       if (alert.revision === 0) metrics.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
-      log.info({ alertId: alert.alertId, rule: alert.ruleId, severity: alert.severity, state: alert.state, revision: alert.revision, wardId: alert.wardId, was: previous.get(alert.alertId) }, 'alert changed');
+      else if (alert.history.at(-1)?.note?.startsWith('severity rose') || alert.state === 'escalated') metrics.alertsEscalated.inc({ rule: alert.ruleId, severity: alert.severity });
+      log.info({ alertId: alert.alertId, rule: alert.ruleId, severity: alert.severity, state: alert.state, revision: alert.revision, wardId: alert.wardId }, 'alert changed');
     }
     await bus.publish(Topics.alerts, alerts.map((a) => ({ key: a.patientId, value: a })));
   }
 
-  // Every alert any rules process has published, so a process that takes over a patient (after a
-  // rebalance, a crash or a restart) continues that patient's alert rather than opening another.
-  const viewed = new Map<number, number>();
-  const view = await bus.consume({
+  // Views of the alerts topic and the changelog, kept by every rules process, so that whichever
+  // process owns a patient next continues that patient's alerts and rule state.
+  const viewed = new Map<string, Map<number, number>>();
+  const latestState = new Map<string, RulesStateRecord>();
+  const track = (topic: string, partition: number, offset: string) => {
+    let parts = viewed.get(topic);
+    if (!parts) viewed.set(topic, (parts = new Map()));
+    parts.set(partition, Number(offset) + 1);
+  };
+  const views = await bus.consume({
     groupId: `${RULES_GROUP}-view-${deps.instanceId ?? randomUUID()}`,
     fromBeginning: true,
     topics: [
       on(Topics.alerts, async ({ value, partition, offset }) => {
-        if (value.ruleId === deps.news2.id) book.seed(value);
-        else engine.seed(value, contextOf(value.patientId, value.wardId));
-        viewed.set(partition, Number(offset) + 1);
+        processor.seed(value, contextOf(value.patientId, value.wardId));
+        track(Topics.alerts.name, partition, offset);
+      }),
+      on(Topics.rulesState, async ({ value, partition, offset }) => {
+        const held = latestState.get(value.patientId);
+        if (!held || held.partition !== value.partition || held.offset <= value.offset) latestState.set(value.patientId, value);
+        track(Topics.rulesState.name, partition, offset);
       }),
     ],
   });
-  /** Resolves once the view holds every alert published before the call. */
+  /** Resolves once both views hold every record published before the call. */
   let catchingUp: Promise<void> | undefined;
   const catchUp = () =>
     (catchingUp ??= (async () => {
-      const ends = await bus.offsets(Topics.alerts);
-      const behind = () => ends.some((o) => o.high > o.low && (viewed.get(o.partition) ?? o.low) < o.high);
+      const ends = await Promise.all([Topics.alerts, Topics.rulesState].map(async (t) => ({ name: t.name, offsets: await bus.offsets(t) })));
+      const behind = () => ends.some(({ name, offsets }) => offsets.some((o) => o.high > o.low && (viewed.get(name)?.get(o.partition) ?? o.low) < o.high));
       while (behind()) await new Promise((resolve) => setTimeout(resolve, 10));
     })().finally(() => {
       catchingUp = undefined;
     }));
-  const restored = new Set<string>();
-  const ensureRestored = async (patientId: string) => {
-    if (restored.has(patientId)) return;
+
+  // Which readings this process has applied: per patient the last offset, per partition the last
+  // offset seen. A gap in a partition's offsets means another process may have handled some of its
+  // patients meanwhile, so they are restored again before their next reading.
+  const appliedOffset = new Map<string, { partition: number; offset: number }>();
+  const lastOffset = new Map<number, number>();
+  const epoch = new Map<number, number>();
+  const restoredIn = new Map<string, number>();
+
+  async function ensureRestored(patientId: string, wardId: string, partition: number): Promise<void> {
+    const current = epoch.get(partition) ?? 0;
+    if (restoredIn.get(patientId) === current) return;
     await catchUp();
-    restored.add(patientId);
-  };
+    const record = latestState.get(patientId);
+    const applied = appliedOffset.get(patientId);
+    if (record && (!applied || applied.partition !== record.partition || applied.offset < record.offset)) {
+      processor.importPatient(patientId, record.state, contextOf(patientId, wardId));
+      appliedOffset.set(patientId, { partition: record.partition, offset: record.offset });
+      log.info({ partition: record.partition, offset: record.offset }, 'patient rule state restored from the changelog');
+    }
+    restoredIn.set(patientId, epoch.get(partition) ?? 0);
+  }
+
+  function notePartitionOffset(partition: number, offset: number): void {
+    const last = lastOffset.get(partition);
+    if (last === undefined || offset > last + 1 || offset <= last) epoch.set(partition, (epoch.get(partition) ?? 0) + 1);
+    lastOffset.set(partition, offset);
+  }
+
+  async function publishState(patientId: string): Promise<void> {
+    const applied = appliedOffset.get(patientId);
+    if (!applied) return;
+    await bus.publish(Topics.rulesState, [{ key: patientId, value: { patientId, partition: applied.partition, offset: applied.offset, state: processor.exportPatient(patientId) } }]);
+  }
 
   const subscription: Subscription = await bus.consume({
     groupId: RULES_GROUP,
     topics: [
-      on(Topics.readings, async ({ value: reading }) => {
-        await ensureRestored(reading.patientId);
-        const patient = registry.patient(reading.patientId);
-        if (!patient) {
+      on(Topics.readings, async ({ value: reading, partition, offset }) => {
+        const at = Number(offset);
+        notePartitionOffset(partition, at);
+        await ensureRestored(reading.patientId, reading.wardId, partition);
+        const applied = appliedOffset.get(reading.patientId);
+        if (applied && applied.partition === partition && applied.offset >= at) {
+          // Already in the restored state, and its effects were published before it was recorded.
+          metrics.duplicatesAbsorbed.inc({ stage: 'rules' });
+          return;
+        }
+        if (!registry.patient(reading.patientId)) {
           log.warn({ readingId: reading.readingId }, 'reading for a patient missing from the registry; not scored');
           return;
         }
-        await publishAlerts(engine.onReading(reading, contextOf(reading.patientId, reading.wardId)));
-        const score = scorer.onReading(reading, patient);
-        if (!score) return;
-        metrics.scoresComputed.inc({ rule: score.ruleId, partial: String(score.partial) });
-        await bus.publish(Topics.scores, [{ key: score.patientId, value: score }]);
-        const before = book.unresolved(score.patientId).find((a) => a.cause === score.ruleId);
-        const alert = book.applyScore(score);
-        if (!alert) return;
-        if (!before) metrics.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
-        else if (alert.severity !== before.severity) metrics.alertsEscalated.inc({ rule: alert.ruleId, severity: alert.severity });
-        log.info(
-          { alertId: alert.alertId, rule: alert.ruleId, severity: alert.severity, revision: alert.revision, wardId: alert.wardId },
-          before ? 'alert updated' : 'alert raised',
-        );
-        await bus.publish(Topics.alerts, [{ key: alert.patientId, value: alert }]);
+        const { score, alerts } = processor.onReading(reading, contextOf(reading.patientId, reading.wardId));
+        if (score) {
+          metrics.scoresComputed.inc({ rule: score.ruleId, partial: String(score.partial) });
+          await bus.publish(Topics.scores, [{ key: score.patientId, value: score }]);
+        }
+        await publishAlerts(alerts);
+        appliedOffset.set(reading.patientId, { partition, offset: at });
+        await publishState(reading.patientId);
       }),
-      on(Topics.alertActions, async ({ value: action }) => {
-        await ensureRestored(action.patientId);
-        const outcome = engine.owns(action.alertId) ? engine.applyAction(action) : book.applyAction(action);
+      on(Topics.alertActions, async ({ value: action, partition }) => {
+        await ensureRestored(action.patientId, action.wardId, partition);
+        const outcome = processor.applyAction(action);
         if ('error' in outcome) {
           log.warn({ alertId: action.alertId, actionId: action.actionId, error: outcome.error }, 'alert action not applied');
           return;
@@ -121,22 +164,25 @@ export async function startRulesRole(deps: {
         metrics.alertActions.inc({ action: action.action });
         log.info({ alertId: action.alertId, action: action.action, state: outcome.alert.state }, 'alert action applied');
         await bus.publish(Topics.alerts, [{ key: outcome.alert.patientId, value: outcome.alert }]);
+        // A resolution re-arms the rule only after its condition clears: that mark is rule state.
+        await publishState(action.patientId);
       }),
     ],
   });
-  // Timers (missing data, escalation) fire on the clock even when no reading arrives.
+  // Timers (missing data, windows, escalation) fire on the clock even when no reading arrives.
   const timer = setInterval(() => {
     void (async () => {
       await catchUp();
-      await publishAlerts(engine.tick(Date.now()));
+      const assigned = subscription.assigned();
+      await publishAlerts(processor.tick(Date.now(), (patientId) => assigned.has(partitionFor(patientId, deps.partitions))));
     })().catch((error: unknown) => log.error({ err: error }, 'rule timers failed; retrying on the next tick'));
   }, deps.tickMs ?? 15_000);
-  log.info({ rules: engine.rules.length + 1 }, 'rules role consuming');
+  log.info({ rules: processor.rules.length + 1 }, 'rules role consuming');
   return {
     async stop() {
       clearInterval(timer);
       await subscription.stop();
-      await view.stop();
+      await views.stop();
     },
   };
 }

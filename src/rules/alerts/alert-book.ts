@@ -181,6 +181,16 @@ export function createAlertBook(explainer: ScoreExplainer) {
       if (!previous || previous.t <= t) lastBand.set(key, { band: alert.severity, t });
     },
 
+    /** The newest band seen for a patient and cause, for a changelog. */
+    exportBand(patientId: string, cause: string): { band: News2Band; t: number } | undefined {
+      return lastBand.get(`${patientId}\u0000${cause}`);
+    },
+    importBand(patientId: string, cause: string, value: { band: News2Band; t: number }): void {
+      const key = `${patientId}\u0000${cause}`;
+      const previous = lastBand.get(key);
+      if (!previous || previous.t <= value.t) lastBand.set(key, value);
+    },
+
     get(alertId: string): Alert | undefined {
       return byId.get(alertId);
     },

@@ -4,7 +4,8 @@ import type { News2Rule } from '../news2/rule-file.ts';
 
 /** docs/rules.md, generated from the rule files so the document cannot drift from what runs. */
 function operand(value: Operand): string {
-  return typeof value === 'object' ? `the patient's ${value.setting}` : String(value);
+  if (typeof value !== 'object') return String(value);
+  return `the patient's ${value.setting}${value.default !== undefined ? ` (${String(value.default)} unless set)` : ''}`;
 }
 
 export function describeCondition(c: Condition): string {
@@ -19,6 +20,10 @@ export function describeCondition(c: Condition): string {
       return `${c.type} change from ${typeof c.from === 'object' ? `the patient's ${c.from.setting}` : c.from.replace('window-', 'the window ')} within ${formatDuration(c.window)} ${c.op} ${c.value}`;
     case 'average':
       return `average ${c.type} over ${formatDuration(c.window)} (at least ${c.minReadings} readings) ${c.op} ${operand(c.value)}`;
+    case 'protocol-average':
+      return `home average of ${c.type} over the last ${c.days} calendar days (UK time), at least ${c.minDays} days with readings${c.discardFirstDay ? ', the first day of monitoring left out' : ''}${c.excludeFlagged ? ', flagged readings left out' : ''}${c.position ? `, ${c.position} readings only` : ''}, ${c.op} ${operand(c.value)}`;
+    case 'postural-drop':
+      return `${c.type} falls by ${c.drop} or more from a sitting or lying reading to a standing one within ${formatDuration(c.within)}`;
     case 'missing':
       return `no ${c.type} reading for more than ${formatDuration(c.expectedEvery)} (checked on the clock, even when nothing arrives)`;
     case 'flagged':
@@ -58,7 +63,7 @@ export function rulesMarkdown(news2: News2Rule, packs: readonly RulePack[]): str
         '',
         `- **Pathways:** ${rule.pathways === 'all' ? 'all' : rule.pathways.join(', ')}`,
         `- **Condition:** ${describeCondition(rule.condition)}`,
-        `- **Severity:** ${rule.severity}`,
+        `- **Severity:** ${rule.severity}${rule.levels.map((l) => `; ${l.severity} when ${describeCondition(l.when)}`).join('')}${rule.levels.length ? (rule.severityMayFall ? ' (steps down again when the higher level no longer holds)' : ' (steps up, never down by itself)') : ''}`,
         `- **Response:** ${rule.response}`,
         `- **Escalation:** ${rule.escalation.length ? rule.escalation.map((e) => `unacknowledged for ${formatDuration(e.afterUnacknowledged)} → ${e.to}, notify ${e.notify}`).join('; then ') : 'none'}`,
         `- **Resolves:** ${rule.autoResolve ? 'by itself when the condition clears' : 'only when a person resolves it'}`,

@@ -1,14 +1,22 @@
 import { createHash } from 'node:crypto';
-import type { Alert, AlertAction, Pathway, Reading, ReadingType } from '../../domain/index.ts';
+import type { Alert, AlertAction, AlertSeverity, Pathway, Reading, ScoreEvent } from '../../domain/index.ts';
 import { SEVERITY_RANK } from '../../domain/index.ts';
-import { evaluate, type Evidence, type NodeState, type Point, type Settings } from './evaluate.ts';
-import type { Condition, RuleDefinition, RulePack } from './pack-file.ts';
+import { BASELINE, evaluate, type Evidence, type NodeState, type Point, type Settings } from './evaluate.ts';
+import type { Condition, RuleDefinition, RulePack, SeriesType } from './pack-file.ts';
+import { EngineSnapshot } from './snapshot.ts';
 
 /**
  * The rule engine: every loaded rule, for every patient on its pathways, with the alert lifecycle
- * (open → escalated → acknowledged → resolved). Time is event time only: readings move it forward for
- * their patient, `tick(now)` moves it for timers (missing data, escalation). The same readings and
- * ticks in the same order give the same alerts, byte for byte.
+ * (open → escalated → acknowledged → resolved). Time is event time only: each patient has a clock,
+ * the newest event time of its readings, and rules are evaluated at that clock; `tick(now)` moves
+ * time for timers (missing data, windows, escalation). The same readings and ticks in the same order
+ * give the same alerts, byte for byte.
+ *
+ * Late and out-of-order readings (docs/rules.md, "Time"): a reading is stored in its series in event
+ * time order, so it counts in every window, average and delta it falls in; but rules are still
+ * evaluated at the patient's clock, and a reading older than the newest of its type advances no
+ * sustained or hysteresis state and is never "the latest". A reading older than everything a rule
+ * keeps has no effect. Redelivered readings (same id) are absorbed.
  */
 export interface PatientContext {
   wardId: string;
@@ -18,11 +26,18 @@ export interface PatientContext {
 
 interface LoadedRule extends RuleDefinition {
   pack: string;
+  /** Series the rule looks at: a reading of one of these re-evaluates it. */
+  types: ReadonlySet<SeriesType>;
+  /** Its outcome can change with time alone (missing data, windows): the clock re-evaluates it. */
   timeDriven: boolean;
 }
 
 interface OpenAlert {
   alert: Alert;
+  /** Severity from the rule and its levels, before escalation. */
+  level: AlertSeverity;
+  /** Severity escalation has reached; severity never falls below it. */
+  floor?: AlertSeverity;
   step: number;
   due?: number;
 }
@@ -30,85 +45,125 @@ interface OpenAlert {
 interface PatientState {
   ctx: PatientContext;
   firstSeen: number;
-  history: Map<ReadingType, Point[]>;
-  nodes: Map<string, Map<string, NodeState>>;
+  clock: number;
+  history: Map<SeriesType, Point[]>;
+  firstOf: Map<SeriesType, number>;
+  /** Sustained and hysteresis state, by rule id and node path. */
+  nodes: Map<string, NodeState>;
   alerts: Map<string, OpenAlert>;
+  /** Rules a person resolved while their condition held: no new alert until the condition clears. */
+  rearm: Set<string>;
 }
 
 export type EngineActionOutcome = { alert: Alert; changed: boolean } | { error: 'not_found' | 'already_resolved' };
 
+const DAY_MS = 86_400_000;
 const iso = (t: number) => new Date(t).toISOString();
+const maxSeverity = (a: AlertSeverity, b: AlertSeverity | undefined) => (b && SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a);
 
-function walk(condition: Condition, visit: (c: Condition) => void): void {
-  visit(condition);
+function walk(condition: Condition, visit: (c: Exclude<Condition, { kind: 'all' | 'any' }>) => void): void {
   if (condition.kind === 'all' || condition.kind === 'any') condition.of.forEach((c) => walk(c, visit));
+  else visit(condition);
 }
 
 export function createRuleEngine(packs: readonly RulePack[]) {
   const rules: LoadedRule[] = packs.flatMap((pack) =>
     pack.rules.map((rule) => {
+      const types = new Set<SeriesType>();
       let timeDriven = false;
-      walk(rule.condition, (c) => (timeDriven ||= c.kind === 'missing'));
-      return { ...rule, pack: pack.pack, timeDriven };
+      for (const condition of [rule.condition, ...rule.levels.map((l) => l.when)]) {
+        walk(condition, (c) => {
+          types.add(c.type);
+          timeDriven ||= c.kind === 'missing' || c.kind === 'delta' || c.kind === 'average' || c.kind === 'protocol-average';
+        });
+      }
+      return { ...rule, pack: pack.pack, types, timeDriven };
     }),
   );
-  // How much history each type needs: the longest window any rule looks back over, and enough
-  // readings for the longest `sustained.readings`.
-  const keepMs = new Map<ReadingType, number>();
-  const keepCount = new Map<ReadingType, number>();
+  // How much history each series needs: the longest window any rule looks back over. Sustained and
+  // hysteresis keep their own small state, so they need only the latest point.
+  const keepMs = new Map<SeriesType, number>();
   for (const rule of rules) {
-    walk(rule.condition, (c) => {
-      if (c.kind === 'all' || c.kind === 'any') return;
-      const window = c.kind === 'delta' || c.kind === 'average' ? c.window : 'sustained' in c && c.sustained?.for !== undefined ? c.sustained.for : 0;
-      keepMs.set(c.type, Math.max(keepMs.get(c.type) ?? 0, window));
-      const count = 'sustained' in c && c.sustained?.readings !== undefined ? c.sustained.readings : 1;
-      keepCount.set(c.type, Math.max(keepCount.get(c.type) ?? 1, count));
-    });
+    for (const condition of [rule.condition, ...rule.levels.map((l) => l.when)]) {
+      walk(condition, (c) => {
+        const window =
+          c.kind === 'delta' || c.kind === 'average' ? c.window : c.kind === 'protocol-average' ? (c.days + 1) * DAY_MS : c.kind === 'postural-drop' ? c.within : 0;
+        keepMs.set(c.type, Math.max(keepMs.get(c.type) ?? 0, window));
+      });
+    }
   }
   const patients = new Map<string, PatientState>();
   const byId = new Map<string, { patientId: string; ruleId: string }>();
 
   const applies = (rule: LoadedRule, ctx: PatientContext) => rule.pathways === 'all' || rule.pathways.some((p) => ctx.pathways.includes(p));
 
-  function historyOf(state: PatientState) {
-    return { points: (type: ReadingType) => state.history.get(type) ?? [], firstSeen: state.firstSeen };
+  function stateOf(patientId: string, ctx: PatientContext, t: number): PatientState {
+    let state = patients.get(patientId);
+    if (!state) {
+      state = { ctx, firstSeen: t, clock: t, history: new Map(), firstOf: new Map(), nodes: new Map(), alerts: new Map(), rearm: new Set() };
+      patients.set(patientId, state);
+    }
+    state.ctx = ctx;
+    return state;
   }
 
-  function record(state: PatientState, reading: Reading, t: number): boolean {
-    if (!keepMs.has(reading.type)) return true;
-    let points = state.history.get(reading.type);
-    if (!points) state.history.set(reading.type, (points = []));
-    if (points.some((p) => p.readingId === reading.readingId)) return false;
-    const point: Point = { t, readingId: reading.readingId, value: reading.value, ...(reading.flags ? { flags: reading.flags } : {}) };
+  /** Stores a point in its series; returns whether it is new and whether it is the newest of its type. */
+  function record(state: PatientState, type: SeriesType, point: Point): { added: boolean; newest: boolean } {
+    const keep = keepMs.get(type);
+    if (keep === undefined) return { added: true, newest: true };
+    let points = state.history.get(type);
+    if (!points) state.history.set(type, (points = []));
+    for (const p of points) if (p.readingId === point.readingId) return { added: false, newest: false };
+    const first = state.firstOf.get(type);
+    if (first === undefined || point.t < first) state.firstOf.set(type, point.t);
     let i = points.length;
-    while (i > 0 && points[i - 1]!.t > t) i--;
+    while (i > 0 && points[i - 1]!.t > point.t) i--;
     points.splice(i, 0, point);
     const newest = points.at(-1)!.t;
-    const keep = keepMs.get(reading.type)!;
-    const count = keepCount.get(reading.type)!;
     let drop = 0;
-    while (drop < points.length - count && points[drop]!.t < newest - keep) drop++;
+    while (drop < points.length - 1 && points[drop]!.t < newest - keep) drop++;
     if (drop) points.splice(0, drop);
-    return true;
+    return { added: true, newest: points.at(-1) === point };
   }
 
   function explain(rule: LoadedRule, evidence: Evidence[]): string {
-    const parts = [...new Set(evidence.filter((e) => e.threshold !== 'baseline for the change').map((e) => `${e.threshold} (${String(e.value)})`))];
-    return `${rule.title}: ${parts.join('; ') || 'condition met'}`;
+    const parts = [...new Set(evidence.filter((e) => e.threshold !== BASELINE).map((e) => e.threshold))];
+    const latest = evidence.filter((e) => e.threshold !== BASELINE).at(-1);
+    return `${rule.title}: ${parts.join('; ') || 'condition met'}${latest ? ` (latest ${String(latest.value)} at ${iso(latest.t).slice(0, 16)}Z)` : ''}`;
   }
 
   function toAlertEvidence(evidence: Evidence[]): Alert['evidence'] {
-    return evidence.map((e) => ({ readingId: e.readingId, type: e.type, value: e.value, ts: iso(e.t), threshold: e.threshold }));
+    const seen = new Set<string>();
+    const out: Alert['evidence'] = [];
+    for (const e of evidence) {
+      const key = `${e.readingId}\u0000${e.threshold}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ readingId: e.readingId, type: e.type, value: e.value, ts: iso(e.t), threshold: e.threshold });
+    }
+    return out;
   }
 
-  /** Evaluates one rule for one patient at `now`; returns the alert if it changed. */
-  function run(rule: LoadedRule, patientId: string, state: PatientState, now: number, reading?: Reading): Alert | undefined {
-    let nodes = state.nodes.get(rule.id);
-    if (!nodes) state.nodes.set(rule.id, (nodes = new Map()));
-    const outcome = evaluate(rule.condition, 'c', { history: historyOf(state), settings: state.ctx.settings, now, ...(reading ? { reading } : {}), state: nodes });
+  /** Evaluates one rule for one patient at `now`; returns the alert if it opened, changed or resolved. */
+  function run(rule: LoadedRule, patientId: string, state: PatientState, now: number, fresh: readonly SeriesType[], receivedAt: string): Alert | undefined {
+    const history = { points: (type: SeriesType) => state.history.get(type) ?? [], firstSeen: state.firstSeen, firstOf: (type: SeriesType) => state.firstOf.get(type) };
+    const ctx = { history, settings: state.ctx.settings, now, fresh, state: state.nodes };
+    const outcome = evaluate(rule.condition, rule.id, ctx);
+    let level: AlertSeverity = rule.severity;
+    const levelEvidence: Evidence[] = [];
+    rule.levels.forEach((l, i) => {
+      // Levels are evaluated every time, so their own sustained state stays current.
+      const o = evaluate(l.when, `${rule.id}#${i}`, ctx);
+      if (outcome.holds && o.holds) {
+        level = maxSeverity(level, l.severity);
+        levelEvidence.push(...o.evidence);
+      }
+    });
     const current = state.alerts.get(rule.id);
-    const receivedAt = reading?.receivedAt ?? iso(now);
+    if (!outcome.holds) state.rearm.delete(rule.id);
     if (outcome.holds && !current) {
+      if (state.rearm.has(rule.id)) return undefined;
+      const evidence = [...outcome.evidence, ...levelEvidence];
       const alertId = 'al_' + createHash('sha1').update(`${patientId}\u0000${rule.id}\u0000${now}`).digest('base64url').slice(0, 20);
       const alert: Alert = {
         alertId,
@@ -117,21 +172,21 @@ export function createRuleEngine(packs: readonly RulePack[]) {
         cause: rule.id,
         ruleId: rule.id,
         ruleVersion: rule.version,
-        severity: rule.severity,
+        severity: level,
         state: 'open',
         revision: 0,
         raisedAt: iso(now),
         updatedAt: iso(now),
         eventTs: iso(now),
         partial: false,
-        explanation: explain(rule, outcome.evidence),
+        explanation: explain(rule, evidence),
         response: rule.response,
-        evidence: toAlertEvidence(outcome.evidence),
+        evidence: toAlertEvidence(evidence),
         history: [{ state: 'open', at: iso(now), by: 'vw' }],
         receivedAt,
       };
       const first = rule.escalation[0];
-      state.alerts.set(rule.id, { alert, step: 0, ...(first ? { due: now + first.afterUnacknowledged } : {}) });
+      state.alerts.set(rule.id, { alert, level, step: 0, ...(first ? { due: now + first.afterUnacknowledged } : {}) });
       byId.set(alertId, { patientId, ruleId: rule.id });
       return alert;
     }
@@ -150,9 +205,33 @@ export function createRuleEngine(packs: readonly RulePack[]) {
         receivedAt,
       };
     }
-    const evidence = toAlertEvidence(outcome.evidence);
-    if (evidence.map((e) => e.readingId).join() === alert.evidence.map((e) => e.readingId).join()) return undefined;
-    current.alert = { ...alert, revision: alert.revision + 1, updatedAt: iso(now), eventTs: iso(now), evidence, explanation: explain(rule, outcome.evidence), receivedAt };
+    const evidence = [...outcome.evidence, ...levelEvidence];
+    const alertEvidence = toAlertEvidence(evidence);
+    // Severity steps up with the rule's levels; it steps down only where the rule allows it, and
+    // never below what escalation has reached.
+    const rises = SEVERITY_RANK[level] > SEVERITY_RANK[current.level];
+    const falls = SEVERITY_RANK[level] < SEVERITY_RANK[current.level] && rule.severityMayFall;
+    const sameEvidence = alertEvidence.length === alert.evidence.length && alertEvidence.every((e, i) => e.readingId === alert.evidence[i]!.readingId && e.threshold === alert.evidence[i]!.threshold);
+    if (!rises && !falls && sameEvidence) return undefined;
+    if (rises || falls) current.level = level;
+    const severity = maxSeverity(current.level, current.floor);
+    const reopen = rises && alert.state === 'acknowledged';
+    if (reopen) {
+      const next = rule.escalation[current.step];
+      current.due = next ? now + next.afterUnacknowledged : undefined;
+    }
+    current.alert = {
+      ...alert,
+      severity,
+      state: reopen ? 'open' : alert.state,
+      revision: alert.revision + 1,
+      updatedAt: iso(now),
+      eventTs: iso(now),
+      evidence: alertEvidence,
+      explanation: explain(rule, evidence),
+      history: rises || falls ? [...alert.history, { state: reopen ? 'open' : alert.state, at: iso(now), by: 'vw', note: `severity ${rises ? 'rose' : 'fell'} to ${severity}` }] : alert.history,
+      receivedAt,
+    };
     return current.alert;
   }
 
@@ -160,11 +239,11 @@ export function createRuleEngine(packs: readonly RulePack[]) {
     let changed: Alert | undefined;
     while (open.due !== undefined && open.due <= now && (open.alert.state === 'open' || open.alert.state === 'escalated')) {
       const step = rule.escalation[open.step]!;
-      const severity = SEVERITY_RANK[step.to] > SEVERITY_RANK[open.alert.severity] ? step.to : open.alert.severity;
+      open.floor = maxSeverity(step.to, open.floor);
       const at = iso(open.due);
       open.alert = {
         ...open.alert,
-        severity,
+        severity: maxSeverity(open.alert.severity, open.floor),
         state: 'escalated',
         revision: open.alert.revision + 1,
         updatedAt: at,
@@ -178,33 +257,51 @@ export function createRuleEngine(packs: readonly RulePack[]) {
     return changed;
   }
 
+  function evaluateAll(patientId: string, state: PatientState, touched: readonly SeriesType[], fresh: readonly SeriesType[], receivedAt: string): Alert[] {
+    const out: Alert[] = [];
+    for (const rule of rules) {
+      if (!applies(rule, state.ctx) || !touched.some((t) => rule.types.has(t))) continue;
+      const changed = run(rule, patientId, state, state.clock, fresh, receivedAt);
+      if (changed) out.push(changed);
+    }
+    return out;
+  }
+
   return {
     rules: rules as readonly RuleDefinition[],
 
-    /** Applies a reading; returns the alerts it opened, changed or resolved, in rule order. */
-    onReading(reading: Reading, ctx: PatientContext): Alert[] {
+    /**
+     * Applies a reading, and the NEWS2 score it produced if any (rules may look at the `news2`
+     * series); returns the alerts it opened, changed or resolved, in rule order.
+     */
+    onReading(reading: Reading, ctx: PatientContext, score?: ScoreEvent): Alert[] {
       const t = Date.parse(reading.ts);
-      let state = patients.get(reading.patientId);
-      if (!state) patients.set(reading.patientId, (state = { ctx, firstSeen: t, history: new Map(), nodes: new Map(), alerts: new Map() }));
-      state.ctx = ctx;
-      if (!record(state, reading, t)) return [];
-      const out: Alert[] = [];
-      for (const rule of rules) {
-        if (!applies(rule, ctx)) continue;
-        const changed = run(rule, reading.patientId, state, t, reading);
-        if (changed) out.push(changed);
+      const state = stateOf(reading.patientId, ctx, t);
+      const point: Point = { t, readingId: reading.readingId, value: reading.value, ...(reading.flags ? { flags: reading.flags } : {}), ...(reading.position ? { position: reading.position } : {}) };
+      const stored = record(state, reading.type, point);
+      if (!stored.added) return [];
+      const touched: SeriesType[] = [reading.type];
+      const fresh: SeriesType[] = stored.newest ? [reading.type] : [];
+      if (score) {
+        const scored = record(state, 'news2', { t: Date.parse(score.ts), readingId: score.scoreId, value: score.total });
+        if (scored.added) touched.push('news2');
+        if (scored.newest) fresh.push('news2');
       }
-      return out;
+      if (t > state.clock) state.clock = t;
+      return evaluateAll(reading.patientId, state, touched, fresh, reading.receivedAt);
     },
 
-    /** Moves the clock: fires missing-data conditions and escalation timers due by `now`. */
-    tick(now: number): Alert[] {
+    /** Moves the clock: re-evaluates time-driven rules and fires escalation timers due by `now`. */
+    tick(now: number, owns: (patientId: string) => boolean = () => true): Alert[] {
       const out: Alert[] = [];
       for (const [patientId, state] of patients) {
+        if (!owns(patientId)) continue;
+        // A device clock ahead of this one must not make time run backwards for the patient.
+        const at = Math.max(now, state.clock);
         for (const rule of rules) {
           if (!applies(rule, state.ctx)) continue;
           if (rule.timeDriven) {
-            const changed = run(rule, patientId, state, now);
+            const changed = run(rule, patientId, state, at, [], iso(now));
             if (changed) out.push(changed);
           }
           const open = state.alerts.get(rule.id);
@@ -219,20 +316,23 @@ export function createRuleEngine(packs: readonly RulePack[]) {
 
     applyAction(action: AlertAction): EngineActionOutcome {
       const ref = byId.get(action.alertId);
-      const open = ref ? patients.get(ref.patientId)?.alerts.get(ref.ruleId) : undefined;
       if (!ref) return { error: 'not_found' };
-      if (!open || open.alert.alertId !== action.alertId) return { error: 'already_resolved' };
-      const state = action.action === 'acknowledge' ? 'acknowledged' : 'resolved';
-      if (open.alert.state === state) return { alert: open.alert, changed: false };
+      const state = patients.get(ref.patientId);
+      const open = state?.alerts.get(ref.ruleId);
+      if (!state || !open || open.alert.alertId !== action.alertId) return { error: 'already_resolved' };
+      const next = action.action === 'acknowledge' ? 'acknowledged' : 'resolved';
+      if (open.alert.state === next) return { alert: open.alert, changed: false };
       const alert: Alert = {
         ...open.alert,
-        state,
+        state: next,
         revision: open.alert.revision + 1,
-        updatedAt: action.at,
-        history: [...open.alert.history, { state, at: action.at, by: action.by, ...(action.note ? { note: action.note } : {}) }],
+        updatedAt: action.at > open.alert.updatedAt ? action.at : open.alert.updatedAt,
+        history: [...open.alert.history, { state: next, at: action.at, by: action.by, ...(action.note ? { note: action.note } : {}) }],
       };
-      if (state === 'resolved') patients.get(ref.patientId)!.alerts.delete(ref.ruleId);
-      else {
+      if (next === 'resolved') {
+        state.alerts.delete(ref.ruleId);
+        state.rearm.add(ref.ruleId);
+      } else {
         open.alert = alert;
         open.due = undefined;
       }
@@ -240,26 +340,66 @@ export function createRuleEngine(packs: readonly RulePack[]) {
     },
 
     /**
-     * Installs an unresolved alert published by another process (or before a restart), so the process
-     * now owning the patient continues it: same id, its escalation timer resumed.
+     * Installs an alert published by another process (or before a restart), so the process now
+     * owning the patient continues it: same id, its escalation timer resumed.
      */
     seed(alert: Alert, ctx: PatientContext): void {
       const rule = rules.find((r) => r.id === alert.ruleId);
       if (!rule) return;
-      let state = patients.get(alert.patientId);
-      const t = Date.parse(alert.eventTs);
-      if (!state) patients.set(alert.patientId, (state = { ctx, firstSeen: t, history: new Map(), nodes: new Map(), alerts: new Map() }));
+      const state = stateOf(alert.patientId, ctx, Date.parse(alert.eventTs));
       const held = state.alerts.get(rule.id);
       if (held && held.alert.alertId === alert.alertId && held.alert.revision >= alert.revision) return;
+      byId.set(alert.alertId, { patientId: alert.patientId, ruleId: rule.id });
       if (alert.state === 'resolved') {
-        if (held?.alert.alertId === alert.alertId) state.alerts.delete(rule.id);
+        // Only an alert this process was holding open re-arms the rule; older history does not (the
+        // changelog restores re-arm marks as they were).
+        if (held?.alert.alertId === alert.alertId) {
+          state.alerts.delete(rule.id);
+          if (alert.history.at(-1)?.by !== 'vw') state.rearm.add(rule.id);
+        }
         return;
       }
-      const step = alert.history.filter((h) => h.state === 'escalated').length;
-      const next = rule.escalation[step];
+      if (held && held.alert.alertId !== alert.alertId && held.alert.raisedAt > alert.raisedAt) return;
+      const escalations = alert.history.filter((h) => h.state === 'escalated').length;
+      const floor = escalations ? rule.escalation.slice(0, escalations).reduce<AlertSeverity | undefined>((f, e) => maxSeverity(e.to, f), undefined) : undefined;
+      const level = floor && alert.severity === floor ? rule.severity : alert.severity;
+      const next = rule.escalation[escalations];
       const waiting = alert.state === 'open' || alert.state === 'escalated';
-      state.alerts.set(rule.id, { alert, step, ...(waiting && next ? { due: Date.parse(alert.updatedAt) + next.afterUnacknowledged } : {}) });
-      byId.set(alert.alertId, { patientId: alert.patientId, ruleId: rule.id });
+      state.alerts.set(rule.id, { alert, level, ...(floor ? { floor } : {}), step: escalations, ...(waiting && next ? { due: Date.parse(alert.updatedAt) + next.afterUnacknowledged } : {}) });
+    },
+
+    /** The patient's rule state (series, sustained/hysteresis nodes, re-arm marks), for a changelog. */
+    exportPatient(patientId: string): EngineSnapshot | undefined {
+      const s = patients.get(patientId);
+      if (!s) return undefined;
+      return {
+        firstSeen: s.firstSeen,
+        clock: s.clock,
+        series: [...s.history].map(([type, points]) => ({
+          type,
+          first: s.firstOf.get(type)!,
+          points: points.map((p) => [p.t, p.readingId, p.value, ...(p.flags || p.position ? [p.flags ?? [], p.position ?? null] : [])] as EngineSnapshot['series'][number]['points'][number]),
+        })),
+        nodes: [...s.nodes].map(([path, n]) => [path, n.since ?? null, n.count, n.lastT ?? null, n.active] as const),
+        rearm: [...s.rearm],
+      };
+    },
+
+    /** Restores a patient's rule state from a changelog record; open alerts come from `seed`. */
+    importPatient(patientId: string, snapshot: EngineSnapshot, ctx: PatientContext): void {
+      const data = EngineSnapshot.parse(snapshot);
+      const state = stateOf(patientId, ctx, data.firstSeen);
+      state.firstSeen = data.firstSeen;
+      state.clock = data.clock;
+      state.history = new Map(
+        data.series.map((s) => [
+          s.type,
+          s.points.map(([t, readingId, value, flags, position]) => ({ t, readingId, value, ...(flags?.length ? { flags } : {}), ...(position ? { position } : {}) })),
+        ]),
+      );
+      state.firstOf = new Map(data.series.map((s) => [s.type, s.first]));
+      state.nodes = new Map(data.nodes.map(([path, since, count, lastT, active]) => [path, { ...(since !== null ? { since } : {}), count, ...(lastT !== null ? { lastT } : {}), active }]));
+      state.rearm = new Set(data.rearm);
     },
 
     owns: (alertId: string) => byId.has(alertId),

@@ -2,7 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { AlertSeverity, Pathway, ReadingType } from '../../domain/index.ts';
+import { AlertSeverity, Pathway, READING_TYPES } from '../../domain/index.ts';
 import { Duration } from './duration.ts';
 
 /**
@@ -10,11 +10,26 @@ import { Duration } from './duration.ts';
  * officer can read, diff and sign off. Validated at load; a bad file is refused naming the file, the
  * rule and the field.
  */
+/** What a condition can look at: every canonical reading type, and NEWS2 totals as they are scored. */
+export const SERIES_TYPES = [...READING_TYPES, 'news2'] as const;
+export const SeriesType = z.enum(SERIES_TYPES);
+export type SeriesType = z.infer<typeof SeriesType>;
+
+export const Position = z.enum(['sitting', 'standing', 'lying']);
+
 export const Operator = z.enum(['>', '>=', '<', '<=', '==', '!=']);
 export type Operator = z.infer<typeof Operator>;
 
-/** A value in a condition: a literal, or a per-patient setting a clinician sets (`setting: baselineWeight`). */
-const Operand = z.union([z.number(), z.string(), z.boolean(), z.object({ setting: z.string().min(1) })]);
+/**
+ * A value in a condition: a literal, or a per-patient setting a clinician sets (`setting: baselineWeight`),
+ * with the value to use when the patient has none (without one, the condition cannot hold).
+ */
+const Operand = z.union([
+  z.number(),
+  z.string(),
+  z.boolean(),
+  z.object({ setting: z.string().min(1), default: z.union([z.number(), z.string(), z.boolean()]).optional() }).strict(),
+]);
 export type Operand = z.infer<typeof Operand>;
 
 const Sustained = z
@@ -27,28 +42,40 @@ const Sustained = z
   .refine((s) => s.for !== undefined || s.readings !== undefined, 'sustained needs `for` and/or `readings`');
 
 export type Condition =
-  | { kind: 'threshold'; type: ReadingType; op: Operator; value: Operand; sustained?: z.infer<typeof Sustained> }
+  | { kind: 'threshold'; type: SeriesType; op: Operator; value: Operand; sustained?: z.infer<typeof Sustained> }
   | {
       kind: 'hysteresis';
-      type: ReadingType;
+      type: SeriesType;
       raise: { op: Operator; value: Operand };
       clear: { op: Operator; value: Operand };
       sustained?: z.infer<typeof Sustained>;
     }
-  | { kind: 'delta'; type: ReadingType; window: number; from: 'window-min' | 'window-max' | 'window-first' | { setting: string }; op: Operator; value: number }
-  | { kind: 'average'; type: ReadingType; window: number; minReadings: number; op: Operator; value: Operand }
-  | { kind: 'missing'; type: ReadingType; expectedEvery: number }
-  | { kind: 'flagged'; type: ReadingType; flag: string }
+  | { kind: 'delta'; type: SeriesType; window: number; from: 'window-min' | 'window-max' | 'window-first' | { setting: string }; op: Operator; value: number }
+  | { kind: 'average'; type: SeriesType; window: number; minReadings: number; op: Operator; value: Operand }
+  | {
+      kind: 'protocol-average';
+      type: SeriesType;
+      days: number;
+      minDays: number;
+      discardFirstDay: boolean;
+      excludeFlagged: boolean;
+      position?: z.infer<typeof Position>;
+      op: Operator;
+      value: Operand;
+    }
+  | { kind: 'postural-drop'; type: SeriesType; within: number; drop: number }
+  | { kind: 'missing'; type: SeriesType; expectedEvery: number }
+  | { kind: 'flagged'; type: SeriesType; flag: string }
   | { kind: 'all'; of: Condition[] }
   | { kind: 'any'; of: Condition[] };
 
 export const Condition: z.ZodType<Condition, unknown> = z.lazy(() =>
   z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('threshold'), type: ReadingType, op: Operator, value: Operand, sustained: Sustained.optional() }).strict(),
+    z.object({ kind: z.literal('threshold'), type: SeriesType, op: Operator, value: Operand, sustained: Sustained.optional() }).strict(),
     z
       .object({
         kind: z.literal('hysteresis'),
-        type: ReadingType,
+        type: SeriesType,
         raise: z.object({ op: Operator, value: Operand }).strict(),
         clear: z.object({ op: Operator, value: Operand }).strict(),
         sustained: Sustained.optional(),
@@ -57,16 +84,36 @@ export const Condition: z.ZodType<Condition, unknown> = z.lazy(() =>
     z
       .object({
         kind: z.literal('delta'),
-        type: ReadingType,
+        type: SeriesType,
         window: Duration,
         from: z.union([z.enum(['window-min', 'window-max', 'window-first']), z.object({ setting: z.string().min(1) })]),
         op: Operator,
         value: z.number(),
       })
       .strict(),
-    z.object({ kind: z.literal('average'), type: ReadingType, window: Duration, minReadings: z.number().int().positive(), op: Operator, value: Operand }).strict(),
-    z.object({ kind: z.literal('missing'), type: ReadingType, expectedEvery: Duration }).strict(),
-    z.object({ kind: z.literal('flagged'), type: ReadingType, flag: z.string().min(1) }).strict(),
+    z.object({ kind: z.literal('average'), type: SeriesType, window: Duration, minReadings: z.number().int().positive(), op: Operator, value: Operand }).strict(),
+    z
+      .object({
+        kind: z.literal('protocol-average'),
+        type: SeriesType,
+        /** Calendar days (Europe/London) averaged, counting today. */
+        days: z.number().int().min(1).max(31),
+        /** Days with readings needed, after any discarded first day, before the average counts. */
+        minDays: z.number().int().min(1),
+        /** Leave out the first day of monitoring, as the NICE home-BP protocol does. */
+        discardFirstDay: z.boolean().default(false),
+        /** Leave out readings a device flagged as unreliable (e.g. an irregular pulse during a BP measurement). */
+        excludeFlagged: z.boolean().default(true),
+        /** Only readings taken in this position (readings without a position are taken as given correctly). */
+        position: Position.optional(),
+        op: Operator,
+        value: Operand,
+      })
+      .strict()
+      .refine((c) => c.minDays <= c.days, { message: 'minDays must not exceed days', path: ['minDays'] }),
+    z.object({ kind: z.literal('postural-drop'), type: SeriesType, within: Duration, drop: z.number().positive() }).strict(),
+    z.object({ kind: z.literal('missing'), type: SeriesType, expectedEvery: Duration }).strict(),
+    z.object({ kind: z.literal('flagged'), type: SeriesType, flag: z.string().min(1) }).strict(),
     z.object({ kind: z.literal('all'), of: z.array(Condition).min(1) }).strict(),
     z.object({ kind: z.literal('any'), of: z.array(Condition).min(1) }).strict(),
   ]),
@@ -93,6 +140,13 @@ export const RuleDefinition = z
     source: z.string().min(1),
     condition: Condition,
     severity: AlertSeverity,
+    /**
+     * Higher severities for the same alert: the highest level whose condition holds (while the rule's
+     * condition holds) sets the severity, so one alert steps up instead of a second alert opening.
+     */
+    levels: z.array(z.object({ severity: AlertSeverity, when: Condition }).strict()).default([]),
+    /** Severity only steps down when the rule says so; escalation never steps down. */
+    severityMayFall: z.boolean().default(false),
     response: z.string().min(1),
     escalation: z.array(Escalation).default([]),
     /** Resolve by itself when the condition clears (past its hysteresis); otherwise a person resolves it. */

@@ -2,75 +2,98 @@ import type { Acvpu, News2Parameter, Reading, ScoreEvent, ScoredInput } from '..
 import type { News2Rule } from './rule-file.ts';
 import { NEWS2_PARAMETERS, scoreNews2, type News2Input } from './score.ts';
 
-interface Held {
+/** The latest reading held for a parameter. Readings carry canonical ISO times, so `t` gives `ts` back. */
+export interface HeldValue {
   readingId: string;
   value: number | string | boolean;
   t: number;
-  ts: string;
 }
 
-const IS_PARAMETER = new Set<string>(NEWS2_PARAMETERS);
+export const IS_NEWS2_PARAMETER = new Set<string>(NEWS2_PARAMETERS);
+
+/** Freshness windows of a rule, in ms, by parameter. */
+export function freshnessMs(rule: News2Rule): Record<News2Parameter, number> {
+  return Object.fromEntries(NEWS2_PARAMETERS.map((p) => [p, rule.freshnessMinutes[p] * 60_000])) as Record<News2Parameter, number>;
+}
+
+/**
+ * NEWS2 from each parameter's latest reading, as of the newest of them: a held reading counts only
+ * while it is within its freshness window of that newest reading. Shared by the standalone scorer and
+ * the rule engine, which hold the latest readings in their own state.
+ */
+export function scoreFromHeld(
+  rule: News2Rule,
+  windowMs: Record<News2Parameter, number>,
+  held: (parameter: News2Parameter) => HeldValue | undefined,
+  spo2Scale: 1 | 2,
+  trigger: Reading,
+): ScoreEvent {
+  let asOf = 0;
+  for (const p of NEWS2_PARAMETERS) {
+    const h = held(p);
+    if (h && h.t > asOf) asOf = h.t;
+  }
+  const input: News2Input = { spo2Scale };
+  const used: Partial<Record<News2Parameter, HeldValue>> = {};
+  for (const p of NEWS2_PARAMETERS) {
+    const h = held(p);
+    if (!h || asOf - h.t > windowMs[p]) continue;
+    used[p] = h;
+    (input as unknown as Record<string, unknown>)[p] = h.value;
+  }
+  const result = scoreNews2(rule, input);
+  const inputs: Partial<Record<News2Parameter, ScoredInput>> = {};
+  for (const [p, subscore] of Object.entries(result.subscores) as [News2Parameter, number][]) {
+    const h = used[p]!;
+    inputs[p] = { readingId: h.readingId, value: h.value, ts: new Date(h.t).toISOString(), subscore };
+  }
+  const asOfTs = new Date(asOf).toISOString();
+  return {
+    scoreId: `${trigger.patientId}:${rule.id}:${asOfTs}:${trigger.readingId}`,
+    patientId: trigger.patientId,
+    wardId: trigger.wardId,
+    ruleId: rule.id,
+    ruleVersion: rule.version,
+    ts: asOfTs,
+    total: result.total,
+    band: result.band,
+    spo2Scale,
+    partial: result.partial,
+    missing: result.missing,
+    inputs,
+    receivedAt: trigger.receivedAt,
+  };
+}
 
 /**
  * Per-patient NEWS2 from each parameter's latest reading. Time is event time only, so the same
  * readings in the same order always give the same scores: a reading older than the one held for its
- * parameter changes nothing, and a held reading counts only while it is within its freshness window
- * of the patient's newest reading.
+ * parameter changes nothing.
  */
 export function createNews2Scorer(rule: News2Rule) {
-  const patients = new Map<string, Partial<Record<News2Parameter, Held>>>();
-  const windowMs = Object.fromEntries(
-    NEWS2_PARAMETERS.map((p) => [p, rule.freshnessMinutes[p] * 60_000]),
-  ) as Record<News2Parameter, number>;
+  const patients = new Map<string, Partial<Record<News2Parameter, HeldValue>>>();
+  const windowMs = freshnessMs(rule);
 
   return {
     onReading(reading: Reading, patient: { spo2Scale: 1 | 2 }): ScoreEvent | undefined {
-      if (!IS_PARAMETER.has(reading.type)) return undefined;
+      if (!IS_NEWS2_PARAMETER.has(reading.type)) return undefined;
       const parameter = reading.type as News2Parameter;
       let held = patients.get(reading.patientId);
       if (!held) patients.set(reading.patientId, (held = {}));
       const t = Date.parse(reading.ts);
       const current = held[parameter];
       if (current && (current.t > t || current.readingId === reading.readingId)) return undefined;
-      held[parameter] = { readingId: reading.readingId, value: reading.value, t, ts: reading.ts };
-
-      let asOf = 0;
-      let asOfTs = reading.ts;
-      for (const h of Object.values(held)) {
-        if (h.t > asOf) {
-          asOf = h.t;
-          asOfTs = h.ts;
-        }
-      }
-      const input: News2Input = { spo2Scale: patient.spo2Scale };
-      const used: Partial<Record<News2Parameter, Held>> = {};
-      for (const p of NEWS2_PARAMETERS) {
-        const h = held[p];
-        if (!h || asOf - h.t > windowMs[p]) continue;
-        used[p] = h;
-        (input as unknown as Record<string, unknown>)[p] = h.value;
-      }
-      const result = scoreNews2(rule, input);
-      const inputs: Partial<Record<News2Parameter, ScoredInput>> = {};
-      for (const [p, subscore] of Object.entries(result.subscores) as [News2Parameter, number][]) {
-        const h = used[p]!;
-        inputs[p] = { readingId: h.readingId, value: h.value, ts: h.ts, subscore };
-      }
-      return {
-        scoreId: `${reading.patientId}:${rule.id}:${asOfTs}:${reading.readingId}`,
-        patientId: reading.patientId,
-        wardId: reading.wardId,
-        ruleId: rule.id,
-        ruleVersion: rule.version,
-        ts: asOfTs,
-        total: result.total,
-        band: result.band,
-        spo2Scale: patient.spo2Scale,
-        partial: result.partial,
-        missing: result.missing,
-        inputs,
-        receivedAt: reading.receivedAt,
-      };
+      held[parameter] = { readingId: reading.readingId, value: reading.value, t };
+      const state = held;
+      return scoreFromHeld(rule, windowMs, (p) => state[p], patient.spo2Scale, reading);
+    },
+    /** The latest reading held per parameter, for a changelog. */
+    exportPatient(patientId: string): Partial<Record<News2Parameter, HeldValue>> | undefined {
+      const held = patients.get(patientId);
+      return held ? { ...held } : undefined;
+    },
+    importPatient(patientId: string, held: Partial<Record<News2Parameter, HeldValue>>): void {
+      patients.set(patientId, { ...held });
     },
     forget(patientId: string): void {
       patients.delete(patientId);

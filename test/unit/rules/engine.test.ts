@@ -34,7 +34,7 @@ describe('heart failure weight gain (delta over a window)', () => {
   it('alerts at more than 2 kg in 72 h, naming the baseline and the change', () => {
     const [alert] = run([[0, 80], [24, 81], [72, 82.1]]);
     expect(alert).toMatchObject({ ruleId: 'hf-weight-gain', ruleVersion: '1.0.0', severity: 'medium', state: 'open' });
-    expect(alert!.explanation).toBe('Weight gain over 3 days: weight change 2.1 from window-min (80) within 3d > 2 (82.1)');
+    expect(alert!.explanation).toBe('Weight gain over 3 days: weight change 2.1 from window-min (80) within 3d > 2 (latest 82.1 at 2026-11-23T08:00Z)');
     expect(alert!.evidence.map((e) => e.value)).toEqual([80, 82.1]);
   });
   it('does not count a low weight that has left the 72 h window', () => {
