@@ -92,6 +92,16 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       });
     }
   }
+  // Series no rule averages can keep one point per run of equal values (its first and its latest):
+  // windows, deltas and latest values come out the same, and a 1 Hz device stays small.
+  const compressible = new Set<SeriesType>(keepMs.keys());
+  for (const rule of rules) {
+    for (const condition of [rule.condition, ...rule.levels.map((l) => l.when)]) {
+      walk(condition, (c) => {
+        if (c.kind === 'average' || c.kind === 'protocol-average' || c.kind === 'postural-drop') compressible.delete(c.type);
+      });
+    }
+  }
   const patients = new Map<string, PatientState>();
   const byId = new Map<string, { patientId: string; ruleId: string }>();
 
@@ -118,7 +128,9 @@ export function createRuleEngine(packs: readonly RulePack[]) {
     if (first === undefined || point.t < first) state.firstOf.set(type, point.t);
     let i = points.length;
     while (i > 0 && points[i - 1]!.t > point.t) i--;
-    points.splice(i, 0, point);
+    const n = points.length;
+    if (i === n && n >= 2 && compressible.has(type) && points[n - 1]!.value === point.value && points[n - 2]!.value === point.value) points[n - 1] = point;
+    else points.splice(i, 0, point);
     const newest = points.at(-1)!.t;
     let drop = 0;
     while (drop < points.length - 1 && points[drop]!.t < newest - keep) drop++;
@@ -150,12 +162,16 @@ export function createRuleEngine(packs: readonly RulePack[]) {
     const ctx = { history, settings: state.ctx.settings, now, fresh, state: state.nodes };
     const outcome = evaluate(rule.condition, rule.id, ctx);
     let level: AlertSeverity = rule.severity;
+    let response = rule.response;
     const levelEvidence: Evidence[] = [];
     rule.levels.forEach((l, i) => {
       // Levels are evaluated every time, so their own sustained state stays current.
       const o = evaluate(l.when, `${rule.id}#${i}`, ctx);
       if (outcome.holds && o.holds) {
-        level = maxSeverity(level, l.severity);
+        if (SEVERITY_RANK[l.severity] > SEVERITY_RANK[level]) {
+          level = l.severity;
+          response = l.response ?? response;
+        }
         levelEvidence.push(...o.evidence);
       }
     });
@@ -180,7 +196,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
         eventTs: iso(now),
         partial: false,
         explanation: explain(rule, evidence),
-        response: rule.response,
+        response,
         evidence: toAlertEvidence(evidence),
         history: [{ state: 'open', at: iso(now), by: 'vw' }],
         receivedAt,
@@ -229,6 +245,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       eventTs: iso(now),
       evidence: alertEvidence,
       explanation: explain(rule, evidence),
+      ...(rises || falls ? { response } : {}),
       history: rises || falls ? [...alert.history, { state: reopen ? 'open' : alert.state, at: iso(now), by: 'vw', note: `severity ${rises ? 'rose' : 'fell'} to ${severity}` }] : alert.history,
       receivedAt,
     };
@@ -282,7 +299,9 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       if (!stored.added) return [];
       const touched: SeriesType[] = [reading.type];
       const fresh: SeriesType[] = stored.newest ? [reading.type] : [];
-      if (score) {
+      // Only complete scores enter the NEWS2 series: a partial score is a lower bound, and a rise from
+      // one to the next complete score would be an artefact of missing readings, not of the patient.
+      if (score && !score.partial) {
         const scored = record(state, 'news2', { t: Date.parse(score.ts), readingId: score.scoreId, value: score.total });
         if (scored.added) touched.push('news2');
         if (scored.newest) fresh.push('news2');

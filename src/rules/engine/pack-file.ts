@@ -144,7 +144,7 @@ export const RuleDefinition = z
      * Higher severities for the same alert: the highest level whose condition holds (while the rule's
      * condition holds) sets the severity, so one alert steps up instead of a second alert opening.
      */
-    levels: z.array(z.object({ severity: AlertSeverity, when: Condition }).strict()).default([]),
+    levels: z.array(z.object({ severity: AlertSeverity, when: Condition, response: z.string().min(1).optional() }).strict()).default([]),
     /** Severity only steps down when the rule says so; escalation never steps down. */
     severityMayFall: z.boolean().default(false),
     response: z.string().min(1),
