@@ -13,6 +13,7 @@ const TRENDS = [
   ['spo2', 'SpO₂', '%'],
   ['temperature', 'Temperature', '°C'],
 ];
+const SETTING_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const STALE_AMBER_MS = 15 * 60_000;
 const STALE_RED_MS = 60 * 60_000;
 
@@ -29,6 +30,9 @@ const state = {
   fresh: new Set(),
   selected: null,
   series: new Map(),
+  // Settings versions per patient, newest first, once asked for; and the open change form, if any.
+  settingsHistory: new Map(),
+  editor: null,
   connected: false,
   retryMs: 1000,
   muted: true,
@@ -181,6 +185,20 @@ function onFrame(frame) {
       return;
     case 'accepted':
       return;
+    case 'settings':
+      if (frame.wardId === state.wardId) applySettings(frame.settings);
+      return;
+    case 'settingsAccepted':
+      if (state.editor && state.editor.pending && state.editor.patientId === frame.patientId) {
+        state.editor = null;
+        $('announcer').textContent = `Settings saved as version ${frame.version}.`;
+      }
+      renderDetail();
+      return;
+    case 'settingsHistory':
+      state.settingsHistory.set(frame.patientId, frame.versions);
+      renderDetail();
+      return;
     case 'error':
       if (frame.code === 'unauthorized') {
         state.authFailed = true;
@@ -188,6 +206,11 @@ function onFrame(frame) {
         state.token = null;
         setConnection(false, 'Signed out');
         showSignIn(`Sign-in refused: ${frame.message}.`);
+      } else if (state.editor && state.editor.pending) {
+        // Frames are answered in order and the form waits for its answer: this error is the form's.
+        state.editor.pending = false;
+        state.editor.error = frame.code === 'conflict' ? `Not saved: ${frame.message}. Your edits are kept; check the current version above.` : `Not saved: ${frame.message}.`;
+        renderDetail();
       } else if (frame.code === 'forbidden') {
         showBanner(`That ward is not in your token: ${frame.message}.`);
       } else {
@@ -203,6 +226,7 @@ function subscribe(wardId) {
   if (state.wardId && state.wardId !== wardId) send({ type: 'unsubscribe', wardId: state.wardId });
   state.wardId = wardId;
   state.selected = null;
+  state.editor = null;
   sessionStorage.setItem('vw.ward', wardId);
   $('ward-select').value = wardId;
   send({ type: 'subscribe', wardId });
@@ -243,6 +267,29 @@ function applyAlert(alert) {
     if (alert.severity === 'high') beep();
   }
   scheduleRender();
+}
+
+function applySettings(settings) {
+  const patient = state.patients.get(settings.patientId);
+  if (!patient) return;
+  // Versions only go up: a late copy of an older one changes nothing.
+  if (patient.settings && patient.settings.version >= settings.version) return;
+  patient.settings = settings;
+  patient.spo2Scale = settings.spo2Scale;
+  const history = state.settingsHistory.get(settings.patientId);
+  if (history && !history.some((v) => v.version === settings.version)) history.unshift(settings);
+  const editor = state.editor;
+  if (editor && editor.patientId === settings.patientId && settings.version > (editor.overVersion ?? editor.baseVersion)) {
+    // Saving now would overwrite a change this clinician has not seen: say so, and make saving over it explicit.
+    // (A console's own save also arrives here just before settingsAccepted closes the form.)
+    editor.overVersion = settings.version;
+    editor.notice = `${settings.setBy} saved version ${settings.version} while you were editing: check it above before saving yours over it.`;
+  }
+  scheduleRender();
+}
+
+function pathwaysOf(patient) {
+  return (patient.settings && patient.settings.pathways) || patient.pathways;
 }
 
 // ---- acuity ----
@@ -341,7 +388,7 @@ function renderPatients() {
         class: [topAlert ? `row-${topAlert.severity}` : '', state.selected === p.patientId ? 'selected' : ''].join(' '),
         onclick: () => select(p.patientId),
       },
-      el('td', {}, el('span', { class: 'name' }, p.displayName), irregular ? el('span', { class: 'badge badge-warn', title: 'Irregular-rhythm notification: obtain an ECG' }, 'Irregular rhythm') : null, el('span', { class: 'sub' }, p.pathways.join(', '))),
+      el('td', {}, el('span', { class: 'name' }, p.displayName), irregular ? el('span', { class: 'badge badge-warn', title: 'Irregular-rhythm notification: obtain an ECG' }, 'Irregular rhythm') : null, el('span', { class: 'sub' }, pathwaysOf(p).join(', '))),
       scoreCell(p),
       vitalCell(p, 'respiratory_rate', { digits: 0 }),
       vitalCell(p, 'spo2', {
@@ -432,6 +479,7 @@ function act(type, alertId, note) {
 
 function select(patientId) {
   state.selected = state.selected === patientId ? null : patientId;
+  if (state.editor && state.editor.patientId !== state.selected) state.editor = null;
   if (state.selected) {
     for (const [type] of TRENDS) send({ type: 'series', patientId, readingType: type });
   }
@@ -462,6 +510,11 @@ function renderDetail() {
     detail.hidden = true;
     return;
   }
+  // Moving the form would take the focus from whoever is typing in it: update it in place instead.
+  if (state.editor && state.editor.node.contains(document.activeElement) && detail.contains(state.editor.node)) {
+    editorNode();
+    return;
+  }
   detail.hidden = false;
   detail.replaceChildren(
     el('h3', {}, `${patient.displayName}: last 6 hours`),
@@ -471,7 +524,130 @@ function renderDetail() {
       const range = nums.length ? `${Math.min(...nums)}–${Math.max(...nums)} ${unit}` : 'no data';
       return el('div', { class: 'trend' }, el('div', { class: 'trend-title' }, el('span', {}, label), el('span', {}, range)), sparkline(points));
     }),
+    settingsPanel(patient),
   );
+}
+
+// ---- per-patient settings: who set what, when and why (docs/settings.md) ----
+
+function formatValue(v) {
+  return typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
+}
+
+function valuesList(values) {
+  const entries = Object.entries(values);
+  if (!entries.length) return el('p', { class: 'muted small' }, 'No values set: rules use their defaults.');
+  return el('dl', { class: 'settings-values' }, entries.flatMap(([name, v]) => [el('dt', {}, name), el('dd', { 'data-setting': name }, formatValue(v))]));
+}
+
+function setterLine(s) {
+  const when = s.version === 0 ? 'as registered' : `${new Date(s.effectiveFrom).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' })} (${ago(s.effectiveFrom)})`;
+  return `Version ${s.version} · ${s.setBy} · ${when}`;
+}
+
+function settingsPanel(patient) {
+  const current = patient.settings;
+  const history = state.settingsHistory.get(patient.patientId);
+  const editing = state.editor && state.editor.patientId === patient.patientId;
+  return el('section', { class: 'settings', 'data-testid': 'settings-panel', 'aria-label': 'Patient settings' },
+    el('div', { class: 'settings-head' },
+      el('h4', {}, 'Settings'),
+      current ? el('span', { class: 'muted small', 'data-testid': 'settings-version', 'data-version': current.version }, setterLine(current)) : null,
+      el('span', { class: 'settings-buttons' },
+        current && !editing ? el('button', { type: 'button', class: 'secondary', 'data-testid': 'settings-edit', disabled: !state.connected, onclick: () => openEditor(patient) }, 'Change') : null,
+        el('button', { type: 'button', class: 'secondary', 'data-testid': 'settings-history-button', disabled: !state.connected, onclick: () => send({ type: 'settingsHistory', patientId: patient.patientId }) }, history ? 'Refresh history' : 'History'))),
+    current
+      ? el('div', { class: 'settings-current' },
+          el('p', { class: 'small reason' }, el('strong', {}, 'Why: '), current.reason),
+          el('p', { class: 'small' }, `NEWS2 SpO₂ Scale ${current.spo2Scale}`, current.pathways ? ` · pathways set to ${current.pathways.join(', ')}` : ''),
+          valuesList(current.values))
+      : el('p', { class: 'muted small' }, 'No settings: the patient is not on a ward now.'),
+    editing ? editorNode() : null,
+    history ? el('h5', { class: 'settings-history-title' }, 'History, newest first') : null,
+    history
+      ? el('ol', { class: 'settings-history', 'data-testid': 'settings-history' }, history.map((v) =>
+          el('li', { 'data-testid': 'settings-history-item', 'data-version': v.version },
+            el('div', { class: 'small' }, el('strong', {}, setterLine(v))),
+            el('div', { class: 'small' }, `Why: ${v.reason}`),
+            el('div', { class: 'small muted' }, `Scale ${v.spo2Scale}${v.pathways ? ` · pathways ${v.pathways.join(', ')}` : ''} · ${Object.entries(v.values).map(([k, x]) => `${k} ${formatValue(x)}`).join(', ') || 'no values'}`))))
+      : null,
+  );
+}
+
+/** A typed value as the clinician meant it: numbers and yes/no become numbers and booleans. */
+function parseValue(text) {
+  const t = text.trim();
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  if (/^(true|yes)$/i.test(t)) return true;
+  if (/^(false|no)$/i.test(t)) return false;
+  return t;
+}
+
+function openEditor(patient) {
+  const current = patient.settings;
+  // The form is built once and kept across renders, so live readings never wipe what is being typed.
+  const rows = el('div', { class: 'settings-rows' });
+  const addRow = (name = '', v = '') => {
+    const row = el('div', { class: 'settings-row', 'data-testid': 'setting-row' },
+      el('input', { type: 'text', class: 'setting-name', 'data-testid': 'setting-name', placeholder: 'name, e.g. baselineWeight', 'aria-label': 'Setting name', value: name, maxlength: 64 }),
+      el('input', { type: 'text', class: 'setting-value', 'data-testid': 'setting-value', placeholder: 'value', 'aria-label': 'Setting value', value: v === '' ? '' : String(v), maxlength: 200 }),
+      el('button', { type: 'button', class: 'secondary', title: 'Remove this setting', onclick: () => row.remove() }, 'Remove'));
+    rows.append(row);
+  };
+  for (const [name, v] of Object.entries(current.values)) addRow(name, v);
+  const scale = el('select', { 'data-testid': 'settings-scale', 'aria-label': 'NEWS2 SpO2 scale' },
+    el('option', { value: '1' }, 'Scale 1'), el('option', { value: '2' }, 'Scale 2 (confirmed hypercapnic respiratory failure)'));
+  scale.value = String(current.spo2Scale);
+  const reason = el('textarea', { rows: 2, maxlength: 500, 'aria-required': 'true', 'data-testid': 'settings-reason', 'aria-label': 'Reason for the change', placeholder: 'Why (required): e.g. dry weight revised after diuresis' });
+  const editor = { patientId: patient.patientId, baseVersion: current.version, overVersion: null, pending: false, error: '', notice: '', node: null, message: null, save: null };
+  const message = el('p', { class: 'error small', role: 'alert', 'data-testid': 'settings-error' });
+  const save = el('button', { type: 'submit', 'data-testid': 'settings-save' }, 'Save');
+  const form = el('form', { class: 'settings-form', 'data-testid': 'settings-form' },
+    el('p', { class: 'small muted' }, `Editing version ${current.version}: saving records version ${current.version + 1} under your name.`),
+    rows,
+    el('button', { type: 'button', class: 'secondary', onclick: () => addRow() }, 'Add a setting'),
+    el('label', { class: 'small' }, 'NEWS2 SpO₂ ', scale),
+    el('label', { class: 'small settings-reason' }, 'Reason', reason),
+    message,
+    el('div', { class: 'settings-buttons' }, save, el('button', { type: 'button', class: 'secondary', onclick: () => { state.editor = null; renderDetail(); } }, 'Cancel')));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const values = {};
+    for (const row of rows.querySelectorAll('.settings-row')) {
+      const name = row.querySelector('.setting-name').value.trim();
+      const text = row.querySelector('.setting-value').value;
+      if (!name && !text.trim()) continue;
+      if (!SETTING_NAME.test(name)) return showEditorError(`“${name}” is not a setting name: a letter, then letters, digits or _.`);
+      if (!text.trim()) return showEditorError(`${name} has no value.`);
+      if (name in values) return showEditorError(`${name} is listed twice.`);
+      values[name] = parseValue(text);
+    }
+    if (reason.value.trim().length < 3) return showEditorError('Say why you are changing these settings.');
+    editor.pending = true;
+    editor.error = '';
+    send({ type: 'settings', patientId: editor.patientId, baseVersion: editor.overVersion ?? editor.baseVersion, spo2Scale: Number(scale.value), values, reason: reason.value.trim() });
+    renderDetail();
+  });
+  editor.node = form;
+  editor.message = message;
+  editor.save = save;
+  state.editor = editor;
+  renderDetail();
+}
+
+function showEditorError(text) {
+  if (!state.editor) return;
+  state.editor.error = text;
+  renderDetail();
+}
+
+function editorNode() {
+  const editor = state.editor;
+  editor.message.textContent = editor.error || editor.notice;
+  editor.message.hidden = !(editor.error || editor.notice);
+  editor.save.disabled = editor.pending || !state.connected;
+  editor.save.textContent = editor.pending ? 'Saving…' : editor.overVersion !== null ? `Save over version ${editor.overVersion}` : 'Save';
+  return editor.node;
 }
 
 // ---- sound, clock, start ----

@@ -13,6 +13,8 @@ export interface TopicSpec<T> {
   readonly schema: z.ZodType<T>;
   /** Keep only the newest record per key (Kafka log compaction): for changelogs of state. */
   readonly compacted?: boolean;
+  /** Never delete records (no time or size retention): for audit logs such as patient settings. */
+  readonly retainForever?: boolean;
 }
 
 export interface OutgoingRecord<T> {
@@ -111,6 +113,6 @@ export class PoisonRecordError extends Error {
   }
 }
 
-export function defineTopic<T>(name: string, schema: z.ZodType<T>, options: { compacted?: boolean } = {}): TopicSpec<T> {
-  return { name, schema, ...(options.compacted ? { compacted: true } : {}) };
+export function defineTopic<T>(name: string, schema: z.ZodType<T>, options: { compacted?: boolean; retainForever?: boolean } = {}): TopicSpec<T> {
+  return { name, schema, ...(options.compacted ? { compacted: true } : {}), ...(options.retainForever ? { retainForever: true } : {}) };
 }

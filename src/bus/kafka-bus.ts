@@ -86,6 +86,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           numPartitions: options.partitions,
           replicationFactor: options.replicationFactor,
           ...(t.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
+          ...(t.retainForever ? { configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] } : {}),
         })),
       });
     }

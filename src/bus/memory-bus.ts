@@ -169,7 +169,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       for (const r of encoded) {
         const partition = log[partitionFor(r.key, partitions)]!;
         partition.records.push({ key: r.key, value: r.text, headers: r.headers ?? {}, timestamp: now });
-        if (partition.records.length > maxRecords) {
+        if (partition.records.length > maxRecords && !topic.retainForever) {
           const drop = partition.records.length - maxRecords;
           partition.records.splice(0, drop);
           partition.base += drop;

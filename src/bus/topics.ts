@@ -1,4 +1,4 @@
-import { Alert, AlertAction, CapacitySnapshot, DeadLetter, Reading, ScoreEvent } from '../domain/index.ts';
+import { Alert, AlertAction, CapacitySnapshot, DeadLetter, PatientSettings, Reading, ScoreEvent } from '../domain/index.ts';
 import { RulesStateRecord } from '../rules/state-record.ts';
 import { defineTopic } from './bus.ts';
 
@@ -10,6 +10,8 @@ export const Topics = {
   alertActions: defineTopic('vw.alert-actions.v1', AlertAction),
   deadLetter: defineTopic('vw.dead-letter.v1', DeadLetter),
   capacity: defineTopic('vw.capacity.v1', CapacitySnapshot),
+  /** Every version of every patient's settings ever set: the audit log, so never compacted or expired. */
+  patientSettings: defineTopic('vw.patient-settings.v1', PatientSettings, { retainForever: true }),
   /** The rules role's changelog: each patient's rule state, newest per patient kept. */
   rulesState: defineTopic('vw.rules-state.v1', RulesStateRecord, { compacted: true }),
 } as const;

@@ -4,3 +4,4 @@ export * from './score.ts';
 export * from './alert.ts';
 export * from './dead-letter.ts';
 export * from './capacity.ts';
+export * from './settings.ts';

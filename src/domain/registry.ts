@@ -1,16 +1,12 @@
 import { z } from 'zod';
+import { Id, Pathway } from './ids.ts';
 import { IsoTimestamp } from './reading.ts';
+import { SettingValues, SettingsHistoryEntry, Spo2Scale } from './settings.ts';
+
+// Defined apart so settings.ts can use them without a circular import.
+export { Id, Pathway };
 
 /** People, places and kit: who a device's readings belong to, and under which pathway. */
-
-/**
- * Ids travel in MQTT topics, Kafka keys, InfluxDB tags and URLs: one safe alphabet for all of them.
- * They are opaque, never an NHS number or a name.
- */
-export const Id = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'ids are 1-64 of A-Z a-z 0-9 . _ -');
-
-export const Pathway = z.enum(['ari', 'frailty', 'heart-failure', 'hypertension', 'post-op', 'copd', 'general']);
-export type Pathway = z.infer<typeof Pathway>;
 
 export const Ward = z.object({
   wardId: Id,
@@ -27,10 +23,18 @@ export const Patient = z.object({
   displayName: z.string().min(1),
   nhsNumber: z.string().regex(/^\d{10}$/).optional(),
   dateOfBirth: z.iso.date().optional(),
-  /** NEWS2 SpO2 Scale 2 is a clinician's decision for confirmed hypercapnic respiratory failure. */
-  spo2Scale: z.union([z.literal(1), z.literal(2)]).default(1),
-  /** Values rules refer to as `setting:` (e.g. baselineWeight in kg), set by a clinician. */
-  settings: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
+  /**
+   * NEWS2 SpO2 Scale 2 is a clinician's decision for confirmed hypercapnic respiratory failure.
+   * With `settings`, this is version 0 of the patient's settings ("as registered").
+   */
+  spo2Scale: Spo2Scale.default(1),
+  /** Values rules refer to as `setting:` (e.g. baselineWeight in kg), as registered: version 0. */
+  settings: SettingValues.optional(),
+  /**
+   * Versions a clinician set before vw recorded them on the settings topic (e.g. migrated from
+   * another system), oldest first. createRegistry checks the order, since zod cannot name the patient.
+   */
+  settingsHistory: z.array(SettingsHistoryEntry).optional(),
 });
 export type Patient = z.infer<typeof Patient>;
 

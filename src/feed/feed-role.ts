@@ -12,6 +12,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
 import type { ConsoleUser, TokenAuthority } from './auth.ts';
 import { ClientFrame, type ServerFrame } from './protocol.ts';
+import { createSettingsChanges } from './settings-changes.ts';
 import { createWardView } from './ward-view.ts';
 
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -29,6 +30,8 @@ interface Session {
  * The feed role: the ward consoles' WebSocket. Each console proves who it is with a token, may
  * subscribe only to wards the token grants, gets a snapshot and then live deltas, and can act on
  * alerts; actions go to the rules role over the bus, and the resulting alert comes back as a delta.
+ * Clinicians also change patients' settings here: a new version goes on the settings topic and, once
+ * applied in order, to every console on the patient's ward.
  */
 export async function startFeedRole(deps: {
   bus: Bus;
@@ -44,6 +47,7 @@ export async function startFeedRole(deps: {
   const { bus, store, registry, tokens, metrics } = deps;
   const log = deps.logger.child({ role: 'feed' });
   const view = createWardView({ registry, store });
+  const settingsChanges = createSettingsChanges({ bus, registry, view, metrics, logger: log });
   const sessions = new Set<Session>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const group = `vw-feed-${deps.instanceId ?? randomUUID()}`;
@@ -134,6 +138,12 @@ export async function startFeedRole(deps: {
         send(session, { type: 'series', patientId: frame.patientId, readingType: frame.readingType, points });
         return;
       }
+      case 'settings':
+        send(session, await settingsChanges.change(user, frame));
+        return;
+      case 'settingsHistory':
+        send(session, settingsChanges.history(user, frame.patientId));
+        return;
     }
   }
 
@@ -191,6 +201,17 @@ export async function startFeedRole(deps: {
         }),
         on(Topics.scores, async ({ value: score }) => {
           if (view.applyScore(score)) broadcast(score.wardId, { type: 'score', wardId: score.wardId, score });
+        }),
+      ],
+    }),
+    // The whole audit log from the start: the current version per patient is the last one applied.
+    await bus.consume({
+      groupId: `${group}-settings`,
+      fromBeginning: true,
+      topics: [
+        on(Topics.patientSettings, async (record) => {
+          const applied = settingsChanges.onRecord(record);
+          if (applied) broadcast(applied.wardId, { type: 'settings', wardId: applied.wardId, settings: applied });
         }),
       ],
     }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Alert, IsoTimestamp, Pathway, Reading, ReadingType, ScoreEvent } from '../domain/index.ts';
+import { Alert, IsoTimestamp, Pathway, PatientSettings, Reading, ReadingType, ScoreEvent, SettingValues, Spo2Scale } from '../domain/index.ts';
 
 /**
  * WebSocket frames between vw and a ward console, JSON text frames, one object each.
@@ -29,6 +29,22 @@ export const ClientFrame = z.discriminatedUnion('type', [
     /** Defaults to the last 6 hours. */
     since: IsoTimestamp.optional(),
   }),
+  /**
+   * A new complete version of a patient's settings, made from version `baseVersion`: refused with
+   * `conflict` when someone else changed them first, so nobody overwrites a change they have not seen.
+   */
+  z.object({
+    type: z.literal('settings'),
+    patientId: z.string().min(1),
+    baseVersion: z.number().int().nonnegative(),
+    /** Omitted: keep the current scale. */
+    spo2Scale: Spo2Scale.optional(),
+    /** Omitted: keep the current pathways; null: back to the pathways of the patient's enrolments. */
+    pathways: z.array(Pathway).min(1).nullable().optional(),
+    values: SettingValues,
+    reason: z.string().trim().min(3).max(500),
+  }),
+  z.object({ type: z.literal('settingsHistory'), patientId: z.string().min(1) }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
@@ -53,6 +69,12 @@ export const PatientView = z.object({
   /** Event time of the newest reading from any of the patient's devices, or null if none yet. */
   lastSeen: IsoTimestamp.nullable(),
   score: ScoreEvent.nullable(),
+  /**
+   * The version of the patient's settings in force (version 0 is as registered), with who set it,
+   * when and why; null for a patient the registry cannot name a ward for. `pathways` and `spo2Scale`
+   * above are the enrolments' pathways and the scale in force.
+   */
+  settings: PatientSettings.nullable(),
 });
 export type PatientView = z.infer<typeof PatientView>;
 
@@ -81,9 +103,16 @@ export const ServerFrame = z.discriminatedUnion('type', [
     points: z.array(SeriesPoint),
   }),
   z.object({ type: z.literal('accepted'), alertId: z.string(), actionId: z.string() }),
+  /** A patient's settings changed: the whole new version, to every console on the ward. */
+  z.object({ type: z.literal('settings'), wardId: z.string(), settings: PatientSettings }),
+  /** This console's change is now the patient's current version. */
+  z.object({ type: z.literal('settingsAccepted'), patientId: z.string(), version: z.number().int().positive() }),
+  /** Every version of a patient's settings the feed knows, newest first. */
+  z.object({ type: z.literal('settingsHistory'), patientId: z.string(), versions: z.array(PatientSettings) }),
   z.object({
     type: z.literal('error'),
-    code: z.enum(['unauthorized', 'forbidden', 'bad_frame', 'not_found', 'unavailable']),
+    /** `conflict`: the settings changed since the console read them; reload and decide again. */
+    code: z.enum(['unauthorized', 'forbidden', 'bad_frame', 'not_found', 'unavailable', 'conflict']),
     message: z.string(),
   }),
 ]);

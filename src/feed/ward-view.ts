@@ -1,4 +1,4 @@
-import type { Alert, Reading, ReadingType, ScoreEvent } from '../domain/index.ts';
+import { applySettings, type Alert, type ApplySettingsResult, type PatientSettings, type Reading, type ReadingType, type ScoreEvent } from '../domain/index.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
 import type { LatestValue, PatientView, ServerFrame } from './protocol.ts';
@@ -6,13 +6,20 @@ import type { LatestValue, PatientView, ServerFrame } from './protocol.ts';
 const RESOLVED_KEPT_MS = 24 * 3600_000;
 
 /**
- * What a console needs to draw a ward from scratch: built from the alert and score streams (kept
- * here, newest revision wins) and the store's latest readings.
+ * What a console needs to draw a ward from scratch: built from the alert, score and settings streams
+ * (kept here: newest alert revision, newest score, settings version applied in order) and the
+ * store's latest readings.
  */
 export function createWardView(deps: { registry: Registry; store: TimeSeriesStore; now?: () => number }) {
   const now = deps.now ?? Date.now;
   const alerts = new Map<string, Alert>();
   const scores = new Map<string, ScoreEvent>();
+  /** Settings versions applied from the topic, oldest first; the last is current. */
+  const settingsSeen = new Map<string, PatientSettings[]>();
+
+  function currentSettings(patientId: string): PatientSettings | undefined {
+    return settingsSeen.get(patientId)?.at(-1) ?? deps.registry.settingsAt(patientId, new Date(now()));
+  }
 
   function toLatest(reading: Reading): LatestValue {
     return {
@@ -44,11 +51,30 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
       return alerts.get(alertId);
     },
 
+    /**
+     * Applies a version from the settings topic on top of the current one. Refusals are duplicates
+     * or the losing side of a race; every feed refuses the same records, so consoles agree.
+     */
+    applySettings(next: PatientSettings): ApplySettingsResult {
+      const result = applySettings(currentSettings(next.patientId), next);
+      if (result.ok) settingsSeen.set(next.patientId, [...(settingsSeen.get(next.patientId) ?? []), next]);
+      return result;
+    },
+
+    /** The version in force now: the newest applied from the topic, else the registry's. */
+    settings: currentSettings,
+
+    /** The registry's versions and those applied from the topic, newest first. */
+    settingsHistory(patientId: string): PatientSettings[] {
+      return [...deps.registry.settingsVersions(patientId), ...(settingsSeen.get(patientId) ?? [])].sort((a, b) => b.version - a.version);
+    },
+
     async snapshot(wardId: string): Promise<Extract<ServerFrame, { type: 'snapshot' }>> {
       const at = new Date(now());
       const patients: PatientView[] = [];
       for (const patient of deps.registry.patientsOfWard(wardId, at)) {
         const latestReadings = await deps.store.latest(patient.patientId);
+        const settings = currentSettings(patient.patientId);
         const latest: Partial<Record<ReadingType, LatestValue>> = {};
         let lastSeen: string | null = null;
         for (const [type, reading] of Object.entries(latestReadings) as [ReadingType, Reading][]) {
@@ -59,10 +85,11 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
           patientId: patient.patientId,
           displayName: patient.displayName,
           pathways: deps.registry.pathwaysOf(patient.patientId, at),
-          spo2Scale: patient.spo2Scale,
+          spo2Scale: settings?.spo2Scale ?? patient.spo2Scale,
           latest,
           lastSeen,
           score: scores.get(patient.patientId) ?? null,
+          settings: settings ?? null,
         });
       }
       const cutoff = at.getTime() - RESOLVED_KEPT_MS;

@@ -1,4 +1,4 @@
-import type { Device, Enrolment, Pathway, Patient, RegistryData, Ward } from '../domain/index.ts';
+import { REGISTRY_SETTER, type Device, type Enrolment, type Pathway, type Patient, type PatientSettings, type RegistryData, type Ward } from '../domain/index.ts';
 
 /**
  * Read-only lookups over wards, patients, devices and enrolments. Ingest uses it to map a device to a
@@ -17,10 +17,33 @@ export interface Registry {
   patientsOfWard(wardId: string, at: Date): Patient[];
   pathwaysOf(patientId: string, at: Date): Pathway[];
   wardOf(patientId: string, at: Date): string | undefined;
+  /**
+   * The patient's settings in force at `at` by the registry: the newest history version effective by
+   * then, or version 0 as registered. Undefined for an unknown patient or one never enrolled (no ward).
+   * Versions set later travel on the settings topic; consumers apply them on top of this.
+   */
+  settingsAt(patientId: string, at: Date): PatientSettings | undefined;
+  /** Every version the registry records for the patient, version 0 first. */
+  settingsVersions(patientId: string): PatientSettings[];
 }
 
 function covers(e: Enrolment, at: number): boolean {
   return Date.parse(e.from) <= at && (e.until === undefined || at < Date.parse(e.until));
+}
+
+/** Refuses a history a consumer could not have produced: versions 1, 2, 3… taking effect in order. */
+function checkSettingsHistory(patient: Patient): void {
+  let previous: { version: number; effectiveFrom: string } | undefined;
+  for (const entry of patient.settingsHistory ?? []) {
+    const expected = (previous?.version ?? 0) + 1;
+    if (entry.version !== expected) {
+      throw new Error(`patient ${patient.patientId}: settingsHistory version ${entry.version} out of order (expected version ${expected}; versions run 1, 2, 3… oldest first)`);
+    }
+    if (previous && Date.parse(entry.effectiveFrom) < Date.parse(previous.effectiveFrom)) {
+      throw new Error(`patient ${patient.patientId}: settingsHistory version ${entry.version} takes effect before version ${previous.version}`);
+    }
+    previous = entry;
+  }
 }
 
 export function createRegistry(data: RegistryData): Registry {
@@ -36,8 +59,45 @@ export function createRegistry(data: RegistryData): Registry {
     byDevice.set(e.deviceId, [...(byDevice.get(e.deviceId) ?? []), e]);
     byPatient.set(e.patientId, [...(byPatient.get(e.patientId) ?? []), e]);
   }
+  for (const patient of data.patients) checkSettingsHistory(patient);
   const activeOf = (patientId: string, at: Date) =>
     (byPatient.get(patientId) ?? []).filter((e) => covers(e, at.getTime()));
+  const firstEnrolment = (patientId: string) =>
+    (byPatient.get(patientId) ?? []).reduce<Enrolment | undefined>((first, e) => (!first || Date.parse(e.from) < Date.parse(first.from) ? e : first), undefined);
+  const wardAt = (patientId: string, at: Date) => activeOf(patientId, at)[0]?.wardId ?? firstEnrolment(patientId)?.wardId;
+
+  /** Version 0 and the history as complete PatientSettings, oldest first; empty when there is no ward to name. */
+  const versionsOf = new Map<string, PatientSettings[]>();
+  for (const patient of data.patients) {
+    const first = firstEnrolment(patient.patientId);
+    if (!first) continue;
+    const registered: PatientSettings = {
+      patientId: patient.patientId,
+      wardId: first.wardId,
+      version: 0,
+      effectiveFrom: first.from,
+      setBy: REGISTRY_SETTER,
+      reason: 'as registered',
+      spo2Scale: patient.spo2Scale,
+      values: { ...(patient.settings ?? {}) },
+    };
+    const versions = [registered];
+    for (const entry of patient.settingsHistory ?? []) {
+      const at = new Date(entry.effectiveFrom);
+      versions.push({
+        patientId: patient.patientId,
+        wardId: wardAt(patient.patientId, at)!,
+        version: entry.version,
+        effectiveFrom: entry.effectiveFrom,
+        setBy: entry.setBy,
+        reason: entry.reason,
+        spo2Scale: entry.spo2Scale ?? versions.at(-1)!.spo2Scale,
+        ...(entry.pathways ? { pathways: entry.pathways } : {}),
+        values: entry.values,
+      });
+    }
+    versionsOf.set(patient.patientId, versions);
+  }
 
   return {
     device: (id) => devices.get(id),
@@ -55,5 +115,15 @@ export function createRegistry(data: RegistryData): Registry {
     },
     pathwaysOf: (patientId, at) => [...new Set(activeOf(patientId, at).map((e) => e.pathway))],
     wardOf: (patientId, at) => activeOf(patientId, at)[0]?.wardId,
+    settingsAt(patientId, at) {
+      const versions = versionsOf.get(patientId);
+      if (!versions) return undefined;
+      // Version 0 applies from the start of time: the registry's values are all there is before v1.
+      let held = versions[0]!;
+      for (const v of versions) if (Date.parse(v.effectiveFrom) <= at.getTime()) held = v;
+      const wardId = wardAt(patientId, at)!;
+      return held.wardId === wardId ? held : { ...held, wardId };
+    },
+    settingsVersions: (patientId) => [...(versionsOf.get(patientId) ?? [])],
   };
 }

@@ -75,6 +75,46 @@ describe('ward console in a browser', () => {
     await page.close();
   });
 
+  it('shows who set a patient’s settings, when and why, and lets a nurse change them with a reason', async () => {
+    const token = await app.tokens.issue({ sub: 'nurse.bailey', wards: ['ward-hf'] });
+    const openPatient = async () => {
+      const page = await openConsole(token);
+      await page.locator('[data-testid="patient-row"][data-patient-id="pt-0004"]').click();
+      await page.locator('[data-testid="settings-version"]').waitFor({ timeout: 10_000 });
+      return page;
+    };
+    const colleague = await openPatient();
+    const page = await openPatient();
+    const version = page.locator('[data-testid="settings-version"]');
+    expect(await version.getAttribute('data-version')).toBe('2');
+    expect(await version.textContent()).toContain('hf.nurse.bailey');
+    expect(await page.locator('[data-testid="settings-panel"]').textContent()).toContain('Dry weight revised after a week of oral diuresis');
+
+    await page.locator('[data-testid="settings-edit"]').click();
+    const weight = page.locator('[data-testid="setting-row"]', { has: page.locator('[data-testid="setting-name"][value="baselineWeight"]') });
+    await weight.locator('[data-testid="setting-value"]').fill('80.5');
+    // No reason, no change: the form says why and sends nothing.
+    await page.locator('[data-testid="settings-save"]').click();
+    await expect.poll(() => page.locator('[data-testid="settings-error"]').textContent()).toMatch(/why/i);
+    await page.locator('[data-testid="settings-reason"]').fill('Dry weight after IV furosemide');
+    await page.locator('[data-testid="settings-save"]').click();
+
+    for (const p of [page, colleague]) {
+      await p.locator('[data-testid="settings-version"][data-version="3"]').waitFor({ timeout: 10_000 });
+      expect(await p.locator('[data-testid="settings-version"]').textContent()).toContain('nurse.bailey');
+      expect(await p.locator('[data-testid="settings-panel"] [data-setting="baselineWeight"]').textContent()).toBe('80.5');
+    }
+    expect(await page.locator('[data-testid="settings-form"]').count()).toBe(0);
+
+    await page.locator('[data-testid="settings-history-button"]').click();
+    const items = page.locator('[data-testid="settings-history-item"]');
+    await expect.poll(() => items.count()).toBe(4);
+    expect(await items.first().getAttribute('data-version')).toBe('3');
+    expect(await items.first().textContent()).toContain('Dry weight after IV furosemide');
+    await colleague.close();
+    await page.close();
+  });
+
   it('shows a sign-in error, and no patient, for an invalid token', async () => {
     const page = await openConsole('not-a-valid-token');
     await page.locator('[data-testid="auth-error"]').waitFor({ state: 'visible', timeout: 10_000 });

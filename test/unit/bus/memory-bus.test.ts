@@ -118,6 +118,16 @@ describe('memory bus', () => {
     await bus.close();
   });
 
+  it('drops the oldest records beyond its bound, except on a topic retained forever (an audit log)', async () => {
+    const bus = createMemoryBus({ partitions: 1, maxRecordsPerPartition: 3 });
+    const audit = defineTopic('test.audit', Msg, { retainForever: true });
+    await bus.publish(topic, records(['p1'], 5));
+    await bus.publish(audit, records(['p1'], 5));
+    expect(await bus.offsets(topic)).toEqual([{ partition: 0, low: 2, high: 5 }]);
+    expect(await bus.offsets(audit)).toEqual([{ partition: 0, low: 0, high: 5 }]);
+    await bus.close();
+  });
+
   it('refuses to publish a value that breaks the topic schema', async () => {
     const bus = createMemoryBus();
     await expect(

@@ -69,3 +69,22 @@ describe('ward view', () => {
     expect(snapshot.alerts.map((a) => [a.alertId, a.state])).toEqual([['a1', 'acknowledged']]);
   });
 });
+
+describe('ward view settings', () => {
+  it('starts from the registry’s version, applies the topic’s versions in order and shows the one in force', async () => {
+    const store = createMemoryStore({ retentionHours: 24, maxPointsPerSeries: 10, now: () => NOW });
+    const view = createWardView({ registry, store, now: () => NOW });
+    const before = await view.snapshot('w1');
+    expect(before.patients.find((p) => p.patientId === 'p2')?.settings).toMatchObject({ version: 0, setBy: 'registry', spo2Scale: 2 });
+
+    const v1 = {
+      patientId: 'p1', wardId: 'w1', version: 1, effectiveFrom: new Date(NOW - 1000).toISOString(), setBy: 'nurse.a',
+      reason: 'confirmed hypercapnic respiratory failure', spo2Scale: 2 as const, values: { targetSpo2Low: 88 },
+    };
+    expect(view.applySettings(v1)).toEqual({ ok: true, settings: v1 });
+    expect(view.applySettings({ ...v1, setBy: 'nurse.b' })).toEqual({ ok: false, reason: 'stale_version' });
+    const after = await view.snapshot('w1');
+    expect(after.patients.find((p) => p.patientId === 'p1')).toMatchObject({ spo2Scale: 2, settings: { version: 1, setBy: 'nurse.a', values: { targetSpo2Low: 88 } } });
+    expect(view.settingsHistory('p1').map((v) => [v.version, v.setBy])).toEqual([[1, 'nurse.a'], [0, 'registry']]);
+  });
+});
