@@ -29,7 +29,7 @@ export type PatientRulesState = z.infer<typeof PatientRulesState>;
 
 export function createRulesProcessor(deps: { news2: News2Rule; packs: readonly RulePack[] }) {
   const scorer = createNews2Scorer(deps.news2);
-  const book = createAlertBook(createNews2Explainer(deps.news2));
+  const book = createAlertBook(createNews2Explainer(deps.news2), deps.news2.localPolicy?.escalation ?? {});
   const engine = createRuleEngine(deps.packs);
   const news2Id = deps.news2.id;
 
@@ -50,7 +50,7 @@ export function createRulesProcessor(deps: { news2: News2Rule; packs: readonly R
 
     /** Moves time: missing data, windows and escalation timers due by `now`. */
     tick(now: number, owns?: (patientId: string) => boolean): Alert[] {
-      return engine.tick(now, owns);
+      return [...engine.tick(now, owns), ...book.tick(now, owns)];
     },
 
     applyAction(action: AlertAction): ActionResult {

@@ -39,10 +39,22 @@ function formatValue(value: ScoredInput['value']): string {
   return typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value);
 }
 
-export function createAlertBook(explainer: ScoreExplainer) {
+/** Who is told, band by band, when an alert stays unacknowledged (rules/news2.yaml localPolicy). */
+export type EscalationLadders = Partial<Record<News2Band, ReadonlyArray<{ afterUnacknowledged: number; notify: string }>>>;
+
+export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLadders = {}) {
   /** Unresolved alerts by patient, then cause. */
   const open = new Map<string, Map<string, Alert>>();
   const byId = new Map<string, Alert>();
+  /** Escalation timers of unacknowledged alerts: the next step of the ladder of the alert's severity. */
+  const timers = new Map<string, { step: number; due: number }>();
+
+  /** Starts (or restarts, after a rise) the ladder of the alert's severity from `from`. */
+  function arm(alert: Alert, from: number, step = 0): void {
+    const next = ladders[alert.severity]?.[step];
+    if (next && (alert.state === 'open' || alert.state === 'escalated')) timers.set(alert.alertId, { step, due: from + next.afterUnacknowledged });
+    else timers.delete(alert.alertId);
+  }
   /** The newest band seen per patient and cause, to tell a crossing from a repeat. */
   const lastBand = new Map<string, { band: News2Band; t: number }>();
 
@@ -68,6 +80,11 @@ export function createAlertBook(explainer: ScoreExplainer) {
       .map(([p, i]) => `${PARAM_LABEL[p]} ${formatValue(i.value)} (+${i.subscore})`);
     const partial = score.partial ? `; partial, at least this high (no fresh ${score.missing.map((m) => PARAM_LABEL[m]).join(', ')})` : '';
     return `NEWS2 ${score.total} (${score.band}): ${parts.join(', ') || 'no raised parameters'}${partial}`;
+  }
+
+  function armed(alert: Alert, from: number): Alert {
+    arm(alert, from);
+    return alert;
   }
 
   function remember(alert: Alert): Alert {
@@ -99,7 +116,7 @@ export function createAlertBook(explainer: ScoreExplainer) {
       if (!current) {
         const crossed = BAND_RANK[score.band] > BAND_RANK[previous?.band ?? 'low'];
         if (!crossed) return undefined;
-        return remember({
+        return armed(remember({
           alertId: alertIdFor(score.patientId, cause, score.scoreId),
           patientId: score.patientId,
           wardId: score.wardId,
@@ -119,15 +136,16 @@ export function createAlertBook(explainer: ScoreExplainer) {
           evidence,
           history: [{ state: 'open', at: score.ts, by: 'vw' }],
           receivedAt: score.receivedAt,
-        });
+        }), t);
       }
       // Scores older than what the alert already shows, or identical to it (a redelivery), change nothing.
       if (Date.parse(score.ts) < Date.parse(current.eventTs)) return undefined;
       const explanation = explain(score);
       const rises = SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity];
       if (!rises && explanation === current.explanation && score.partial === current.partial) return undefined;
-      const reopen = rises && current.state === 'acknowledged';
-      return remember({
+      // A rise reopens the alert (acknowledged or escalated) and starts the ladder of its new band.
+      const reopen = rises && current.state !== 'open';
+      const updated = remember({
         ...current,
         severity: rises ? severity : current.severity,
         state: reopen ? 'open' : current.state,
@@ -139,11 +157,41 @@ export function createAlertBook(explainer: ScoreExplainer) {
         explanation,
         response: rises ? explainer.response(score.band) : current.response,
         evidence,
-        history: reopen
-          ? [...current.history, { state: 'open', at: score.ts, by: 'vw', note: `severity rose to ${severity}` }]
-          : current.history,
+        history: rises ? [...current.history, { state: 'open', at: score.ts, by: 'vw', note: `severity rose to ${severity}` }] : current.history,
         receivedAt: score.receivedAt,
       });
+      if (rises) arm(updated, t);
+      return updated;
+    },
+
+    /** Fires escalation steps due by `now` for unacknowledged alerts of patients `owns` accepts. */
+    tick(now: number, owns: (patientId: string) => boolean = () => true): Alert[] {
+      const out: Alert[] = [];
+      for (const [alertId, timer] of [...timers].sort((a, b) => a[1].due - b[1].due || (a[0] < b[0] ? -1 : 1))) {
+        let alert = byId.get(alertId);
+        if (!alert || !owns(alert.patientId)) continue;
+        let { step, due } = timer;
+        const ladder = ladders[alert.severity] ?? [];
+        let changed = false;
+        while (step < ladder.length && due <= now && (alert.state === 'open' || alert.state === 'escalated')) {
+          const at = new Date(due).toISOString();
+          alert = remember({
+            ...alert,
+            state: 'escalated',
+            revision: alert.revision + 1,
+            updatedAt: at > alert.updatedAt ? at : alert.updatedAt,
+            history: [...alert.history, { state: 'escalated', at, by: 'vw', note: `not acknowledged in time: ${ladder[step]!.notify}` }],
+          });
+          changed = true;
+          step++;
+          if (step < ladder.length) due += ladder[step]!.afterUnacknowledged;
+        }
+        if (!changed) continue;
+        if (step < ladder.length) timers.set(alertId, { step, due });
+        else timers.delete(alertId);
+        out.push(alert);
+      }
+      return out;
     },
 
     applyAction(action: AlertAction): ActionOutcome {
@@ -155,6 +203,7 @@ export function createAlertBook(explainer: ScoreExplainer) {
       // A repeated acknowledgement (double click, redelivered action) is absorbed.
       if (state === current.state) return { alert: current, changed: false };
       const at = action.at > current.updatedAt ? action.at : current.updatedAt;
+      timers.delete(current.alertId);
       return {
         changed: true,
         alert: remember({
@@ -175,6 +224,17 @@ export function createAlertBook(explainer: ScoreExplainer) {
       const held = byId.get(alert.alertId);
       if (held && held.revision >= alert.revision) return;
       remember(alert);
+      // Resume the ladder where it was: steps taken since the latest opening or rise.
+      let since = 0;
+      alert.history.forEach((h, i) => {
+        if (h.state === 'open') since = i;
+      });
+      const taken = alert.history.slice(since).filter((h) => h.state === 'escalated').length;
+      const ladder = ladders[alert.severity] ?? [];
+      let due = Date.parse(alert.history[since]?.at ?? alert.raisedAt);
+      for (let i = 0; i <= taken && i < ladder.length; i++) due += ladder[i]!.afterUnacknowledged;
+      if (taken < ladder.length && (alert.state === 'open' || alert.state === 'escalated')) timers.set(alert.alertId, { step: taken, due });
+      else timers.delete(alert.alertId);
       const key = `${alert.patientId}\u0000${alert.cause}`;
       const t = Date.parse(alert.eventTs);
       const previous = lastBand.get(key);

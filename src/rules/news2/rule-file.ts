@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { Duration } from '../engine/duration.ts';
 import { formatZodError } from '../../config/errors.ts';
 import { News2Band, News2Parameter } from '../../domain/index.ts';
 
@@ -49,7 +50,18 @@ export const News2RuleFile = z.object({
   }),
   bands: z.array(Band).min(1),
   response: z.record(News2Band, z.string()),
-  localPolicy: z.object({ reviewWithinMinutes: z.partialRecord(News2Band, Minutes) }).optional(),
+  localPolicy: z
+    .object({
+      reviewWithinMinutes: z.partialRecord(News2Band, Minutes),
+      /**
+       * Who is told when an alert of a band stays unacknowledged: each step waits its time after the
+       * previous one. Severity stays the band's; escalation moves the alert up the chain of people.
+       */
+      escalation: z
+        .partialRecord(News2Band, z.array(z.object({ afterUnacknowledged: Duration, notify: z.string().min(1) }).strict()).min(1))
+        .optional(),
+    })
+    .optional(),
   freshnessMinutes: z.record(News2Parameter, Minutes),
 });
 export type News2Rule = z.infer<typeof News2RuleFile>;

@@ -207,7 +207,7 @@ describe('rule file', () => {
     expect(() => parseNews2Rule('bad.yaml', broken)).toThrow(/bad\.yaml: rule news2: parameters\.respiratory_rate\.ranges\[1\]: must start at 9/);
   });
   it('refuses a missing field or a bad version, naming it', () => {
-    expect(() => parseNews2Rule('bad.yaml', text.replace('version: 1.0.0', 'version: one'))).toThrow(/bad\.yaml: rule news2: version: must be a semantic version/);
+    expect(() => parseNews2Rule('bad.yaml', text.replace('version: 1.1.0', 'version: one'))).toThrow(/bad\.yaml: rule news2: version: must be a semantic version/);
     expect(() => parseNews2Rule('bad.yaml', text.replace(/\n {2}heart_rate:\n(?: {4}.*\n| {6}.*\n)+/, '\n'))).toThrow(/parameters\.heart_rate/);
   });
 });
