@@ -9,6 +9,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { RulePack } from './engine/pack-file.ts';
 import type { News2Rule } from './news2/rule-file.ts';
+import { createPatientContexts } from './patient-context.ts';
 import { createRulesProcessor, type PatientRuleContext } from './processor.ts';
 import type { RulesStateRecord } from './state-record.ts';
 
@@ -40,10 +41,8 @@ export async function startRulesRole(deps: {
   const { bus, registry, metrics } = deps;
   const log = deps.logger.child({ role: 'rules' });
   const processor = createRulesProcessor({ news2: deps.news2, packs: deps.packs });
-  const contextOf = (patientId: string, wardId: string): PatientRuleContext => {
-    const patient = registry.patient(patientId);
-    return { wardId, pathways: registry.pathwaysOf(patientId, new Date()), settings: patient?.settings ?? {}, spo2Scale: patient?.spo2Scale ?? 1 };
-  };
+  const contexts = createPatientContexts(registry);
+  const contextOf = (patientId: string, wardId: string, at = Date.now()): PatientRuleContext => contexts.contextOf(patientId, wardId, at);
 
   async function publishAlerts(alerts: Alert[]): Promise<void> {
     if (!alerts.length) return;
@@ -72,6 +71,11 @@ export async function startRulesRole(deps: {
         processor.seed(value, contextOf(value.patientId, value.wardId));
         track(Topics.alerts.name, partition, offset);
       }),
+      on(Topics.patientSettings, async ({ value, partition, offset }) => {
+        const outcome = contexts.apply(value);
+        if (!outcome.ok) log.warn({ version: value.version, reason: outcome.reason }, 'settings version not applied');
+        track(Topics.patientSettings.name, partition, offset);
+      }),
       on(Topics.rulesState, async ({ value, partition, offset }) => {
         const held = latestState.get(value.patientId);
         if (!held || held.partition !== value.partition || held.offset <= value.offset) latestState.set(value.patientId, value);
@@ -79,11 +83,11 @@ export async function startRulesRole(deps: {
       }),
     ],
   });
-  /** Resolves once both views hold every record published before the call. */
+  /** Resolves once the views hold every record published before the call. */
   let catchingUp: Promise<void> | undefined;
   const catchUp = () =>
     (catchingUp ??= (async () => {
-      const ends = await Promise.all([Topics.alerts, Topics.rulesState].map(async (t) => ({ name: t.name, offsets: await bus.offsets(t) })));
+      const ends = await Promise.all([Topics.alerts, Topics.patientSettings, Topics.rulesState].map(async (t) => ({ name: t.name, offsets: await bus.offsets(t) })));
       const behind = () => ends.some(({ name, offsets }) => offsets.some((o) => o.high > o.low && (viewed.get(name)?.get(o.partition) ?? o.low) < o.high));
       while (behind()) await new Promise((resolve) => setTimeout(resolve, 10));
     })().finally(() => {
@@ -141,7 +145,7 @@ export async function startRulesRole(deps: {
           log.warn({ readingId: reading.readingId }, 'reading for a patient missing from the registry; not scored');
           return;
         }
-        const { score, alerts } = processor.onReading(reading, contextOf(reading.patientId, reading.wardId));
+        const { score, alerts } = processor.onReading(reading, contextOf(reading.patientId, reading.wardId, Date.parse(reading.ts)));
         if (score) {
           metrics.scoresComputed.inc({ rule: score.ruleId, partial: String(score.partial) });
           await bus.publish(Topics.scores, [{ key: score.patientId, value: score }]);

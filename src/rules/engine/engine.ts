@@ -22,6 +22,8 @@ export interface PatientContext {
   wardId: string;
   pathways: readonly Pathway[];
   settings: Settings;
+  /** The version of the settings, named beside every setting an alert's thresholds use. */
+  settingsVersion?: number;
 }
 
 interface LoadedRule extends RuleDefinition {
@@ -159,7 +161,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
   /** Evaluates one rule for one patient at `now`; returns the alert if it opened, changed or resolved. */
   function run(rule: LoadedRule, patientId: string, state: PatientState, now: number, fresh: readonly SeriesType[], receivedAt: string): Alert | undefined {
     const history = { points: (type: SeriesType) => state.history.get(type) ?? [], firstSeen: state.firstSeen, firstOf: (type: SeriesType) => state.firstOf.get(type) };
-    const ctx = { history, settings: state.ctx.settings, now, fresh, state: state.nodes };
+    const ctx = { history, settings: state.ctx.settings, ...(state.ctx.settingsVersion !== undefined ? { settingsVersion: state.ctx.settingsVersion } : {}), now, fresh, state: state.nodes };
     const outcome = evaluate(rule.condition, rule.id, ctx);
     let level: AlertSeverity = rule.severity;
     let response = rule.response;

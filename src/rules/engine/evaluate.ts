@@ -50,6 +50,7 @@ type Value = number | string | boolean;
 export interface EvaluationContext {
   history: History;
   settings: Settings;
+  settingsVersion?: number;
   /** The patient's clock: the newest event time seen, or the timer's time. */
   now: number;
   /** Series whose newest point just arrived (late readings advance no sustained or hysteresis state). */
@@ -78,9 +79,10 @@ function resolve(operand: Operand, settings: Settings): Value | undefined {
   return typeof operand === 'object' ? (settings[operand.setting] ?? operand.default) : operand;
 }
 
-function describe(operand: Operand, value: Value | undefined, settings: Settings): string {
+function describe(operand: Operand, value: Value | undefined, settings: Settings, version?: number): string {
   if (typeof operand !== 'object') return String(value);
-  return settings[operand.setting] === undefined ? `${String(value)} (default for ${operand.setting})` : `${String(value)} (setting ${operand.setting})`;
+  if (settings[operand.setting] === undefined) return `${String(value)} (default for ${operand.setting})`;
+  return `${String(value)} (setting ${operand.setting}${version !== undefined ? `, settings v${version}` : ''})`;
 }
 
 function latestAt(points: readonly Point[], now: number): Point | undefined {
@@ -112,7 +114,7 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
       const raw = compare(last.value, condition.op, target);
       const holds = condition.sustained ? sustained(node(), condition.sustained, raw, last, ctx.fresh.includes(condition.type)) : raw;
       if (!raw) return { holds, evidence: [] };
-      const text = `${condition.type} ${condition.op} ${describe(condition.value, target, ctx.settings)}${condition.sustained ? sustainedText(condition.sustained) : ''}`;
+      const text = `${condition.type} ${condition.op} ${describe(condition.value, target, ctx.settings, ctx.settingsVersion)}${condition.sustained ? sustainedText(condition.sustained) : ''}`;
       return { holds, evidence: [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold: text }] };
     }
     case 'hysteresis': {
@@ -131,7 +133,7 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
         s.since = undefined;
         s.count = 0;
       }
-      const text = `${condition.type} ${condition.raise.op} ${describe(condition.raise.value, raiseAt, ctx.settings)}${condition.sustained ? sustainedText(condition.sustained) : ''} raises, ${condition.clear.op} ${describe(condition.clear.value, clearAt, ctx.settings)} clears`;
+      const text = `${condition.type} ${condition.raise.op} ${describe(condition.raise.value, raiseAt, ctx.settings, ctx.settingsVersion)}${condition.sustained ? sustainedText(condition.sustained) : ''} raises, ${condition.clear.op} ${describe(condition.clear.value, clearAt, ctx.settings, ctx.settingsVersion)} clears`;
       return { holds: s.active, evidence: s.active ? [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold: text }] : [] };
     }
     case 'delta': {
@@ -152,7 +154,10 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
       const change = Math.round(((last.value as number) - baseValue) * 100) / 100;
       const holds = compare(change, condition.op, condition.value);
       if (!holds) return NONE;
-      const from = typeof condition.from === 'object' ? `setting ${condition.from.setting} (${baseValue})` : `${condition.from} (${baseValue})`;
+      const from =
+        typeof condition.from === 'object'
+          ? `setting ${condition.from.setting} (${baseValue}${ctx.settingsVersion !== undefined ? `, settings v${ctx.settingsVersion}` : ''})`
+          : `${condition.from} (${baseValue})`;
       const threshold = `${condition.type} change ${change} from ${from} within ${formatDuration(condition.window)} ${condition.op} ${condition.value}`;
       const evidence: Evidence[] = [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold }];
       if (base && base !== last) evidence.unshift({ readingId: base.readingId, type: condition.type, value: base.value, t: base.t, threshold: BASELINE });
@@ -165,7 +170,7 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
       const mean = round1(points.reduce((sum, p) => sum + (p.value as number), 0) / points.length);
       const holds = compare(mean, condition.op, target);
       if (!holds) return NONE;
-      const threshold = `average ${mean} of ${points.length} readings within ${formatDuration(condition.window)} ${condition.op} ${describe(condition.value, target, ctx.settings)}`;
+      const threshold = `average ${mean} of ${points.length} readings within ${formatDuration(condition.window)} ${condition.op} ${describe(condition.value, target, ctx.settings, ctx.settingsVersion)}`;
       return { holds, evidence: points.map((p) => ({ readingId: p.readingId, type: condition.type, value: p.value, t: p.t, threshold })) };
     }
     case 'protocol-average': {
@@ -192,7 +197,7 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
       const holds = compare(mean, condition.op, target);
       if (!holds) return NONE;
       const span = `${londonDate(used[0]!.t)} to ${londonDate(used.at(-1)!.t)}`;
-      const threshold = `${condition.type} home average ${mean} of ${used.length} readings on ${days.size} days (${span}${discard !== undefined && discard >= fromDay ? ', first day left out' : ''}) ${condition.op} ${describe(condition.value, target, ctx.settings)}`;
+      const threshold = `${condition.type} home average ${mean} of ${used.length} readings on ${days.size} days (${span}${discard !== undefined && discard >= fromDay ? ', first day left out' : ''}) ${condition.op} ${describe(condition.value, target, ctx.settings, ctx.settingsVersion)}`;
       return { holds, evidence: used.map((p) => ({ readingId: p.readingId, type: condition.type, value: p.value, t: p.t, threshold })) };
     }
     case 'postural-drop': {

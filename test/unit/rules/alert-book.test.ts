@@ -147,3 +147,48 @@ describe('alert book', () => {
     expect(takeover.applyScore(score('medium', 6, 5))).toBeUndefined();
   });
 });
+
+describe('NEWS2 escalation on the clock', () => {
+  const MIN = 60_000;
+  const at = (minute: number) => Date.UTC(2026, 10, 22, 10, minute);
+  const ladders = {
+    medium: [
+      { afterUnacknowledged: 30 * MIN, notify: 'clinician on call' },
+      { afterUnacknowledged: 30 * MIN, notify: 'consultant' },
+    ],
+    high: [{ afterUnacknowledged: 10 * MIN, notify: 'consultant' }],
+  };
+  it('steps up the chain when nobody acknowledges, on time, without any new score', () => {
+    const book = createAlertBook(explainer, ladders);
+    const opened = book.applyScore(score('medium', 5, 0))!;
+    expect(book.tick(at(29))).toEqual([]);
+    const [first] = book.tick(at(30));
+    expect(first).toMatchObject({ alertId: opened.alertId, state: 'escalated', severity: 'medium', revision: 1 });
+    expect(first!.history.at(-1)).toEqual({ state: 'escalated', at: new Date(at(30)).toISOString(), by: 'vw', note: 'not acknowledged in time: clinician on call' });
+    // A late tick catches up both steps at their own due times, once.
+    const book2 = createAlertBook(explainer, ladders);
+    book2.applyScore(score('medium', 5, 0));
+    const [both] = book2.tick(at(90));
+    expect(both!.history.filter((h) => h.state === 'escalated').map((h) => h.at)).toEqual([new Date(at(30)).toISOString(), new Date(at(60)).toISOString()]);
+    expect(book2.tick(at(200))).toEqual([]);
+  });
+  it('stops when acknowledged, and restarts with the new band’s ladder when severity rises', () => {
+    const book = createAlertBook(explainer, ladders);
+    const opened = book.applyScore(score('medium', 5, 0))!;
+    book.applyAction(action(opened.alertId, 'acknowledge', 'nurse.a', 5));
+    expect(book.tick(at(120))).toEqual([]);
+    const risen = book.applyScore(score('high', 7, 121))!;
+    expect(risen).toMatchObject({ state: 'open', severity: 'high' });
+    expect(book.tick(at(130))).toEqual([]);
+    expect(book.tick(at(131))[0]!.history.at(-1)?.note).toBe('not acknowledged in time: consultant');
+  });
+  it('resumes the ladder in a process that takes the alert over', () => {
+    const book = createAlertBook(explainer, ladders);
+    book.applyScore(score('medium', 5, 0));
+    const [escalated] = book.tick(at(30));
+    const other = createAlertBook(explainer, ladders);
+    other.seed(escalated!);
+    expect(other.tick(at(59))).toEqual([]);
+    expect(other.tick(at(60))[0]!.history.at(-1)?.note).toBe('not acknowledged in time: consultant');
+  });
+});

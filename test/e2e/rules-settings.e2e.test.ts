@@ -1,0 +1,58 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startVw, type VwApp } from '../../src/app/app.ts';
+import { on } from '../../src/bus/bus.ts';
+import { Topics } from '../../src/bus/topics.ts';
+import type { Alert } from '../../src/domain/index.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+
+/**
+ * A clinician's new settings version reaches the rules role over the settings topic and the next
+ * reading is judged against it; the alert names the setting and its version.
+ */
+let app: VwApp;
+let scale: MqttClient;
+beforeAll(async () => {
+  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'e2e-secret-e2e-secret-e2e-secret-e2e-secret', logLevel: 'silent' });
+  app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
+  scale = await mqtt.connectAsync(app.mqttUrl, { clientId: 'scale-0004', protocolVersion: 4, reconnectPeriod: 0 });
+});
+afterAll(async () => {
+  await scale?.endAsync();
+  await app?.close();
+});
+
+describe('per-patient settings in the rules role', () => {
+  it('judges the dry-weight rule against the newest settings version, naming it', async () => {
+    const alerts: Alert[] = [];
+    const sub = await app.bus.consume({ groupId: 'e2e-settings-alerts', topics: [on(Topics.alerts, async ({ value }) => void alerts.push(value))] });
+    const weigh = async (kg: number, secondsAgo: number) =>
+      scale.publishAsync('vw/v1/devices/scale-0004/readings', JSON.stringify({ type: 'weight', value: kg, unit: 'kg', ts: new Date(Date.now() - secondsAgo * 1000).toISOString() }), { qos: 1 });
+    // Registry version 2: dry weight 82 kg; 84 kg is within 3 kg of it.
+    await weigh(84, 120);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alerts.filter((a) => a.ruleId === 'hf-weight-above-dry')).toEqual([]);
+    await app.bus.publish(Topics.patientSettings, [
+      {
+        key: 'pt-0004',
+        value: {
+          patientId: 'pt-0004',
+          wardId: 'ward-hf',
+          version: 3,
+          effectiveFrom: new Date(Date.now() - 60_000).toISOString(),
+          setBy: 'hf.nurse.bailey',
+          reason: 'Dry weight re-measured at clinic',
+          spo2Scale: 1,
+          values: { baselineWeight: 80.5, homeBpTargetSystolic: 130 },
+        },
+      },
+    ]);
+    await new Promise((r) => setTimeout(r, 200));
+    await weigh(84, 30);
+    await expect.poll(() => alerts.filter((a) => a.ruleId === 'hf-weight-above-dry').length, { timeout: 5000 }).toBe(1);
+    const alert = alerts.find((a) => a.ruleId === 'hf-weight-above-dry')!;
+    expect(alert.explanation).toContain('from setting baselineWeight (80.5, settings v3)');
+    await sub.stop();
+  });
+});
