@@ -140,8 +140,8 @@ export function createRuleEngine(packs: readonly RulePack[]) {
     return { added: true, newest: points.at(-1) === point };
   }
 
-  function explain(rule: LoadedRule, evidence: Evidence[]): string {
-    const parts = [...new Set(evidence.filter((e) => e.threshold !== BASELINE).map((e) => e.threshold))];
+  function explain(rule: LoadedRule, evidence: Evidence[], notes: readonly string[] = []): string {
+    const parts = [...new Set([...evidence.filter((e) => e.threshold !== BASELINE).map((e) => e.threshold), ...notes])];
     const latest = evidence.filter((e) => e.threshold !== BASELINE).at(-1);
     return `${rule.title}: ${parts.join('; ') || 'condition met'}${latest ? ` (latest ${String(latest.value)} at ${iso(latest.t).slice(0, 16)}Z)` : ''}`;
   }
@@ -197,7 +197,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
         updatedAt: iso(now),
         eventTs: iso(now),
         partial: false,
-        explanation: explain(rule, evidence),
+        explanation: explain(rule, evidence, outcome.notes),
         response,
         evidence: toAlertEvidence(evidence),
         history: [{ state: 'open', at: iso(now), by: 'vw' }],
@@ -246,7 +246,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       updatedAt: iso(now),
       eventTs: iso(now),
       evidence: alertEvidence,
-      explanation: explain(rule, evidence),
+      explanation: explain(rule, evidence, outcome.notes),
       ...(rises || falls ? { response } : {}),
       history: rises || falls ? [...alert.history, { state: reopen ? 'open' : alert.state, at: iso(now), by: 'vw', note: `severity ${rises ? 'rose' : 'fell'} to ${severity}` }] : alert.history,
       receivedAt,

@@ -41,6 +41,8 @@ export interface NodeState {
 export interface Outcome {
   holds: boolean;
   evidence: Evidence[];
+  /** What held, in words, when no reading can show it (e.g. nothing has arrived at all). */
+  notes?: string[];
 }
 
 export type Settings = Readonly<Record<string, number | string | boolean>>;
@@ -239,8 +241,9 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
       const since = last?.t ?? ctx.history.firstSeen;
       const holds = ctx.now - since > condition.expectedEvery;
       if (!holds) return NONE;
-      const threshold = `no ${condition.type} for more than ${formatDuration(condition.expectedEvery)}${last ? '' : ' (none yet)'}`;
-      return { holds, evidence: last ? [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold }] : [] };
+      if (!last) return { holds, evidence: [], notes: [`no ${condition.type} yet: none has arrived since monitoring began (expected at least every ${formatDuration(condition.expectedEvery)})`] };
+      const threshold = `no ${condition.type} for more than ${formatDuration(condition.expectedEvery)}`;
+      return { holds, evidence: [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold }] };
     }
     case 'flagged': {
       const last = latestAt(ctx.history.points(condition.type), ctx.now);
@@ -251,13 +254,18 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
       // Every branch is evaluated so each keeps its sustained/hysteresis state current.
       const outcomes = condition.of.map((c, i) => evaluate(c, `${path}.${i}`, ctx));
       const holds = outcomes.every((o) => o.holds);
-      return { holds, evidence: holds ? outcomes.flatMap((o) => o.evidence) : [] };
+      return holds ? combine(outcomes) : NONE;
     }
     case 'any': {
-      const outcomes = condition.of.map((c, i) => evaluate(c, `${path}.${i}`, ctx));
-      return { holds: outcomes.some((o) => o.holds), evidence: outcomes.filter((o) => o.holds).flatMap((o) => o.evidence) };
+      const outcomes = condition.of.map((c, i) => evaluate(c, `${path}.${i}`, ctx)).filter((o) => o.holds);
+      return outcomes.length ? combine(outcomes) : NONE;
     }
   }
+}
+
+function combine(outcomes: Outcome[]): Outcome {
+  const notes = outcomes.flatMap((o) => o.notes ?? []);
+  return { holds: true, evidence: outcomes.flatMap((o) => o.evidence), ...(notes.length ? { notes } : {}) };
 }
 
 /** Evidence that is the reference a change was measured from, not itself over a threshold. */
