@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { formatZodError } from '../src/config/errors.ts';
+import { Duration } from '../src/rules/engine/duration.ts';
 import { PERSONAS } from './personas.ts';
 
 /** A simulated ward run, as a file in simulators/scenarios/. Same seed, same stream. */
@@ -46,4 +47,55 @@ export function parseScenario(source: string, text: string): Scenario {
 
 export async function loadScenario(path: string): Promise<Scenario> {
   return parseScenario(path, await readFile(path, 'utf8'));
+}
+
+const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a UK local time of day, HH:MM');
+
+/**
+ * A multi-day ward trace (simulators/trace.ts): home-monitoring cadences over days, written offline
+ * at simulated time. Same seed, same trace.
+ */
+export const TraceScenario = z
+  .object({
+    name: z.string(),
+    seed: z.number().int(),
+    /** The UK calendar date the trace starts, at midnight UK time. */
+    startDate: z.iso.date(),
+    days: z.number().int().min(1).max(92),
+    /** UK local times of day; each session's time moves by up to `jitter` either way, per day. */
+    schedule: z
+      .object({
+        /** Observation sets: SpO2 and pulse, BP, temperature, then RR, ACVPU and oxygen in the app. */
+        observations: z.array(LocalTime).min(1).default(['08:00', '12:00', '16:00', '20:00']),
+        /** Hypertension pathway: seated BP pairs, a minute apart (NICE NG136 home protocol). */
+        homeBp: z.array(LocalTime).min(1).default(['07:30', '19:30']),
+        /** Heart failure: weight each morning. */
+        weight: LocalTime.default('07:00'),
+        /** Watches and ECG patches: one heart rate this often, worn day and night. */
+        watchEvery: Duration.refine((ms) => ms >= 60_000, 'at least 1m').default(600_000),
+        jitter: Duration.default(1_200_000),
+        /** Chance that anyone misses a session; non-adherent personas miss far more. */
+        missed: z.number().min(0).max(1).default(0.03),
+      })
+      .prefault({}),
+    patients: z
+      .array(
+        z.object({
+          patientId: z.string(),
+          persona: z.enum(PERSONAS),
+          /** From the trace start: when the persona's change begins (simulators/personas.ts, PersonaTiming). */
+          onset: Duration.default(0),
+          ramp: Duration.default(180_000),
+        }),
+      )
+      .min(1),
+    devices: z.record(z.string(), z.object({ unit: z.enum(['C', 'F', 'kg', 'lb']).optional() })).default({}),
+  })
+  .strict();
+export type TraceScenario = z.infer<typeof TraceScenario>;
+
+export async function loadTraceScenario(path: string): Promise<TraceScenario> {
+  const parsed = TraceScenario.safeParse(parse(await readFile(path, 'utf8')));
+  if (!parsed.success) throw new Error(`${path}: ${formatZodError(parsed.error)}`);
+  return parsed.data;
 }

@@ -15,6 +15,7 @@ import { createTokenAuthority } from '../feed/auth.ts';
 import { loadRegistryFile } from '../registry/load.ts';
 import { loadScenario } from '../../simulators/scenario.ts';
 import { createWardSimulator } from '../../simulators/ward-simulator.ts';
+import { replayCommand } from './replay.ts';
 
 const USAGE = `vw: wearable remote monitoring for virtual wards
 
@@ -28,6 +29,12 @@ Usage:
                                    total, band and sub-scores (keys: respiratory_rate, spo2, spo2_scale,
                                    supplemental_oxygen, systolic_bp, heart_rate, consciousness, temperature)
   vw rules docs [--out FILE]       writes docs/rules.md from the rule files (or to FILE, - for stdout)
+  vw replay --rules DIR --input readings.jsonl [--seeds registry.yaml] [--tick 1m] [--out alerts.jsonl]
+                                   runs canonical readings (JSONL, one per line) through the rules on
+                                   event time; writes every alert revision as JSONL, a summary on stderr
+  vw replay --compare DIR_A DIR_B --input readings.jsonl [--seeds registry.yaml] [--tick 1m] [--json]
+                                   replays under two rule folders; per rule: alerts opened, added and
+                                   removed, alerts per patient-day and versions (docs/replay.md)
   vw mqtt-auth --out DIR [--seeds A.yaml,B.yaml]
                                    writes a Mosquitto password file and ACL for the registry's devices
                                    (needs VW_MQTT_DEVICE_SECRET, VW_MQTT_USERNAME, VW_MQTT_PASSWORD)
@@ -175,6 +182,8 @@ export async function main(argv: string[]): Promise<void> {
     case 'rules':
     case 'sink':
     case 'feed':
+      // `vw rules docs` is a tool; `vw rules` alone is the role.
+      if (command === 'rules' && rest.length) return rules(rest);
       await runRoles(loadConfig(), [command]);
       return;
     case 'token':
@@ -183,8 +192,8 @@ export async function main(argv: string[]): Promise<void> {
       return mqttAuth(rest);
     case 'score':
       return score(rest);
-    case 'rules':
-      return rules(rest);
+    case 'replay':
+      return replayCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -154,9 +154,14 @@ describeWith(
         await Promise.all(
           patients.map((i) => {
             const id = String(i).padStart(3, '0');
-            published++;
+            published += round === 0 ? 2 : 1;
             // RR 26 scores 3: every patient is at low-medium, so each has exactly one alert to keep.
-            return publish(`it-app${id}`, [{ type: 'respiratory_rate', value: 26, unit: '/min', ts: new Date(start + round * 1000).toISOString() }]);
+            // A heart rate only in the first round: the scorer must still hold it after the takeover.
+            const ts = new Date(start + round * 1000).toISOString();
+            return publish(`it-app${id}`, [
+              { type: 'respiratory_rate', value: 26, unit: '/min', ts },
+              ...(round === 0 ? [{ type: 'heart_rate', value: 120, unit: '/min', ts }] : []),
+            ]);
           }),
         );
         await new Promise((r) => setTimeout(r, 300));
@@ -166,6 +171,7 @@ describeWith(
         let n = 0;
         for (const i of patients) {
           n += (await store.series(`it-p${String(i).padStart(3, '0')}`, 'respiratory_rate', { since: new Date(start - 1) , until: new Date(start + rounds * 1000) })).length;
+          n += (await store.series(`it-p${String(i).padStart(3, '0')}`, 'heart_rate', { since: new Date(start - 1), until: new Date(start + rounds * 1000) })).length;
         }
         return n;
       };
@@ -182,6 +188,13 @@ describeWith(
         120_000,
       );
       await new Promise((r) => setTimeout(r, 1_000));
+      // Rule state came over with the partitions (the changelog): the heart rate from before the
+      // kill is still in every patient's last score, so none fell back to a partial lower bound.
+      const withoutHeartRate = patients.filter((i) => {
+        const last = scoresSeen.filter((sc) => sc.patientId === `it-p${String(i).padStart(3, '0')}`).at(-1);
+        return last?.inputs.heart_rate?.value !== 120;
+      });
+      expect(withoutHeartRate).toEqual([]);
       for (const i of patients) {
         const ids = new Set(alertsSeen.filter((a) => a.patientId === `it-p${String(i).padStart(3, '0')}`).map((a) => a.alertId));
         expect({ patient: i, alerts: ids.size }).toEqual({ patient: i, alerts: 1 });

@@ -35,12 +35,87 @@ export function describeCondition(c: Condition): string {
   }
 }
 
+/** How every rule behaves, whatever its pack: the part of the document that is not generated from data. */
+const ENGINE_SEMANTICS = `## How rules are evaluated
+
+### Rule files
+
+Each file in \`rules/\` (except \`news2.yaml\`, the NEWS2 table) is a pack: \`pack\`, \`version\`, \`title\`
+and \`rules\`. Each rule has an \`id\`, a semantic \`version\` (change it with any change to the rule), the
+\`pathways\` it applies to (or \`all\`), a \`description\`, its clinical \`source\`, a \`condition\`, a
+\`severity\`, optional \`levels\` (higher severities with their own condition and response), a
+\`response\`, an optional \`escalation\` ladder and \`autoResolve\`. Files are validated when vw starts;
+a bad file stops it with the file, the rule and the field named.
+
+### Conditions
+
+| kind | holds when |
+|---|---|
+| \`threshold\` | the latest reading of a type compares true with a value (\`op\`: > >= < <= == !=) |
+| \`sustained\` (option of threshold/hysteresis) | …and has done so for at least a duration (\`for\`) and/or a number of consecutive readings (\`readings\`) |
+| \`hysteresis\` | raised by one comparison (optionally sustained); stays raised until a separate \`clear\` comparison holds |
+| \`delta\` | the latest value differs from a reference (the window's lowest, highest or first value, or a per-patient setting) by more than a value, within a time window |
+| \`average\` | the mean of readings in a time window (with a minimum count) compares true |
+| \`protocol-average\` | the NICE home-BP protocol: the mean over the last N calendar days (UK time), with a minimum number of days, the first day of monitoring left out, readings flagged unreliable left out, optionally one body position only |
+| \`postural-drop\` | a standing reading is lower than the seated or lying reading shortly before it by at least a value |
+| \`missing\` | no reading of a type for longer than the expected interval; checked on the clock, so it fires on time when nothing arrives |
+| \`flagged\` | the latest reading of a type carries a device flag (e.g. irregular pulse during a BP measurement) |
+| \`all\` / \`any\` | every / at least one of the nested conditions holds |
+
+Types are the canonical reading types and \`news2\`, the series of complete NEWS2 totals (partial scores
+are left out of it, so a rise cannot come from readings that were merely missing). A value may be
+\`{ setting: NAME, default: V }\`: the patient's own setting a clinician has set, or the default; without
+a default and without the setting, the condition cannot hold (the rule does not apply to the patient).
+
+### Alerts
+
+- One unresolved alert per patient and rule. A repeat updates it (new evidence and explanation, a
+  higher \`revision\`); it never opens a second one.
+- Severity starts at the rule's \`severity\` and steps up to the highest \`level\` whose condition holds,
+  taking that level's response. It steps down only where the rule says \`severityMayFall: true\`, and
+  never below what escalation reached. An acknowledged alert whose severity rises is reopened.
+- States: \`open\` → \`escalated\` (nobody acknowledged it in time: each \`escalation\` step names after how
+  long, to which severity, and who is told) → \`acknowledged\` → \`resolved\`, each with who and when.
+- With \`autoResolve\` (the default) an alert resolves itself when its condition no longer holds, which
+  for a hysteresis condition means past its clear threshold. Otherwise a person resolves it.
+- After a person resolves an alert whose condition still holds, the rule is re-armed only once the
+  condition has cleared: a reviewed patient is not re-alerted for the same episode.
+- Every alert carries the rule id and version, the evidence (reading ids, values, event times and the
+  threshold each was held against) and a one-line explanation.
+
+### Time
+
+- Event time, from the device, is the only time rules see. Each patient has a clock: the newest event
+  time of its readings. Rules are evaluated at that clock when a reading arrives, and at the wall
+  clock for timers (missing data, windows moving on, escalation), which run every 15 seconds on the
+  rules process that owns the patient, whether or not readings arrive.
+- **Late and out-of-order readings:** a reading is placed in its series in event-time order, so it
+  counts in every window, average and delta it falls in, and an alert it causes is raised at the
+  patient's clock. A reading older than the newest of its type is never \`the latest\` and advances no
+  sustained count or hysteresis state. A reading older than everything a rule keeps has no effect. The
+  same reading delivered twice (same reading id) is absorbed.
+- The engine is deterministic: the same readings, actions and timer ticks in the same order give the
+  same alerts, byte for byte, with the same alert ids. \`vw replay\` relies on this.
+
+### State across restarts
+
+After each reading a rules process publishes the patient's rule state (held readings, sustained and
+hysteresis state, re-arm marks, NEWS2 inputs) to the compacted topic \`vw.rules-state.v1\`, before it
+commits the reading. A process that takes a patient over after a crash, a restart or a rebalance reads
+the alerts topic and that changelog first, restores the patient, and skips readings the restored
+state already includes, so an alert is neither repeated nor lost.
+`.split('\n');
+
 export function rulesMarkdown(news2: News2Rule, packs: readonly RulePack[]): string {
   const lines = [
     '# Rules',
     '',
     'Generated by `vw rules docs` from the files in `rules/`; do not edit by hand. Every alert names the',
-    'rule id and version that raised it. See [news2.md](news2.md) for NEWS2 and the alert lifecycle.',
+    'rule id and version that raised it, the readings it used and the thresholds they were held against.',
+    'See [news2.md](news2.md) for NEWS2 scoring and [replay.md](replay.md) for reviewing a rule change on',
+    'recorded traces before it goes live.',
+    '',
+    ...ENGINE_SEMANTICS,
     '',
     `## ${news2.title} (\`${news2.id}\` ${news2.version})`,
     '',

@@ -39,7 +39,9 @@ const event = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('action' as const), pick: fc.nat(), resolve: fc.boolean() }) },
 );
 
-function run(events: fc.RecordValue<any>[]): Alert[] {
+type Event = typeof event extends fc.Arbitrary<infer E> ? E : never;
+
+function run(events: Event[]): Alert[] {
   const processor = createRulesProcessor({ news2, packs });
   const out: Alert[] = [];
   let clock = T0;

@@ -127,12 +127,12 @@ describe('timers driven by the clock', () => {
     const engine = createRuleEngine(packs);
     const c = ctx(['ari']);
     engine.onReading(reading('spo2', 97, T0), c);
-    expect(only('no-spo2-data')(engine.tick(T0 + 8 * HOUR))).toEqual([]);
-    const [missing] = only('no-spo2-data')(engine.tick(T0 + 8 * HOUR + MIN));
-    expect(missing).toMatchObject({ state: 'open', severity: 'low-medium', raisedAt: new Date(T0 + 8 * HOUR + MIN).toISOString() });
-    expect(missing!.explanation).toMatch(/no spo2 for more than 8h/);
-    expect(only('no-spo2-data')(engine.tick(T0 + 9 * HOUR))).toEqual([]);
-    const [back] = only('no-spo2-data')(engine.onReading(reading('spo2', 96, T0 + 9 * HOUR), c));
+    expect(only('no-spo2-data')(engine.tick(T0 + 14 * HOUR))).toEqual([]);
+    const [missing] = only('no-spo2-data')(engine.tick(T0 + 14 * HOUR + MIN));
+    expect(missing).toMatchObject({ state: 'open', severity: 'low-medium', raisedAt: new Date(T0 + 14 * HOUR + MIN).toISOString() });
+    expect(missing!.explanation).toMatch(/no spo2 for more than 14h/);
+    expect(only('no-spo2-data')(engine.tick(T0 + 15 * HOUR))).toEqual([]);
+    const [back] = only('no-spo2-data')(engine.onReading(reading('spo2', 96, T0 + 15 * HOUR), c));
     expect(back).toMatchObject({ alertId: missing!.alertId, state: 'resolved' });
   });
 });
