@@ -85,8 +85,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           topic: name(t.name),
           numPartitions: options.partitions,
           replicationFactor: options.replicationFactor,
-          ...(t.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
-          ...(t.retainForever ? { configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] } : {}),
+          configEntries: [
+            ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+            ...(t.retainForever ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] : []),
+          ],
         })),
       });
     }

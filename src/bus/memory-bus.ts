@@ -28,8 +28,11 @@ interface StoredRecord {
 
 interface PartitionLog {
   base: number;
-  records: StoredRecord[];
+  /** A hole is a record compaction removed (a newer one with its key exists), as Kafka leaves gaps. */
+  records: Array<StoredRecord | undefined>;
   waiters: Array<() => void>;
+  /** For compacted topics: the offset of the newest record of each key. */
+  newest?: Map<string, number>;
 }
 
 interface Member {
@@ -130,11 +133,12 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   }
 
   /** Resolves true when the records may be committed. */
-  async function deliver(group: Group, owner: Member, cursor: Cursor, first: number, stored: StoredRecord[]): Promise<boolean> {
+  async function deliver(group: Group, owner: Member, cursor: Cursor, first: number, stored: Array<StoredRecord | undefined>): Promise<boolean> {
     const spec = owner.handlers.get(cursor.topic)!;
     const { partition } = cursor;
     const records: ConsumedRecord<unknown>[] = [];
     stored.forEach((s, i) => {
+      if (!s) return;
       const offset = String(first + i);
       try {
         records.push({ topic: cursor.topic, partition, offset, key: s.key, value: decodeValue(spec.topic, s.value, partition, offset), headers: s.headers, timestamp: s.timestamp });
@@ -168,6 +172,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       const now = Date.now();
       for (const r of encoded) {
         const partition = log[partitionFor(r.key, partitions)]!;
+        if (topic.compacted) {
+          // Keep only the newest record per key, so a changelog stays the size of its state.
+          partition.newest ??= new Map();
+          const older = partition.newest.get(r.key);
+          if (older !== undefined && older >= partition.base) partition.records[older - partition.base] = undefined;
+          partition.newest.set(r.key, partition.base + partition.records.length);
+        }
         partition.records.push({ key: r.key, value: r.text, headers: r.headers ?? {}, timestamp: now });
         if (partition.records.length > maxRecords && !topic.retainForever) {
           const drop = partition.records.length - maxRecords;

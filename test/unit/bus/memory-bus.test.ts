@@ -128,6 +128,22 @@ describe('memory bus', () => {
     await bus.close();
   });
 
+  it('keeps only the newest record per key on a compacted topic, leaving gaps in the offsets as Kafka does', async () => {
+    const bus = createMemoryBus({ partitions: 1 });
+    const changelog = defineTopic('test.changelog', Msg, { compacted: true });
+    await bus.publish(changelog, [...records(['p1'], 3), ...records(['p2'], 2), { key: 'p1', value: { patient: 'p1', seq: 9 } }]);
+    const seen: Array<[string, number]> = [];
+    const sub = await bus.consume({ groupId: 'c', fromBeginning: true, topics: [on(changelog, async ({ offset, value }) => void seen.push([offset, value.seq]))] });
+    await until(() => seen.length === 2);
+    expect(seen).toEqual([
+      ['4', 1],
+      ['5', 9],
+    ]);
+    expect(await bus.offsets(changelog)).toEqual([{ partition: 0, low: 0, high: 6 }]);
+    await sub.stop();
+    await bus.close();
+  });
+
   it('refuses to publish a value that breaks the topic schema', async () => {
     const bus = createMemoryBus();
     await expect(
