@@ -1,7 +1,11 @@
 /**
  * `npm run bench`: speed and memory of vw's stages on this machine, printed, never asserted.
  * Figures: edge decoding, NEWS2 scoring (throughput, state per patient), and the embedded pipeline
- * end to end over MQTT and WebSocket (sustained rate, latency percentiles, readings lost).
+ * end to end over MQTT and WebSocket (sustained rate, latency percentiles, readings lost), and the
+ * rule engine with every pack loaded (throughput, state per patient; see rules.ts).
+ *
+ * `--only=decode,news2,e2e,rules` runs some sections; `--rules-patients`, `--rules-days`,
+ * `--rules-warmup-hours` and `--rules-seed` size the rule-engine ward.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,11 +22,14 @@ import { createRegistry } from '../../src/registry/registry.ts';
 import { loadNews2Rule } from '../../src/rules/news2/rule-file.ts';
 import { createNews2Scorer } from '../../src/rules/news2/scorer.ts';
 import { connectConsole } from '../support/console-client.ts';
+import { benchRules, rulesReport } from './rules.ts';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const E2E_SECONDS = Number(args.get('seconds') ?? 20);
 const E2E_RATE = Number(args.get('rate') ?? 2000);
 const DEVICES = Number(args.get('devices') ?? 200);
+const SECTIONS = new Set((args.get('only') ?? 'decode,news2,e2e,rules').split(','));
+for (const s of SECTIONS) if (!['decode', 'news2', 'e2e', 'rules'].includes(s)) throw new Error(`--only: unknown section ${s} (decode, news2, e2e, rules)`);
 
 function wardOf(patients: number, devicesPerPatient = 1): RegistryData {
   const from = '2026-01-01T00:00:00Z';
@@ -184,23 +191,45 @@ async function benchEndToEnd() {
   };
 }
 
-const decode = await benchDecode();
-const news2 = await benchNews2();
-const e2e = await benchEndToEnd();
+// The rule-engine section goes first: it measures retained heap, which is cleaner before the
+// embedded pipeline has run in the same process.
+const rules = SECTIONS.has('rules')
+  ? rulesReport(
+      await benchRules({
+        patients: Number(args.get('rules-patients') ?? 10_000),
+        days: Number(args.get('rules-days') ?? 2),
+        warmupHours: Number(args.get('rules-warmup-hours') ?? 24),
+        seed: Number(args.get('rules-seed') ?? 1),
+      }),
+    )
+  : undefined;
+const decode = SECTIONS.has('decode') ? await benchDecode() : undefined;
+const news2 = SECTIONS.has('news2') ? await benchNews2() : undefined;
+const e2e = SECTIONS.has('e2e') ? await benchEndToEnd() : undefined;
 const lines = [
   '',
   `vw benchmark: node ${process.version}, ${new Date().toISOString()}`,
   '',
   '| stage | figure |',
   '|---|---|',
-  `| edge decoding (4 payload shapes) | ${fmt(decode.payloadsPerSecond)} payloads/s, ${fmt(decode.readingsPerSecond)} readings/s |`,
-  `| NEWS2 scorer, 10,000 patients | ${fmt(news2.readingsPerSecond)} readings/s on one core |`,
-  `| NEWS2 state per patient | ${Number.isNaN(news2.bytesPerPatient) ? 'n/a (run with node --expose-gc)' : `${fmt(news2.bytesPerPatient)} bytes`} |`,
-  `| embedded pipeline over MQTT → WebSocket (${DEVICES} devices, ${E2E_SECONDS} s at ${fmt(E2E_RATE)}/s offered) | ${fmt(e2e.sustainedPerSecond)} readings/s sustained to the store |`,
-  `| device publish → console latency | p50 ${e2e.p50} ms, p95 ${e2e.p95} ms, p99 ${e2e.p99} ms, max ${e2e.max} ms (${fmt(e2e.delivered)} readings) |`,
-  `| readings lost (published − stored − rejected) | ${e2e.lost} of ${fmt(e2e.published)} (stored ${fmt(e2e.stored)}, rejected ${e2e.rejected}) |`,
-  `| whole process (broker, roles, simulated devices, console) | ${e2e.cpuSeconds.toFixed(1)} CPU s, RSS ${e2e.rssMiB.toFixed(0)} MiB |`,
+  ...(decode ? [`| edge decoding (4 payload shapes) | ${fmt(decode.payloadsPerSecond)} payloads/s, ${fmt(decode.readingsPerSecond)} readings/s |`] : []),
+  ...(news2
+    ? [
+        `| NEWS2 scorer, 10,000 patients | ${fmt(news2.readingsPerSecond)} readings/s on one core |`,
+        `| NEWS2 state per patient | ${Number.isNaN(news2.bytesPerPatient) ? 'n/a (run with node --expose-gc)' : `${fmt(news2.bytesPerPatient)} bytes`} |`,
+      ]
+    : []),
+  ...(rules?.rows ?? []),
+  ...(e2e
+    ? [
+        `| embedded pipeline over MQTT → WebSocket (${DEVICES} devices, ${E2E_SECONDS} s at ${fmt(E2E_RATE)}/s offered) | ${fmt(e2e.sustainedPerSecond)} readings/s sustained to the store |`,
+        `| device publish → console latency | p50 ${e2e.p50} ms, p95 ${e2e.p95} ms, p99 ${e2e.p99} ms, max ${e2e.max} ms (${fmt(e2e.delivered)} readings) |`,
+        `| readings lost (published − stored − rejected) | ${e2e.lost} of ${fmt(e2e.published)} (stored ${fmt(e2e.stored)}, rejected ${e2e.rejected}) |`,
+        `| whole process (broker, roles, simulated devices, console) | ${e2e.cpuSeconds.toFixed(1)} CPU s, RSS ${e2e.rssMiB.toFixed(0)} MiB |`,
+      ]
+    : []),
   '',
+  ...(rules ? [...rules.detail, ''] : []),
 ];
 process.stdout.write(lines.join('\n'));
 process.exit(0);
