@@ -39,8 +39,9 @@ export function createRulesProcessor(deps: { news2: News2Rule; packs: readonly R
 
     /** Applies one reading: the NEWS2 score it produced (if any) and every alert it opened or changed. */
     onReading(reading: Reading, patient: PatientRuleContext): { score?: ScoreEvent; alerts: Alert[] } {
-      const score = scorer.onReading(reading, patient);
-      const alerts = engine.onReading(reading, patient, score);
+      const t = Date.parse(reading.ts);
+      const score = scorer.onReading(reading, patient, t);
+      const alerts = engine.onReading(reading, patient, score, t);
       if (score) {
         const alert = book.applyScore(score);
         if (alert) alerts.push(alert);

@@ -13,14 +13,25 @@ function lastSundayOneAm(year: number, month: number): number {
   return lastDay - weekday * DAY_MS + HOUR_MS;
 }
 
-const offsets = new Map<number, [number, number]>();
+/** The year last asked about: most calls fall in it, and then need no Date at all. */
+let cached = { from: 0, to: -1, bstFrom: 0, bstTo: 0 };
 
 /** Milliseconds UK time is ahead of UTC at `t`: one hour during British Summer Time, else none. */
 export function londonOffset(t: number): number {
-  const year = new Date(t).getUTCFullYear();
-  let change = offsets.get(year);
-  if (!change) offsets.set(year, (change = [lastSundayOneAm(year, 2), lastSundayOneAm(year, 9)]));
-  return t >= change[0] && t < change[1] ? HOUR_MS : 0;
+  if (t < cached.from || t >= cached.to) {
+    const year = new Date(t).getUTCFullYear();
+    cached = { from: Date.UTC(year, 0, 1), to: Date.UTC(year + 1, 0, 1), bstFrom: lastSundayOneAm(year, 2), bstTo: lastSundayOneAm(year, 9) };
+  }
+  return t >= cached.bstFrom && t < cached.bstTo ? HOUR_MS : 0;
+}
+
+/** The first instant of the next UK calendar day after `t`. */
+export function nextLondonMidnight(t: number): number {
+  const next = londonDay(t) + 1;
+  // Local midnight is UTC midnight less the offset in force then; clocks never change at midnight.
+  let m = next * DAY_MS - londonOffset(next * DAY_MS - HOUR_MS);
+  while (londonDay(m) < next) m += HOUR_MS;
+  return m;
 }
 
 /** Days since 1970-01-01 of the UK calendar date at `t`. */

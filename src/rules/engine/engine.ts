@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Alert, AlertAction, AlertSeverity, Pathway, Reading, ScoreEvent } from '../../domain/index.ts';
 import { SEVERITY_RANK } from '../../domain/index.ts';
-import { BASELINE, evaluate, type Evidence, type NodeState, type Point, type Settings } from './evaluate.ts';
-import type { Condition, RuleDefinition, RulePack, SeriesType } from './pack-file.ts';
+import { BASELINE, evaluate, wakeAt, type EvaluationContext, type Evidence, type History, type NodeState, type Point, type Settings } from './evaluate.ts';
+import { SERIES_TYPES, type Condition, type RuleDefinition, type RulePack, type SeriesType } from './pack-file.ts';
 import { EngineSnapshot } from './snapshot.ts';
 
 /**
@@ -17,6 +17,10 @@ import { EngineSnapshot } from './snapshot.ts';
  * evaluated at the patient's clock, and a reading older than the newest of its type advances no
  * sustained or hysteresis state and is never "the latest". A reading older than everything a rule
  * keeps has no effect. Redelivered readings (same id) are absorbed.
+ *
+ * Timers cost nothing while nothing is due: each patient is woken at the earliest time a time-driven
+ * condition could change (a missing-data deadline, a point leaving a window, UK midnight) or an
+ * escalation falls due, from a queue ordered by that time.
  */
 export interface PatientContext {
   wardId: string;
@@ -26,12 +30,25 @@ export interface PatientContext {
   settingsVersion?: number;
 }
 
-interface LoadedRule extends RuleDefinition {
-  pack: string;
+interface CompiledRule {
+  def: RuleDefinition;
+  index: number;
   /** Series the rule looks at: a reading of one of these re-evaluates it. */
   types: ReadonlySet<SeriesType>;
   /** Its outcome can change with time alone (missing data, windows): the clock re-evaluates it. */
   timeDriven: boolean;
+}
+
+/** The rules that apply to one set of pathways, and what they need kept. */
+interface RuleSet {
+  key: string;
+  rules: CompiledRule[];
+  /** Position of each time-driven rule in `rules`, for per-rule wake times. */
+  timed: number[];
+  /** How long each series is kept (ms), by type index; -1 when no rule here reads it. */
+  keep: number[];
+  /** Series no rule here averages: a run of equal values keeps its first and latest point only. */
+  compressible: boolean[];
 }
 
 interface OpenAlert {
@@ -44,106 +61,217 @@ interface OpenAlert {
   due?: number;
 }
 
-interface PatientState {
-  ctx: PatientContext;
-  firstSeen: number;
-  clock: number;
-  history: Map<SeriesType, Point[]>;
-  firstOf: Map<SeriesType, number>;
-  /** Sustained and hysteresis state, by rule id and node path. */
-  nodes: Map<string, NodeState>;
-  alerts: Map<string, OpenAlert>;
-  /** Rules a person resolved while their condition held: no new alert until the condition clears. */
-  rearm: Set<string>;
-}
-
 export type EngineActionOutcome = { alert: Alert; changed: boolean } | { error: 'not_found' | 'already_resolved' };
 
 const DAY_MS = 86_400_000;
+const INF = Number.POSITIVE_INFINITY;
+const EMPTY: readonly Point[] = [];
+const TYPE_INDEX = Object.fromEntries(SERIES_TYPES.map((t, i) => [t, i])) as Record<SeriesType, number>;
 const iso = (t: number) => new Date(t).toISOString();
 const maxSeverity = (a: AlertSeverity, b: AlertSeverity | undefined) => (b && SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a);
 
-function walk(condition: Condition, visit: (c: Exclude<Condition, { kind: 'all' | 'any' }>) => void): void {
-  if (condition.kind === 'all' || condition.kind === 'any') condition.of.forEach((c) => walk(c, visit));
+type Leaf = Exclude<Condition, { kind: 'all' | 'any' }>;
+function walk(condition: Condition, visit: (c: Leaf) => void): void {
+  if (condition.kind === 'all' || condition.kind === 'any') for (const c of condition.of) walk(c, visit);
   else visit(condition);
 }
 
+/** One patient's state. Its methods are the History a condition reads. */
+class PatientState implements History {
+  /** Points by series type index. */
+  series: Array<Point[] | undefined> = [];
+  /** Event time of the first point ever seen, by series type index. */
+  first: number[] = [];
+  nodes: Array<NodeState | undefined> = [];
+  /** Open alerts by rule index. */
+  alerts: Array<OpenAlert | undefined> = [];
+  /** Rules (by index) a person resolved while their condition held: no new alert until it clears. */
+  rearm?: Set<number>;
+  /** Per time-driven rule (position in ruleSet.timed), the next time it could change. */
+  wakes: number[] = [];
+  /** Wake time of this patient's live entry in the timer queue (Infinity: none). */
+  queued = INF;
+
+  constructor(
+    readonly patientId: string,
+    public ctx: PatientContext,
+    public ruleSet: RuleSet,
+    public firstSeen: number,
+    public clock: number,
+  ) {}
+
+  points(type: SeriesType): readonly Point[] {
+    return this.series[TYPE_INDEX[type]] ?? EMPTY;
+  }
+
+  firstOf(type: SeriesType): number | undefined {
+    return this.first[TYPE_INDEX[type]];
+  }
+}
+
+/** A binary heap of patients by wake time, then id, so timers fire in the same order on every run. */
+function createTimerQueue() {
+  const heap: Array<{ wake: number; state: PatientState }> = [];
+  const before = (a: { wake: number; state: PatientState }, b: { wake: number; state: PatientState }) =>
+    a.wake < b.wake || (a.wake === b.wake && a.state.patientId < b.state.patientId);
+  return {
+    push(wake: number, state: PatientState): void {
+      const entry = { wake, state };
+      let i = heap.push(entry) - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!before(entry, heap[parent]!)) break;
+        heap[i] = heap[parent]!;
+        i = parent;
+      }
+      heap[i] = entry;
+    },
+    peek: () => heap[0],
+    pop(): { wake: number; state: PatientState } | undefined {
+      const top = heap[0];
+      const last = heap.pop();
+      if (!top || !last || !heap.length) return top;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        let best = last;
+        if (l < heap.length && before(heap[l]!, best)) {
+          m = l;
+          best = heap[l]!;
+        }
+        if (r < heap.length && before(heap[r]!, best)) m = r;
+        if (m === i) break;
+        heap[i] = heap[m]!;
+        i = m;
+      }
+      heap[i] = last;
+      return top;
+    },
+  };
+}
+
 export function createRuleEngine(packs: readonly RulePack[]) {
-  const rules: LoadedRule[] = packs.flatMap((pack) =>
-    pack.rules.map((rule) => {
-      const types = new Set<SeriesType>();
-      let timeDriven = false;
-      for (const condition of [rule.condition, ...rule.levels.map((l) => l.when)]) {
+  const defs: RuleDefinition[] = packs.flatMap((pack) => pack.rules);
+  const rules: CompiledRule[] = defs.map((def, index) => {
+    const types = new Set<SeriesType>();
+    let timeDriven = false;
+    for (const condition of [def.condition, ...def.levels.map((l) => l.when)]) {
+      walk(condition, (c) => {
+        types.add(c.type);
+        timeDriven ||= c.kind === 'missing' || c.kind === 'delta' || c.kind === 'average' || c.kind === 'protocol-average';
+      });
+    }
+    return { def, index, types, timeDriven };
+  });
+
+  // Sustained and hysteresis nodes get numbered slots; their names (rule id and position) are what a
+  // snapshot records, so state survives a restart with a different set of packs.
+  const slotOf = new Map<Condition, number>();
+  const slotNames: string[] = [];
+  const nameSlot = new Map<string, number>();
+  const number = (condition: Condition, name: string) => {
+    if ((condition.kind === 'threshold' && condition.sustained) || condition.kind === 'hysteresis') {
+      slotOf.set(condition, slotNames.length);
+      nameSlot.set(name, slotNames.length);
+      slotNames.push(name);
+    }
+    if (condition.kind === 'all' || condition.kind === 'any') condition.of.forEach((c, i) => number(c, `${name}.${i}`));
+  };
+  for (const def of defs) {
+    number(def.condition, def.id);
+    def.levels.forEach((l, i) => number(l.when, `${def.id}#${i}`));
+  }
+
+  const ruleSets = new Map<string, RuleSet>();
+  function ruleSetFor(pathways: readonly Pathway[]): RuleSet {
+    const key = pathways.length === 1 ? pathways[0]! : [...pathways].sort().join('|');
+    let set = ruleSets.get(key);
+    if (set) return set;
+    const applicable = rules.filter((r) => r.def.pathways === 'all' || r.def.pathways.some((p) => pathways.includes(p)));
+    const keep = SERIES_TYPES.map(() => -1);
+    const compressible = SERIES_TYPES.map(() => true);
+    for (const rule of applicable) {
+      for (const condition of [rule.def.condition, ...rule.def.levels.map((l) => l.when)]) {
         walk(condition, (c) => {
-          types.add(c.type);
-          timeDriven ||= c.kind === 'missing' || c.kind === 'delta' || c.kind === 'average' || c.kind === 'protocol-average';
+          const i = TYPE_INDEX[c.type];
+          // Sustained and hysteresis keep their own small state, so they need only the latest point.
+          const window =
+            c.kind === 'delta' || c.kind === 'average' ? c.window : c.kind === 'protocol-average' ? (c.days + 1) * DAY_MS : c.kind === 'postural-drop' ? c.within : 0;
+          keep[i] = Math.max(keep[i]!, window);
+          if (c.kind === 'average' || c.kind === 'protocol-average' || c.kind === 'postural-drop') compressible[i] = false;
         });
       }
-      return { ...rule, pack: pack.pack, types, timeDriven };
-    }),
-  );
-  // How much history each series needs: the longest window any rule looks back over. Sustained and
-  // hysteresis keep their own small state, so they need only the latest point.
-  const keepMs = new Map<SeriesType, number>();
-  for (const rule of rules) {
-    for (const condition of [rule.condition, ...rule.levels.map((l) => l.when)]) {
-      walk(condition, (c) => {
-        const window =
-          c.kind === 'delta' || c.kind === 'average' ? c.window : c.kind === 'protocol-average' ? (c.days + 1) * DAY_MS : c.kind === 'postural-drop' ? c.within : 0;
-        keepMs.set(c.type, Math.max(keepMs.get(c.type) ?? 0, window));
-      });
     }
+    set = { key, rules: applicable, timed: applicable.flatMap((r, i) => (r.timeDriven ? [i] : [])), keep, compressible };
+    ruleSets.set(key, set);
+    return set;
   }
-  // Series no rule averages can keep one point per run of equal values (its first and its latest):
-  // windows, deltas and latest values come out the same, and a 1 Hz device stays small.
-  const compressible = new Set<SeriesType>(keepMs.keys());
-  for (const rule of rules) {
-    for (const condition of [rule.condition, ...rule.levels.map((l) => l.when)]) {
-      walk(condition, (c) => {
-        if (c.kind === 'average' || c.kind === 'protocol-average' || c.kind === 'postural-drop') compressible.delete(c.type);
-      });
-    }
-  }
-  const patients = new Map<string, PatientState>();
-  const byId = new Map<string, { patientId: string; ruleId: string }>();
 
-  const applies = (rule: LoadedRule, ctx: PatientContext) => rule.pathways === 'all' || rule.pathways.some((p) => ctx.pathways.includes(p));
+  const patients = new Map<string, PatientState>();
+  const byId = new Map<string, { patientId: string; rule: number }>();
+  const timers = createTimerQueue();
 
   function stateOf(patientId: string, ctx: PatientContext, t: number): PatientState {
     let state = patients.get(patientId);
     if (!state) {
-      state = { ctx, firstSeen: t, clock: t, history: new Map(), firstOf: new Map(), nodes: new Map(), alerts: new Map(), rearm: new Set() };
+      state = new PatientState(patientId, ctx, ruleSetFor(ctx.pathways), t, t);
       patients.set(patientId, state);
+      return state;
     }
+    const previous = state.ctx.pathways;
     state.ctx = ctx;
+    if (previous !== ctx.pathways && (previous.length !== ctx.pathways.length || previous.some((p, i) => p !== ctx.pathways[i]))) {
+      const set = ruleSetFor(ctx.pathways);
+      if (set !== state.ruleSet) {
+        state.ruleSet = set;
+        state.wakes = [];
+      }
+    }
     return state;
   }
 
-  /** Stores a point in its series; returns whether it is new and whether it is the newest of its type. */
+  /** Stores a point in its series; whether it is new, and whether it is the newest of its type. */
   function record(state: PatientState, type: SeriesType, point: Point): { added: boolean; newest: boolean } {
-    const keep = keepMs.get(type);
-    if (keep === undefined) return { added: true, newest: true };
-    let points = state.history.get(type);
-    if (!points) state.history.set(type, (points = []));
-    for (const p of points) if (p.readingId === point.readingId) return { added: false, newest: false };
-    const first = state.firstOf.get(type);
-    if (first === undefined || point.t < first) state.firstOf.set(type, point.t);
+    const ti = TYPE_INDEX[type];
+    const keep = state.ruleSet.keep[ti]!;
+    if (keep < 0) return ADDED_NEWEST;
+    let points = state.series[ti];
+    if (!points) {
+      state.series[ti] = [point];
+      state.first[ti] = point.t;
+      return ADDED_NEWEST;
+    }
+    for (let i = points.length - 1; i >= 0 && points[i]!.t >= point.t; i--) if (points[i]!.readingId === point.readingId) return DUPLICATE;
+    if (point.t < state.first[ti]!) state.first[ti] = point.t;
+    if (keep === 0) {
+      // Only the latest point counts: replace it in place (the common case, e.g. a 1 Hz heart rate).
+      if (point.t < points[points.length - 1]!.t) return ADDED_LATE;
+      if (points.length === 1) points[0] = point;
+      else state.series[ti] = [point];
+      return ADDED_NEWEST;
+    }
     let i = points.length;
     while (i > 0 && points[i - 1]!.t > point.t) i--;
     const n = points.length;
-    if (i === n && n >= 2 && compressible.has(type) && points[n - 1]!.value === point.value && points[n - 2]!.value === point.value) points[n - 1] = point;
+    if (i === n && n >= 2 && state.ruleSet.compressible[ti] && points[n - 1]!.value === point.value && points[n - 2]!.value === point.value) points[n - 1] = point;
+    else if (i === n) points.push(point);
     else points.splice(i, 0, point);
-    const newest = points.at(-1)!.t;
+    const newest = points[points.length - 1]!.t;
     let drop = 0;
     while (drop < points.length - 1 && points[drop]!.t < newest - keep) drop++;
-    if (drop) points.splice(0, drop);
-    return { added: true, newest: points.at(-1) === point };
+    if (drop) {
+      points = points.slice(drop);
+      state.series[ti] = points;
+    }
+    return { added: true, newest: points[points.length - 1] === point };
   }
 
-  function explain(rule: LoadedRule, evidence: Evidence[], notes: readonly string[] = []): string {
+  function explain(def: RuleDefinition, evidence: Evidence[], notes: readonly string[] = []): string {
     const parts = [...new Set([...evidence.filter((e) => e.threshold !== BASELINE).map((e) => e.threshold), ...notes])];
     const latest = evidence.filter((e) => e.threshold !== BASELINE).at(-1);
-    return `${rule.title}: ${parts.join('; ') || 'condition met'}${latest ? ` (latest ${String(latest.value)} at ${iso(latest.t).slice(0, 16)}Z)` : ''}`;
+    return `${def.title}: ${parts.join('; ') || 'condition met'}${latest ? ` (latest ${String(latest.value)} at ${iso(latest.t).slice(0, 16)}Z)` : ''}`;
   }
 
   function toAlertEvidence(evidence: Evidence[]): Alert['evidence'] {
@@ -158,106 +286,135 @@ export function createRuleEngine(packs: readonly RulePack[]) {
     return out;
   }
 
-  /** Evaluates one rule for one patient at `now`; returns the alert if it opened, changed or resolved. */
-  function run(rule: LoadedRule, patientId: string, state: PatientState, now: number, fresh: readonly SeriesType[], receivedAt: string): Alert | undefined {
-    const history = { points: (type: SeriesType) => state.history.get(type) ?? [], firstSeen: state.firstSeen, firstOf: (type: SeriesType) => state.firstOf.get(type) };
-    const ctx = { history, settings: state.ctx.settings, ...(state.ctx.settingsVersion !== undefined ? { settingsVersion: state.ctx.settingsVersion } : {}), now, fresh, state: state.nodes };
-    const outcome = evaluate(rule.condition, rule.id, ctx);
-    let level: AlertSeverity = rule.severity;
-    let response = rule.response;
-    const levelEvidence: Evidence[] = [];
-    rule.levels.forEach((l, i) => {
+  /** Same readings held against the same thresholds as the alert already shows. */
+  function sameEvidence(alert: Alert, evidence: Evidence[]): boolean {
+    let k = 0;
+    for (let i = 0; i < evidence.length; i++) {
+      const e = evidence[i]!;
+      let repeated = false;
+      for (let j = 0; j < i; j++) if (evidence[j]!.readingId === e.readingId && evidence[j]!.threshold === e.threshold) repeated = true;
+      if (repeated) continue;
+      const shown = alert.evidence[k++];
+      if (!shown || shown.readingId !== e.readingId || shown.threshold !== e.threshold) return false;
+    }
+    return k === alert.evidence.length;
+  }
+
+  function contextFor(state: PatientState, now: number, fresh: readonly SeriesType[]): EvaluationContext {
+    return {
+      history: state,
+      settings: state.ctx.settings,
+      ...(state.ctx.settingsVersion !== undefined ? { settingsVersion: state.ctx.settingsVersion } : {}),
+      now,
+      fresh,
+      nodes: state.nodes,
+      slotOf,
+    };
+  }
+
+  /** Evaluates one rule for one patient; returns the alert if it opened, changed or resolved. */
+  function run(rule: CompiledRule, state: PatientState, ctx: EvaluationContext, receivedAt: () => string): Alert | undefined {
+    const def = rule.def;
+    const now = ctx.now;
+    const outcome = evaluate(def.condition, ctx);
+    let level: AlertSeverity = def.severity;
+    let response = def.response;
+    let levelEvidence: Evidence[] | undefined;
+    for (const l of def.levels) {
       // Levels are evaluated every time, so their own sustained state stays current.
-      const o = evaluate(l.when, `${rule.id}#${i}`, ctx);
+      const o = evaluate(l.when, ctx);
       if (outcome.holds && o.holds) {
         if (SEVERITY_RANK[l.severity] > SEVERITY_RANK[level]) {
           level = l.severity;
           response = l.response ?? response;
         }
-        levelEvidence.push(...o.evidence);
+        (levelEvidence ??= []).push(...o.evidence);
       }
-    });
-    const current = state.alerts.get(rule.id);
-    if (!outcome.holds) state.rearm.delete(rule.id);
+    }
+    const current = state.alerts[rule.index];
+    if (!outcome.holds) state.rearm?.delete(rule.index);
+    if (!outcome.holds && !current) return undefined;
     if (outcome.holds && !current) {
-      if (state.rearm.has(rule.id)) return undefined;
-      const evidence = [...outcome.evidence, ...levelEvidence];
-      const alertId = 'al_' + createHash('sha1').update(`${patientId}\u0000${rule.id}\u0000${now}`).digest('base64url').slice(0, 20);
+      if (state.rearm?.has(rule.index)) return undefined;
+      const evidence = levelEvidence ? [...outcome.evidence, ...levelEvidence] : outcome.evidence;
+      const alertId = 'al_' + createHash('sha1').update(`${state.patientId}\u0000${def.id}\u0000${now}`).digest('base64url').slice(0, 20);
+      const at = iso(now);
       const alert: Alert = {
         alertId,
-        patientId,
+        patientId: state.patientId,
         wardId: state.ctx.wardId,
-        cause: rule.id,
-        ruleId: rule.id,
-        ruleVersion: rule.version,
+        cause: def.id,
+        ruleId: def.id,
+        ruleVersion: def.version,
         severity: level,
         state: 'open',
         revision: 0,
-        raisedAt: iso(now),
-        updatedAt: iso(now),
-        eventTs: iso(now),
+        raisedAt: at,
+        updatedAt: at,
+        eventTs: at,
         partial: false,
-        explanation: explain(rule, evidence, outcome.notes),
+        explanation: explain(def, evidence, outcome.notes),
         response,
         evidence: toAlertEvidence(evidence),
-        history: [{ state: 'open', at: iso(now), by: 'vw' }],
-        receivedAt,
+        history: [{ state: 'open', at, by: 'vw' }],
+        receivedAt: receivedAt(),
       };
-      const first = rule.escalation[0];
-      state.alerts.set(rule.id, { alert, level, step: 0, ...(first ? { due: now + first.afterUnacknowledged } : {}) });
-      byId.set(alertId, { patientId, ruleId: rule.id });
+      const first = def.escalation[0];
+      state.alerts[rule.index] = { alert, level, step: 0, ...(first ? { due: now + first.afterUnacknowledged } : {}) };
+      byId.set(alertId, { patientId: state.patientId, rule: rule.index });
       return alert;
     }
-    if (!current) return undefined;
-    const alert = current.alert;
+    const open = current!;
+    const alert = open.alert;
     if (!outcome.holds) {
-      if (!rule.autoResolve) return undefined;
-      state.alerts.delete(rule.id);
+      if (!def.autoResolve) return undefined;
+      state.alerts[rule.index] = undefined;
+      byId.delete(alert.alertId);
+      const at = iso(now);
       return {
         ...alert,
         state: 'resolved',
         revision: alert.revision + 1,
-        updatedAt: iso(now),
-        eventTs: iso(now),
-        history: [...alert.history, { state: 'resolved', at: iso(now), by: 'vw', note: 'condition cleared' }],
-        receivedAt,
+        updatedAt: at,
+        eventTs: at,
+        history: [...alert.history, { state: 'resolved', at, by: 'vw', note: 'condition cleared' }],
+        receivedAt: receivedAt(),
       };
     }
-    const evidence = [...outcome.evidence, ...levelEvidence];
-    const alertEvidence = toAlertEvidence(evidence);
+    const evidence = levelEvidence ? [...outcome.evidence, ...levelEvidence] : outcome.evidence;
     // Severity steps up with the rule's levels; it steps down only where the rule allows it, and
     // never below what escalation has reached.
-    const rises = SEVERITY_RANK[level] > SEVERITY_RANK[current.level];
-    const falls = SEVERITY_RANK[level] < SEVERITY_RANK[current.level] && rule.severityMayFall;
-    const sameEvidence = alertEvidence.length === alert.evidence.length && alertEvidence.every((e, i) => e.readingId === alert.evidence[i]!.readingId && e.threshold === alert.evidence[i]!.threshold);
-    if (!rises && !falls && sameEvidence) return undefined;
-    if (rises || falls) current.level = level;
-    const severity = maxSeverity(current.level, current.floor);
+    const rises = SEVERITY_RANK[level] > SEVERITY_RANK[open.level];
+    const falls = SEVERITY_RANK[level] < SEVERITY_RANK[open.level] && def.severityMayFall;
+    if (!rises && !falls && sameEvidence(alert, evidence)) return undefined;
+    if (rises || falls) open.level = level;
+    const severity = maxSeverity(open.level, open.floor);
     const reopen = rises && alert.state === 'acknowledged';
     if (reopen) {
-      const next = rule.escalation[current.step];
-      current.due = next ? now + next.afterUnacknowledged : undefined;
+      const next = def.escalation[open.step];
+      open.due = next ? now + next.afterUnacknowledged : undefined;
     }
-    current.alert = {
+    const at = iso(now);
+    open.alert = {
       ...alert,
       severity,
       state: reopen ? 'open' : alert.state,
       revision: alert.revision + 1,
-      updatedAt: iso(now),
-      eventTs: iso(now),
-      evidence: alertEvidence,
-      explanation: explain(rule, evidence, outcome.notes),
+      updatedAt: at,
+      eventTs: at,
+      evidence: toAlertEvidence(evidence),
+      explanation: explain(def, evidence, outcome.notes),
       ...(rises || falls ? { response } : {}),
-      history: rises || falls ? [...alert.history, { state: reopen ? 'open' : alert.state, at: iso(now), by: 'vw', note: `severity ${rises ? 'rose' : 'fell'} to ${severity}` }] : alert.history,
-      receivedAt,
+      history: rises || falls ? [...alert.history, { state: reopen ? 'open' : alert.state, at, by: 'vw', note: `severity ${rises ? 'rose' : 'fell'} to ${severity}` }] : alert.history,
+      receivedAt: receivedAt(),
     };
-    return current.alert;
+    return open.alert;
   }
 
-  function escalate(rule: LoadedRule, open: OpenAlert, now: number): Alert | undefined {
+  function escalate(def: RuleDefinition, open: OpenAlert, now: number): Alert | undefined {
     let changed: Alert | undefined;
     while (open.due !== undefined && open.due <= now && (open.alert.state === 'open' || open.alert.state === 'escalated')) {
-      const step = rule.escalation[open.step]!;
+      const step = def.escalation[open.step]!;
       open.floor = maxSeverity(step.to, open.floor);
       const at = iso(open.due);
       open.alert = {
@@ -270,33 +427,47 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       };
       changed = open.alert;
       open.step++;
-      const next = rule.escalation[open.step];
+      const next = def.escalation[open.step];
       open.due = next ? open.due + next.afterUnacknowledged : undefined;
     }
     return changed;
   }
 
-  function evaluateAll(patientId: string, state: PatientState, touched: readonly SeriesType[], fresh: readonly SeriesType[], receivedAt: string): Alert[] {
-    const out: Alert[] = [];
-    for (const rule of rules) {
-      if (!applies(rule, state.ctx) || !touched.some((t) => rule.types.has(t))) continue;
-      const changed = run(rule, patientId, state, state.clock, fresh, receivedAt);
-      if (changed) out.push(changed);
+  /** Recomputes the wake times of the patient's time-driven rules that `touched` affects (all if undefined), and queues the patient. */
+  function schedule(state: PatientState, at: number, touched?: readonly SeriesType[]): void {
+    const set = state.ruleSet;
+    let wake = INF;
+    for (let k = 0; k < set.timed.length; k++) {
+      const rule = set.rules[set.timed[k]!]!;
+      let w = state.wakes[k];
+      if (w === undefined || touched === undefined || touched.some((t) => rule.types.has(t))) {
+        w = wakeAt(rule.def.condition, state, at);
+        for (const l of rule.def.levels) w = Math.min(w, wakeAt(l.when, state, at));
+        state.wakes[k] = w;
+      }
+      if (w < wake) wake = w;
     }
-    return out;
+    for (const open of state.alerts) if (open?.due !== undefined && open.due < wake) wake = open.due;
+    if (wake < state.queued) {
+      state.queued = wake;
+      timers.push(wake, state);
+    }
   }
 
+  const NO_FRESH: readonly SeriesType[] = [];
+
   return {
-    rules: rules as readonly RuleDefinition[],
+    rules: defs as readonly RuleDefinition[],
 
     /**
      * Applies a reading, and the NEWS2 score it produced if any (rules may look at the `news2`
      * series); returns the alerts it opened, changed or resolved, in rule order.
      */
-    onReading(reading: Reading, ctx: PatientContext, score?: ScoreEvent): Alert[] {
-      const t = Date.parse(reading.ts);
+    onReading(reading: Reading, ctx: PatientContext, score?: ScoreEvent, t = Date.parse(reading.ts)): Alert[] {
       const state = stateOf(reading.patientId, ctx, t);
-      const point: Point = { t, readingId: reading.readingId, value: reading.value, ...(reading.flags ? { flags: reading.flags } : {}), ...(reading.position ? { position: reading.position } : {}) };
+      const point: Point = { t, readingId: reading.readingId, value: reading.value };
+      if (reading.flags) point.flags = reading.flags;
+      if (reading.position) point.position = reading.position;
       const stored = record(state, reading.type, point);
       if (!stored.added) return [];
       const touched: SeriesType[] = [reading.type];
@@ -309,27 +480,65 @@ export function createRuleEngine(packs: readonly RulePack[]) {
         if (scored.newest) fresh.push('news2');
       }
       if (t > state.clock) state.clock = t;
-      return evaluateAll(reading.patientId, state, touched, fresh, reading.receivedAt);
+      const out: Alert[] = [];
+      const evaluation = contextFor(state, state.clock, fresh);
+      const receivedAt = () => reading.receivedAt;
+      for (const rule of state.ruleSet.rules) {
+        let affected = false;
+        for (const type of touched) if (rule.types.has(type)) affected = true;
+        if (!affected) continue;
+        const changed = run(rule, state, evaluation, receivedAt);
+        if (changed) out.push(changed);
+      }
+      schedule(state, state.clock, touched);
+      return out;
     },
 
-    /** Moves the clock: re-evaluates time-driven rules and fires escalation timers due by `now`. */
+    /** Moves the clock: re-evaluates time-driven rules that are due and fires escalation timers. */
     tick(now: number, owns: (patientId: string) => boolean = () => true): Alert[] {
       const out: Alert[] = [];
-      for (const [patientId, state] of patients) {
-        if (!owns(patientId)) continue;
+      const deferred: PatientState[] = [];
+      const receivedAt = () => iso(now);
+      for (let top = timers.peek(); top && top.wake <= now; top = timers.peek()) {
+        timers.pop();
+        const state = top.state;
+        if (top.wake !== state.queued) continue; // superseded by an earlier entry
+        state.queued = INF;
+        if (!owns(state.patientId)) {
+          deferred.push(state);
+          continue;
+        }
         // A device clock ahead of this one must not make time run backwards for the patient.
         const at = Math.max(now, state.clock);
-        for (const rule of rules) {
-          if (!applies(rule, state.ctx)) continue;
+        const set = state.ruleSet;
+        const evaluation = contextFor(state, at, NO_FRESH);
+        let k = 0;
+        for (let i = 0; i < set.rules.length; i++) {
+          const rule = set.rules[i]!;
           if (rule.timeDriven) {
-            const changed = run(rule, patientId, state, at, [], iso(now));
-            if (changed) out.push(changed);
+            const due = (state.wakes[k] ?? INF) <= at;
+            k++;
+            if (due) {
+              const changed = run(rule, state, evaluation, receivedAt);
+              if (changed) out.push(changed);
+            }
           }
-          const open = state.alerts.get(rule.id);
+          const open = state.alerts[rule.index];
           if (open) {
-            const escalated = escalate(rule, open, now);
+            const escalated = escalate(rule.def, open, now);
             if (escalated) out.push(escalated);
           }
+        }
+        state.wakes = [];
+        schedule(state, at);
+      }
+      for (const state of deferred) {
+        state.queued = INF;
+        schedule(state, Math.max(now, state.clock));
+        // Not this process's patient now: look again a minute later rather than at every tick.
+        if (state.queued <= now) {
+          state.queued = now + 60_000;
+          timers.push(state.queued, state);
         }
       }
       return out;
@@ -339,7 +548,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       const ref = byId.get(action.alertId);
       if (!ref) return { error: 'not_found' };
       const state = patients.get(ref.patientId);
-      const open = state?.alerts.get(ref.ruleId);
+      const open = state?.alerts[ref.rule];
       if (!state || !open || open.alert.alertId !== action.alertId) return { error: 'already_resolved' };
       const next = action.action === 'acknowledge' ? 'acknowledged' : 'resolved';
       if (open.alert.state === next) return { alert: open.alert, changed: false };
@@ -351,8 +560,9 @@ export function createRuleEngine(packs: readonly RulePack[]) {
         history: [...open.alert.history, { state: next, at: action.at, by: action.by, ...(action.note ? { note: action.note } : {}) }],
       };
       if (next === 'resolved') {
-        state.alerts.delete(ref.ruleId);
-        state.rearm.add(ref.ruleId);
+        state.alerts[ref.rule] = undefined;
+        (state.rearm ??= new Set()).add(ref.rule);
+        byId.delete(action.alertId);
       } else {
         open.alert = alert;
         open.due = undefined;
@@ -365,45 +575,51 @@ export function createRuleEngine(packs: readonly RulePack[]) {
      * owning the patient continues it: same id, its escalation timer resumed.
      */
     seed(alert: Alert, ctx: PatientContext): void {
-      const rule = rules.find((r) => r.id === alert.ruleId);
-      if (!rule) return;
+      const index = defs.findIndex((d) => d.id === alert.ruleId);
+      if (index < 0) return;
+      const def = defs[index]!;
       const state = stateOf(alert.patientId, ctx, Date.parse(alert.eventTs));
-      const held = state.alerts.get(rule.id);
+      const held = state.alerts[index];
       if (held && held.alert.alertId === alert.alertId && held.alert.revision >= alert.revision) return;
-      byId.set(alert.alertId, { patientId: alert.patientId, ruleId: rule.id });
       if (alert.state === 'resolved') {
         // Only an alert this process was holding open re-arms the rule; older history does not (the
         // changelog restores re-arm marks as they were).
         if (held?.alert.alertId === alert.alertId) {
-          state.alerts.delete(rule.id);
-          if (alert.history.at(-1)?.by !== 'vw') state.rearm.add(rule.id);
+          state.alerts[index] = undefined;
+          byId.delete(alert.alertId);
+          if (alert.history.at(-1)?.by !== 'vw') (state.rearm ??= new Set()).add(index);
         }
         return;
       }
       if (held && held.alert.alertId !== alert.alertId && held.alert.raisedAt > alert.raisedAt) return;
+      byId.set(alert.alertId, { patientId: alert.patientId, rule: index });
       const escalations = alert.history.filter((h) => h.state === 'escalated').length;
-      const floor = escalations ? rule.escalation.slice(0, escalations).reduce<AlertSeverity | undefined>((f, e) => maxSeverity(e.to, f), undefined) : undefined;
-      const level = floor && alert.severity === floor ? rule.severity : alert.severity;
-      const next = rule.escalation[escalations];
+      const floor = escalations ? def.escalation.slice(0, escalations).reduce<AlertSeverity | undefined>((f, e) => maxSeverity(e.to, f), undefined) : undefined;
+      const level = floor && alert.severity === floor ? def.severity : alert.severity;
+      const next = def.escalation[escalations];
       const waiting = alert.state === 'open' || alert.state === 'escalated';
-      state.alerts.set(rule.id, { alert, level, ...(floor ? { floor } : {}), step: escalations, ...(waiting && next ? { due: Date.parse(alert.updatedAt) + next.afterUnacknowledged } : {}) });
+      state.alerts[index] = { alert, level, ...(floor ? { floor } : {}), step: escalations, ...(waiting && next ? { due: Date.parse(alert.updatedAt) + next.afterUnacknowledged } : {}) };
+      schedule(state, state.clock);
     },
 
     /** The patient's rule state (series, sustained/hysteresis nodes, re-arm marks), for a changelog. */
     exportPatient(patientId: string): EngineSnapshot | undefined {
       const s = patients.get(patientId);
       if (!s) return undefined;
-      return {
-        firstSeen: s.firstSeen,
-        clock: s.clock,
-        series: [...s.history].map(([type, points]) => ({
-          type,
-          first: s.firstOf.get(type)!,
-          points: points.map((p) => [p.t, p.readingId, p.value, ...(p.flags || p.position ? [p.flags ?? [], p.position ?? null] : [])] as EngineSnapshot['series'][number]['points'][number]),
-        })),
-        nodes: [...s.nodes].map(([path, n]) => [path, n.since ?? null, n.count, n.lastT ?? null, n.active] as const),
-        rearm: [...s.rearm],
-      };
+      const series: EngineSnapshot['series'] = [];
+      s.series.forEach((points, i) => {
+        if (!points) return;
+        series.push({
+          type: SERIES_TYPES[i]!,
+          first: s.first[i]!,
+          points: points.map((p) => (p.flags || p.position ? [p.t, p.readingId, p.value, p.flags ? [...p.flags] : [], p.position ?? null] : [p.t, p.readingId, p.value])),
+        });
+      });
+      const nodes: EngineSnapshot['nodes'] = [];
+      s.nodes.forEach((n, slot) => {
+        if (n) nodes.push([slotNames[slot]!, n.since ?? null, n.count, n.lastT ?? null, n.active]);
+      });
+      return { firstSeen: s.firstSeen, clock: s.clock, series, nodes, rearm: [...(s.rearm ?? [])].map((i) => defs[i]!.id) };
     },
 
     /** Restores a patient's rule state from a changelog record; open alerts come from `seed`. */
@@ -412,15 +628,29 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       const state = stateOf(patientId, ctx, data.firstSeen);
       state.firstSeen = data.firstSeen;
       state.clock = data.clock;
-      state.history = new Map(
-        data.series.map((s) => [
-          s.type,
-          s.points.map(([t, readingId, value, flags, position]) => ({ t, readingId, value, ...(flags?.length ? { flags } : {}), ...(position ? { position } : {}) })),
-        ]),
-      );
-      state.firstOf = new Map(data.series.map((s) => [s.type, s.first]));
-      state.nodes = new Map(data.nodes.map(([path, since, count, lastT, active]) => [path, { ...(since !== null ? { since } : {}), count, ...(lastT !== null ? { lastT } : {}), active }]));
-      state.rearm = new Set(data.rearm);
+      state.series = [];
+      state.first = [];
+      for (const s of data.series) {
+        const i = TYPE_INDEX[s.type];
+        state.series[i] = s.points.map(([t, readingId, value, flags, position]) => {
+          const p: Point = { t, readingId, value };
+          if (flags?.length) p.flags = flags;
+          if (position) p.position = position;
+          return p;
+        });
+        state.first[i] = s.first;
+      }
+      state.nodes = [];
+      for (const [name, since, count, lastT, active] of data.nodes) {
+        const slot = nameSlot.get(name);
+        if (slot === undefined) continue;
+        state.nodes[slot] = { ...(since !== null ? { since } : {}), count, ...(lastT !== null ? { lastT } : {}), active };
+      }
+      const rearm = data.rearm.map((id) => defs.findIndex((d) => d.id === id)).filter((i) => i >= 0);
+      if (rearm.length) state.rearm = new Set(rearm);
+      else delete state.rearm;
+      state.wakes = [];
+      schedule(state, state.clock);
     },
 
     owns: (alertId: string) => byId.has(alertId),
@@ -429,3 +659,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
   };
 }
 export type RuleEngine = ReturnType<typeof createRuleEngine>;
+
+const ADDED_NEWEST = { added: true, newest: true } as const;
+const DUPLICATE = { added: false, newest: false } as const;
+const ADDED_LATE = { added: true, newest: false } as const;

@@ -1,10 +1,11 @@
-import { londonDay, londonDate } from './calendar.ts';
+import { londonDay, londonDate, nextLondonMidnight } from './calendar.ts';
 import { formatDuration } from './duration.ts';
 import type { Condition, Operand, Operator, SeriesType } from './pack-file.ts';
 
 /**
  * Condition evaluation over one patient's recent history, at an event time. Pure apart from the small
- * per-node state that `sustained` and `hysteresis` need, which the caller keeps per patient and rule.
+ * per-node state that `sustained` and `hysteresis` need, which the caller keeps per patient in slots
+ * numbered when the packs load (`slotOf`).
  */
 export interface Point {
   t: number;
@@ -18,7 +19,7 @@ export interface History {
   /** Points of a type in event-time order (the engine trims them to what its rules need). */
   points(type: SeriesType): readonly Point[];
   /** Event time the patient was first seen, for "no data since enrolment". */
-  firstSeen: number;
+  readonly firstSeen: number;
   /** Event time of the first point of a type ever seen (not trimmed), for "discard the first day". */
   firstOf(type: SeriesType): number | undefined;
 }
@@ -57,7 +58,9 @@ export interface EvaluationContext {
   now: number;
   /** Series whose newest point just arrived (late readings advance no sustained or hysteresis state). */
   fresh: readonly SeriesType[];
-  state: Map<string, NodeState>;
+  /** Sustained and hysteresis state by slot. */
+  nodes: Array<NodeState | undefined>;
+  slotOf: ReadonlyMap<Condition, number>;
 }
 
 export function compare(left: Value, op: Operator, right: Value): boolean {
@@ -81,10 +84,10 @@ function resolve(operand: Operand, settings: Settings): Value | undefined {
   return typeof operand === 'object' ? (settings[operand.setting] ?? operand.default) : operand;
 }
 
-function describe(operand: Operand, value: Value | undefined, settings: Settings, version?: number): string {
+function describe(operand: Operand, value: Value | undefined, ctx: EvaluationContext): string {
   if (typeof operand !== 'object') return String(value);
-  if (settings[operand.setting] === undefined) return `${String(value)} (default for ${operand.setting})`;
-  return `${String(value)} (setting ${operand.setting}${version !== undefined ? `, settings v${version}` : ''})`;
+  if (ctx.settings[operand.setting] === undefined) return `${String(value)} (default for ${operand.setting})`;
+  return `${String(value)} (setting ${operand.setting}${ctx.settingsVersion !== undefined ? `, settings v${ctx.settingsVersion}` : ''})`;
 }
 
 function latestAt(points: readonly Point[], now: number): Point | undefined {
@@ -92,39 +95,59 @@ function latestAt(points: readonly Point[], now: number): Point | undefined {
   return undefined;
 }
 
-function inWindow(points: readonly Point[], from: number, to: number): Point[] {
-  const out: Point[] = [];
-  for (const p of points) if (p.t >= from && p.t <= to) out.push(p);
-  return out;
+/** Index of the first point at or after `t` (points are in event-time order). */
+function lowerBound(points: readonly Point[], t: number): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (points[mid]!.t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index one past the last point at or before `t`. */
+function upperBound(points: readonly Point[], t: number): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (points[mid]!.t <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const NONE: Outcome = { holds: false, evidence: [] };
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
-/** Evaluates a condition at the context's time. `path` names the node for its state. */
-export function evaluate(condition: Condition, path: string, ctx: EvaluationContext): Outcome {
-  const node = () => {
-    let s = ctx.state.get(path);
-    if (!s) ctx.state.set(path, (s = { count: 0, active: false }));
-    return s;
-  };
+function nodeOf(condition: Condition, ctx: EvaluationContext): NodeState {
+  const slot = ctx.slotOf.get(condition)!;
+  let s = ctx.nodes[slot];
+  if (!s) ctx.nodes[slot] = s = { count: 0, active: false };
+  return s;
+}
+
+/** Evaluates a condition at the context's time. */
+export function evaluate(condition: Condition, ctx: EvaluationContext): Outcome {
   switch (condition.kind) {
     case 'threshold': {
       const last = latestAt(ctx.history.points(condition.type), ctx.now);
       const target = resolve(condition.value, ctx.settings);
       if (!last || target === undefined) return NONE;
       const raw = compare(last.value, condition.op, target);
-      const holds = condition.sustained ? sustained(node(), condition.sustained, raw, last, ctx.fresh.includes(condition.type)) : raw;
-      if (!raw) return { holds, evidence: [] };
-      const text = `${condition.type} ${condition.op} ${describe(condition.value, target, ctx.settings, ctx.settingsVersion)}${condition.sustained ? sustainedText(condition.sustained) : ''}`;
+      const holds = condition.sustained ? sustained(nodeOf(condition, ctx), condition.sustained, raw, last, ctx.fresh.includes(condition.type)) : raw;
+      if (!raw) return holds ? { holds, evidence: [] } : NONE;
+      const text = `${condition.type} ${condition.op} ${describe(condition.value, target, ctx)}${condition.sustained ? sustainedText(condition.sustained) : ''}`;
       return { holds, evidence: [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold: text }] };
     }
     case 'hysteresis': {
       const last = latestAt(ctx.history.points(condition.type), ctx.now);
-      const s = node();
+      const s = nodeOf(condition, ctx);
       const raiseAt = resolve(condition.raise.value, ctx.settings);
       const clearAt = resolve(condition.clear.value, ctx.settings);
-      if (!last || raiseAt === undefined || clearAt === undefined) return { holds: s.active, evidence: [] };
+      if (!last || raiseAt === undefined || clearAt === undefined) return s.active ? { holds: true, evidence: [] } : NONE;
       const raises = compare(last.value, condition.raise.op, raiseAt);
       const fresh = ctx.fresh.includes(condition.type);
       if (!s.active) {
@@ -135,12 +158,26 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
         s.since = undefined;
         s.count = 0;
       }
-      const text = `${condition.type} ${condition.raise.op} ${describe(condition.raise.value, raiseAt, ctx.settings, ctx.settingsVersion)}${condition.sustained ? sustainedText(condition.sustained) : ''} raises, ${condition.clear.op} ${describe(condition.clear.value, clearAt, ctx.settings, ctx.settingsVersion)} clears`;
-      return { holds: s.active, evidence: s.active ? [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold: text }] : [] };
+      if (!s.active) return NONE;
+      const text = `${condition.type} ${condition.raise.op} ${describe(condition.raise.value, raiseAt, ctx)}${condition.sustained ? sustainedText(condition.sustained) : ''} raises, ${condition.clear.op} ${describe(condition.clear.value, clearAt, ctx)} clears`;
+      return { holds: true, evidence: [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold: text }] };
     }
     case 'delta': {
-      const points = inWindow(ctx.history.points(condition.type), ctx.now - condition.window, ctx.now).filter((p) => typeof p.value === 'number');
-      const last = points.at(-1);
+      const points = ctx.history.points(condition.type);
+      const from = lowerBound(points, ctx.now - condition.window);
+      const to = upperBound(points, ctx.now);
+      let first: Point | undefined;
+      let last: Point | undefined;
+      let min: Point | undefined;
+      let max: Point | undefined;
+      for (let i = from; i < to; i++) {
+        const p = points[i]!;
+        if (typeof p.value !== 'number') continue;
+        first ??= p;
+        last = p;
+        if (!min || p.value < (min.value as number)) min = p;
+        if (!max || p.value > (max.value as number)) max = p;
+      }
       if (!last) return NONE;
       let base: Point | undefined;
       let baseValue: number | undefined;
@@ -148,32 +185,45 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
         const setting = ctx.settings[condition.from.setting];
         baseValue = typeof setting === 'number' ? setting : undefined;
       } else {
-        const min = condition.from === 'window-min';
-        base = condition.from === 'window-first' ? points[0] : points.reduce((a, b) => ((min ? (b.value as number) < (a.value as number) : (b.value as number) > (a.value as number)) ? b : a));
+        base = condition.from === 'window-first' ? first : condition.from === 'window-min' ? min : max;
         baseValue = base?.value as number | undefined;
       }
       if (baseValue === undefined) return NONE;
       const change = Math.round(((last.value as number) - baseValue) * 100) / 100;
-      const holds = compare(change, condition.op, condition.value);
-      if (!holds) return NONE;
-      const from =
+      if (!compare(change, condition.op, condition.value)) return NONE;
+      const reference =
         typeof condition.from === 'object'
           ? `setting ${condition.from.setting} (${baseValue}${ctx.settingsVersion !== undefined ? `, settings v${ctx.settingsVersion}` : ''})`
           : `${condition.from} (${baseValue})`;
-      const threshold = `${condition.type} change ${change} from ${from} within ${formatDuration(condition.window)} ${condition.op} ${condition.value}`;
+      const threshold = `${condition.type} change ${change} from ${reference} within ${formatDuration(condition.window)} ${condition.op} ${condition.value}`;
       const evidence: Evidence[] = [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold }];
       if (base && base !== last) evidence.unshift({ readingId: base.readingId, type: condition.type, value: base.value, t: base.t, threshold: BASELINE });
-      return { holds, evidence };
+      return { holds: true, evidence };
     }
     case 'average': {
-      const points = inWindow(ctx.history.points(condition.type), ctx.now - condition.window, ctx.now).filter((p) => typeof p.value === 'number');
+      const points = ctx.history.points(condition.type);
+      const from = lowerBound(points, ctx.now - condition.window);
+      const to = upperBound(points, ctx.now);
+      let sum = 0;
+      let count = 0;
+      for (let i = from; i < to; i++) {
+        const v = points[i]!.value;
+        if (typeof v === 'number') {
+          sum += v;
+          count++;
+        }
+      }
       const target = resolve(condition.value, ctx.settings);
-      if (points.length < condition.minReadings || target === undefined) return NONE;
-      const mean = round1(points.reduce((sum, p) => sum + (p.value as number), 0) / points.length);
-      const holds = compare(mean, condition.op, target);
-      if (!holds) return NONE;
-      const threshold = `average ${mean} of ${points.length} readings within ${formatDuration(condition.window)} ${condition.op} ${describe(condition.value, target, ctx.settings, ctx.settingsVersion)}`;
-      return { holds, evidence: points.map((p) => ({ readingId: p.readingId, type: condition.type, value: p.value, t: p.t, threshold })) };
+      if (count < condition.minReadings || target === undefined) return NONE;
+      const mean = round1(sum / count);
+      if (!compare(mean, condition.op, target)) return NONE;
+      const threshold = `average ${mean} of ${count} readings within ${formatDuration(condition.window)} ${condition.op} ${describe(condition.value, target, ctx)}`;
+      const evidence: Evidence[] = [];
+      for (let i = from; i < to; i++) {
+        const p = points[i]!;
+        if (typeof p.value === 'number') evidence.push({ readingId: p.readingId, type: condition.type, value: p.value, t: p.t, threshold });
+      }
+      return { holds: true, evidence };
     }
     case 'protocol-average': {
       // NICE NG136 home BP: readings on calendar days (UK time), the first day of monitoring left out,
@@ -182,25 +232,33 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
       const fromDay = today - condition.days + 1;
       const first = ctx.history.firstOf(condition.type);
       const discard = condition.discardFirstDay && first !== undefined ? londonDay(first) : undefined;
+      const points = ctx.history.points(condition.type);
       const used: Point[] = [];
-      const days = new Set<number>();
-      for (const p of ctx.history.points(condition.type)) {
+      let sum = 0;
+      let days = 0;
+      let lastDay = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i]!;
         if (p.t > ctx.now || typeof p.value !== 'number') continue;
         const day = londonDay(p.t);
         if (day < fromDay || day === discard) continue;
         if (condition.excludeFlagged && p.flags?.length) continue;
         if (condition.position && p.position && p.position !== condition.position) continue;
         used.push(p);
-        days.add(day);
+        sum += p.value;
+        // Points are in time order, so days arrive in order too.
+        if (day !== lastDay) {
+          days++;
+          lastDay = day;
+        }
       }
       const target = resolve(condition.value, ctx.settings);
-      if (days.size < condition.minDays || target === undefined) return NONE;
-      const mean = round1(used.reduce((sum, p) => sum + (p.value as number), 0) / used.length);
-      const holds = compare(mean, condition.op, target);
-      if (!holds) return NONE;
+      if (days < condition.minDays || target === undefined) return NONE;
+      const mean = round1(sum / used.length);
+      if (!compare(mean, condition.op, target)) return NONE;
       const span = `${londonDate(used[0]!.t)} to ${londonDate(used.at(-1)!.t)}`;
-      const threshold = `${condition.type} home average ${mean} of ${used.length} readings on ${days.size} days (${span}${discard !== undefined && discard >= fromDay ? ', first day left out' : ''}) ${condition.op} ${describe(condition.value, target, ctx.settings, ctx.settingsVersion)}`;
-      return { holds, evidence: used.map((p) => ({ readingId: p.readingId, type: condition.type, value: p.value, t: p.t, threshold })) };
+      const threshold = `${condition.type} home average ${mean} of ${used.length} readings on ${days} days (${span}${discard !== undefined && discard >= fromDay ? ', first day left out' : ''}) ${condition.op} ${describe(condition.value, target, ctx)}`;
+      return { holds: true, evidence: used.map((p) => ({ readingId: p.readingId, type: condition.type, value: p.value, t: p.t, threshold })) };
     }
     case 'postural-drop': {
       // The newest standing reading against the newest seated or lying one shortly before it.
@@ -239,33 +297,79 @@ export function evaluate(condition: Condition, path: string, ctx: EvaluationCont
     case 'missing': {
       const last = latestAt(ctx.history.points(condition.type), ctx.now);
       const since = last?.t ?? ctx.history.firstSeen;
-      const holds = ctx.now - since > condition.expectedEvery;
-      if (!holds) return NONE;
-      if (!last) return { holds, evidence: [], notes: [`no ${condition.type} yet: none has arrived since monitoring began (expected at least every ${formatDuration(condition.expectedEvery)})`] };
+      if (!(ctx.now - since > condition.expectedEvery)) return NONE;
+      if (!last) return { holds: true, evidence: [], notes: [`no ${condition.type} yet: none has arrived since monitoring began (expected at least every ${formatDuration(condition.expectedEvery)})`] };
       const threshold = `no ${condition.type} for more than ${formatDuration(condition.expectedEvery)}`;
-      return { holds, evidence: [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold }] };
+      return { holds: true, evidence: [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold }] };
     }
     case 'flagged': {
       const last = latestAt(ctx.history.points(condition.type), ctx.now);
-      const holds = !!last?.flags?.includes(condition.flag);
-      return { holds, evidence: holds && last ? [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold: `flagged ${condition.flag}` }] : [] };
+      if (!last?.flags?.includes(condition.flag)) return NONE;
+      return { holds: true, evidence: [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold: `flagged ${condition.flag}` }] };
     }
     case 'all': {
       // Every branch is evaluated so each keeps its sustained/hysteresis state current.
-      const outcomes = condition.of.map((c, i) => evaluate(c, `${path}.${i}`, ctx));
-      const holds = outcomes.every((o) => o.holds);
+      let holds = true;
+      const outcomes: Outcome[] = [];
+      for (const c of condition.of) {
+        const o = evaluate(c, ctx);
+        if (!o.holds) holds = false;
+        outcomes.push(o);
+      }
       return holds ? combine(outcomes) : NONE;
     }
     case 'any': {
-      const outcomes = condition.of.map((c, i) => evaluate(c, `${path}.${i}`, ctx)).filter((o) => o.holds);
+      const outcomes: Outcome[] = [];
+      for (const c of condition.of) {
+        const o = evaluate(c, ctx);
+        if (o.holds) outcomes.push(o);
+      }
       return outcomes.length ? combine(outcomes) : NONE;
     }
   }
 }
 
+/**
+ * The earliest event time after `now` at which the condition could change with no new reading: a
+ * missing-data deadline, a point leaving a window, UK midnight for a protocol average. Infinity if
+ * only a reading can change it. The engine's timers wake a patient then, and not before.
+ */
+export function wakeAt(condition: Condition, history: History, now: number): number {
+  switch (condition.kind) {
+    case 'missing': {
+      const last = latestAt(history.points(condition.type), now);
+      const deadline = (last?.t ?? history.firstSeen) + condition.expectedEvery;
+      return now > deadline ? Number.POSITIVE_INFINITY : deadline + 1;
+    }
+    case 'delta':
+    case 'average': {
+      const points = history.points(condition.type);
+      const from = lowerBound(points, now - condition.window);
+      const oldest = points[from];
+      return oldest && oldest.t <= now ? oldest.t + condition.window + 1 : Number.POSITIVE_INFINITY;
+    }
+    case 'protocol-average':
+      return history.points(condition.type).length ? Math.max(nextLondonMidnight(now), now + 1) : Number.POSITIVE_INFINITY;
+    case 'all':
+    case 'any': {
+      let wake = Number.POSITIVE_INFINITY;
+      for (const c of condition.of) wake = Math.min(wake, wakeAt(c, history, now));
+      return wake;
+    }
+    default:
+      return Number.POSITIVE_INFINITY;
+  }
+}
+
 function combine(outcomes: Outcome[]): Outcome {
-  const notes = outcomes.flatMap((o) => o.notes ?? []);
-  return { holds: true, evidence: outcomes.flatMap((o) => o.evidence), ...(notes.length ? { notes } : {}) };
+  if (outcomes.length === 1) return outcomes[0]!;
+  const evidence: Evidence[] = [];
+  let notes: string[] | undefined;
+  for (const o of outcomes) {
+    for (const e of o.evidence) evidence.push(e);
+    if (o.notes) (notes ??= []).push(...o.notes);
+  }
+  return { holds: true, evidence, ...(notes ? { notes } : {}) };
 }
 
 /** Evidence that is the reference a change was measured from, not itself over a threshold. */

@@ -75,12 +75,11 @@ export function createNews2Scorer(rule: News2Rule) {
   const windowMs = freshnessMs(rule);
 
   return {
-    onReading(reading: Reading, patient: { spo2Scale: 1 | 2 }): ScoreEvent | undefined {
+    onReading(reading: Reading, patient: { spo2Scale: 1 | 2 }, t = Date.parse(reading.ts)): ScoreEvent | undefined {
       if (!IS_NEWS2_PARAMETER.has(reading.type)) return undefined;
       const parameter = reading.type as News2Parameter;
       let held = patients.get(reading.patientId);
       if (!held) patients.set(reading.patientId, (held = {}));
-      const t = Date.parse(reading.ts);
       const current = held[parameter];
       if (current && (current.t > t || current.readingId === reading.readingId)) return undefined;
       held[parameter] = { readingId: reading.readingId, value: reading.value, t };
