@@ -42,10 +42,27 @@ function formatValue(value: ScoredInput['value']): string {
 /** Who is told, band by band, when an alert stays unacknowledged (rules/news2.yaml localPolicy). */
 export type EscalationLadders = Partial<Record<News2Band, ReadonlyArray<{ afterUnacknowledged: number; notify: string }>>>;
 
+/**
+ * Ids of recently resolved alerts, bounded: enough to answer a late or repeated action with "already
+ * resolved" rather than "not found", without keeping every alert ever raised.
+ */
+export function createRecentIds(limit = 10_000) {
+  const ids = new Set<string>();
+  return {
+    add(id: string): void {
+      ids.add(id);
+      if (ids.size > limit) ids.delete(ids.values().next().value!);
+    },
+    has: (id: string) => ids.has(id),
+  };
+}
+
 export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLadders = {}) {
   /** Unresolved alerts by patient, then cause. */
   const open = new Map<string, Map<string, Alert>>();
+  /** Unresolved alerts by id. */
   const byId = new Map<string, Alert>();
+  const resolved = createRecentIds();
   /** Escalation timers of unacknowledged alerts: the next step of the ladder of the alert's severity. */
   const timers = new Map<string, { step: number; due: number }>();
 
@@ -88,12 +105,16 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
   }
 
   function remember(alert: Alert): Alert {
-    byId.set(alert.alertId, alert);
     let causes = open.get(alert.patientId);
     if (alert.state === 'resolved') {
+      // Resolved alerts leave memory; a late action on one is still told it was resolved.
+      byId.delete(alert.alertId);
+      resolved.add(alert.alertId);
+      timers.delete(alert.alertId);
       causes?.delete(alert.cause);
       if (causes?.size === 0) open.delete(alert.patientId);
     } else {
+      byId.set(alert.alertId, alert);
       if (!causes) open.set(alert.patientId, (causes = new Map()));
       causes.set(alert.cause, alert);
     }
@@ -196,7 +217,7 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
 
     applyAction(action: AlertAction): ActionOutcome {
       const current = byId.get(action.alertId);
-      if (!current) return { error: 'not_found' };
+      if (!current) return { error: resolved.has(action.alertId) ? 'already_resolved' : 'not_found' };
       if (current.patientId !== action.patientId) return { error: 'wrong_patient' };
       if (current.state === 'resolved') return { error: 'already_resolved' };
       const state = action.action === 'acknowledge' ? 'acknowledged' : 'resolved';
@@ -223,6 +244,7 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
     seed(alert: Alert): void {
       const held = byId.get(alert.alertId);
       if (held && held.revision >= alert.revision) return;
+      if (!held && resolved.has(alert.alertId)) return;
       remember(alert);
       // Resume the ladder where it was: steps taken since the latest opening or rise.
       let since = 0;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Alert, AlertAction, AlertSeverity, Pathway, Reading, ScoreEvent } from '../../domain/index.ts';
 import { SEVERITY_RANK } from '../../domain/index.ts';
+import { createRecentIds } from '../alerts/alert-book.ts';
 import { BASELINE, evaluate, wakeAt, type EvaluationContext, type Evidence, type History, type NodeState, type Point, type Settings } from './evaluate.ts';
 import { SERIES_TYPES, type Condition, type RuleDefinition, type RulePack, type SeriesType } from './pack-file.ts';
 import { EngineSnapshot } from './snapshot.ts';
@@ -211,6 +212,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
 
   const patients = new Map<string, PatientState>();
   const byId = new Map<string, { patientId: string; rule: number }>();
+  const resolved = createRecentIds();
   const timers = createTimerQueue();
 
   function stateOf(patientId: string, ctx: PatientContext, t: number): PatientState {
@@ -370,6 +372,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       if (!def.autoResolve) return undefined;
       state.alerts[rule.index] = undefined;
       byId.delete(alert.alertId);
+      resolved.add(alert.alertId);
       const at = iso(now);
       return {
         ...alert,
@@ -475,7 +478,9 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       // Only complete scores enter the NEWS2 series: a partial score is a lower bound, and a rise from
       // one to the next complete score would be an artefact of missing readings, not of the patient.
       if (score && !score.partial) {
-        const scored = record(state, 'news2', { t: Date.parse(score.ts), readingId: score.scoreId, value: score.total });
+        // The point names the reading that completed the score: the score's own id is that reading's
+        // id with the patient, rule and time, and keeping a second long string per point costs memory.
+        const scored = record(state, 'news2', { t: Date.parse(score.ts), readingId: reading.readingId, value: score.total });
         if (scored.added) touched.push('news2');
         if (scored.newest) fresh.push('news2');
       }
@@ -546,7 +551,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
 
     applyAction(action: AlertAction): EngineActionOutcome {
       const ref = byId.get(action.alertId);
-      if (!ref) return { error: 'not_found' };
+      if (!ref) return { error: resolved.has(action.alertId) ? 'already_resolved' : 'not_found' };
       const state = patients.get(ref.patientId);
       const open = state?.alerts[ref.rule];
       if (!state || !open || open.alert.alertId !== action.alertId) return { error: 'already_resolved' };
@@ -563,6 +568,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
         state.alerts[ref.rule] = undefined;
         (state.rearm ??= new Set()).add(ref.rule);
         byId.delete(action.alertId);
+        resolved.add(action.alertId);
       } else {
         open.alert = alert;
         open.due = undefined;
@@ -587,6 +593,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
         if (held?.alert.alertId === alert.alertId) {
           state.alerts[index] = undefined;
           byId.delete(alert.alertId);
+          resolved.add(alert.alertId);
           if (alert.history.at(-1)?.by !== 'vw') (state.rearm ??= new Set()).add(index);
         }
         return;
@@ -653,7 +660,7 @@ export function createRuleEngine(packs: readonly RulePack[]) {
       schedule(state, state.clock);
     },
 
-    owns: (alertId: string) => byId.has(alertId),
+    owns: (alertId: string) => byId.has(alertId) || resolved.has(alertId),
 
     patientCount: () => patients.size,
   };
