@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { News2Band, News2Parameter, type Alert, type AlertAction, type Reading, type ScoreEvent } from '../domain/index.ts';
+import { News2Band, type Alert, type AlertAction, type Reading, type ScoreEvent } from '../domain/index.ts';
 import { createAlertBook } from './alerts/alert-book.ts';
 import { createRuleEngine, type PatientContext } from './engine/engine.ts';
 import type { RulePack } from './engine/pack-file.ts';
 import { EngineSnapshot } from './engine/snapshot.ts';
 import { createNews2Explainer } from './news2/explain.ts';
 import type { News2Rule } from './news2/rule-file.ts';
-import { createNews2Scorer } from './news2/scorer.ts';
+import { freshnessMs, scoreFromHeld } from './news2/scorer.ts';
 
 /**
  * Everything the rules role decides, without the bus: NEWS2 scoring and its alerts, and every rule
@@ -21,16 +21,16 @@ export type ActionResult = { alert: Alert; changed: boolean } | { error: string 
 
 /** A patient's whole rule state, as a rules process writes it to its changelog. */
 export const PatientRulesState = z.object({
-  news2: z.partialRecord(News2Parameter, z.object({ readingId: z.string(), value: z.union([z.number(), z.string(), z.boolean()]), t: z.number() })).optional(),
   band: z.object({ band: News2Band, t: z.number() }).optional(),
   engine: EngineSnapshot.optional(),
 });
 export type PatientRulesState = z.infer<typeof PatientRulesState>;
 
 export function createRulesProcessor(deps: { news2: News2Rule; packs: readonly RulePack[] }) {
-  const scorer = createNews2Scorer(deps.news2);
   const book = createAlertBook(createNews2Explainer(deps.news2), deps.news2.localPolicy?.escalation ?? {});
-  const engine = createRuleEngine(deps.packs);
+  const windowMs = freshnessMs(deps.news2);
+  // The engine holds each parameter's latest reading for its rules anyway: NEWS2 is scored from those.
+  const engine = createRuleEngine(deps.packs, { score: (held, spo2Scale, trigger) => scoreFromHeld(deps.news2, windowMs, held, spo2Scale, trigger) });
   const news2Id = deps.news2.id;
 
   return {
@@ -39,9 +39,7 @@ export function createRulesProcessor(deps: { news2: News2Rule; packs: readonly R
 
     /** Applies one reading: the NEWS2 score it produced (if any) and every alert it opened or changed. */
     onReading(reading: Reading, patient: PatientRuleContext): { score?: ScoreEvent; alerts: Alert[] } {
-      const t = Date.parse(reading.ts);
-      const score = scorer.onReading(reading, patient, t);
-      const alerts = engine.onReading(reading, patient, score, t);
+      const { score, alerts } = engine.apply(reading, patient);
       if (score) {
         const alert = book.applyScore(score);
         if (alert) alerts.push(alert);
@@ -65,15 +63,13 @@ export function createRulesProcessor(deps: { news2: News2Rule; packs: readonly R
     },
 
     exportPatient(patientId: string): PatientRulesState {
-      const news2 = scorer.exportPatient(patientId);
       const band = book.exportBand(patientId, news2Id);
       const snapshot = engine.exportPatient(patientId);
-      return { ...(news2 ? { news2 } : {}), ...(band ? { band } : {}), ...(snapshot ? { engine: snapshot } : {}) };
+      return { ...(band ? { band } : {}), ...(snapshot ? { engine: snapshot } : {}) };
     },
 
     importPatient(patientId: string, state: PatientRulesState, ctx: PatientContext): void {
       const data = PatientRulesState.parse(state);
-      if (data.news2) scorer.importPatient(patientId, data.news2);
       if (data.band) book.importBand(patientId, news2Id, data.band);
       if (data.engine) engine.importPatient(patientId, data.engine, ctx);
     },

@@ -73,7 +73,18 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
     else timers.delete(alert.alertId);
   }
   /** The newest band seen per patient and cause, to tell a crossing from a repeat. */
-  const lastBand = new Map<string, { band: News2Band; t: number }>();
+  const bands = new Map<string, Map<string, { band: News2Band; t: number }>>();
+  const bandOf = (patientId: string, cause: string) => bands.get(patientId)?.get(cause);
+  /** Records the newest band, in place when one is held (this runs for every score). */
+  const setBand = (patientId: string, cause: string, band: News2Band, t: number) => {
+    let causes = bands.get(patientId);
+    if (!causes) bands.set(patientId, (causes = new Map()));
+    const held = causes.get(cause);
+    if (held) {
+      held.band = band;
+      held.t = t;
+    } else causes.set(cause, { band, t });
+  };
 
   function evidenceOf(score: ScoreEvent): AlertEvidence[] {
     const out: AlertEvidence[] = [];
@@ -127,15 +138,15 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
       const cause = score.ruleId;
       const current = open.get(score.patientId)?.get(cause);
       const t = Date.parse(score.ts);
-      const key = `${score.patientId}\u0000${cause}`;
-      const previous = lastBand.get(key);
-      if (previous && t < previous.t) return undefined;
-      lastBand.set(key, { band: score.band, t });
+      const held = bandOf(score.patientId, cause);
+      if (held && t < held.t) return undefined;
+      const previousBand = held?.band;
+      setBand(score.patientId, cause, score.band, t);
       if (BAND_RANK[score.band] === 0) return undefined;
       const severity = score.band as AlertSeverity;
       const evidence = evidenceOf(score);
       if (!current) {
-        const crossed = BAND_RANK[score.band] > BAND_RANK[previous?.band ?? 'low'];
+        const crossed = BAND_RANK[score.band] > BAND_RANK[previousBand ?? 'low'];
         if (!crossed) return undefined;
         return armed(remember({
           alertId: alertIdFor(score.patientId, cause, score.scoreId),
@@ -257,20 +268,19 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
       for (let i = 0; i <= taken && i < ladder.length; i++) due += ladder[i]!.afterUnacknowledged;
       if (taken < ladder.length && (alert.state === 'open' || alert.state === 'escalated')) timers.set(alert.alertId, { step: taken, due });
       else timers.delete(alert.alertId);
-      const key = `${alert.patientId}\u0000${alert.cause}`;
       const t = Date.parse(alert.eventTs);
-      const previous = lastBand.get(key);
-      if (!previous || previous.t <= t) lastBand.set(key, { band: alert.severity, t });
+      const previous = bandOf(alert.patientId, alert.cause);
+      if (!previous || previous.t <= t) setBand(alert.patientId, alert.cause, alert.severity, t);
     },
 
     /** The newest band seen for a patient and cause, for a changelog. */
     exportBand(patientId: string, cause: string): { band: News2Band; t: number } | undefined {
-      return lastBand.get(`${patientId}\u0000${cause}`);
+      const held = bandOf(patientId, cause);
+      return held && { band: held.band, t: held.t };
     },
     importBand(patientId: string, cause: string, value: { band: News2Band; t: number }): void {
-      const key = `${patientId}\u0000${cause}`;
-      const previous = lastBand.get(key);
-      if (!previous || previous.t <= value.t) lastBand.set(key, value);
+      const previous = bandOf(patientId, cause);
+      if (!previous || previous.t <= value.t) setBand(patientId, cause, value.band, value.t);
     },
 
     get(alertId: string): Alert | undefined {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Alert, AlertAction, AlertSeverity, Pathway, Reading, ScoreEvent } from '../../domain/index.ts';
+import type { Alert, AlertAction, AlertSeverity, News2Parameter, Pathway, Reading, ScoreEvent } from '../../domain/index.ts';
+import { NEWS2_PARAMETERS } from '../news2/score.ts';
+import type { HeldValue } from '../news2/scorer.ts';
 import { SEVERITY_RANK } from '../../domain/index.ts';
 import { createRecentIds } from '../alerts/alert-book.ts';
 import { BASELINE, evaluate, wakeAt, type EvaluationContext, type Evidence, type History, type NodeState, type Point, type Settings } from './evaluate.ts';
@@ -27,6 +29,8 @@ export interface PatientContext {
   wardId: string;
   pathways: readonly Pathway[];
   settings: Settings;
+  /** NEWS2 SpO2 scale, when the engine scores NEWS2 (1 unless given). */
+  spo2Scale?: 1 | 2;
   /** The version of the settings, named beside every setting an alert's thresholds use. */
   settingsVersion?: number;
 }
@@ -108,6 +112,11 @@ class PatientState implements History {
   firstOf(type: SeriesType): number | undefined {
     return this.first[TYPE_INDEX[type]];
   }
+
+  latest(type: SeriesType): Point | undefined {
+    const points = this.series[TYPE_INDEX[type]];
+    return points?.[points.length - 1];
+  }
 }
 
 /** A binary heap of patients by wake time, then id, so timers fire in the same order on every run. */
@@ -153,7 +162,11 @@ function createTimerQueue() {
   };
 }
 
-export function createRuleEngine(packs: readonly RulePack[]) {
+/** Scores NEWS2 from the latest reading of each parameter the engine holds (see news2/scorer.ts). */
+export type ScoreHook = (held: (parameter: News2Parameter) => HeldValue | undefined, spo2Scale: 1 | 2, trigger: Reading) => ScoreEvent;
+
+export function createRuleEngine(packs: readonly RulePack[], options: { score?: ScoreHook } = {}) {
+  const scoreHook = options.score;
   const defs: RuleDefinition[] = packs.flatMap((pack) => pack.rules);
   const rules: CompiledRule[] = defs.map((def, index) => {
     const types = new Set<SeriesType>();
@@ -191,7 +204,8 @@ export function createRuleEngine(packs: readonly RulePack[]) {
     let set = ruleSets.get(key);
     if (set) return set;
     const applicable = rules.filter((r) => r.def.pathways === 'all' || r.def.pathways.some((p) => pathways.includes(p)));
-    const keep = SERIES_TYPES.map(() => -1);
+    // NEWS2 reads the latest reading of each of its parameters, for every patient.
+    const keep: number[] = SERIES_TYPES.map((t) => (scoreHook && NEWS2_TYPES.has(t) ? 0 : -1));
     const compressible = SERIES_TYPES.map(() => true);
     for (const rule of applicable) {
       for (const condition of [rule.def.condition, ...rule.def.levels.map((l) => l.when)]) {
@@ -303,15 +317,9 @@ export function createRuleEngine(packs: readonly RulePack[]) {
   }
 
   function contextFor(state: PatientState, now: number, fresh: readonly SeriesType[]): EvaluationContext {
-    return {
-      history: state,
-      settings: state.ctx.settings,
-      ...(state.ctx.settingsVersion !== undefined ? { settingsVersion: state.ctx.settingsVersion } : {}),
-      now,
-      fresh,
-      nodes: state.nodes,
-      slotOf,
-    };
+    const ctx: EvaluationContext = { history: state, settings: state.ctx.settings, now, fresh, nodes: state.nodes, slotOf };
+    if (state.ctx.settingsVersion !== undefined) ctx.settingsVersion = state.ctx.settingsVersion;
+    return ctx;
   }
 
   /** Evaluates one rule for one patient; returns the alert if it opened, changed or resolved. */
@@ -457,6 +465,44 @@ export function createRuleEngine(packs: readonly RulePack[]) {
     }
   }
 
+  function applyReading(reading: Reading, ctx: PatientContext, t: number, external?: ScoreEvent, compute = false): { score?: ScoreEvent; alerts: Alert[] } {
+    const state = stateOf(reading.patientId, ctx, t);
+    const point: Point = { t, readingId: reading.readingId, value: reading.value };
+    if (reading.flags) point.flags = reading.flags;
+    if (reading.position) point.position = reading.position;
+    const news2Input = compute && NEWS2_TYPES.has(reading.type);
+    // Canonical ISO times are kept for NEWS2 inputs: a score quotes them, and formatting costs more.
+    if (news2Input && reading.ts.length === 24 && reading.ts.endsWith('Z')) point.ts = reading.ts;
+    const stored = record(state, reading.type, point);
+    if (!stored.added) return { alerts: [] };
+    // A reading older than the one held for its parameter changes no score.
+    const score = news2Input && stored.newest ? scoreHook!((p) => state.latest(p), ctx.spo2Scale ?? 1, reading) : external;
+    const touched: SeriesType[] = [reading.type];
+    const fresh: SeriesType[] = stored.newest ? [reading.type] : [];
+    // Only complete scores enter the NEWS2 series: a partial score is a lower bound, and a rise from
+    // one to the next complete score would be an artefact of missing readings, not of the patient.
+    if (score && !score.partial) {
+      // The point names the reading that completed the score: the score's own id is that reading's
+      // id with the patient, rule and time, and keeping a second long string per point costs memory.
+      const scored = record(state, 'news2', { t: Date.parse(score.ts), readingId: reading.readingId, value: score.total });
+      if (scored.added) touched.push('news2');
+      if (scored.newest) fresh.push('news2');
+    }
+    if (t > state.clock) state.clock = t;
+    const out: Alert[] = [];
+    const evaluation = contextFor(state, state.clock, fresh);
+    const receivedAt = () => reading.receivedAt;
+    for (const rule of state.ruleSet.rules) {
+      let affected = false;
+      for (const type of touched) if (rule.types.has(type)) affected = true;
+      if (!affected) continue;
+      const changed = run(rule, state, evaluation, receivedAt);
+      if (changed) out.push(changed);
+    }
+    schedule(state, state.clock, touched);
+    return score ? { score, alerts: out } : { alerts: out };
+  }
+
   const NO_FRESH: readonly SeriesType[] = [];
 
   return {
@@ -467,38 +513,13 @@ export function createRuleEngine(packs: readonly RulePack[]) {
      * series); returns the alerts it opened, changed or resolved, in rule order.
      */
     onReading(reading: Reading, ctx: PatientContext, score?: ScoreEvent, t = Date.parse(reading.ts)): Alert[] {
-      const state = stateOf(reading.patientId, ctx, t);
-      const point: Point = { t, readingId: reading.readingId, value: reading.value };
-      if (reading.flags) point.flags = reading.flags;
-      if (reading.position) point.position = reading.position;
-      const stored = record(state, reading.type, point);
-      if (!stored.added) return [];
-      const touched: SeriesType[] = [reading.type];
-      const fresh: SeriesType[] = stored.newest ? [reading.type] : [];
-      // Only complete scores enter the NEWS2 series: a partial score is a lower bound, and a rise from
-      // one to the next complete score would be an artefact of missing readings, not of the patient.
-      if (score && !score.partial) {
-        // The point names the reading that completed the score: the score's own id is that reading's
-        // id with the patient, rule and time, and keeping a second long string per point costs memory.
-        const scored = record(state, 'news2', { t: Date.parse(score.ts), readingId: reading.readingId, value: score.total });
-        if (scored.added) touched.push('news2');
-        if (scored.newest) fresh.push('news2');
-      }
-      if (t > state.clock) state.clock = t;
-      const out: Alert[] = [];
-      const evaluation = contextFor(state, state.clock, fresh);
-      const receivedAt = () => reading.receivedAt;
-      for (const rule of state.ruleSet.rules) {
-        let affected = false;
-        for (const type of touched) if (rule.types.has(type)) affected = true;
-        if (!affected) continue;
-        const changed = run(rule, state, evaluation, receivedAt);
-        if (changed) out.push(changed);
-      }
-      schedule(state, state.clock, touched);
-      return out;
+      return applyReading(reading, ctx, t, score).alerts;
     },
 
+    /** Applies a reading, scoring NEWS2 from the held readings (needs the `score` option). */
+    apply(reading: Reading, ctx: PatientContext, t = Date.parse(reading.ts)): { score?: ScoreEvent; alerts: Alert[] } {
+      return applyReading(reading, ctx, t, undefined, true);
+    },
     /** Moves the clock: re-evaluates time-driven rules that are due and fires escalation timers. */
     tick(now: number, owns: (patientId: string) => boolean = () => true): Alert[] {
       const out: Alert[] = [];
@@ -670,3 +691,4 @@ export type RuleEngine = ReturnType<typeof createRuleEngine>;
 const ADDED_NEWEST = { added: true, newest: true } as const;
 const DUPLICATE = { added: false, newest: false } as const;
 const ADDED_LATE = { added: true, newest: false } as const;
+const NEWS2_TYPES = new Set<SeriesType>(NEWS2_PARAMETERS);

@@ -11,6 +11,8 @@ export interface Point {
   t: number;
   readingId: string;
   value: number | string | boolean;
+  /** The reading's canonical ISO time, kept only where a score quotes it. */
+  ts?: string;
   flags?: readonly string[];
   position?: 'sitting' | 'standing' | 'lying';
 }

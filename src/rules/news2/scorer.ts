@@ -2,12 +2,15 @@ import type { Acvpu, News2Parameter, Reading, ScoreEvent, ScoredInput } from '..
 import type { News2Rule } from './rule-file.ts';
 import { NEWS2_PARAMETERS, scoreNews2, type News2Input } from './score.ts';
 
-/** The latest reading held for a parameter. Readings carry canonical ISO times, so `t` gives `ts` back. */
+/** The latest reading held for a parameter; `ts`, when held, is its canonical ISO time (saves formatting `t`). */
 export interface HeldValue {
   readingId: string;
   value: number | string | boolean;
   t: number;
+  ts?: string;
 }
+
+const isoOf = (h: HeldValue) => h.ts ?? new Date(h.t).toISOString();
 
 export const IS_NEWS2_PARAMETER = new Set<string>(NEWS2_PARAMETERS);
 
@@ -28,26 +31,32 @@ export function scoreFromHeld(
   spo2Scale: 1 | 2,
   trigger: Reading,
 ): ScoreEvent {
-  let asOf = 0;
+  let newest: HeldValue | undefined;
+  const found: Array<HeldValue | undefined> = [];
   for (const p of NEWS2_PARAMETERS) {
     const h = held(p);
-    if (h && h.t > asOf) asOf = h.t;
+    found.push(h);
+    if (h && (!newest || h.t > newest.t)) newest = h;
   }
+  const asOf = newest?.t ?? 0;
   const input: News2Input = { spo2Scale };
   const used: Partial<Record<News2Parameter, HeldValue>> = {};
-  for (const p of NEWS2_PARAMETERS) {
-    const h = held(p);
+  for (let i = 0; i < NEWS2_PARAMETERS.length; i++) {
+    const p = NEWS2_PARAMETERS[i]!;
+    const h = found[i];
     if (!h || asOf - h.t > windowMs[p]) continue;
     used[p] = h;
     (input as unknown as Record<string, unknown>)[p] = h.value;
   }
   const result = scoreNews2(rule, input);
   const inputs: Partial<Record<News2Parameter, ScoredInput>> = {};
-  for (const [p, subscore] of Object.entries(result.subscores) as [News2Parameter, number][]) {
+  for (const p of NEWS2_PARAMETERS) {
+    const subscore = result.subscores[p];
+    if (subscore === undefined) continue;
     const h = used[p]!;
-    inputs[p] = { readingId: h.readingId, value: h.value, ts: new Date(h.t).toISOString(), subscore };
+    inputs[p] = { readingId: h.readingId, value: h.value, ts: isoOf(h), subscore };
   }
-  const asOfTs = new Date(asOf).toISOString();
+  const asOfTs = newest ? isoOf(newest) : new Date(0).toISOString();
   return {
     scoreId: `${trigger.patientId}:${rule.id}:${asOfTs}:${trigger.readingId}`,
     patientId: trigger.patientId,
