@@ -73,17 +73,18 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
     else timers.delete(alert.alertId);
   }
   /** The newest band seen per patient and cause, to tell a crossing from a repeat. */
-  const bands = new Map<string, Map<string, { band: News2Band; t: number }>>();
-  const bandOf = (patientId: string, cause: string) => bands.get(patientId)?.get(cause);
+  /** The newest band per patient and cause; a patient has one cause or very few, so a short list. */
+  const bands = new Map<string, Array<{ cause: string; band: News2Band; t: number }>>();
+  const bandOf = (patientId: string, cause: string) => bands.get(patientId)?.find((b) => b.cause === cause);
   /** Records the newest band, in place when one is held (this runs for every score). */
   const setBand = (patientId: string, cause: string, band: News2Band, t: number) => {
-    let causes = bands.get(patientId);
-    if (!causes) bands.set(patientId, (causes = new Map()));
-    const held = causes.get(cause);
+    const causes = bands.get(patientId);
+    const held = causes?.find((b) => b.cause === cause);
     if (held) {
       held.band = band;
       held.t = t;
-    } else causes.set(cause, { band, t });
+    } else if (causes) causes.push({ cause, band, t });
+    else bands.set(patientId, [{ cause, band, t }]);
   };
 
   function evidenceOf(score: ScoreEvent): AlertEvidence[] {

@@ -54,6 +54,10 @@ interface RuleSet {
   keep: number[];
   /** Series no rule here averages: a run of equal values keeps its first and latest point only. */
   compressible: boolean[];
+  /** Series whose first point ever seen a protocol needs (to leave out the first day). */
+  needsFirst: boolean[];
+  /** Whether any rule here keeps sustained or hysteresis state. */
+  hasNodes: boolean;
 }
 
 interface OpenAlert {
@@ -71,6 +75,10 @@ export type EngineActionOutcome = { alert: Alert; changed: boolean } | { error: 
 const DAY_MS = 86_400_000;
 const INF = Number.POSITIVE_INFINITY;
 const EMPTY: readonly Point[] = [];
+// Shared empty placeholders; a patient gets its own array on first write.
+const NO_NODES: Array<NodeState | undefined> = [];
+const NO_ALERTS: Array<OpenAlert | undefined> = [];
+const NO_WAKES: number[] = [];
 const TYPE_INDEX = Object.fromEntries(SERIES_TYPES.map((t, i) => [t, i])) as Record<SeriesType, number>;
 const iso = (t: number) => new Date(t).toISOString();
 const maxSeverity = (a: AlertSeverity, b: AlertSeverity | undefined) => (b && SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a);
@@ -83,17 +91,19 @@ function walk(condition: Condition, visit: (c: Leaf) => void): void {
 
 /** One patient's state. Its methods are the History a condition reads. */
 class PatientState implements History {
+  // Sized exactly, and created only when first needed: thousands of patients each hold one.
   /** Points by series type index. */
-  series: Array<Point[] | undefined> = [];
-  /** Event time of the first point ever seen, by series type index. */
-  first: number[] = [];
-  nodes: Array<NodeState | undefined> = [];
+  series: Array<Point[] | undefined> = new Array<Point[] | undefined>(SERIES_TYPES.length).fill(undefined);
+  /** Event time of the first point ever seen, by series type index, for series a protocol needs it of. */
+  first?: number[];
+  /** Sustained and hysteresis state by slot. */
+  nodes: Array<NodeState | undefined> = NO_NODES;
   /** Open alerts by rule index. */
-  alerts: Array<OpenAlert | undefined> = [];
+  alerts: Array<OpenAlert | undefined> = NO_ALERTS;
   /** Rules (by index) a person resolved while their condition held: no new alert until it clears. */
   rearm?: Set<number>;
   /** Per time-driven rule (position in ruleSet.timed), the next time it could change. */
-  wakes: number[] = [];
+  wakes: number[] = NO_WAKES;
   /** Wake time of this patient's live entry in the timer queue (Infinity: none). */
   queued = INF;
 
@@ -110,7 +120,8 @@ class PatientState implements History {
   }
 
   firstOf(type: SeriesType): number | undefined {
-    return this.first[TYPE_INDEX[type]];
+    const t = this.first?.[TYPE_INDEX[type]];
+    return t === undefined || Number.isNaN(t) ? undefined : t;
   }
 
   latest(type: SeriesType): Point | undefined {
@@ -207,6 +218,8 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
     // NEWS2 reads the latest reading of each of its parameters, for every patient.
     const keep: number[] = SERIES_TYPES.map((t) => (scoreHook && NEWS2_TYPES.has(t) ? 0 : -1));
     const compressible = SERIES_TYPES.map(() => true);
+    const needsFirst = SERIES_TYPES.map(() => false);
+    let hasNodes = false;
     for (const rule of applicable) {
       for (const condition of [rule.def.condition, ...rule.def.levels.map((l) => l.when)]) {
         walk(condition, (c) => {
@@ -216,10 +229,12 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
             c.kind === 'delta' || c.kind === 'average' ? c.window : c.kind === 'protocol-average' ? (c.days + 1) * DAY_MS : c.kind === 'postural-drop' ? c.within : 0;
           keep[i] = Math.max(keep[i]!, window);
           if (c.kind === 'average' || c.kind === 'protocol-average' || c.kind === 'postural-drop') compressible[i] = false;
+          if (c.kind === 'protocol-average') needsFirst[i] = true;
+          if (slotOf.has(c)) hasNodes = true;
         });
       }
     }
-    set = { key, rules: applicable, timed: applicable.flatMap((r, i) => (r.timeDriven ? [i] : [])), keep, compressible };
+    set = { key, rules: applicable, timed: applicable.flatMap((r, i) => (r.timeDriven ? [i] : [])), keep, compressible, needsFirst, hasNodes };
     ruleSets.set(key, set);
     return set;
   }
@@ -242,7 +257,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
       const set = ruleSetFor(ctx.pathways);
       if (set !== state.ruleSet) {
         state.ruleSet = set;
-        state.wakes = [];
+        state.wakes = NO_WAKES;
       }
     }
     return state;
@@ -254,13 +269,16 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
     const keep = state.ruleSet.keep[ti]!;
     if (keep < 0) return ADDED_NEWEST;
     let points = state.series[ti];
+    const needsFirst = state.ruleSet.needsFirst[ti];
+    if (needsFirst) {
+      state.first ??= new Array<number>(SERIES_TYPES.length).fill(Number.NaN);
+      if (!(point.t >= state.first[ti]!)) state.first[ti] = point.t;
+    }
     if (!points) {
       state.series[ti] = [point];
-      state.first[ti] = point.t;
       return ADDED_NEWEST;
     }
     for (let i = points.length - 1; i >= 0 && points[i]!.t >= point.t; i--) if (points[i]!.readingId === point.readingId) return DUPLICATE;
-    if (point.t < state.first[ti]!) state.first[ti] = point.t;
     if (keep === 0) {
       // Only the latest point counts: replace it in place (the common case, e.g. a 1 Hz heart rate).
       if (point.t < points[points.length - 1]!.t) return ADDED_LATE;
@@ -317,6 +335,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
   }
 
   function contextFor(state: PatientState, now: number, fresh: readonly SeriesType[]): EvaluationContext {
+    if (state.nodes === NO_NODES && state.ruleSet.hasNodes) state.nodes = new Array<NodeState | undefined>(slotNames.length).fill(undefined);
     const ctx: EvaluationContext = { history: state, settings: state.ctx.settings, now, fresh, nodes: state.nodes, slotOf };
     if (state.ctx.settingsVersion !== undefined) ctx.settingsVersion = state.ctx.settingsVersion;
     return ctx;
@@ -370,6 +389,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
         receivedAt: receivedAt(),
       };
       const first = def.escalation[0];
+      if (state.alerts === NO_ALERTS) state.alerts = new Array<OpenAlert | undefined>(defs.length).fill(undefined);
       state.alerts[rule.index] = { alert, level, step: 0, ...(first ? { due: now + first.afterUnacknowledged } : {}) };
       byId.set(alertId, { patientId: state.patientId, rule: rule.index });
       return alert;
@@ -448,10 +468,11 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
   function schedule(state: PatientState, at: number, touched?: readonly SeriesType[]): void {
     const set = state.ruleSet;
     let wake = INF;
+    if (state.wakes === NO_WAKES && set.timed.length) state.wakes = new Array<number>(set.timed.length).fill(Number.NaN);
     for (let k = 0; k < set.timed.length; k++) {
       const rule = set.rules[set.timed[k]!]!;
-      let w = state.wakes[k];
-      if (w === undefined || touched === undefined || touched.some((t) => rule.types.has(t))) {
+      let w = state.wakes[k]!;
+      if (Number.isNaN(w) || touched === undefined || touched.some((t) => rule.types.has(t))) {
         w = wakeAt(rule.def.condition, state, at);
         for (const l of rule.def.levels) w = Math.min(w, wakeAt(l.when, state, at));
         state.wakes[k] = w;
@@ -467,12 +488,11 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
 
   function applyReading(reading: Reading, ctx: PatientContext, t: number, external?: ScoreEvent, compute = false): { score?: ScoreEvent; alerts: Alert[] } {
     const state = stateOf(reading.patientId, ctx, t);
-    const point: Point = { t, readingId: reading.readingId, value: reading.value };
-    if (reading.flags) point.flags = reading.flags;
-    if (reading.position) point.position = reading.position;
     const news2Input = compute && NEWS2_TYPES.has(reading.type);
     // Canonical ISO times are kept for NEWS2 inputs: a score quotes them, and formatting costs more.
-    if (news2Input && reading.ts.length === 24 && reading.ts.endsWith('Z')) point.ts = reading.ts;
+    const ts = news2Input && reading.ts.length === 24 && reading.ts.endsWith('Z') ? reading.ts : undefined;
+    // Every field from the start: one object shape for all points, with no properties added later.
+    const point: Point = { t, readingId: reading.readingId, value: reading.value, ts, flags: reading.flags, position: reading.position };
     const stored = record(state, reading.type, point);
     if (!stored.added) return { alerts: [] };
     // A reading older than the one held for its parameter changes no score.
@@ -542,7 +562,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
         for (let i = 0; i < set.rules.length; i++) {
           const rule = set.rules[i]!;
           if (rule.timeDriven) {
-            const due = (state.wakes[k] ?? INF) <= at;
+            const due = state.wakes[k]! <= at;
             k++;
             if (due) {
               const changed = run(rule, state, evaluation, receivedAt);
@@ -555,7 +575,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
             if (escalated) out.push(escalated);
           }
         }
-        state.wakes = [];
+        state.wakes = NO_WAKES;
         schedule(state, at);
       }
       for (const state of deferred) {
@@ -626,6 +646,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
       const level = floor && alert.severity === floor ? def.severity : alert.severity;
       const next = def.escalation[escalations];
       const waiting = alert.state === 'open' || alert.state === 'escalated';
+      if (state.alerts === NO_ALERTS) state.alerts = new Array<OpenAlert | undefined>(defs.length).fill(undefined);
       state.alerts[index] = { alert, level, ...(floor ? { floor } : {}), step: escalations, ...(waiting && next ? { due: Date.parse(alert.updatedAt) + next.afterUnacknowledged } : {}) };
       schedule(state, state.clock);
     },
@@ -639,7 +660,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
         if (!points) return;
         series.push({
           type: SERIES_TYPES[i]!,
-          first: s.first[i]!,
+          first: s.firstOf(SERIES_TYPES[i]!) ?? points[0]?.t ?? s.firstSeen,
           points: points.map((p) => (p.flags || p.position ? [p.t, p.readingId, p.value, p.flags ? [...p.flags] : [], p.position ?? null] : [p.t, p.readingId, p.value])),
         });
       });
@@ -656,8 +677,8 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
       const state = stateOf(patientId, ctx, data.firstSeen);
       state.firstSeen = data.firstSeen;
       state.clock = data.clock;
-      state.series = [];
-      state.first = [];
+      state.series = new Array<Point[] | undefined>(SERIES_TYPES.length).fill(undefined);
+      delete state.first;
       for (const s of data.series) {
         const i = TYPE_INDEX[s.type];
         state.series[i] = s.points.map(([t, readingId, value, flags, position]) => {
@@ -666,9 +687,9 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
           if (position) p.position = position;
           return p;
         });
-        state.first[i] = s.first;
+        if (state.ruleSet.needsFirst[i]) (state.first ??= new Array<number>(SERIES_TYPES.length).fill(Number.NaN))[i] = s.first;
       }
-      state.nodes = [];
+      state.nodes = new Array<NodeState | undefined>(slotNames.length).fill(undefined);
       for (const [name, since, count, lastT, active] of data.nodes) {
         const slot = nameSlot.get(name);
         if (slot === undefined) continue;
@@ -677,7 +698,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
       const rearm = data.rearm.map((id) => defs.findIndex((d) => d.id === id)).filter((i) => i >= 0);
       if (rearm.length) state.rearm = new Set(rearm);
       else delete state.rearm;
-      state.wakes = [];
+      state.wakes = NO_WAKES;
       schedule(state, state.clock);
     },
 

@@ -127,7 +127,8 @@ const round1 = (v: number) => Math.round(v * 10) / 10;
 function nodeOf(condition: Condition, ctx: EvaluationContext): NodeState {
   const slot = ctx.slotOf.get(condition)!;
   let s = ctx.nodes[slot];
-  if (!s) ctx.nodes[slot] = s = { count: 0, active: false };
+  // Every field from the start: one object shape for all nodes, with no properties added later.
+  if (!s) ctx.nodes[slot] = s = { since: undefined, count: 0, lastT: undefined, active: false };
   return s;
 }
 
