@@ -146,12 +146,13 @@ export async function startRulesRole(deps: {
           return;
         }
         const { score, alerts } = processor.onReading(reading, contextOf(reading.patientId, reading.wardId, Date.parse(reading.ts)));
+        // Recorded at once, so a restore running meanwhile (timers) never installs older state over it.
+        appliedOffset.set(reading.patientId, { partition, offset: at });
         if (score) {
           metrics.scoresComputed.inc({ rule: score.ruleId, partial: String(score.partial) });
           await bus.publish(Topics.scores, [{ key: score.patientId, value: score }]);
         }
         await publishAlerts(alerts);
-        appliedOffset.set(reading.patientId, { partition, offset: at });
         await publishState(reading.patientId);
       }),
       on(Topics.alertActions, async ({ value: action, partition }) => {
@@ -174,10 +175,26 @@ export async function startRulesRole(deps: {
     ],
   });
   // Timers (missing data, windows, escalation) fire on the clock even when no reading arrives.
+  // Partitions this process held at the last tick. Patients of a partition newly taken over are
+  // restored before timers run, so a patient who has gone quiet still gets its missing-data alert.
+  let held = new Set<number>();
+  async function restoreTakenOver(assigned: ReadonlySet<number>): Promise<void> {
+    const taken = [...assigned].filter((p) => !held.has(p));
+    held = new Set(assigned);
+    if (!taken.length) return;
+    for (const p of taken) epoch.set(p, (epoch.get(p) ?? 0) + 1);
+    await catchUp();
+    for (const [patientId, record] of latestState) {
+      if (!taken.includes(record.partition) || !assigned.has(partitionFor(patientId, deps.partitions))) continue;
+      const wardId = registry.wardOf(patientId, new Date());
+      if (wardId) await ensureRestored(patientId, wardId, record.partition);
+    }
+  }
   const timer = setInterval(() => {
     void (async () => {
       await catchUp();
       const assigned = subscription.assigned();
+      await restoreTakenOver(assigned);
       await publishAlerts(processor.tick(Date.now(), (patientId) => assigned.has(partitionFor(patientId, deps.partitions))));
     })().catch((error: unknown) => log.error({ err: error }, 'rule timers failed; retrying on the next tick'));
   }, deps.tickMs ?? 15_000);

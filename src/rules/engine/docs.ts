@@ -103,7 +103,9 @@ After each reading a rules process publishes the patient's rule state (held read
 hysteresis state, re-arm marks, NEWS2 inputs) to the compacted topic \`vw.rules-state.v1\`, before it
 commits the reading. A process that takes a patient over after a crash, a restart or a rebalance reads
 the alerts topic and that changelog first, restores the patient, and skips readings the restored
-state already includes, so an alert is neither repeated nor lost.
+state already includes, so an alert is neither repeated nor lost. Patients of a partition it takes
+over are restored on its next timer tick too, so a patient who has gone quiet still gets a
+missing-data alert on time.
 `.split('\n');
 
 export function rulesMarkdown(news2: News2Rule, packs: readonly RulePack[]): string {
