@@ -43,8 +43,7 @@ export function spo2Table(spo2Scale: 1 | 2, spo2: number, onOxygen: boolean | un
   return roundHalfUp(spo2, 0) < 93 ? 'spo2_scale_2_air' : undefined;
 }
 
-export function bandOf(rule: News2Rule, total: number, subscores: Partial<Record<News2Parameter, number>>): News2Band {
-  const highest = Math.max(0, ...Object.values(subscores));
+export function bandOf(rule: News2Rule, total: number, subscores: Partial<Record<News2Parameter, number>>, highest = Math.max(0, ...Object.values(subscores))): News2Band {
   for (const b of rule.bands) {
     if ('minTotal' in b ? total >= b.minTotal : highest >= b.anySubscore) return b.band;
   }
@@ -74,7 +73,16 @@ export function scoreNews2(rule: News2Rule, input: News2Input): News2Result {
   if (input.consciousness !== undefined) subscores.consciousness = p.consciousness.scores[input.consciousness];
   numeric('temperature', 'temperature', input.temperature);
 
-  const missing = NEWS2_PARAMETERS.filter((param) => subscores[param] === undefined);
-  const total = Object.values(subscores).reduce((sum, s) => sum + s, 0);
-  return { total, band: bandOf(rule, total, subscores), subscores, missing, partial: missing.length > 0 };
+  const missing: News2Parameter[] = [];
+  let total = 0;
+  let highest = 0;
+  for (const param of NEWS2_PARAMETERS) {
+    const s = subscores[param];
+    if (s === undefined) missing.push(param);
+    else {
+      total += s;
+      if (s > highest) highest = s;
+    }
+  }
+  return { total, band: bandOf(rule, total, subscores, highest), subscores, missing, partial: missing.length > 0 };
 }

@@ -31,29 +31,46 @@ export function scoreFromHeld(
   spo2Scale: 1 | 2,
   trigger: Reading,
 ): ScoreEvent {
+  // Parameters in their fixed order (NEWS2_PARAMETERS): respiratory_rate, spo2, supplemental_oxygen,
+  // systolic_bp, heart_rate, consciousness, temperature. Plain locals and one object literal keep
+  // this hot path free of dynamically shaped objects.
+  const rr = held('respiratory_rate');
+  const spo2 = held('spo2');
+  const o2 = held('supplemental_oxygen');
+  const sbp = held('systolic_bp');
+  const hr = held('heart_rate');
+  const acvpu = held('consciousness');
+  const temp = held('temperature');
   let newest: HeldValue | undefined;
-  const found: Array<HeldValue | undefined> = [];
-  for (const p of NEWS2_PARAMETERS) {
-    const h = held(p);
-    found.push(h);
-    if (h && (!newest || h.t > newest.t)) newest = h;
-  }
+  for (const h of [rr, spo2, o2, sbp, hr, acvpu, temp]) if (h && (!newest || h.t > newest.t)) newest = h;
   const asOf = newest?.t ?? 0;
-  const input: News2Input = { spo2Scale };
-  const used: Partial<Record<News2Parameter, HeldValue>> = {};
-  for (let i = 0; i < NEWS2_PARAMETERS.length; i++) {
-    const p = NEWS2_PARAMETERS[i]!;
-    const h = found[i];
-    if (!h || asOf - h.t > windowMs[p]) continue;
-    used[p] = h;
-    (input as unknown as Record<string, unknown>)[p] = h.value;
-  }
+  const fresh = (h: HeldValue | undefined, p: News2Parameter) => (h && asOf - h.t <= windowMs[p] ? h : undefined);
+  const used = [
+    fresh(rr, 'respiratory_rate'),
+    fresh(spo2, 'spo2'),
+    fresh(o2, 'supplemental_oxygen'),
+    fresh(sbp, 'systolic_bp'),
+    fresh(hr, 'heart_rate'),
+    fresh(acvpu, 'consciousness'),
+    fresh(temp, 'temperature'),
+  ] as const;
+  const input: News2Input = {
+    spo2Scale,
+    respiratory_rate: used[0]?.value as number | undefined,
+    spo2: used[1]?.value as number | undefined,
+    supplemental_oxygen: used[2]?.value as boolean | undefined,
+    systolic_bp: used[3]?.value as number | undefined,
+    heart_rate: used[4]?.value as number | undefined,
+    consciousness: used[5]?.value as Acvpu | undefined,
+    temperature: used[6]?.value as number | undefined,
+  };
   const result = scoreNews2(rule, input);
   const inputs: Partial<Record<News2Parameter, ScoredInput>> = {};
-  for (const p of NEWS2_PARAMETERS) {
+  for (let i = 0; i < NEWS2_PARAMETERS.length; i++) {
+    const p = NEWS2_PARAMETERS[i]!;
     const subscore = result.subscores[p];
     if (subscore === undefined) continue;
-    const h = used[p]!;
+    const h = used[i]!;
     inputs[p] = { readingId: h.readingId, value: h.value, ts: isoOf(h), subscore };
   }
   const asOfTs = newest ? isoOf(newest) : new Date(0).toISOString();
