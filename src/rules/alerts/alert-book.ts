@@ -145,7 +145,6 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
       setBand(score.patientId, cause, score.band, t);
       if (BAND_RANK[score.band] === 0) return undefined;
       const severity = score.band as AlertSeverity;
-      const evidence = evidenceOf(score);
       if (!current) {
         const crossed = BAND_RANK[score.band] > BAND_RANK[previousBand ?? 'low'];
         if (!crossed) return undefined;
@@ -166,13 +165,13 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
           partial: score.partial,
           explanation: explain(score),
           response: explainer.response(score.band),
-          evidence,
+          evidence: evidenceOf(score),
           history: [{ state: 'open', at: score.ts, by: 'vw' }],
           receivedAt: score.receivedAt,
         }), t);
       }
       // Scores older than what the alert already shows, or identical to it (a redelivery), change nothing.
-      if (Date.parse(score.ts) < Date.parse(current.eventTs)) return undefined;
+      if (t < Date.parse(current.eventTs)) return undefined;
       const explanation = explain(score);
       const rises = SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity];
       if (!rises && explanation === current.explanation && score.partial === current.partial) return undefined;
@@ -189,7 +188,7 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
         partial: score.partial,
         explanation,
         response: rises ? explainer.response(score.band) : current.response,
-        evidence,
+        evidence: evidenceOf(score),
         history: rises ? [...current.history, { state: 'open', at: score.ts, by: 'vw', note: `severity rose to ${severity}` }] : current.history,
         receivedAt: score.receivedAt,
       });

@@ -504,7 +504,11 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
     if (score && !score.partial) {
       // The point names the reading that completed the score: the score's own id is that reading's
       // id with the patient, rule and time, and keeping a second long string per point costs memory.
-      const scored = record(state, 'news2', { t: Date.parse(score.ts), readingId: reading.readingId, value: score.total });
+      // The score's time is its newest input's: found among the held readings, not parsed from text.
+      let asOf = t;
+      if (compute) for (const p of NEWS2_PARAMETERS) asOf = Math.max(asOf, state.latest(p)?.t ?? 0);
+      else asOf = Date.parse(score.ts);
+      const scored = record(state, 'news2', { t: asOf, readingId: reading.readingId, value: score.total, ts: undefined, flags: undefined, position: undefined });
       if (scored.added) touched.push('news2');
       if (scored.newest) fresh.push('news2');
     }
