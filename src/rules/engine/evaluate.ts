@@ -97,29 +97,20 @@ function latestAt(points: readonly Point[], now: number): Point | undefined {
   return undefined;
 }
 
-/** Index of the first point at or after `t` (points are in event-time order). */
-function lowerBound(points: readonly Point[], t: number): number {
+/** Index of the first point at or after `t` (or, `after`, after it): points are in event-time order. */
+function bound(points: readonly Point[], t: number, after = false): number {
   let lo = 0;
   let hi = points.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (points[mid]!.t < t) lo = mid + 1;
+    if (points[mid]!.t < t || (after && points[mid]!.t === t)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
-
+const lowerBound = (points: readonly Point[], t: number) => bound(points, t);
 /** Index one past the last point at or before `t`. */
-function upperBound(points: readonly Point[], t: number): number {
-  let lo = 0;
-  let hi = points.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (points[mid]!.t <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const upperBound = (points: readonly Point[], t: number) => bound(points, t, true);
 
 const NONE: Outcome = { holds: false, evidence: [] };
 const round1 = (v: number) => Math.round(v * 10) / 10;

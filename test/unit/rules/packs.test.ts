@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Alert, AlertAction, Pathway, Reading } from '../../../src/domain/index.ts';
+import { CANONICAL_UNIT, type Alert, type AlertAction, type Pathway, type Reading } from '../../../src/domain/index.ts';
 import { londonDate, londonDay } from '../../../src/rules/engine/calendar.ts';
 import { loadRulePacks, type RulePack } from '../../../src/rules/engine/pack-file.ts';
 import { loadNews2Rule, type News2Rule } from '../../../src/rules/news2/rule-file.ts';
@@ -15,18 +15,7 @@ beforeAll(async () => {
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
-const UNITS: Record<string, string> = {
-  respiratory_rate: '/min',
-  spo2: '%',
-  heart_rate: '/min',
-  systolic_bp: 'mm[Hg]',
-  diastolic_bp: 'mm[Hg]',
-  temperature: 'Cel',
-  weight: 'kg',
-  consciousness: '{ACVPU}',
-  supplemental_oxygen: '{boolean}',
-  irregular_rhythm: '{boolean}',
-};
+const UNITS: Record<string, string> = CANONICAL_UNIT;
 let n = 0;
 function reading(type: Reading['type'], value: Reading['value'], at: number, extra: Partial<Reading> = {}, patientId = 'p1'): Reading {
   const ts = new Date(at).toISOString();
