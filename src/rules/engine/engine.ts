@@ -42,6 +42,8 @@ interface CompiledRule {
   types: ReadonlySet<SeriesType>;
   /** Its outcome can change with time alone (missing data, windows): the clock re-evaluates it. */
   timeDriven: boolean;
+  /** `types` as bits by series type index, for the per-reading check (there are fewer than 32 types). */
+  typeMask: number;
 }
 
 /** The rules that apply to one set of pathways, and what they need kept. */
@@ -82,6 +84,12 @@ const NO_WAKES: number[] = [];
 const TYPE_INDEX = Object.fromEntries(SERIES_TYPES.map((t, i) => [t, i])) as Record<SeriesType, number>;
 const iso = (t: number) => new Date(t).toISOString();
 const maxSeverity = (a: AlertSeverity, b: AlertSeverity | undefined) => (b && SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a);
+
+function samePathways(a: readonly Pathway[], b: readonly Pathway[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 type Leaf = Exclude<Condition, { kind: 'all' | 'any' }>;
 function walk(condition: Condition, visit: (c: Leaf) => void): void {
@@ -188,7 +196,9 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
         timeDriven ||= c.kind === 'missing' || c.kind === 'delta' || c.kind === 'average' || c.kind === 'protocol-average';
       });
     }
-    return { def, index, types, timeDriven };
+    let typeMask = 0;
+    for (const t of types) typeMask |= 1 << TYPE_INDEX[t];
+    return { def, index, types, timeDriven, typeMask };
   });
 
   // Sustained and hysteresis nodes get numbered slots; their names (rule id and position) are what a
@@ -253,7 +263,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
     }
     const previous = state.ctx.pathways;
     state.ctx = ctx;
-    if (previous !== ctx.pathways && (previous.length !== ctx.pathways.length || previous.some((p, i) => p !== ctx.pathways[i]))) {
+    if (previous !== ctx.pathways && !samePathways(previous, ctx.pathways)) {
       const set = ruleSetFor(ctx.pathways);
       if (set !== state.ruleSet) {
         state.ruleSet = set;
@@ -465,14 +475,14 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
   }
 
   /** Recomputes the wake times of the patient's time-driven rules that `touched` affects (all if undefined), and queues the patient. */
-  function schedule(state: PatientState, at: number, touched?: readonly SeriesType[]): void {
+  function schedule(state: PatientState, at: number, touched?: number): void {
     const set = state.ruleSet;
     let wake = INF;
     if (state.wakes === NO_WAKES && set.timed.length) state.wakes = new Array<number>(set.timed.length).fill(Number.NaN);
     for (let k = 0; k < set.timed.length; k++) {
       const rule = set.rules[set.timed[k]!]!;
       let w = state.wakes[k]!;
-      if (Number.isNaN(w) || touched === undefined || touched.some((t) => rule.types.has(t))) {
+      if (Number.isNaN(w) || touched === undefined || rule.typeMask & touched) {
         w = wakeAt(rule.def.condition, state, at);
         for (const l of rule.def.levels) w = Math.min(w, wakeAt(l.when, state, at));
         state.wakes[k] = w;
@@ -488,7 +498,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
 
   function applyReading(reading: Reading, ctx: PatientContext, t: number, external?: ScoreEvent, compute = false): { score?: ScoreEvent; alerts: Alert[] } {
     const state = stateOf(reading.patientId, ctx, t);
-    const news2Input = compute && NEWS2_TYPES.has(reading.type);
+    const news2Input = compute && IS_NEWS2_TYPE[TYPE_INDEX[reading.type]]!;
     // Canonical ISO times are kept for NEWS2 inputs: a score quotes them, and formatting costs more.
     const ts = news2Input && reading.ts.length === 24 && reading.ts.endsWith('Z') ? reading.ts : undefined;
     // Every field from the start: one object shape for all points, with no properties added later.
@@ -516,14 +526,14 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
     const out: Alert[] = [];
     const evaluation = contextFor(state, state.clock, fresh);
     const receivedAt = () => reading.receivedAt;
+    let mask = 0;
+    for (const type of touched) mask |= 1 << TYPE_INDEX[type];
     for (const rule of state.ruleSet.rules) {
-      let affected = false;
-      for (const type of touched) if (rule.types.has(type)) affected = true;
-      if (!affected) continue;
+      if (!(rule.typeMask & mask)) continue;
       const changed = run(rule, state, evaluation, receivedAt);
       if (changed) out.push(changed);
     }
-    schedule(state, state.clock, touched);
+    schedule(state, state.clock, mask);
     return score ? { score, alerts: out } : { alerts: out };
   }
 
@@ -717,3 +727,4 @@ const ADDED_NEWEST = { added: true, newest: true } as const;
 const DUPLICATE = { added: false, newest: false } as const;
 const ADDED_LATE = { added: true, newest: false } as const;
 const NEWS2_TYPES = new Set<SeriesType>(NEWS2_PARAMETERS);
+const IS_NEWS2_TYPE = SERIES_TYPES.map((t) => NEWS2_TYPES.has(t));
