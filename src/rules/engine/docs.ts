@@ -91,7 +91,7 @@ a default and without the setting, the condition cannot hold (the rule does not 
   rules process that owns the patient, whether or not readings arrive.
 - **Late and out-of-order readings:** a reading is placed in its series in event-time order, so it
   counts in every window, average and delta it falls in, and an alert it causes is raised at the
-  patient's clock. A reading older than the newest of its type is never \`the latest\` and advances no
+  patient's clock. A reading older than the newest of its type is never the latest reading and advances no
   sustained count or hysteresis state. A reading older than everything a rule keeps has no effect. The
   same reading delivered twice (same reading id) is absorbed.
 - The engine is deterministic: the same readings, actions and timer ticks in the same order give the
@@ -118,7 +118,6 @@ export function rulesMarkdown(news2: News2Rule, packs: readonly RulePack[]): str
     'recorded traces before it goes live.',
     '',
     ...ENGINE_SEMANTICS,
-    '',
     `## ${news2.title} (\`${news2.id}\` ${news2.version})`,
     '',
     news2.description,
