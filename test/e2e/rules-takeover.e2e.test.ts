@@ -38,13 +38,15 @@ beforeAll(async () => {
 });
 
 describe('rules processes taking over a quiet patient', () => {
-  it('fire the missing-data alert on time for a patient whose last reading the stopped process applied', async () => {
+  it('fire the missing-data alert on time for a patient whose last reading the stopped process applied', { timeout: 30_000 }, async () => {
     const alerts: Alert[] = [];
     const watcher = await bus.consume({ groupId: 'takeover-alerts', fromBeginning: true, topics: [on(Topics.alerts, async ({ value }) => void alerts.push(value))] });
     stops.push(() => watcher.stop());
     const first = await startRulesRole({ ...deps, instanceId: 'first' });
-    // The SpO2 deadline (14 h) passes 1.5 s from now: the reading is 14 h less 1.5 s old.
-    const ts = new Date(Date.now() - 14 * 3_600_000 + 1_500).toISOString();
+    // The SpO2 deadline (14 h) passes 6 s from now: the reading is 14 h less 6 s old. The margin lets
+    // a loaded machine apply the reading and hand the patient over before the deadline.
+    const deadline = Date.now() + 6_000;
+    const ts = new Date(deadline - 14 * 3_600_000).toISOString();
     const reading: Reading = { readingId: 'takeover-r1', patientId: 'pt-0001', wardId: 'ward-ari', deviceId: 'oxi-0001', type: 'spo2', value: 97, unit: '%', ts, receivedAt: new Date().toISOString() };
     await bus.publish(Topics.readings, [{ key: reading.patientId, value: reading }]);
     const changelog: unknown[] = [];
@@ -56,8 +58,9 @@ describe('rules processes taking over a quiet patient', () => {
     const second = await startRulesRole({ ...deps, instanceId: 'second' });
     stops.push(second.stop);
     await first.stop();
+    expect(Date.now()).toBeLessThan(deadline);
     expect(alerts.filter((a) => a.patientId === 'pt-0001' && a.ruleId === 'no-spo2-data')).toEqual([]);
-    await expect.poll(() => alerts.filter((a) => a.patientId === 'pt-0001' && a.ruleId === 'no-spo2-data').length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => alerts.filter((a) => a.patientId === 'pt-0001' && a.ruleId === 'no-spo2-data').length, { timeout: 15_000 }).toBe(1);
     const missing = alerts.find((a) => a.ruleId === 'no-spo2-data')!;
     expect(missing.evidence[0]).toMatchObject({ readingId: 'takeover-r1', type: 'spo2' });
   });
