@@ -108,7 +108,8 @@ export function createNews2Scorer(rule: News2Rule) {
       if (!held) patients.set(reading.patientId, (held = {}));
       const current = held[parameter];
       if (current && (current.t > t || current.readingId === reading.readingId)) return undefined;
-      held[parameter] = { readingId: reading.readingId, value: reading.value, t };
+      // Canonical ISO times are kept: every score quotes them, and formatting each time costs more.
+      held[parameter] = { readingId: reading.readingId, value: reading.value, t, ...(reading.ts.length === 24 && reading.ts.endsWith('Z') ? { ts: reading.ts } : {}) };
       const state = held;
       return scoreFromHeld(rule, windowMs, (p) => state[p], patient.spo2Scale, reading);
     },
