@@ -3,7 +3,7 @@ import type { Bus, Subscription } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
 import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
-import type { Alert } from '../domain/index.ts';
+import type { Alert, ScoreEvent } from '../domain/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -46,12 +46,13 @@ export async function startRulesRole(deps: {
 
   async function publishAlerts(alerts: Alert[]): Promise<void> {
     if (!alerts.length) return;
+    await bus.publish(Topics.alerts, alerts.map((a) => ({ key: a.patientId, value: a })));
+    // Counted once published, so a retried publish is not counted twice.
     for (const alert of alerts) {
       if (alert.revision === 0) metrics.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
       else if (alert.history.at(-1)?.note?.startsWith('severity rose') || alert.state === 'escalated') metrics.alertsEscalated.inc({ rule: alert.ruleId, severity: alert.severity });
       log.info({ alertId: alert.alertId, rule: alert.ruleId, severity: alert.severity, state: alert.state, revision: alert.revision, wardId: alert.wardId }, 'alert changed');
     }
-    await bus.publish(Topics.alerts, alerts.map((a) => ({ key: a.patientId, value: a })));
   }
 
   // Views of the alerts topic and the changelog, kept by every rules process, so that whichever
@@ -128,53 +129,70 @@ export async function startRulesRole(deps: {
     await bus.publish(Topics.rulesState, [{ key: patientId, value: { patientId, partition: applied.partition, offset: applied.offset, state: processor.exportPatient(patientId) } }]);
   }
 
+  // What a record produced but could not yet publish, by record: a failed publish leaves the record
+  // uncommitted, and its retry publishes these instead of applying the record a second time.
+  const unpublished = new Map<string, { patientId: string; alerts: Alert[]; score?: ScoreEvent }>();
+
   const subscription: Subscription = await bus.consume({
     groupId: RULES_GROUP,
     topics: [
       on(Topics.readings, async ({ value: reading, partition, offset }) => {
         const at = Number(offset);
-        notePartitionOffset(partition, at);
-        await ensureRestored(reading.patientId, reading.wardId, partition);
-        const applied = appliedOffset.get(reading.patientId);
-        if (applied && applied.partition === partition && applied.offset >= at) {
-          // Already in the restored state, and its effects were published before it was recorded.
-          metrics.duplicatesAbsorbed.inc({ stage: 'rules' });
-          return;
+        const key = `r${partition}:${at}`;
+        // A retry after a failed publish: the reading is already in the rule state, so publish what it
+        // produced again rather than applying it again (which would produce nothing).
+        let out = unpublished.get(key);
+        if (!out) {
+          notePartitionOffset(partition, at);
+          await ensureRestored(reading.patientId, reading.wardId, partition);
+          const applied = appliedOffset.get(reading.patientId);
+          if (applied && applied.partition === partition && applied.offset >= at) {
+            // Already in the restored state, and its effects were published before it was recorded.
+            metrics.duplicatesAbsorbed.inc({ stage: 'rules' });
+            return;
+          }
+          if (!registry.patient(reading.patientId)) {
+            log.warn({ readingId: reading.readingId }, 'reading for a patient missing from the registry; not scored');
+            return;
+          }
+          const result = processor.onReading(reading, contextOf(reading.patientId, reading.wardId, Date.parse(reading.ts)));
+          // Recorded at once, so a restore running meanwhile (timers) never installs older state over it.
+          appliedOffset.set(reading.patientId, { partition, offset: at });
+          out = { patientId: reading.patientId, alerts: result.alerts, ...(result.score ? { score: result.score } : {}) };
+          unpublished.set(key, out);
+          if (out.score) metrics.scoresComputed.inc({ rule: out.score.ruleId, partial: String(out.score.partial) });
         }
-        if (!registry.patient(reading.patientId)) {
-          log.warn({ readingId: reading.readingId }, 'reading for a patient missing from the registry; not scored');
-          return;
-        }
-        const { score, alerts } = processor.onReading(reading, contextOf(reading.patientId, reading.wardId, Date.parse(reading.ts)));
-        // Recorded at once, so a restore running meanwhile (timers) never installs older state over it.
-        appliedOffset.set(reading.patientId, { partition, offset: at });
-        if (score) {
-          metrics.scoresComputed.inc({ rule: score.ruleId, partial: String(score.partial) });
-          await bus.publish(Topics.scores, [{ key: score.patientId, value: score }]);
-        }
-        await publishAlerts(alerts);
-        await publishState(reading.patientId);
+        if (out.score) await bus.publish(Topics.scores, [{ key: out.score.patientId, value: out.score }]);
+        await publishAlerts(out.alerts);
+        await publishState(out.patientId);
+        unpublished.delete(key);
       }),
-      on(Topics.alertActions, async ({ value: action, partition }) => {
-        await ensureRestored(action.patientId, action.wardId, partition);
-        const outcome = processor.applyAction(action);
-        if ('error' in outcome) {
-          log.warn({ alertId: action.alertId, actionId: action.actionId, error: outcome.error }, 'alert action not applied');
-          return;
+      on(Topics.alertActions, async ({ value: action, partition, offset }) => {
+        const key = `a${partition}:${offset}`;
+        let alert = unpublished.get(key)?.alerts[0];
+        if (!alert) {
+          await ensureRestored(action.patientId, action.wardId, partition);
+          const outcome = processor.applyAction(action);
+          if ('error' in outcome) {
+            log.warn({ alertId: action.alertId, actionId: action.actionId, error: outcome.error }, 'alert action not applied');
+            return;
+          }
+          if (!outcome.changed) {
+            metrics.duplicatesAbsorbed.inc({ stage: 'alert-action' });
+            return;
+          }
+          alert = outcome.alert;
+          unpublished.set(key, { patientId: action.patientId, alerts: [alert] });
+          metrics.alertActions.inc({ action: action.action });
+          log.info({ alertId: action.alertId, action: action.action, state: alert.state }, 'alert action applied');
         }
-        if (!outcome.changed) {
-          metrics.duplicatesAbsorbed.inc({ stage: 'alert-action' });
-          return;
-        }
-        metrics.alertActions.inc({ action: action.action });
-        log.info({ alertId: action.alertId, action: action.action, state: outcome.alert.state }, 'alert action applied');
-        await bus.publish(Topics.alerts, [{ key: outcome.alert.patientId, value: outcome.alert }]);
+        await bus.publish(Topics.alerts, [{ key: alert.patientId, value: alert }]);
         // A resolution re-arms the rule only after its condition clears: that mark is rule state.
         await publishState(action.patientId);
+        unpublished.delete(key);
       }),
     ],
   });
-  // Timers (missing data, windows, escalation) fire on the clock even when no reading arrives.
   // Partitions this process held at the last tick. Patients of a partition newly taken over are
   // restored before timers run, so a patient who has gone quiet still gets its missing-data alert.
   let held = new Set<number>();
@@ -190,12 +208,17 @@ export async function startRulesRole(deps: {
       if (wardId) await ensureRestored(patientId, wardId, record.partition);
     }
   }
+  // Timers (missing data, windows, escalation) fire on the clock even when no reading arrives. What a
+  // tick produced but could not publish is published again on the next one.
+  let timerBacklog: Alert[] = [];
   const timer = setInterval(() => {
     void (async () => {
       await catchUp();
       const assigned = subscription.assigned();
       await restoreTakenOver(assigned);
-      await publishAlerts(processor.tick(Date.now(), (patientId) => assigned.has(partitionFor(patientId, deps.partitions))));
+      timerBacklog = [...timerBacklog, ...processor.tick(Date.now(), (patientId) => assigned.has(partitionFor(patientId, deps.partitions)))];
+      await publishAlerts(timerBacklog);
+      timerBacklog = [];
     })().catch((error: unknown) => log.error({ err: error }, 'rule timers failed; retrying on the next tick'));
   }, deps.tickMs ?? 15_000);
   log.info({ rules: processor.rules.length + 1 }, 'rules role consuming');
