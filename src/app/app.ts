@@ -88,7 +88,9 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     if (roles.has('rules')) {
       const news2 = await loadNews2Rule(join(config.rules.dir, 'news2.yaml'));
       const packs = await loadRulePacks(config.rules.dir);
-      const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger, partitions: config.bus.partitions });
+      // With the in-process bus every role is in this process and the bus ends with it: no other
+      // process can take a patient over, so the rule state changelog would cost and never be read.
+      const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger, partitions: config.bus.partitions, changelog: config.bus.kind !== 'memory' });
       stops.push(rules.stop);
     }
     const feed = roles.has('feed')

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus, Subscription } from '../bus/bus.ts';
-import { on } from '../bus/bus.ts';
+import { on, onBatch } from '../bus/bus.ts';
 import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
 import type { Alert, ScoreEvent } from '../domain/index.ts';
@@ -37,6 +37,12 @@ export async function startRulesRole(deps: {
   partitions: number;
   /** How often timers are checked; they fire at their due time, within this. */
   tickMs?: number;
+  /**
+   * Write each patient's rule state to the changelog topic, so another process can take the patient
+   * over. On by default; the single-process embedded default, whose in-process bus ends with the
+   * process, turns it off.
+   */
+  changelog?: boolean;
 }): Promise<{ stop(): Promise<void> }> {
   const { bus, registry, metrics } = deps;
   const log = deps.logger.child({ role: 'rules' });
@@ -123,50 +129,67 @@ export async function startRulesRole(deps: {
     lastOffset.set(partition, offset);
   }
 
-  async function publishState(patientId: string): Promise<void> {
-    const applied = appliedOffset.get(patientId);
-    if (!applied) return;
-    await bus.publish(Topics.rulesState, [{ key: patientId, value: { patientId, partition: applied.partition, offset: applied.offset, state: processor.exportPatient(patientId) } }]);
+  const changelog = deps.changelog ?? true;
+  async function publishStates(patientIds: readonly string[]): Promise<void> {
+    if (!changelog) return;
+    const records = patientIds.flatMap((patientId) => {
+      const applied = appliedOffset.get(patientId);
+      return applied ? [{ key: patientId, value: { patientId, partition: applied.partition, offset: applied.offset, state: processor.exportPatient(patientId) } }] : [];
+    });
+    if (records.length) await bus.publish(Topics.rulesState, records);
   }
 
   // What a record produced but could not yet publish, by record: a failed publish leaves the record
   // uncommitted, and its retry publishes these instead of applying the record a second time.
-  const unpublished = new Map<string, { patientId: string; alerts: Alert[]; score?: ScoreEvent }>();
+  type Produced = { patientId: string; alerts: Alert[]; score?: ScoreEvent };
+  const unpublished = new Map<string, Produced>();
 
   const subscription: Subscription = await bus.consume({
     groupId: RULES_GROUP,
     topics: [
-      on(Topics.readings, async ({ value: reading, partition, offset }) => {
-        const at = Number(offset);
-        const key = `r${partition}:${at}`;
-        // A retry after a failed publish: the reading is already in the rule state, so publish what it
-        // produced again rather than applying it again (which would produce nothing).
-        let out = unpublished.get(key);
-        if (!out) {
-          notePartitionOffset(partition, at);
-          await ensureRestored(reading.patientId, reading.wardId, partition);
-          const applied = appliedOffset.get(reading.patientId);
-          if (applied && applied.partition === partition && applied.offset >= at) {
-            // Already in the restored state, and its effects were published before it was recorded.
-            metrics.duplicatesAbsorbed.inc({ stage: 'rules' });
-            return;
+      // Readings in batches of one partition (as many as are waiting): each output topic is written
+      // once per batch and each patient's changelog record once, then the batch is committed.
+      onBatch(
+        Topics.readings,
+        async (records) => {
+          const outputs: Array<{ key: string; out: Produced }> = [];
+          for (const { value: reading, partition, offset } of records) {
+            const at = Number(offset);
+            const key = `r${partition}:${at}`;
+            // A retry after a failed publish: the reading is already in the rule state, so publish what
+            // it produced again rather than applying it again (which would produce nothing).
+            let out = unpublished.get(key);
+            if (!out) {
+              notePartitionOffset(partition, at);
+              await ensureRestored(reading.patientId, reading.wardId, partition);
+              const applied = appliedOffset.get(reading.patientId);
+              if (applied && applied.partition === partition && applied.offset >= at) {
+                // Already in the restored state, and its effects were published before it was recorded.
+                metrics.duplicatesAbsorbed.inc({ stage: 'rules' });
+                continue;
+              }
+              if (!registry.patient(reading.patientId)) {
+                log.warn({ readingId: reading.readingId }, 'reading for a patient missing from the registry; not scored');
+                continue;
+              }
+              const result = processor.onReading(reading, contextOf(reading.patientId, reading.wardId, Date.parse(reading.ts)));
+              // Recorded at once, so a restore running meanwhile (timers) never installs older state over it.
+              appliedOffset.set(reading.patientId, { partition, offset: at });
+              out = { patientId: reading.patientId, alerts: result.alerts, ...(result.score ? { score: result.score } : {}) };
+              unpublished.set(key, out);
+              if (out.score) metrics.scoresComputed.inc({ rule: out.score.ruleId, partial: String(out.score.partial) });
+            }
+            outputs.push({ key, out });
           }
-          if (!registry.patient(reading.patientId)) {
-            log.warn({ readingId: reading.readingId }, 'reading for a patient missing from the registry; not scored');
-            return;
-          }
-          const result = processor.onReading(reading, contextOf(reading.patientId, reading.wardId, Date.parse(reading.ts)));
-          // Recorded at once, so a restore running meanwhile (timers) never installs older state over it.
-          appliedOffset.set(reading.patientId, { partition, offset: at });
-          out = { patientId: reading.patientId, alerts: result.alerts, ...(result.score ? { score: result.score } : {}) };
-          unpublished.set(key, out);
-          if (out.score) metrics.scoresComputed.inc({ rule: out.score.ruleId, partial: String(out.score.partial) });
-        }
-        if (out.score) await bus.publish(Topics.scores, [{ key: out.score.patientId, value: out.score }]);
-        await publishAlerts(out.alerts);
-        await publishState(out.patientId);
-        unpublished.delete(key);
-      }),
+          if (!outputs.length) return;
+          const scores = outputs.flatMap(({ out }) => (out.score ? [{ key: out.score.patientId, value: out.score }] : []));
+          if (scores.length) await bus.publish(Topics.scores, scores);
+          await publishAlerts(outputs.flatMap(({ out }) => out.alerts));
+          await publishStates([...new Set(outputs.map(({ out }) => out.patientId))]);
+          for (const { key } of outputs) unpublished.delete(key);
+        },
+        500,
+      ),
       on(Topics.alertActions, async ({ value: action, partition, offset }) => {
         const key = `a${partition}:${offset}`;
         let alert = unpublished.get(key)?.alerts[0];
@@ -188,7 +211,7 @@ export async function startRulesRole(deps: {
         }
         await bus.publish(Topics.alerts, [{ key: alert.patientId, value: alert }]);
         // A resolution re-arms the rule only after its condition clears: that mark is rule state.
-        await publishState(action.patientId);
+        await publishStates([action.patientId]);
         unpublished.delete(key);
       }),
     ],
