@@ -15,6 +15,7 @@ import { createTokenAuthority } from '../feed/auth.ts';
 import { loadRegistryFile } from '../registry/load.ts';
 import { loadScenario } from '../../simulators/scenario.ts';
 import { createWardSimulator } from '../../simulators/ward-simulator.ts';
+import { loadCapacityScenario, startCapacityFeed } from '../../simulators/capacity.ts';
 import { replayCommand } from './replay.ts';
 
 const USAGE = `vw: wearable remote monitoring for virtual wards
@@ -70,7 +71,14 @@ async function demo(): Promise<void> {
   const scenario = await loadScenario(config.simulator.scenarioFile);
   const simulator = createWardSimulator({ mqttUrl: app.mqttUrl, registry: data, scenario, logger: app.logger });
   await simulator.start();
+  // Live pressure on the ambulance service and NHS 111, on the capacity topic beside the ward.
+  const capacity = startCapacityFeed({
+    bus: app.bus,
+    scenario: await loadCapacityScenario(join(PACKAGE_ROOT, 'simulators', 'scenarios', 'capacity.yaml')),
+    onError: (error) => app.logger.warn({ err: error }, 'capacity feed could not publish'),
+  });
   onShutdown(async () => {
+    await capacity.stop();
     await simulator.stop();
     await app.close();
   });

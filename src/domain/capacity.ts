@@ -3,26 +3,57 @@ import { IsoTimestamp } from './reading.ts';
 
 /**
  * Live pressure on the services a virtual ward escalates to. The simulators and, later, real feeds
- * publish these on the capacity topic; consoles show them beside each escalation.
+ * publish these on the capacity topic; consoles show them beside each escalation. Measures follow
+ * what the services themselves report: the Ambulance Response Programme categories and REAP levels,
+ * hospital handover times, and the NHS 111 call measures of the IUC aggregate data collection.
  */
-export const CapacitySnapshot = z.discriminatedUnion('service', [
-  z.object({
+const Minutes = z.number().nonnegative();
+const Percent = z.number().min(0).max(100);
+
+/** Mean and 90th centile response time of an Ambulance Response Programme category, in minutes. */
+export const CategoryResponse = z.object({ meanMinutes: Minutes, p90Minutes: Minutes }).strict();
+export type CategoryResponse = z.infer<typeof CategoryResponse>;
+
+export const AmbulanceCapacity = z
+  .object({
     service: z.literal('ambulance'),
-    providerId: z.string(),
+    /** The ambulance trust, e.g. its ODS code. */
+    providerId: z.string().min(1),
     ts: IsoTimestamp,
+    /** Resource Escalation Action Plan level: 1 normal, 2 moderate, 3 severe, 4 extreme pressure. */
     reapLevel: z.number().int().min(1).max(4),
-    c1MeanMinutes: z.number().nonnegative().optional(),
-    c2MeanMinutes: z.number().nonnegative().optional(),
+    /** Response times over the last hour, by category (C1 life-threatening … C4 less urgent). */
+    responses: z.object({ c1: CategoryResponse, c2: CategoryResponse, c3: CategoryResponse, c4: CategoryResponse }).strict().optional(),
     crewsAvailable: z.number().int().nonnegative().optional(),
-  }),
-  z.object({
+    /** Calls waiting for a resource to be assigned. */
+    incidentsWaiting: z.number().int().nonnegative().optional(),
+    /** Hospital handovers in the last hour: mean time and how many took over 30 and over 60 minutes. */
+    handover: z
+      .object({ meanMinutes: Minutes, over30: z.number().int().nonnegative(), over60: z.number().int().nonnegative(), handovers: z.number().int().nonnegative() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type AmbulanceCapacity = z.infer<typeof AmbulanceCapacity>;
+
+export const Nhs111Capacity = z
+  .object({
     service: z.literal('nhs111'),
-    providerId: z.string(),
+    providerId: z.string().min(1),
     ts: IsoTimestamp,
     callsWaiting: z.number().int().nonnegative(),
-    answeredWithin60sPct: z.number().min(0).max(100).optional(),
-    abandonedPct: z.number().min(0).max(100).optional(),
+    /** Calls offered in the last hour. */
+    callsOffered: z.number().int().nonnegative().optional(),
+    /** Share of calls answered within 60 seconds (standard: 95%). */
+    answeredWithin60sPct: Percent.optional(),
+    /** Share of calls abandoned after 30 seconds (standard: under 5%). */
+    abandonedPct: Percent.optional(),
     clinicalAdvisorsOnShift: z.number().int().nonnegative().optional(),
-  }),
-]);
+    /** Share of clinical call-backs made within 20 minutes. */
+    callBackWithin20MinPct: Percent.optional(),
+  })
+  .strict();
+export type Nhs111Capacity = z.infer<typeof Nhs111Capacity>;
+
+export const CapacitySnapshot = z.discriminatedUnion('service', [AmbulanceCapacity, Nhs111Capacity]);
 export type CapacitySnapshot = z.infer<typeof CapacitySnapshot>;
