@@ -8,7 +8,7 @@ import { noise } from './rng.ts';
  */
 export interface DeviceOptions {
   /** Thermometers and scales can be set to Fahrenheit or pounds, as some patients' devices are. */
-  unit?: 'C' | 'F' | 'kg' | 'lb';
+  unit?: 'C' | 'F' | 'kg' | 'lb' | 'kPa';
 }
 
 /** How many simulator intervals pass between a device's reports. */
@@ -52,8 +52,12 @@ export function encodeDevicePayload(
       return { deviceId, measurement: 'pulse_oximetry', time: iso(atMs), spo2: v.spo2, pulseRate: v.heart_rate };
     case 'ecg_patch':
       return { deviceId, measurement: 'ecg_summary', time: iso(atMs), heartRate: v.heart_rate, respiratoryRate: v.respiratory_rate, irregularRhythm: false };
-    case 'bp_cuff':
-      return { deviceId, measurement: 'blood_pressure', time: iso(atMs), systolic: v.systolic_bp, diastolic: v.diastolic_bp, unit: 'mmHg', pulse: v.heart_rate, irregularHeartbeat: false };
+    case 'bp_cuff': {
+      // Some cuffs report kPa (to one decimal, as they display it); ingest converts back to mmHg.
+      const kPa = options.unit === 'kPa';
+      const pressure = (mmHg: number) => (kPa ? Math.round((mmHg / 7.50062) * 10) / 10 : mmHg);
+      return { deviceId, measurement: 'blood_pressure', time: iso(atMs), systolic: pressure(v.systolic_bp), diastolic: pressure(v.diastolic_bp), unit: kPa ? 'kPa' : 'mmHg', pulse: v.heart_rate, irregularHeartbeat: false };
+    }
     case 'thermometer':
       return options.unit === 'F'
         ? { deviceId, measurement: 'body_temperature', time: iso(atMs), temperature: Math.round((v.temperature * 9) / 5 * 10 + 320) / 10, unit: 'F' }

@@ -28,7 +28,7 @@ export const Scenario = z.object({
       }),
     )
     .min(1),
-  devices: z.record(z.string(), z.object({ unit: z.enum(['C', 'F', 'kg', 'lb']).optional() })).default({}),
+  devices: z.record(z.string(), z.object({ unit: z.enum(['C', 'F', 'kg', 'lb', 'kPa']).optional() })).default({}),
   faults: z
     .object({
       deviceId: z.string(),
@@ -89,7 +89,7 @@ export const TraceScenario = z
         }),
       )
       .min(1),
-    devices: z.record(z.string(), z.object({ unit: z.enum(['C', 'F', 'kg', 'lb']).optional() })).default({}),
+    devices: z.record(z.string(), z.object({ unit: z.enum(['C', 'F', 'kg', 'lb', 'kPa']).optional() })).default({}),
   })
   .strict();
 export type TraceScenario = z.infer<typeof TraceScenario>;

@@ -109,6 +109,17 @@ describe('tick plan', () => {
     expect(JSON.parse(temp.body).temperature).toBeGreaterThan(96);
   });
 
+  it('sends a BP cuff configured for kPa in kPa, which ingest turns back into mmHg', () => {
+    const cuff = data.devices.find((d) => d.kind === 'bp_cuff')!;
+    const kpa = { ...scenario, devices: { ...scenario.devices, [cuff.deviceId]: { unit: 'kPa' as const } } };
+    const body = JSON.parse(createTickPlan(data, kpa, START).payloadsForTick(0).find((p) => p.deviceId === cuff.deviceId)!.body);
+    const mmHg = JSON.parse(createTickPlan(data, scenario, START).payloadsForTick(0).find((p) => p.deviceId === cuff.deviceId)!.body);
+    expect(body).toMatchObject({ unit: 'kPa' });
+    expect(body.systolic).toBeCloseTo(mmHg.systolic / 7.50062, 1);
+    const readings = decodeDevicePayload({ topicDeviceId: cuff.deviceId, payload: Buffer.from(JSON.stringify(body)), receivedAt: new Date(START) }, { registry }).readings;
+    expect(Math.abs(readings.find((r) => r.type === 'systolic_bp')!.value as number - mmHg.systolic)).toBeLessThanOrEqual(1);
+  });
+
   it('refuses a scenario that would put event times in the future', () => {
     expect(() => parseScenario('fast.yaml', 'name: x\nseed: 1\nspeed: 60\npatients: [{patientId: p, persona: stable}]')).toThrow(/fast\.yaml: durationSeconds/);
   });
