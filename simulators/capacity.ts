@@ -1,10 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Bus } from '../src/bus/bus.ts';
 import { Topics } from '../src/bus/topics.ts';
-import { formatZodError } from '../src/config/errors.ts';
-import { CapacitySnapshot, type AmbulanceCapacity, type Nhs111Capacity } from '../src/domain/index.ts';
+import { loadYamlAs, parseYamlAs } from '../src/config/yaml-file.ts';
+import type { AmbulanceCapacity, CapacitySnapshot, Nhs111Capacity } from '../src/domain/index.ts';
 import { noise, rngFor } from './rng.ts';
 
 /**
@@ -52,13 +50,11 @@ export type CapacityScenario = z.infer<typeof CapacityScenario>;
 type Provider = CapacityScenario['providers'][number];
 
 export function parseCapacityScenario(source: string, text: string): CapacityScenario {
-  const parsed = CapacityScenario.safeParse(parse(text));
-  if (!parsed.success) throw new Error(`${source}: ${formatZodError(parsed.error)}`);
-  return parsed.data;
+  return parseYamlAs(CapacityScenario, source, text);
 }
 
 export async function loadCapacityScenario(path: string): Promise<CapacityScenario> {
-  return parseCapacityScenario(path, await readFile(path, 'utf8'));
+  return loadYamlAs(CapacityScenario, path);
 }
 
 const HOUR = 3_600_000;
@@ -123,7 +119,7 @@ export function capacityAt(scenario: CapacityScenario, provider: Provider, t: nu
       incidentsWaiting: Math.max(0, Math.round(demand * 0.1 * q + noise(rng, 1))),
       handover: { meanMinutes: handoverMean, handovers, over30, over60: Math.min(over30, Math.round(over30 * clamp((handoverMean - 30) / 60, 0, 0.9))) },
     };
-    return CapacitySnapshot.parse(snapshot);
+    return snapshot;
   }
   const offered = Math.max(0, Math.round(provider.callsPerHour * nhs111DemandCurve(hour, weekend) * surge * (1 + noise(rng, 0.05))));
   // 111 rotas staff up at weekends, when surgeries are shut, by about as much as demand rises.
@@ -141,7 +137,7 @@ export function capacityAt(scenario: CapacityScenario, provider: Provider, t: nu
     clinicalAdvisorsOnShift: Math.max(1, Math.round(provider.clinicalAdvisors * rota(hour))),
     callBackWithin20MinPct: round1(clamp(80 - 2 * q + noise(rng, 2), 5, 100)),
   };
-  return CapacitySnapshot.parse(snapshot);
+  return snapshot;
 }
 
 /** Every provider's snapshots from `fromMs` for `durationMs` of simulated time, in time order. */

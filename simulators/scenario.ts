@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { z } from 'zod';
-import { formatZodError } from '../src/config/errors.ts';
+import { loadYamlAs, parseYamlAs } from '../src/config/yaml-file.ts';
 import { Duration } from '../src/rules/engine/duration.ts';
 import { PERSONAS } from './personas.ts';
 
@@ -40,13 +38,11 @@ export const Scenario = z.object({
 export type Scenario = z.infer<typeof Scenario>;
 
 export function parseScenario(source: string, text: string): Scenario {
-  const parsed = Scenario.safeParse(parse(text));
-  if (!parsed.success) throw new Error(`${source}: ${formatZodError(parsed.error)}`);
-  return parsed.data;
+  return parseYamlAs(Scenario, source, text);
 }
 
 export async function loadScenario(path: string): Promise<Scenario> {
-  return parseScenario(path, await readFile(path, 'utf8'));
+  return loadYamlAs(Scenario, path);
 }
 
 const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a UK local time of day, HH:MM');
@@ -95,7 +91,5 @@ export const TraceScenario = z
 export type TraceScenario = z.infer<typeof TraceScenario>;
 
 export async function loadTraceScenario(path: string): Promise<TraceScenario> {
-  const parsed = TraceScenario.safeParse(parse(await readFile(path, 'utf8')));
-  if (!parsed.success) throw new Error(`${path}: ${formatZodError(parsed.error)}`);
-  return parsed.data;
+  return loadYamlAs(TraceScenario, path);
 }

@@ -69,9 +69,9 @@ export function createRulesProcessor(deps: { news2: News2Rule; packs: readonly R
     },
 
     importPatient(patientId: string, state: PatientRulesState, ctx: PatientContext): void {
-      const data = PatientRulesState.parse(state);
-      if (data.band) book.importBand(patientId, news2Id, data.band);
-      if (data.engine) engine.importPatient(patientId, data.engine, ctx);
+      // Records arrive validated (the changelog topic's schema is RulesStateRecord).
+      if (state.band) book.importBand(patientId, news2Id, state.band);
+      if (state.engine) engine.importPatient(patientId, state.engine, ctx);
     },
 
     unresolvedNews2: (patientId: string) => book.unresolved(patientId),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Alert, AlertAction, AlertEvidence, AlertSeverity, News2Band, News2Parameter, ScoreEvent, ScoredInput } from '../../domain/index.ts';
 import { SEVERITY_RANK } from '../../domain/index.ts';
+import { createRecentIds } from './recent-ids.ts';
 
 /**
  * The alert lifecycle for scored causes: at most one unresolved alert per patient and cause. An alert
@@ -41,21 +42,6 @@ function formatValue(value: ScoredInput['value']): string {
 
 /** Who is told, band by band, when an alert stays unacknowledged (rules/news2.yaml localPolicy). */
 export type EscalationLadders = Partial<Record<News2Band, ReadonlyArray<{ afterUnacknowledged: number; notify: string }>>>;
-
-/**
- * Ids of recently resolved alerts, bounded: enough to answer a late or repeated action with "already
- * resolved" rather than "not found", without keeping every alert ever raised.
- */
-export function createRecentIds(limit = 10_000) {
-  const ids = new Set<string>();
-  return {
-    add(id: string): void {
-      ids.add(id);
-      if (ids.size > limit) ids.delete(ids.values().next().value!);
-    },
-    has: (id: string) => ids.has(id),
-  };
-}
 
 export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLadders = {}) {
   /** Unresolved alerts by patient, then cause. */

@@ -3,10 +3,10 @@ import type { Alert, AlertAction, AlertSeverity, News2Parameter, Pathway, Readin
 import { NEWS2_PARAMETERS } from '../news2/score.ts';
 import type { HeldValue } from '../news2/scorer.ts';
 import { SEVERITY_RANK } from '../../domain/index.ts';
-import { createRecentIds } from '../alerts/alert-book.ts';
+import { createRecentIds } from '../alerts/recent-ids.ts';
 import { BASELINE, evaluate, wakeAt, type EvaluationContext, type Evidence, type History, type NodeState, type Point, type Settings } from './evaluate.ts';
 import { SERIES_TYPES, type Condition, type RuleDefinition, type RulePack, type SeriesType } from './pack-file.ts';
-import { EngineSnapshot } from './snapshot.ts';
+import type { EngineSnapshot } from './snapshot.ts';
 
 /**
  * The rule engine: every loaded rule, for every patient on its pathways, with the alert lifecycle
@@ -226,7 +226,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
     if (set) return set;
     const applicable = rules.filter((r) => r.def.pathways === 'all' || r.def.pathways.some((p) => pathways.includes(p)));
     // NEWS2 reads the latest reading of each of its parameters, for every patient.
-    const keep: number[] = SERIES_TYPES.map((t) => (scoreHook && NEWS2_TYPES.has(t) ? 0 : -1));
+    const keep: number[] = SERIES_TYPES.map((t) => (scoreHook && IS_NEWS2_TYPE[TYPE_INDEX[t]] ? 0 : -1));
     const compressible = SERIES_TYPES.map(() => true);
     const needsFirst = SERIES_TYPES.map(() => false);
     let hasNodes = false;
@@ -687,7 +687,8 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
 
     /** Restores a patient's rule state from a changelog record; open alerts come from `seed`. */
     importPatient(patientId: string, snapshot: EngineSnapshot, ctx: PatientContext): void {
-      const data = EngineSnapshot.parse(snapshot);
+      // Records arrive validated (the changelog topic's schema); this is the one place they are read.
+      const data = snapshot;
       const state = stateOf(patientId, ctx, data.firstSeen);
       state.firstSeen = data.firstSeen;
       state.clock = data.clock;
@@ -726,5 +727,4 @@ export type RuleEngine = ReturnType<typeof createRuleEngine>;
 const ADDED_NEWEST = { added: true, newest: true } as const;
 const DUPLICATE = { added: false, newest: false } as const;
 const ADDED_LATE = { added: true, newest: false } as const;
-const NEWS2_TYPES = new Set<SeriesType>(NEWS2_PARAMETERS);
-const IS_NEWS2_TYPE = SERIES_TYPES.map((t) => NEWS2_TYPES.has(t));
+const IS_NEWS2_TYPE = SERIES_TYPES.map((t) => (NEWS2_PARAMETERS as readonly string[]).includes(t));

@@ -113,14 +113,6 @@ export function createNews2Scorer(rule: News2Rule) {
       const state = held;
       return scoreFromHeld(rule, windowMs, (p) => state[p], patient.spo2Scale, reading);
     },
-    /** The latest reading held per parameter, for a changelog. */
-    exportPatient(patientId: string): Partial<Record<News2Parameter, HeldValue>> | undefined {
-      const held = patients.get(patientId);
-      return held ? { ...held } : undefined;
-    },
-    importPatient(patientId: string, held: Partial<Record<News2Parameter, HeldValue>>): void {
-      patients.set(patientId, { ...held });
-    },
     forget(patientId: string): void {
       patients.delete(patientId);
     },
