@@ -1,36 +1,50 @@
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
 import { loadRegistryFile } from '../src/registry/load.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { devicePassword } from '../src/mqtt/credentials.ts';
 import { loadScenario } from './scenario.ts';
-import { createWardSimulator } from './ward-simulator.ts';
+import { createWardSimulator, scenarioRegistry } from './ward-simulator.ts';
 
-/** Runs a simulated ward against any MQTT broker until interrupted. */
+/**
+ * Runs a simulated ward against any MQTT broker until its duration ends or it is interrupted.
+ * `--write-seeds FILE` instead writes the registry vw must load for the scenario (the seeds plus its
+ * generated ward) and exits.
+ */
 const { values } = parseArgs({
   options: {
     mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
-    seeds: { type: 'string', default: 'seeds/demo-ward.yaml' },
+    seeds: { type: 'string' },
     scenario: { type: 'string', default: 'simulators/scenarios/demo.yaml' },
+    'write-seeds': { type: 'string' },
     /** The provisioning secret device passwords derive from, for a broker with per-device credentials. */
     secret: { type: 'string', default: process.env.VW_MQTT_DEVICE_SECRET },
   },
 });
 const logger = createLogger({ name: 'vw-simulator' });
-const { data } = await loadRegistryFile(values.seeds);
+const scenario = await loadScenario(values.scenario);
+const seeds = values.seeds ?? (scenario.ward ? undefined : 'seeds/demo-ward.yaml');
+const base = seeds ? (await loadRegistryFile(seeds)).data : undefined;
+if (values['write-seeds']) {
+  const { registry } = scenarioRegistry(base, scenario);
+  await writeFile(values['write-seeds'], `# Generated from ${values.scenario} (seed ${scenario.seed}); fictional patients.\n${stringify(registry)}`);
+  process.stderr.write(`${registry.patients.length} patients, ${registry.devices.length} devices → ${values['write-seeds']}\n`);
+  process.exit(0);
+}
 const secret = values.secret;
 const simulator = createWardSimulator({
   mqttUrl: values.mqtt,
-  registry: data,
-  scenario: await loadScenario(values.scenario),
+  registry: base ?? { wards: [], patients: [], devices: [], enrolments: [] },
+  scenario,
   logger,
   ...(secret ? { credentials: (deviceId: string) => devicePassword(secret, deviceId) } : {}),
 });
+const stop = async () => {
+  await simulator.stop();
+  logger.info({ published: simulator.published() }, 'ward simulator stopped');
+  process.exit(0);
+};
 await simulator.start();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    void simulator.stop().then(() => {
-      logger.info({ published: simulator.published() }, 'ward simulator stopped');
-      process.exit(0);
-    });
-  });
-}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop());
+if (scenario.durationSeconds !== undefined) void simulator.finished().then(stop);

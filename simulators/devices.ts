@@ -3,24 +3,29 @@ import type { Vitals } from './personas.ts';
 import { noise } from './rng.ts';
 
 /**
- * Each device family's own payload shape and habits (docs/payloads.md). A device reports what it
- * measures, at its own cadence, in the format its kind of device really sends.
+ * Each device family's own payload shape (docs/payloads.md). A device reports what it measures, in
+ * the format its kind of device really sends; when it reports is its habit (simulators/habits.ts).
  */
 export interface DeviceOptions {
-  /** Thermometers and scales can be set to Fahrenheit or pounds, as some patients' devices are. */
+  /** Thermometers, scales and cuffs can be set to Fahrenheit, pounds or kPa, as some patients' devices are. */
   unit?: 'C' | 'F' | 'kg' | 'lb' | 'kPa';
+  /** Pulse oximeters: worn and reporting every second, or used for spot checks at observation times. */
+  mode?: 'spot' | 'continuous';
 }
 
-/** How many simulator intervals pass between a device's reports. */
-export const CADENCE: Record<DeviceKind, number> = {
-  smartwatch: 1,
-  pulse_oximeter: 1,
-  ecg_patch: 1,
-  bp_cuff: 2,
-  thermometer: 2,
-  companion_app: 3,
-  scale: 12,
-};
+/** What one report carries beyond the vitals, decided by the device's habit. */
+export interface ReportDetail {
+  /** Smartwatch: heart-rate samples in the batch, evenly over the interval (default 3). */
+  samples?: number;
+  /** Smartwatch: an SpO2 spot check taken at the report time. */
+  spo2SpotCheck?: boolean;
+  /** Smartwatch: an irregular-rhythm notification at the report time. */
+  irregularRhythmNotification?: boolean;
+  /** Smartwatch: battery level to report. */
+  batteryPercent?: number;
+  /** BP cuff: the patient's position (seated pairs in the NICE home protocol). */
+  position?: 'sitting' | 'standing' | 'lying';
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -36,27 +41,46 @@ export function encodeDevicePayload(
   vitalsAt: (ms: number) => Vitals,
   rng: () => number,
   options: DeviceOptions = {},
+  detail: ReportDetail = {},
 ): object | undefined {
   const v = vitalsAt(atMs);
   switch (kind) {
     case 'smartwatch': {
-      // Heart rate sampled a few times over the interval and sent together, each with its own time.
-      const samples = 3;
+      // Heart rate sampled over the interval and sent together, each sample with its own time.
+      const samples = Math.max(1, detail.samples ?? 3);
       const heartRate = Array.from({ length: samples }, (_, i) => {
         const t = atMs - intervalMs + ((i + 1) * intervalMs) / samples;
         return { time: iso(t), bpm: Math.round(vitalsAt(t).heart_rate + noise(rng, 1)) };
       });
-      return { deviceId, sentAt: iso(atMs), batteryPercent: Math.max(5, Math.round(90 - rng() * 3)), heartRate };
+      return {
+        deviceId,
+        sentAt: iso(atMs),
+        batteryPercent: detail.batteryPercent ?? Math.max(5, Math.round(90 - rng() * 3)),
+        heartRate,
+        ...(detail.spo2SpotCheck ? { spo2: [{ time: iso(atMs), percent: v.spo2 }] } : {}),
+        ...(detail.irregularRhythmNotification ? { irregularRhythm: { time: iso(atMs), detected: true } } : {}),
+      };
     }
     case 'pulse_oximeter':
       return { deviceId, measurement: 'pulse_oximetry', time: iso(atMs), spo2: v.spo2, pulseRate: v.heart_rate };
     case 'ecg_patch':
-      return { deviceId, measurement: 'ecg_summary', time: iso(atMs), heartRate: v.heart_rate, respiratoryRate: v.respiratory_rate, irregularRhythm: false };
+      return { deviceId, measurement: 'ecg_summary', time: iso(atMs), heartRate: v.heart_rate, respiratoryRate: v.respiratory_rate, irregularRhythm: v.irregular_rhythm ?? false };
     case 'bp_cuff': {
       // Some cuffs report kPa (to one decimal, as they display it); ingest converts back to mmHg.
       const kPa = options.unit === 'kPa';
       const pressure = (mmHg: number) => (kPa ? Math.round((mmHg / 7.50062) * 10) / 10 : mmHg);
-      return { deviceId, measurement: 'blood_pressure', time: iso(atMs), systolic: pressure(v.systolic_bp), diastolic: pressure(v.diastolic_bp), unit: kPa ? 'kPa' : 'mmHg', pulse: v.heart_rate, irregularHeartbeat: false };
+      return {
+        deviceId,
+        measurement: 'blood_pressure',
+        time: iso(atMs),
+        systolic: pressure(v.systolic_bp),
+        diastolic: pressure(v.diastolic_bp),
+        unit: kPa ? 'kPa' : 'mmHg',
+        pulse: v.heart_rate,
+        // A cuff notices an irregular pulse while it measures; the reading is kept, flagged.
+        irregularHeartbeat: v.irregular_rhythm ?? false,
+        ...(detail.position ? { position: detail.position } : {}),
+      };
     }
     case 'thermometer':
       return options.unit === 'F'

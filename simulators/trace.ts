@@ -6,8 +6,9 @@ import type { DeviceKind, Enrolment, Reading, RegistryData } from '../src/domain
 import { decodeDevicePayload } from '../src/ingest/decode.ts';
 import { loadRegistryFile } from '../src/registry/load.ts';
 import { createRegistry } from '../src/registry/registry.ts';
-import { londonDay, londonOffset } from '../src/rules/engine/calendar.ts';
+import { londonDay } from '../src/rules/engine/calendar.ts';
 import { encodeDevicePayload, type DeviceOptions } from './devices.ts';
+import { minutesOf, NON_ADHERENT_MISSED, ukTime } from './habits.ts';
 import { vitalsAt, type Persona, type PersonaTiming, type Vitals } from './personas.ts';
 import { rngFor } from './rng.ts';
 import { loadTraceScenario, type TraceScenario } from './scenario.ts';
@@ -24,8 +25,6 @@ const MINUTE_MS = 60_000;
 /** Where in an observation set each device is used, after the session starts: the order a patient works through them. */
 const OBSERVATION_OFFSET_MS: Partial<Record<DeviceKind, number>> = { pulse_oximeter: 0, bp_cuff: 2 * MINUTE_MS, thermometer: 4 * MINUTE_MS, companion_app: 5 * MINUTE_MS };
 
-/** Non-adherent patients miss this share of sessions, besides a stretch with no readings at all. */
-const NON_ADHERENT_MISSED = 0.35;
 
 /** An irregular-rhythm notification at most this often while the rhythm lasts, as watches repeat them. */
 const NOTIFY_EVERY_MS = 3_600_000;
@@ -45,13 +44,6 @@ interface TracePatient {
   enrolments: Enrolment[];
 }
 
-const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-
-/** UTC of a UK local time on a UK calendar day (days since 1970-01-01). */
-function ukTime(day: number, minutes: number): number {
-  const naive = day * DAY_MS + minutes * MINUTE_MS;
-  return naive - londonOffset(naive);
-}
 
 export function traceStartMs(scenario: TraceScenario): number {
   return ukTime(Math.floor(Date.parse(`${scenario.startDate}T00:00:00Z`) / DAY_MS), 0);
@@ -124,15 +116,8 @@ function payloadOf(m: Measurement, vitals: (ms: number) => Vitals, options: Devi
         heartRate: [{ time: iso, bpm: v.heart_rate }],
         ...(notify ? { irregularRhythm: { time: iso, detected: true } } : {}),
       };
-    case 'ecg_patch':
-      return { deviceId: m.deviceId, measurement: 'ecg_summary', time: iso, heartRate: v.heart_rate, respiratoryRate: v.respiratory_rate, irregularRhythm: v.irregular_rhythm ?? false };
-    case 'bp_cuff': {
-      const base = encodeDevicePayload('bp_cuff', m.deviceId, m.atMs, 0, vitals, rngFor(seed, m.deviceId, m.atMs), options) as Record<string, unknown>;
-      // A cuff notices an irregular pulse while it measures; the reading is kept, flagged.
-      return { ...base, irregularHeartbeat: v.irregular_rhythm ?? false, ...(m.position ? { position: m.position } : {}) };
-    }
     default:
-      return encodeDevicePayload(m.kind, m.deviceId, m.atMs, 0, vitals, rngFor(seed, m.deviceId, m.atMs), options);
+      return encodeDevicePayload(m.kind, m.deviceId, m.atMs, 0, vitals, rngFor(seed, m.deviceId, m.atMs), options, m.position ? { position: m.position } : {});
   }
 }
 

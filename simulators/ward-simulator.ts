@@ -1,90 +1,33 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import type { DeviceKind, RegistryData } from '../src/domain/index.ts';
-import { deviceTopic } from '../src/ingest/topic.ts';
+import type { RegistryData } from '../src/domain/index.ts';
 import type { Logger } from '../src/observability/logger.ts';
-import { CADENCE, encodeDevicePayload, type DeviceOptions } from './devices.ts';
-import { vitalsAt, type Persona, type PersonaTiming } from './personas.ts';
-import { rngFor } from './rng.ts';
 import type { Scenario } from './scenario.ts';
+import { generateWard, planDevices, withGeneratedWard, type GeneratedWard } from './ward-plan.ts';
+import { createWardStream, type Emission } from './ward-stream.ts';
 
-interface SimulatedDevice {
-  deviceId: string;
-  kind: DeviceKind;
-  patientId: string;
-  persona: Persona;
-  timing: PersonaTiming;
-  options: DeviceOptions;
-}
-
-export interface Publication {
-  deviceId: string;
-  topic: string;
-  body: string;
-}
+/** How often the live simulator releases what is due, in real milliseconds. */
+const STEP_MS = 50;
 
 /**
- * The ward's devices for a scenario: every device enrolled to a scenario patient at the start, with
- * the patient's persona.
+ * The registry a scenario runs against: the given seeds plus the scenario's generated ward. vw must
+ * load the same registry (`npx tsx simulators/cli.ts --write-seeds FILE` writes it).
  */
-export function planDevices(registry: RegistryData, scenario: Scenario, atMs: number): SimulatedDevice[] {
-  const devices = new Map(registry.devices.map((d) => [d.deviceId, d]));
-  return scenario.patients.flatMap((p) =>
-    registry.enrolments
-      .filter((e) => e.patientId === p.patientId && Date.parse(e.from) <= atMs && (!e.until || atMs < Date.parse(e.until)))
-      .map((e) => ({
-        deviceId: e.deviceId,
-        kind: devices.get(e.deviceId)!.kind,
-        patientId: p.patientId,
-        persona: p.persona,
-        timing: { onsetSeconds: p.onsetSeconds, rampSeconds: p.rampSeconds },
-        options: scenario.devices[e.deviceId] ?? {},
-      })),
-  );
+export function scenarioRegistry(base: RegistryData | undefined, scenario: Scenario): { registry: RegistryData; generated: GeneratedWard } {
+  const generated = generateWard(scenario);
+  return { registry: withGeneratedWard(base, generated), generated };
 }
 
-/**
- * What every device publishes at a tick: a pure function of the scenario, its seed and the tick, so
- * the same seed always gives the same stream.
- */
-export function createTickPlan(registry: RegistryData, scenario: Scenario, simStartMs: number) {
-  const devices = planDevices(registry, scenario, simStartMs);
-  const intervalMs = scenario.intervalSeconds * 1000;
-  const crossed = (tick: number, everySeconds: number | undefined) => {
-    if (!everySeconds || tick === 0) return false;
-    const t = tick * scenario.intervalSeconds;
-    return Math.floor(t / everySeconds) > Math.floor((t - scenario.intervalSeconds) / everySeconds);
-  };
-  return {
-    devices,
-    simTimeMs: (tick: number) => simStartMs + tick * intervalMs,
-    payloadsForTick(tick: number): Publication[] {
-      const atMs = simStartMs + tick * intervalMs;
-      const out: Publication[] = [];
-      for (const d of devices) {
-        const cadence = CADENCE[d.kind];
-        if (tick % cadence !== 0) continue;
-        // Vitals are drawn per patient and second, so two devices measuring the same moment agree.
-        const vitals = (ms: number) =>
-          vitalsAt(d.persona, (ms - simStartMs) / 1000, rngFor(scenario.seed, `${d.patientId}:vitals`, Math.floor(ms / 1000)), d.timing);
-        const payload = encodeDevicePayload(d.kind, d.deviceId, atMs, intervalMs * cadence, vitals, rngFor(scenario.seed, d.deviceId, tick), d.options);
-        if (payload) out.push({ deviceId: d.deviceId, topic: deviceTopic(d.deviceId), body: JSON.stringify(payload) });
-      }
-      const faults = scenario.faults;
-      if (faults && crossed(tick, faults.malformedEverySeconds)) {
-        out.push({ deviceId: faults.deviceId, topic: deviceTopic(faults.deviceId), body: '{"heartRate": [{"time": "' });
-      }
-      if (faults && crossed(tick, faults.implausibleEverySeconds)) {
-        const body = JSON.stringify({ deviceId: faults.deviceId, sentAt: new Date(atMs).toISOString(), heartRate: [{ time: new Date(atMs).toISOString(), bpm: 900 }] });
-        out.push({ deviceId: faults.deviceId, topic: deviceTopic(faults.deviceId), body });
-      }
-      return out;
-    },
-  };
+/** The scenario's stream from simulated `startMs`: devices planned from the registry and the generated ward. */
+export function scenarioStream(base: RegistryData | undefined, scenario: Scenario, startMs: number) {
+  const { registry, generated } = scenarioRegistry(base, scenario);
+  const devices = planDevices(registry, scenario, startMs, generated);
+  return { registry, devices, stream: createWardStream(devices, scenario, startMs) };
 }
 
 /**
  * Runs a scenario against an MQTT broker: one client per device (client id = username = device id),
- * publishing at QoS 1 on its own topic, on a timer scaled by the scenario's speed.
+ * publishing at QoS 1 on its own topic, each report when its simulated delivery time comes round at
+ * the scenario's speed.
  */
 export function createWardSimulator(options: {
   mqttUrl: string;
@@ -93,6 +36,8 @@ export function createWardSimulator(options: {
   now?: () => number;
   logger?: Logger;
   credentials?: (deviceId: string) => string;
+  /** Called for each emission as it is published (benchmarks count readings from it). */
+  onPublish?: (emission: Emission) => void;
 }) {
   const { scenario } = options;
   const now = options.now ?? Date.now;
@@ -100,6 +45,8 @@ export function createWardSimulator(options: {
   let timer: NodeJS.Timeout | undefined;
   let published = 0;
   let running = false;
+  let finished: () => void = () => {};
+  const done = new Promise<void>((resolve) => (finished = resolve));
 
   function client(deviceId: string): MqttClient {
     let c = clients.get(deviceId);
@@ -122,31 +69,37 @@ export function createWardSimulator(options: {
   return {
     async start(): Promise<void> {
       const realStart = now();
-      const simStart = scenario.speed === 1 ? realStart : realStart - (scenario.durationSeconds ?? 0) * 1000;
-      const plan = createTickPlan(options.registry, scenario, simStart);
-      const lastTick = scenario.durationSeconds ? Math.floor(scenario.durationSeconds / scenario.intervalSeconds) : Infinity;
-      const tickRealMs = (scenario.intervalSeconds * 1000) / scenario.speed;
+      const durationMs = (scenario.durationSeconds ?? Infinity) * 1000;
+      // Accelerated runs end now, so no event time lies in the future.
+      const simStart = scenario.speed === 1 ? realStart : realStart - durationMs;
+      const { devices, stream } = scenarioStream(options.registry, scenario, simStart);
+      const simEnd = simStart + durationMs;
       running = true;
-      let tick = 0;
       const run = () => {
         if (!running) return;
-        for (const p of plan.payloadsForTick(tick)) {
-          client(p.deviceId).publish(p.topic, p.body, { qos: 1 }, (error) => {
-            if (error) options.logger?.warn({ deviceId: p.deviceId, err: error }, 'simulated device: publish failed');
+        const simNow = Math.min(simEnd, simStart + (now() - realStart) * scenario.speed);
+        for (const e of stream.take(simNow)) {
+          client(e.deviceId).publish(e.topic, e.body, { qos: 1 }, (error) => {
+            if (error) options.logger?.warn({ deviceId: e.deviceId, err: error }, 'simulated device: publish failed');
           });
           published++;
+          options.onPublish?.(e);
         }
-        tick++;
-        if (tick > lastTick) return;
-        // Scheduled against the start time, so ticks do not drift however long publishing takes.
-        timer = setTimeout(run, Math.max(0, realStart + tick * tickRealMs - now()));
+        if (simNow >= simEnd) {
+          finished();
+          return;
+        }
+        timer = setTimeout(run, STEP_MS);
       };
-      options.logger?.info({ scenario: scenario.name, devices: plan.devices.length }, 'ward simulator started');
+      options.logger?.info({ scenario: scenario.name, devices: devices.length }, 'ward simulator started');
       run();
     },
+    /** Resolves when a scenario with a duration has released its last report. */
+    finished: () => done,
     async stop(): Promise<void> {
       running = false;
       if (timer) clearTimeout(timer);
+      finished();
       await Promise.all([...clients.values()].map((c) => c.endAsync()));
       clients.clear();
     },

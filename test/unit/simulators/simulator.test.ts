@@ -12,7 +12,7 @@ import { scoreNews2 } from '../../../src/rules/news2/score.ts';
 import { vitalsAt, PERSONAS } from '../../../simulators/personas.ts';
 import { rngFor } from '../../../simulators/rng.ts';
 import { loadScenario, parseScenario, type Scenario } from '../../../simulators/scenario.ts';
-import { createTickPlan, createWardSimulator } from '../../../simulators/ward-simulator.ts';
+import { createWardSimulator, scenarioStream } from '../../../simulators/ward-simulator.ts';
 
 let data: RegistryData;
 let registry: Registry;
@@ -66,29 +66,22 @@ describe('personas', () => {
   });
 });
 
-describe('tick plan', () => {
+describe('demo scenario stream', () => {
+  const take = (sc: Scenario, seconds: number) => scenarioStream(data, sc, START).stream.take(START + seconds * 1000);
+
   it('is deterministic per seed and differs between seeds', () => {
-    const a = createTickPlan(data, scenario, START);
-    const b = createTickPlan(data, scenario, START);
-    const c = createTickPlan(data, { ...scenario, seed: scenario.seed + 1 }, START);
-    for (let tick = 0; tick < 30; tick++) expect(b.payloadsForTick(tick)).toEqual(a.payloadsForTick(tick));
-    expect(JSON.stringify(c.payloadsForTick(3))).not.toEqual(JSON.stringify(a.payloadsForTick(3)));
+    expect(take(scenario, 150)).toEqual(take(scenario, 150));
+    expect(JSON.stringify(take({ ...scenario, seed: scenario.seed + 1 }, 150))).not.toEqual(JSON.stringify(take(scenario, 150)));
   });
 
   it('publishes every device family in the shape ingest accepts, with nothing refused but the injected faults', () => {
-    const plan = createTickPlan(data, scenario, START);
     const shapes = new Map<string, Set<string>>();
     const reasons: string[] = [];
-    for (let tick = 0; tick <= 24; tick++) {
-      for (const p of plan.payloadsForTick(tick)) {
-        const result = decodeDevicePayload(
-          { topicDeviceId: p.deviceId, payload: Buffer.from(p.body), receivedAt: new Date(plan.simTimeMs(tick) + 500) },
-          { registry },
-        );
-        reasons.push(...result.rejections.map((r) => r.reason));
-        const kind = data.devices.find((d) => d.deviceId === p.deviceId)!.kind;
-        if (result.shape && result.rejections.length === 0) shapes.set(kind, (shapes.get(kind) ?? new Set()).add(result.shape));
-      }
+    for (const p of take(scenario, 121)) {
+      const result = decodeDevicePayload({ topicDeviceId: p.deviceId, payload: Buffer.from(p.body), receivedAt: new Date(p.deliverAtMs + 500) }, { registry });
+      reasons.push(...result.rejections.map((r) => r.reason));
+      const kind = data.devices.find((d) => d.deviceId === p.deviceId)!.kind;
+      if (result.shape && result.rejections.length === 0) shapes.set(kind, (shapes.get(kind) ?? new Set()).add(result.shape));
     }
     expect(Object.fromEntries([...shapes].map(([k, v]) => [k, [...v]]))).toEqual({
       smartwatch: ['smartwatch_batch'],
@@ -103,8 +96,7 @@ describe('tick plan', () => {
   });
 
   it('sends the configured Fahrenheit thermometer in °F', () => {
-    const plan = createTickPlan(data, scenario, START);
-    const temp = plan.payloadsForTick(0).find((p) => p.deviceId === 'temp-0003')!;
+    const temp = take(scenario, 1).find((p) => p.deviceId === 'temp-0003')!;
     expect(JSON.parse(temp.body)).toMatchObject({ unit: 'F', temperature: expect.any(Number) });
     expect(JSON.parse(temp.body).temperature).toBeGreaterThan(96);
   });
@@ -112,8 +104,8 @@ describe('tick plan', () => {
   it('sends a BP cuff configured for kPa in kPa, which ingest turns back into mmHg', () => {
     const cuff = data.devices.find((d) => d.kind === 'bp_cuff')!;
     const kpa = { ...scenario, devices: { ...scenario.devices, [cuff.deviceId]: { unit: 'kPa' as const } } };
-    const body = JSON.parse(createTickPlan(data, kpa, START).payloadsForTick(0).find((p) => p.deviceId === cuff.deviceId)!.body);
-    const mmHg = JSON.parse(createTickPlan(data, scenario, START).payloadsForTick(0).find((p) => p.deviceId === cuff.deviceId)!.body);
+    const body = JSON.parse(take(kpa, 1).find((p) => p.deviceId === cuff.deviceId)!.body);
+    const mmHg = JSON.parse(take(scenario, 1).find((p) => p.deviceId === cuff.deviceId)!.body);
     expect(body).toMatchObject({ unit: 'kPa' });
     expect(body.systolic).toBeCloseTo(mmHg.systolic / 7.50062, 1);
     const readings = decodeDevicePayload({ topicDeviceId: cuff.deviceId, payload: Buffer.from(JSON.stringify(body)), receivedAt: new Date(START) }, { registry }).readings;
@@ -135,7 +127,7 @@ describe('over MQTT', () => {
     const seen = new Map<string, number>();
     listener.on('message', (topic) => seen.set(topic, (seen.get(topic) ?? 0) + 1));
     await listener.subscribeAsync('vw/v1/devices/+/readings', { qos: 1 });
-    const fast: Scenario = { ...scenario, speed: 100, durationSeconds: 60, faults: undefined };
+    const fast: Scenario = { ...scenario, speed: 100, durationSeconds: 60, faults: { duplicates: 0 } };
     const simulator = createWardSimulator({ mqttUrl: url, registry: data, scenario: fast });
     await simulator.start();
     await expect.poll(() => seen.size, { timeout: 5_000 }).toBe(21);
