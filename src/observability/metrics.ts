@@ -78,7 +78,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     storeWrites: new Counter({
       name: 'vw_store_points_written_total',
-      help: 'Points written to the time-series store',
+      help: 'Points written to the time-series store, by measurement (reading or score)',
+      labelNames: ['measurement'] as const,
       registers,
     }),
     storeWriteRetries: new Counter({

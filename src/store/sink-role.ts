@@ -24,13 +24,13 @@ export async function startSinkRole(deps: {
     topics: [
       onBatch(Topics.readings, async (records) => {
         await store.writeReadings(records.map((r) => r.value));
-        metrics.storeWrites.inc(records.length);
+        metrics.storeWrites.inc({ measurement: 'reading' }, records.length);
         const now = Date.now();
         for (const r of records) metrics.pipelineLatency.observe({ stage: 'stored' }, secondsSince(r.value.receivedAt, now));
       }, batch),
       onBatch(Topics.scores, async (records) => {
         await store.writeScores(records.map((r) => r.value));
-        metrics.storeWrites.inc(records.length);
+        metrics.storeWrites.inc({ measurement: 'score' }, records.length);
       }, batch),
     ],
   });

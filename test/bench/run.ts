@@ -1,35 +1,35 @@
 /**
- * `npm run bench`: speed and memory of vw's stages on this machine, printed, never asserted.
- * Figures: edge decoding, NEWS2 scoring (throughput, state per patient), and the embedded pipeline
- * end to end over MQTT and WebSocket (sustained rate, latency percentiles, readings lost), and the
- * rule engine with every pack loaded (throughput, state per patient; see rules.ts).
+ * `npm run bench`: speed and memory of vw on this machine, printed, never asserted.
+ * - Stages: edge decoding, NEWS2 scoring, and the rule engine with every pack loaded (rules.ts).
+ * - Scenarios (bench/scenarios.yaml, e2e/run-scenarios.ts): load-fleet devices over MQTT against vw
+ *   embedded, vw on Mosquitto + Kafka + InfluxDB (when `npm run services up` has them running) and the
+ *   Node-RED peer: sustained readings/s, publish-to-console latency, readings lost, CPU and peak RSS of
+ *   every process. Written as JSON and a markdown table under bench/results/.
  *
- * `--only=decode,news2,e2e,rules` runs some sections; `--rules-patients`, `--rules-days`,
- * `--rules-warmup-hours` and `--rules-seed` size the rule-engine ward.
+ * `--only=decode,news2,rules,scenarios` runs some sections; `--scenarios=a,b` and
+ * `--targets=embedded,real,node-red` pick scenarios and targets; `--seconds=N` shortens every scenario
+ * (a quick look, not the stated targets); `--rules-patients`, `--rules-days`, `--rules-warmup-hours`
+ * and `--rules-seed` size the rule-engine ward.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import mqtt, { type MqttClient } from 'mqtt';
-import { stringify } from 'yaml';
-import { startVw } from '../../src/app/app.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import type { Reading, RegistryData } from '../../src/domain/index.ts';
 import { decodeDevicePayload } from '../../src/ingest/decode.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import { createRegistry } from '../../src/registry/registry.ts';
 import { loadNews2Rule } from '../../src/rules/news2/rule-file.ts';
 import { createNews2Scorer } from '../../src/rules/news2/scorer.ts';
-import { connectConsole } from '../support/console-client.ts';
+import { loadBenchScenarios, runScenario, type ScenarioResult } from './e2e/run-scenarios.ts';
+import { scenarioReport } from './e2e/report.ts';
+import type { TargetName } from './e2e/targets.ts';
 import { benchRules, rulesReport } from './rules.ts';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
-const E2E_SECONDS = Number(args.get('seconds') ?? 20);
-const E2E_RATE = Number(args.get('rate') ?? 2000);
-const DEVICES = Number(args.get('devices') ?? 200);
-const SECTIONS = new Set((args.get('only') ?? 'decode,news2,e2e,rules').split(','));
-for (const s of SECTIONS) if (!['decode', 'news2', 'e2e', 'rules'].includes(s)) throw new Error(`--only: unknown section ${s} (decode, news2, e2e, rules)`);
+const SECTIONS = new Set((args.get('only') ?? 'decode,news2,rules,scenarios').split(','));
+for (const s of SECTIONS) if (!['decode', 'news2', 'rules', 'scenarios'].includes(s)) throw new Error(`--only: unknown section ${s} (decode, news2, rules, scenarios)`);
+const TARGETS = new Set((args.get('targets') ?? 'embedded,real,node-red').split(',') as TargetName[]);
 
 function wardOf(patients: number, devicesPerPatient = 1): RegistryData {
   const from = '2026-01-01T00:00:00Z';
@@ -103,96 +103,8 @@ async function benchNews2() {
   };
 }
 
-async function benchEndToEnd() {
-  const dir = mkdtempSync(join(tmpdir(), 'vw-bench-'));
-  const seeds = join(dir, 'ward.yaml');
-  writeFileSync(seeds, stringify(wardOf(DEVICES)));
-  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'registry.seedsFile': seeds, 'feed.tokenSecret': 'bench-secret-bench-secret-bench-secret', logLevel: 'silent' });
-  const app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
-  const ward = await connectConsole(app.httpUrl);
-  ward.send({ type: 'hello', token: await app.tokens.issue({ sub: 'bench', wards: ['bench'] }) });
-  ward.send({ type: 'subscribe', wardId: 'bench' });
-  await ward.waitFor((f): f is Extract<typeof f, { type: 'snapshot' }> => f.type === 'snapshot');
-  const latencies: number[] = [];
-  ward.frames.length = 0;
-  const socketFrames = ward.frames;
-  // Latency from the device's publish (its event time) to the reading frame arriving at the console.
-  const seen = new Set<string>();
-  const drain = setInterval(() => {
-    const now = Date.now();
-    for (const f of socketFrames.splice(0)) {
-      if (f.type === 'reading' && !seen.has(f.reading.readingId)) {
-        seen.add(f.reading.readingId);
-        latencies.push(now - Date.parse(f.reading.ts));
-      }
-    }
-  }, 2);
-
-  const clients: MqttClient[] = await Promise.all(
-    Array.from({ length: DEVICES }, (_, i) => mqtt.connectAsync(app.mqttUrl, { clientId: `bd-${String(i).padStart(5, '0')}-0`, protocolVersion: 4 })),
-  );
-  const cpuStart = process.cpuUsage();
-  const start = performance.now();
-  let published = 0;
-  const lastMs = new Array<number>(DEVICES).fill(0);
-  const total = E2E_RATE * E2E_SECONDS;
-  // Paced in 10 ms slots so the offered rate is steady; every reading has a unique event time.
-  while (published < total) {
-    const elapsed = performance.now() - start;
-    const due = Math.min(total, Math.floor((elapsed / 1000) * E2E_RATE));
-    for (; published < due; published++) {
-      const i = published % DEVICES;
-      // A reading's identity is device, type and event time: keep each device's times distinct.
-      const ms = Math.max(Date.now(), lastMs[i]! + 1);
-      lastMs[i] = ms;
-      const body = JSON.stringify({ type: 'heart_rate', value: 60 + (published % 40), unit: '/min', ts: new Date(ms).toISOString() });
-      clients[i]!.publish(`vw/v1/devices/${clients[i]!.options.clientId}/readings`, body, { qos: 1 });
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const sendSeconds = (performance.now() - start) / 1000;
-  const stored = async () => {
-    let n = 0;
-    for (let i = 0; i < DEVICES; i++) {
-      n += (await app.store.series(`bp-${String(i).padStart(5, '0')}`, 'heart_rate', { since: new Date(Date.now() - 3600_000) })).length;
-    }
-    return n;
-  };
-  const deadline = Date.now() + 30_000;
-  let storedCount = await stored();
-  while (storedCount < total && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    storedCount = await stored();
-  }
-  const drainSeconds = (performance.now() - start) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
-  clearInterval(drain);
-  const metrics = await (await fetch(`${app.httpUrl}/metrics`)).text();
-  const rejected = metrics.split('\n').filter((l) => l.startsWith('vw_readings_rejected_total{')).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
-  const rss = process.memoryUsage().rss;
-  await Promise.all(clients.map((c) => c.endAsync()));
-  ward.close();
-  await app.close();
-  latencies.sort((a, b) => a - b);
-  return {
-    offeredPerSecond: total / sendSeconds,
-    sustainedPerSecond: storedCount / drainSeconds,
-    published: total,
-    stored: storedCount,
-    rejected,
-    lost: total - storedCount - rejected,
-    delivered: latencies.length,
-    p50: pct(latencies, 50),
-    p95: pct(latencies, 95),
-    p99: pct(latencies, 99),
-    max: latencies.at(-1) ?? NaN,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    rssMiB: rss / 1048576,
-  };
-}
-
-// The rule-engine section goes first: it measures retained heap, which is cleaner before the
-// embedded pipeline has run in the same process.
+// The rule-engine section goes first: it measures retained heap, which is cleaner before anything
+// else has run in the same process.
 const rules = SECTIONS.has('rules')
   ? rulesReport(
       await benchRules({
@@ -205,7 +117,6 @@ const rules = SECTIONS.has('rules')
   : undefined;
 const decode = SECTIONS.has('decode') ? await benchDecode() : undefined;
 const news2 = SECTIONS.has('news2') ? await benchNews2() : undefined;
-const e2e = SECTIONS.has('e2e') ? await benchEndToEnd() : undefined;
 const lines = [
   '',
   `vw benchmark: node ${process.version}, ${new Date().toISOString()}`,
@@ -220,16 +131,47 @@ const lines = [
       ]
     : []),
   ...(rules?.rows ?? []),
-  ...(e2e
-    ? [
-        `| embedded pipeline over MQTT → WebSocket (${DEVICES} devices, ${E2E_SECONDS} s at ${fmt(E2E_RATE)}/s offered) | ${fmt(e2e.sustainedPerSecond)} readings/s sustained to the store |`,
-        `| device publish → console latency | p50 ${e2e.p50} ms, p95 ${e2e.p95} ms, p99 ${e2e.p99} ms, max ${e2e.max} ms (${fmt(e2e.delivered)} readings) |`,
-        `| readings lost (published − stored − rejected) | ${e2e.lost} of ${fmt(e2e.published)} (stored ${fmt(e2e.stored)}, rejected ${e2e.rejected}) |`,
-        `| whole process (broker, roles, simulated devices, console) | ${e2e.cpuSeconds.toFixed(1)} CPU s, RSS ${e2e.rssMiB.toFixed(0)} MiB |`,
-      ]
-    : []),
   '',
   ...(rules ? [...rules.detail, ''] : []),
 ];
 process.stdout.write(lines.join('\n'));
+
+if (SECTIONS.has('scenarios')) {
+  const only = args.get('scenarios')?.split(',');
+  const scenarios = (await loadBenchScenarios('bench/scenarios.yaml')).filter((s) => !only || only.includes(s.name));
+  if (only) for (const name of only) if (!scenarios.some((s) => s.name === name)) throw new Error(`--scenarios: no scenario ${name} in bench/scenarios.yaml`);
+  const seconds = args.get('seconds') ? Number(args.get('seconds')) : undefined;
+  const workDir = mkdtempSync(join(tmpdir(), 'vw-bench-'));
+  const results: ScenarioResult[] = [];
+  const notRun: Array<{ scenario: string; target: string; why: string }> = [];
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  for (const scenario of scenarios) {
+    const s = seconds ? { ...scenario, seconds } : scenario;
+    for (const target of s.on.filter((t) => TARGETS.has(t))) {
+      log(`scenario ${s.name} on ${target}: ${s.devices} devices, ${s.readingsPerSecond}/s for ${s.seconds} s`);
+      try {
+        const result = await runScenario(s, target, join(workDir, `${s.name}-${target}`), log);
+        if (typeof result === 'string') notRun.push({ scenario: s.name, target, why: result });
+        else results.push(result);
+      } catch (error) {
+        notRun.push({ scenario: s.name, target, why: `failed: ${(error as Error).message.split('\n')[0]}` });
+      }
+      log(`  ${results.at(-1)?.scenario === s.name && results.at(-1)?.target === target ? 'done' : notRun.at(-1)!.why}`);
+    }
+  }
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), commit, at: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim() };
+  const markdown = scenarioReport(machine, results, notRun);
+  mkdirSync('bench/results', { recursive: true });
+  const stamp = machine.at.replace(/[:.]/g, '-');
+  writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify({ machine, stages: { decode, news2, rules: rules?.rows }, scenarios: results, notRun }, null, 2)}\n`);
+  writeFileSync(`bench/results/${stamp}.md`, markdown);
+  process.stdout.write(`\n${markdown}\nwritten: bench/results/${stamp}.json, bench/results/${stamp}.md\n`);
+}
 process.exit(0);

@@ -1,0 +1,74 @@
+import WebSocket from 'ws';
+
+/**
+ * The end of the line for a benchmark: a console that measures, for every reading it is sent, the
+ * time from the device's publish (the reading's event time, stamped by the fleet at publish) to its
+ * arrival here. Frames are parsed with JSON.parse alone, so measuring costs as little as it can.
+ */
+export interface LatencyCollector {
+  /** Distinct readings delivered. */
+  delivered(): number;
+  latencies(): number[];
+  close(): void;
+}
+
+function collector(socket: WebSocket, pick: (frame: Record<string, unknown>) => { key: string; ts: string; untimed?: boolean } | undefined, onFrame?: (frame: Record<string, unknown>) => void): LatencyCollector {
+  const seen = new Set<string>();
+  const latencies: number[] = [];
+  socket.on('message', (data) => {
+    const now = Date.now();
+    const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+    onFrame?.(frame);
+    const r = pick(frame);
+    if (!r || seen.has(r.key)) return;
+    seen.add(r.key);
+    if (!r.untimed) latencies.push(now - Date.parse(r.ts));
+  });
+  return {
+    delivered: () => seen.size,
+    latencies: () => latencies,
+    close: () => socket.close(),
+  };
+}
+
+async function open(url: string): Promise<WebSocket> {
+  const socket = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return socket;
+}
+
+/**
+ * vw's console feed: hello with a token, subscribe to each ward, then every `reading` frame. Readings
+ * of `notTimed` devices are counted but not timed: a watch stamps each sample with when it was taken,
+ * up to a batch interval before it publishes, so their latency would measure the watch's batching.
+ */
+export async function vwConsole(httpUrl: string, token: string, wardIds: readonly string[], notTimed: ReadonlySet<string> = new Set()): Promise<LatencyCollector> {
+  const socket = await open(`${httpUrl.replace(/^http/, 'ws')}/feed`);
+  let snapshots = 0;
+  let ready: () => void = () => {};
+  const subscribed = new Promise<void>((resolve) => (ready = resolve));
+  const c = collector(
+    socket,
+    (f) => {
+      if (f.type !== 'reading') return undefined;
+      const r = f.reading as { readingId: string; ts: string; deviceId: string };
+      return { key: r.readingId, ts: r.ts, ...(notTimed.has(r.deviceId) ? { untimed: true } : {}) };
+    },
+    (f) => {
+      if (f.type === 'snapshot' && ++snapshots === wardIds.length) ready();
+    },
+  );
+  socket.send(JSON.stringify({ type: 'hello', token }));
+  for (const wardId of wardIds) socket.send(JSON.stringify({ type: 'subscribe', wardId }));
+  await Promise.race([subscribed, new Promise((_, reject) => setTimeout(() => reject(new Error('console: no ward snapshot in 30 s')), 30_000))]);
+  return c;
+}
+
+/** The Node-RED peer's WebSocket: one message per scored reading. */
+export async function peerConsole(wsUrl: string): Promise<LatencyCollector> {
+  const socket = await open(wsUrl);
+  return collector(socket, (f) => (typeof f.deviceId === 'string' && typeof f.ts === 'string' && typeof f.type === 'string' ? { key: `${f.deviceId}|${f.type}|${f.ts}`, ts: f.ts } : undefined));
+}
