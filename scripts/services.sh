@@ -89,6 +89,8 @@ password_file $RUN/mosquitto/passwd
 acl_file $RUN/mosquitto/acl
 persistence false
 max_queued_messages 100000
+# Ingest acknowledges device messages in batches once they are on Kafka: let the broker send it many at a time.
+max_inflight_messages 1000
 log_dest file $RUN/mosquitto/mosquitto.log
 CONF
   mosquitto -c "$RUN/mosquitto/mosquitto.conf" >/dev/null 2>&1 &

@@ -29,6 +29,7 @@ export interface ConsumedRecord<T> {
   partition: number;
   offset: string;
   key: string;
+  /** Read-only: the in-process bus hands every consumer group the same decoded value. */
   value: T;
   headers: Record<string, string>;
   /** Broker append time, ms since epoch. */

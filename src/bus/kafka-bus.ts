@@ -6,6 +6,7 @@ import {
   logLevel,
   Partitioners,
   type Consumer,
+  type Message,
   type PartitionAssigner,
   type Producer,
 } from 'kafkajs';
@@ -105,6 +106,33 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   producer.on(producer.events.DISCONNECT, () => (producerUp = false));
   await producer.connect();
   producerUp = true;
+  /**
+   * Group commit: publishes that arrive while a produce request is in flight wait, then go together
+   * in the next request, in the order they were made. With one request in flight at a time (which the
+   * idempotent producer's ordering needs), this is what lets throughput grow with load instead of
+   * being one round trip per publish.
+   */
+  const queued: Array<{ topic: string; messages: Message[]; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let sending = false;
+  async function sendQueued(): Promise<void> {
+    sending = true;
+    while (queued.length) {
+      const batch = queued.splice(0);
+      const byTopic = new Map<string, Message[]>();
+      for (const p of batch) {
+        const list = byTopic.get(p.topic);
+        if (list) list.push(...p.messages);
+        else byTopic.set(p.topic, [...p.messages]);
+      }
+      try {
+        await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
+    }
+    sending = false;
+  }
   const consumers = new Set<{ consumer: Consumer; stop: () => Promise<void> }>();
   let closed = false;
 
@@ -112,11 +140,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     async publish<T>(topic: TopicSpec<T>, records: OutgoingRecord<T>[]): Promise<void> {
       if (closed) throw new Error('bus is closed');
       if (!records.length) return;
-      await producer.send({
-        topic: name(topic.name),
-        acks: -1,
-        compression: CompressionTypes.None,
-        messages: records.map((r) => ({ key: r.key, value: encodeValue(topic, r.value), ...(r.headers ? { headers: r.headers } : {}) })),
+      const messages = records.map((r) => ({ key: r.key, value: encodeValue(topic, r.value), ...(r.headers ? { headers: r.headers } : {}) }));
+      await new Promise<void>((resolve, reject) => {
+        queued.push({ topic: name(topic.name), messages, resolve, reject });
+        if (!sending) void sendQueued();
       });
     },
 

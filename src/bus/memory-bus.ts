@@ -24,6 +24,12 @@ interface StoredRecord {
   value: string;
   headers: Record<string, string>;
   timestamp: number;
+  /**
+   * Decoded by the first group to read it and shared with the others (values are read-only); dropped
+   * once every group has read it, so the log keeps only the text.
+   */
+  decoded?: unknown;
+  reads?: number;
 }
 
 interface PartitionLog {
@@ -66,6 +72,12 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const events = options.events;
   const logs = new Map<string, PartitionLog[]>();
   const groups = new Map<string, Group>();
+  /** How many consumer groups read a topic: a record's shared decoded value is kept until they all have. */
+  const readersOf = (topic: string) => {
+    let n = 0;
+    for (const g of groups.values()) if (g.topics.includes(topic)) n++;
+    return n;
+  };
   let closed = false;
   let nextMemberId = 1;
 
@@ -141,7 +153,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       if (!s) return;
       const offset = String(first + i);
       try {
-        records.push({ topic: cursor.topic, partition, offset, key: s.key, value: decodeValue(spec.topic, s.value, partition, offset), headers: s.headers, timestamp: s.timestamp });
+        const value = (s.decoded ??= Object.freeze(decodeValue(spec.topic, s.value, partition, offset)));
+        s.reads = (s.reads ?? 0) + 1;
+        if (s.reads >= readersOf(cursor.topic)) s.decoded = undefined;
+        records.push({ topic: cursor.topic, partition, offset, key: s.key, value, headers: s.headers, timestamp: s.timestamp });
       } catch (error) {
         events?.emit('record.poison', { groupId: group.groupId, error: error as PoisonRecordError });
       }

@@ -59,8 +59,27 @@ export async function startFeedRole(deps: {
       session.socket.terminate();
       return false;
     }
+    holdWritesUntilImmediate(session.socket);
     session.socket.send(JSON.stringify(frame));
     return true;
+  }
+
+  /**
+   * Frames sent in one turn of the event loop (a bus batch's readings and scores) leave in one socket
+   * write instead of one system call per frame: the socket is corked until the next setImmediate.
+   */
+  const corked = new Set<WebSocket>();
+  function holdWritesUntilImmediate(socket: WebSocket): void {
+    const raw = (socket as unknown as { _socket?: Duplex })._socket;
+    if (!raw || corked.has(socket)) return;
+    raw.cork();
+    corked.add(socket);
+    if (corked.size === 1) {
+      setImmediate(() => {
+        for (const s of corked) (s as unknown as { _socket?: Duplex })._socket?.uncork();
+        corked.clear();
+      });
+    }
   }
 
   function broadcast(wardId: string, frame: ServerFrame): number {

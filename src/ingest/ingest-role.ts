@@ -1,7 +1,7 @@
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Bus } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
-import type { DeadLetter } from '../domain/index.ts';
+import type { DeadLetter, Reading } from '../domain/index.ts';
+import { createAckingSubscriber, type InboundMessage } from '../mqtt/acking-subscriber.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -23,8 +23,9 @@ export interface IngestOptions {
 
 /**
  * The ingest role: device messages from MQTT to canonical readings on the bus, refusals to the
- * dead-letter topic. The PUBACK for a QoS 1 message is sent only after both are published, so the
- * broker redelivers anything ingest had not finished with when it stopped.
+ * dead-letter topic. Messages are taken in batches as they arrive; a batch's PUBACKs are sent only
+ * after its readings and refusals are published, so the broker redelivers anything ingest had not
+ * finished with when it stopped.
  */
 export async function startIngestRole(deps: {
   bus: Bus;
@@ -36,97 +37,89 @@ export async function startIngestRole(deps: {
   const { bus, registry, metrics, options } = deps;
   const log = deps.logger.child({ role: 'ingest' });
 
-  async function handle(topic: string, payload: Buffer): Promise<void> {
-    metrics.mqttMessages.inc();
+  /** Decodes a batch of device messages and publishes what they hold: readings, then refusals. */
+  async function handle(messages: InboundMessage[]): Promise<void> {
     const receivedAt = new Date();
-    const deviceId = parseDeviceTopic(topic);
-    const result = deviceId
-      ? decodeDevicePayload({ topicDeviceId: deviceId, payload, receivedAt }, { registry, limits: options.limits })
-      : { readings: [], rejections: [{ reason: 'unknown_topic', detail: 'topic is not vw/v1/devices/{deviceId}/readings' } as Rejection] };
-    if (result.readings.length) {
-      await bus.publish(
-        Topics.readings,
-        result.readings.map((r) => ({ key: r.patientId, value: r })),
-      );
-      for (const r of result.readings) metrics.readingsIngested.inc({ shape: result.shape ?? 'unknown', type: r.type });
-    }
-    if (result.rejections.length) {
-      const truncated = payload.length > MAX_DEAD_LETTER_PAYLOAD;
-      const payloadBase64 = payload.subarray(0, MAX_DEAD_LETTER_PAYLOAD).toString('base64');
-      const letters: DeadLetter[] = result.rejections.map((r) => ({
-        reason: r.reason,
-        detail: r.detail,
-        source: { kind: 'mqtt', topic },
-        ...(deviceId ? { deviceId } : {}),
-        ...(r.item !== undefined ? { item: r.item } : {}),
-        receivedAt: receivedAt.toISOString(),
-        payloadBase64,
-        payloadTruncated: truncated,
-      }));
-      // Dead letters are keyed by device: the patient may be unknown, and a device's refusals stay in order.
-      await bus.publish(Topics.deadLetter, letters.map((l) => ({ key: l.deviceId ?? topic, value: l })));
-      for (const r of result.rejections) {
-        metrics.readingsRejected.inc({ reason: r.reason });
-        // The detail may quote a measured value: it goes to the dead letter, not the log.
-        log.warn({ deviceId, reason: r.reason, item: r.item }, 'device input refused');
+    const readings: Array<{ key: string; value: Reading }> = [];
+    const letters: DeadLetter[] = [];
+    const counted: Array<() => void> = [];
+    for (const { topic, payload } of messages) {
+      const deviceId = parseDeviceTopic(topic);
+      const result = deviceId
+        ? decodeDevicePayload({ topicDeviceId: deviceId, payload, receivedAt }, { registry, limits: options.limits })
+        : { readings: [], rejections: [{ reason: 'unknown_topic', detail: 'topic is not vw/v1/devices/{deviceId}/readings' } as Rejection] };
+      for (const r of result.readings) readings.push({ key: r.patientId, value: r });
+      counted.push(() => {
+        metrics.mqttMessages.inc();
+        for (const r of result.readings) metrics.readingsIngested.inc({ shape: result.shape ?? 'unknown', type: r.type });
+      });
+      if (result.rejections.length) {
+        const truncated = payload.length > MAX_DEAD_LETTER_PAYLOAD;
+        const payloadBase64 = payload.subarray(0, MAX_DEAD_LETTER_PAYLOAD).toString('base64');
+        for (const r of result.rejections) {
+          letters.push({
+            reason: r.reason,
+            detail: r.detail,
+            source: { kind: 'mqtt', topic },
+            ...(deviceId ? { deviceId } : {}),
+            ...(r.item !== undefined ? { item: r.item } : {}),
+            receivedAt: receivedAt.toISOString(),
+            payloadBase64,
+            payloadTruncated: truncated,
+          });
+        }
+        counted.push(() => {
+          for (const r of result.rejections) {
+            metrics.readingsRejected.inc({ reason: r.reason });
+            // The detail may quote a measured value: it goes to the dead letter, not the log.
+            log.warn({ deviceId, reason: r.reason, item: r.item }, 'device input refused');
+          }
+        });
       }
     }
+    if (readings.length) await bus.publish(Topics.readings, readings);
+    // Dead letters are keyed by device: the patient may be unknown, and a device's refusals stay in order.
+    if (letters.length) await bus.publish(Topics.deadLetter, letters.map((l) => ({ key: l.deviceId ?? l.source.topic, value: l })));
+    // Counted once published, so a retried batch is not counted twice.
+    for (const count of counted) count();
   }
 
   let stopping = false;
   /**
-   * Retries while the bus is unavailable, holding the PUBACK, so the message is neither lost nor
-   * acknowledged early. A retry may republish readings that did get through: downstream absorbs them
-   * by reading id.
+   * Retries while the bus is unavailable, holding the PUBACKs, so no message is lost or acknowledged
+   * early. A retry may republish readings that did get through: downstream absorbs them by reading id.
    */
-  async function handleUntilDone(topic: string, payload: Buffer): Promise<boolean> {
+  async function handleUntilDone(messages: InboundMessage[]): Promise<void> {
     for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
       try {
-        await handle(topic, payload);
-        return true;
+        return await handle(messages);
       } catch (error) {
-        if (stopping) return false;
+        // Unfinished at shutdown: not acknowledged, so the broker redelivers it to the next session.
+        if (stopping) throw error;
         log.error({ err: error }, 'could not publish device input to the bus; will retry');
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
   }
 
-  const client: MqttClient = mqtt.connect(options.mqttUrl, {
+  const filter = options.sharedGroup ? `$share/${options.sharedGroup}/${DEVICE_TOPIC_FILTER}` : DEVICE_TOPIC_FILTER;
+  const subscriber = createAckingSubscriber({
+    url: options.mqttUrl,
     clientId: options.clientId,
-    // A persistent session: the broker queues QoS 1 messages for ingest while it restarts.
-    clean: false,
-    // 3.1.1 is spoken by every broker vw supports, the embedded one included.
-    protocolVersion: 4,
-    reconnectPeriod: 1000,
     ...(options.username ? { username: options.username } : {}),
     ...(options.password ? { password: options.password } : {}),
+    filter,
+    onBatch: handleUntilDone,
+    logger: log,
   });
-  client.handleMessage = (packet, callback) => {
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    void handleUntilDone(packet.topic, payload).then((done) => {
-      // Unfinished at shutdown: no PUBACK, so the broker redelivers it to the next session.
-      if (done) callback();
-    });
-  };
-  client.on('error', (error) => log.error({ err: error }, 'mqtt error'));
-  client.on('reconnect', () => log.warn('mqtt reconnecting'));
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  const filter = options.sharedGroup ? `$share/${options.sharedGroup}/${DEVICE_TOPIC_FILTER}` : DEVICE_TOPIC_FILTER;
-  const granted = await client.subscribeAsync(filter, { qos: 1 });
-  // A broker answers a refused subscription with QoS 128 rather than an error.
-  if (granted.some((g) => g.qos === 128)) throw new Error(`the MQTT broker refused ingest's subscription to ${filter}`);
-  client.on('connect', () => log.info('mqtt reconnected'));
+  await subscriber.ready;
   log.info({ filter }, 'ingest subscribed');
 
   return {
-    connected: () => client.connected,
+    connected: () => subscriber.connected(),
     async stop() {
       stopping = true;
-      await client.endAsync();
+      await subscriber.stop();
     },
   };
 }

@@ -53,11 +53,18 @@ class SortedSeries<T extends Point> {
   }
 }
 
+/**
+ * Held compactly: the value for series, and the whole reading only on the newest point, for latest().
+ * A ward's worth of readings and scores over days is the embedded default's largest memory.
+ */
 interface ReadingPoint extends Point {
-  reading: Reading;
+  value: Reading['value'];
+  reading?: Reading;
 }
+
+/** Scores kept as their JSON text, about a third of the object's size; parsed when a console asks. */
 interface ScorePoint extends Point {
-  score: ScoreEvent;
+  json: string;
 }
 
 interface PatientSeries {
@@ -88,7 +95,13 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
         const p = patient(reading.patientId);
         let series = p.readings.get(reading.type);
         if (!series) p.readings.set(reading.type, (series = new SortedSeries()));
-        if (series.insert({ t, id: reading.readingId, reading })) series.trim(oldest, options.maxPointsPerSeries);
+        const previous = series.last();
+        const point: ReadingPoint = { t, id: reading.readingId, value: reading.value, reading };
+        if (!series.insert(point)) continue;
+        if (series.last() === point) {
+          if (previous) delete previous.reading;
+        } else delete point.reading;
+        series.trim(oldest, options.maxPointsPerSeries);
       }
     },
     async writeScores(scores) {
@@ -97,23 +110,23 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
         const t = Date.parse(score.ts);
         if (t < oldest) continue;
         const series = patient(score.patientId).scores;
-        if (series.insert({ t, id: score.scoreId, score })) series.trim(oldest, options.maxPointsPerSeries);
+        if (series.insert({ t, id: score.scoreId, json: JSON.stringify(score) })) series.trim(oldest, options.maxPointsPerSeries);
       }
     },
     async series(patientId, type, query): Promise<SeriesPoint[]> {
       const series = patients.get(patientId)?.readings.get(type);
-      return series ? series.range(query).map((p) => ({ ts: p.reading.ts, value: p.reading.value })) : [];
+      return series ? series.range(query).map((p) => ({ ts: new Date(p.t).toISOString(), value: p.value })) : [];
     },
     async latest(patientId) {
       const out: Partial<Record<ReadingType, Reading>> = {};
       for (const [type, series] of patients.get(patientId)?.readings ?? []) {
         const last = series.last();
-        if (last) out[type] = last.reading;
+        if (last?.reading) out[type] = last.reading;
       }
       return out;
     },
     async scores(patientId, query) {
-      return (patients.get(patientId)?.scores.range(query) ?? []).map((p) => p.score);
+      return (patients.get(patientId)?.scores.range(query) ?? []).map((p) => JSON.parse(p.json) as ScoreEvent);
     },
     async close() {
       patients.clear();

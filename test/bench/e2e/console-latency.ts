@@ -9,12 +9,15 @@ export interface LatencyCollector {
   /** Distinct readings delivered. */
   delivered(): number;
   latencies(): number[];
+  /** [publish ms, latency ms] of every timed reading, for looking at how latency moves over a run. */
+  timeline(): Array<[number, number]>;
   close(): void;
 }
 
 function collector(socket: WebSocket, pick: (frame: Record<string, unknown>) => { key: string; ts: string; untimed?: boolean } | undefined, onFrame?: (frame: Record<string, unknown>) => void): LatencyCollector {
   const seen = new Set<string>();
   const latencies: number[] = [];
+  const timeline: Array<[number, number]> = [];
   socket.on('message', (data) => {
     const now = Date.now();
     const frame = JSON.parse(data.toString()) as Record<string, unknown>;
@@ -22,11 +25,15 @@ function collector(socket: WebSocket, pick: (frame: Record<string, unknown>) => 
     const r = pick(frame);
     if (!r || seen.has(r.key)) return;
     seen.add(r.key);
-    if (!r.untimed) latencies.push(now - Date.parse(r.ts));
+    if (r.untimed) return;
+    const at = Date.parse(r.ts);
+    latencies.push(now - at);
+    timeline.push([at, now - at]);
   });
   return {
     delivered: () => seen.size,
     latencies: () => latencies,
+    timeline: () => timeline,
     close: () => socket.close(),
   };
 }

@@ -136,6 +136,7 @@ export async function startReal(seedsFile: string, wardIds: readonly string[], s
       `acl_file ${join(mosquittoDir, 'acl')}`,
       'persistence false',
       'max_queued_messages 100000',
+      'max_inflight_messages 1000',
       `log_dest file ${join(mosquittoDir, 'mosquitto.log')}`,
       '',
     ].join('\n'),
