@@ -6,6 +6,8 @@ import { createMemoryBus } from '../bus/memory-bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startEmbeddedBroker } from '../mqtt/embedded-broker.ts';
+import { subscriptionSource, type DeviceMessageSource } from '../ingest/message-source.ts';
+import { DEVICE_TOPIC_FILTER } from '../ingest/topic.ts';
 import { createInfluxStore } from '../store/influx-store.ts';
 import { createMemoryStore } from '../store/memory-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -62,7 +64,23 @@ export function createStore(config: Config, metrics: Metrics, logger: Logger): T
 }
 
 /** Resolves the broker URL ingest connects to, starting the embedded broker when configured. */
-export async function resolveMqtt(config: Config, logger: Logger): Promise<{ url: string; close(): Promise<void> }> {
-  if (config.mqtt.url !== 'embedded') return { url: config.mqtt.url, close: async () => {} };
-  return startEmbeddedBroker({ host: config.mqtt.embeddedHost, port: config.mqtt.embeddedPort, logger });
+/**
+ * Where ingest's device messages come from: the embedded broker hands them over in-process; an
+ * external broker's are taken by subscription (shared when several ingest processes form a group).
+ */
+export async function deviceMessageSource(config: Config, logger: Logger): Promise<{ url: string; source: DeviceMessageSource; close(): Promise<void> }> {
+  if (config.mqtt.url === 'embedded') {
+    const broker = await startEmbeddedBroker({ host: config.mqtt.embeddedHost, port: config.mqtt.embeddedPort, logger });
+    return { url: broker.url, source: broker.deviceMessages(), close: broker.close };
+  }
+  const { mqtt } = config;
+  const source = subscriptionSource({
+    url: mqtt.url,
+    clientId: mqtt.clientId,
+    ...(mqtt.username ? { username: mqtt.username } : {}),
+    ...(mqtt.password ? { password: mqtt.password } : {}),
+    filter: mqtt.sharedGroup ? `$share/${mqtt.sharedGroup}/${DEVICE_TOPIC_FILTER}` : DEVICE_TOPIC_FILTER,
+    logger: logger.child({ role: 'ingest' }),
+  });
+  return { url: mqtt.url, source, close: async () => {} };
 }

@@ -14,7 +14,7 @@ import { loadNews2Rule } from '../rules/news2/rule-file.ts';
 import { loadRulePacks } from '../rules/engine/pack-file.ts';
 import { startRulesRole } from '../rules/rules-role.ts';
 import { startSinkRole } from '../store/sink-role.ts';
-import { createBus, createStore, resolveMqtt } from './adapters.ts';
+import { createBus, createStore, deviceMessageSource } from './adapters.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
 
@@ -117,25 +117,19 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
 
     let mqttUrl = '';
     if (roles.has('ingest')) {
-      const broker = await resolveMqtt(config, logger);
-      stops.push(broker.close);
-      mqttUrl = broker.url;
+      const { url, source, close: closeBroker } = await deviceMessageSource(config, logger);
+      stops.push(closeBroker);
+      mqttUrl = url;
       const ingest = await startIngestRole({
         bus,
         registry,
         metrics,
         logger,
-        options: {
-          mqttUrl,
-          clientId: config.mqtt.clientId,
-          ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
-          ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
-          ...(config.mqtt.sharedGroup ? { sharedGroup: config.mqtt.sharedGroup } : {}),
-          limits: {
-            maxPayloadBytes: config.ingest.maxPayloadBytes,
-            maxFutureSkewMs: config.ingest.maxFutureSkewSeconds * 1000,
-            maxAgeMs: config.ingest.maxAgeHours * 3_600_000,
-          },
+        source,
+        limits: {
+          maxPayloadBytes: config.ingest.maxPayloadBytes,
+          maxFutureSkewMs: config.ingest.maxFutureSkewSeconds * 1000,
+          maxAgeMs: config.ingest.maxAgeHours * 3_600_000,
         },
       });
       stops.push(ingest.stop);

@@ -54,7 +54,8 @@ export async function startFeedRole(deps: {
 
   function send(session: Session, frame: ServerFrame): boolean {
     if (session.socket.readyState !== session.socket.OPEN) return false;
-    if (session.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+    // Judged at a turn's first frame: frames held back within the turn are not the console's backlog.
+    if (!corked.has(session.socket) && session.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       log.warn({ user: session.user?.user }, 'console too slow; disconnecting it');
       session.socket.terminate();
       return false;

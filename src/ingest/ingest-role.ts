@@ -1,25 +1,15 @@
 import type { Bus } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
 import type { DeadLetter, Reading } from '../domain/index.ts';
-import { createAckingSubscriber, type InboundMessage } from '../mqtt/acking-subscriber.ts';
+import type { DeviceMessageSource, InboundMessage } from './message-source.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
 import { decodeDevicePayload, type DecodeLimits, type Rejection } from './decode.ts';
-import { DEVICE_TOPIC_FILTER, parseDeviceTopic } from './topic.ts';
+import { parseDeviceTopic } from './topic.ts';
 
 export const INGEST_GROUP = 'vw-ingest';
 const MAX_DEAD_LETTER_PAYLOAD = 4096;
-
-export interface IngestOptions {
-  mqttUrl: string;
-  clientId: string;
-  username?: string;
-  password?: string;
-  /** With a group, ingest processes share the device messages (MQTT 5 / Mosquitto shared subscription). */
-  sharedGroup?: string;
-  limits: DecodeLimits;
-}
 
 /**
  * The ingest role: device messages from MQTT to canonical readings on the bus, refusals to the
@@ -32,9 +22,10 @@ export async function startIngestRole(deps: {
   registry: Registry;
   metrics: Metrics;
   logger: Logger;
-  options: IngestOptions;
+  source: DeviceMessageSource;
+  limits: DecodeLimits;
 }): Promise<{ stop(): Promise<void>; connected(): boolean }> {
-  const { bus, registry, metrics, options } = deps;
+  const { bus, registry, metrics, source } = deps;
   const log = deps.logger.child({ role: 'ingest' });
 
   /** Decodes a batch of device messages and publishes what they hold: readings, then refusals. */
@@ -46,7 +37,7 @@ export async function startIngestRole(deps: {
     for (const { topic, payload } of messages) {
       const deviceId = parseDeviceTopic(topic);
       const result = deviceId
-        ? decodeDevicePayload({ topicDeviceId: deviceId, payload, receivedAt }, { registry, limits: options.limits })
+        ? decodeDevicePayload({ topicDeviceId: deviceId, payload, receivedAt }, { registry, limits: deps.limits })
         : { readings: [], rejections: [{ reason: 'unknown_topic', detail: 'topic is not vw/v1/devices/{deviceId}/readings' } as Rejection] };
       for (const r of result.readings) readings.push({ key: r.patientId, value: r });
       counted.push(() => {
@@ -102,24 +93,14 @@ export async function startIngestRole(deps: {
     }
   }
 
-  const filter = options.sharedGroup ? `$share/${options.sharedGroup}/${DEVICE_TOPIC_FILTER}` : DEVICE_TOPIC_FILTER;
-  const subscriber = createAckingSubscriber({
-    url: options.mqttUrl,
-    clientId: options.clientId,
-    ...(options.username ? { username: options.username } : {}),
-    ...(options.password ? { password: options.password } : {}),
-    filter,
-    onBatch: handleUntilDone,
-    logger: log,
-  });
-  await subscriber.ready;
-  log.info({ filter }, 'ingest subscribed');
+  await source.start(handleUntilDone);
+  log.info('ingest taking device messages');
 
   return {
-    connected: () => subscriber.connected(),
+    connected: () => source.connected(),
     async stop() {
       stopping = true;
-      await subscriber.stop();
+      await source.stop();
     },
   };
 }

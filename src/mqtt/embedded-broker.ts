@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
+import type { DeviceMessageSource, InboundMessage } from '../ingest/message-source.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /**
@@ -9,12 +10,21 @@ import type { Logger } from '../observability/logger.ts';
  */
 export async function startEmbeddedBroker(options: { host: string; port: number; logger: Logger }) {
   const log = options.logger.child({ component: 'embedded-mqtt' });
+  const handover = createHandover();
   const broker = await Aedes.createBroker({
     authorizePublish(client, packet, callback) {
       const own = client ? `vw/v1/devices/${client.id}/` : undefined;
-      if (own && packet.topic.startsWith(own)) return callback(null);
-      log.warn({ clientId: client?.id }, 'publish refused: a device may publish only under its own topic');
-      callback(new Error('not authorised to publish to this topic'));
+      if (!own || !packet.topic.startsWith(own)) {
+        log.warn({ clientId: client?.id }, 'publish refused: a device may publish only under its own topic');
+        return callback(new Error('not authorised to publish to this topic'));
+      }
+      // The device's PUBACK waits for the callback, so it is sent only once ingest has the message on the bus.
+      if (!packet.topic.endsWith('/readings')) return callback(null);
+      const state = handover.state();
+      if (state === 'attached') return handover.take({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload) }, callback);
+      // With ingest stopped, refuse rather than acknowledge what nobody will handle: the device sends it again.
+      if (state === 'stopped') return callback(new Error('ingest is not running'));
+      callback(null);
     },
   });
   const server = createServer(broker.handle);
@@ -28,9 +38,63 @@ export async function startEmbeddedBroker(options: { host: string; port: number;
   return {
     url,
     port: address.port,
+    /** Device messages for ingest straight from the broker, without a subscriber connection. */
+    deviceMessages: (): DeviceMessageSource => handover.source(),
     async close(): Promise<void> {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Device messages handed to ingest in-process: each is held (its PUBACK with it) until the batch it
+ * joined has been handled. Batches are handled one after another, in arrival order.
+ */
+function createHandover() {
+  let onBatch: ((messages: InboundMessage[]) => Promise<void>) | undefined;
+  let waiting: Array<{ message: InboundMessage; done: (error: Error | null) => void }> = [];
+  let flushing = false;
+  let stopped = false;
+
+  async function flush(): Promise<void> {
+    flushing = true;
+    // Let the messages of this turn of the event loop join the batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (waiting.length && onBatch && !stopped) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        await onBatch(batch.map((w) => w.message));
+        for (const w of batch) w.done(null);
+      } catch (error) {
+        // Refused to the device, which then sends it again: nothing is acknowledged unhandled.
+        for (const w of batch) w.done(error as Error);
+      }
+    }
+    flushing = false;
+  }
+
+  return {
+    /** `none`: a plain broker (nothing attached); `attached`: ingest takes device messages; `stopped`: it has gone. */
+    state: (): 'none' | 'attached' | 'stopped' => (stopped ? 'stopped' : onBatch ? 'attached' : 'none'),
+    take(message: InboundMessage, done: (error: Error | null) => void): void {
+      waiting.push({ message, done });
+      if (!flushing) void flush();
+    },
+    source(): DeviceMessageSource {
+      return {
+        async start(handler) {
+          onBatch = handler;
+          stopped = false;
+        },
+        connected: () => onBatch !== undefined && !stopped,
+        async stop() {
+          stopped = true;
+          for (const w of waiting.splice(0)) w.done(new Error('ingest stopping'));
+          while (flushing) await new Promise((resolve) => setTimeout(resolve, 5));
+        },
+      };
     },
   };
 }

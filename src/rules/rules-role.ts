@@ -96,7 +96,7 @@ export async function startRulesRole(deps: {
     (catchingUp ??= (async () => {
       const ends = await Promise.all([Topics.alerts, Topics.patientSettings, Topics.rulesState].map(async (t) => ({ name: t.name, offsets: await bus.offsets(t) })));
       const behind = () => ends.some(({ name, offsets }) => offsets.some((o) => o.high > o.low && (viewed.get(name)?.get(o.partition) ?? o.low) < o.high));
-      while (behind()) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (behind()) await new Promise((resolve) => setTimeout(resolve, 5));
     })().finally(() => {
       catchingUp = undefined;
     }));
@@ -109,10 +109,20 @@ export async function startRulesRole(deps: {
   const epoch = new Map<number, number>();
   const restoredIn = new Map<string, number>();
 
+  /**
+   * Per partition, the epoch the views were last caught up in. Once per epoch is enough: whatever a
+   * previous owner published was on its topics before this process read the partition's first reading
+   * of the epoch, and within an epoch no other process writes this partition's patients.
+   */
+  const caughtUpIn = new Map<number, number>();
+
   async function ensureRestored(patientId: string, wardId: string, partition: number): Promise<void> {
     const current = epoch.get(partition) ?? 0;
     if (restoredIn.get(patientId) === current) return;
-    await catchUp();
+    if (caughtUpIn.get(partition) !== current) {
+      await catchUp();
+      caughtUpIn.set(partition, current);
+    }
     const record = latestState.get(patientId);
     const applied = appliedOffset.get(patientId);
     if (record && (!applied || applied.partition !== record.partition || applied.offset < record.offset)) {

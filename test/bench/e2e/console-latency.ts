@@ -11,6 +11,8 @@ export interface LatencyCollector {
   latencies(): number[];
   /** [publish ms, latency ms] of every timed reading, for looking at how latency moves over a run. */
   timeline(): Array<[number, number]>;
+  /** Set if the server closed the console during the run (e.g. judged too slow), with when and why. */
+  closedEarly(): string | undefined;
   close(): void;
 }
 
@@ -18,6 +20,11 @@ function collector(socket: WebSocket, pick: (frame: Record<string, unknown>) => 
   const seen = new Set<string>();
   const latencies: number[] = [];
   const timeline: Array<[number, number]> = [];
+  let closing = false;
+  let closedEarly: string | undefined;
+  socket.on('close', (code) => {
+    if (!closing) closedEarly = `closed by the server (code ${code}) at ${new Date().toISOString()} after ${seen.size} readings`;
+  });
   socket.on('message', (data) => {
     const now = Date.now();
     const frame = JSON.parse(data.toString()) as Record<string, unknown>;
@@ -34,7 +41,11 @@ function collector(socket: WebSocket, pick: (frame: Record<string, unknown>) => 
     delivered: () => seen.size,
     latencies: () => latencies,
     timeline: () => timeline,
-    close: () => socket.close(),
+    closedEarly: () => closedEarly,
+    close: () => {
+      closing = true;
+      socket.close();
+    },
   };
 }
 

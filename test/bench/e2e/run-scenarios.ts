@@ -51,6 +51,8 @@ export interface ScenarioResult {
   lost: number;
   storedBy: string;
   delivered: number;
+  /** The console was closed by the server before the end (its latencies stop there). */
+  consoleClosedEarly?: string;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   processes: Record<string, { cpuSeconds: number; peakRssMiB: number }>;
   fleet: { workers: number; cpuSeconds: number; peakRssMiB: number; errors: number; deferred: number; missed: number };
@@ -140,6 +142,7 @@ export async function runScenario(s: BenchScenario, targetName: TargetName, work
       const { stored, rejected } = lastCounts;
       const firstPublish = report.firstPublishMs ?? Date.now();
       const latencies = [...console.latencies()].sort((a, b) => a - b);
+      const consoleClosedEarly = console.closedEarly();
       console.close();
       const fleetProcesses = Object.keys(fleetPids).map((k) => processes[k]!);
       for (const k of Object.keys(fleetPids)) delete processes[k];
@@ -159,6 +162,7 @@ export async function runScenario(s: BenchScenario, targetName: TargetName, work
         lost: report.readings - stored - rejected,
         storedBy: target.storedBy,
         delivered: console.delivered(),
+        ...(consoleClosedEarly ? { consoleClosedEarly } : {}),
         latencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: latencies.at(-1) ?? NaN },
         processes,
         fleet: {

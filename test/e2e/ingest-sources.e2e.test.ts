@@ -65,3 +65,47 @@ describe('acking MQTT subscriber', () => {
     await refused.stop();
   });
 });
+
+describe('embedded broker handing device messages to ingest', () => {
+  it('acknowledges a device only once ingest has handled its message, in batches, in order', async () => {
+    const own = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger });
+    const batches: string[][] = [];
+    let release: () => void = () => {};
+    let held = new Promise<void>((resolve) => (release = resolve));
+    const source = own.deviceMessages();
+    await source.start(async (messages) => {
+      batches.push(messages.map((m) => m.payload.toString()));
+      await held;
+    });
+    const device = await mqtt.connectAsync(own.url, { clientId: 'dev-h', protocolVersion: 4 });
+    let acked = 0;
+    const sends = ['h1', 'h2', 'h3'].map((body) => device.publishAsync('vw/v1/devices/dev-h/readings', body, { qos: 1 }).then(() => acked++));
+    await expect.poll(() => batches.length, { timeout: 5_000 }).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    // Ingest has not finished with the first message: no PUBACK yet.
+    expect(acked).toBe(0);
+    held = Promise.resolve();
+    release();
+    await Promise.all(sends);
+    expect(acked).toBe(3);
+    expect(batches.flat()).toEqual(['h1', 'h2', 'h3']);
+    await device.endAsync();
+    await source.stop();
+    await own.close();
+  });
+
+  it('refuses device messages once ingest has stopped, so devices keep them', async () => {
+    const own = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger });
+    const source = own.deviceMessages();
+    await source.start(async () => {});
+    await source.stop();
+    const device = await mqtt.connectAsync(own.url, { clientId: 'dev-s', protocolVersion: 4, reconnectPeriod: 0 });
+    const outcome = await Promise.race([
+      device.publishAsync('vw/v1/devices/dev-s/readings', 'x', { qos: 1 }).then(() => 'acknowledged', () => 'refused'),
+      new Promise((r) => device.once('close', () => r('refused'))),
+    ]);
+    expect(outcome).toBe('refused');
+    device.end(true);
+    await own.close();
+  });
+});
