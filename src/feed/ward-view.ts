@@ -4,6 +4,7 @@ import type { TimeSeriesStore } from '../store/store.ts';
 import type { LatestValue, PatientView, ServerFrame } from './protocol.ts';
 
 const RESOLVED_KEPT_MS = 24 * 3600_000;
+const SNAPSHOT_QUERIES_AT_ONCE = 16;
 
 /**
  * What a console needs to draw a ward from scratch: built from the alert, score and settings streams
@@ -71,9 +72,18 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
 
     async snapshot(wardId: string): Promise<Extract<ServerFrame, { type: 'snapshot' }>> {
       const at = new Date(now());
+      const ward = deps.registry.patientsOfWard(wardId, at);
+      // The store is asked about several patients at a time: one by one, a large ward on a remote
+      // store took minutes to draw.
+      const latestOf = new Map<string, Partial<Record<ReadingType, Reading>>>();
+      for (let i = 0; i < ward.length; i += SNAPSHOT_QUERIES_AT_ONCE) {
+        const slice = ward.slice(i, i + SNAPSHOT_QUERIES_AT_ONCE);
+        const found = await Promise.all(slice.map((p) => deps.store.latest(p.patientId)));
+        slice.forEach((p, j) => latestOf.set(p.patientId, found[j]!));
+      }
       const patients: PatientView[] = [];
-      for (const patient of deps.registry.patientsOfWard(wardId, at)) {
-        const latestReadings = await deps.store.latest(patient.patientId);
+      for (const patient of ward) {
+        const latestReadings = latestOf.get(patient.patientId)!;
         const settings = currentSettings(patient.patientId);
         const latest: Partial<Record<ReadingType, LatestValue>> = {};
         let lastSeen: string | null = null;

@@ -81,7 +81,9 @@ export async function vwConsole(httpUrl: string, token: string, wardIds: readonl
   );
   socket.send(JSON.stringify({ type: 'hello', token }));
   for (const wardId of wardIds) socket.send(JSON.stringify({ type: 'subscribe', wardId }));
-  await Promise.race([subscribed, new Promise((_, reject) => setTimeout(() => reject(new Error('console: no ward snapshot in 30 s')), 30_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([subscribed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`console: ${snapshots} of ${wardIds.length} ward snapshots in 300 s`)), 300_000)))]);
+  clearTimeout(timer);
   return c;
 }
 

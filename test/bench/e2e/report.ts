@@ -65,7 +65,7 @@ export function scenarioReport(
       'The peer scores NEWS2 and sends every scored reading over WebSocket; it has no store, no rules beyond NEWS2, no alert lifecycle, and no Kafka: "stored" for it is readings it sent on. Its CPU and memory include its broker process (vw\'s broker alone), since Node-RED has none of its own.',
     );
   }
-  lines.push('', ...results.map((r) => `- ${r.scenario} on ${r.target}: stored = ${r.storedBy}; ${int(r.delivered)} readings reached the console${r.consoleClosedEarly ? ` (the console was ${r.consoleClosedEarly}: latency covers only those)` : ''}.`));
+  lines.push('', ...results.map((r) => `- ${r.scenario} on ${r.target}: stored = ${r.storedBy}; the console had its ${r.devices > 1000 ? `${Math.ceil(r.devices / 1000)} ward snapshots` : 'ward snapshot'} in ${r.consoleReadySeconds.toFixed(1)} s; ${int(r.delivered)} readings reached it${r.consoleClosedEarly ? ` (the console was ${r.consoleClosedEarly}: latency covers only those)` : ''}.`));
   if (notRun.length) lines.push('', ...notRun.map((n) => `- ${n.scenario} on ${n.target}: ${n.why}`));
   return `${lines.join('\n')}\n`;
 }

@@ -51,6 +51,8 @@ export interface ScenarioResult {
   lost: number;
   storedBy: string;
   delivered: number;
+  /** From the console's hello to a snapshot of every ward (the store asked for each patient's latest). */
+  consoleReadySeconds: number;
   /** The console was closed by the server before the end (its latencies stop there). */
   consoleClosedEarly?: string;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
@@ -104,7 +106,9 @@ export async function runScenario(s: BenchScenario, targetName: TargetName, work
   if (typeof target === 'string') return target;
   const watches = new Set(ward.devices.filter((d) => d.kind === 'smartwatch').map((d) => d.deviceId));
   try {
+    const consoleStart = Date.now();
     const console = await target.console(watches);
+    const consoleReadySeconds = (Date.now() - consoleStart) / 1000;
     const fleet = createFleet({
       mqttUrl: target.mqttUrl,
       devices: ward.devices,
@@ -162,6 +166,7 @@ export async function runScenario(s: BenchScenario, targetName: TargetName, work
         lost: report.readings - stored - rejected,
         storedBy: target.storedBy,
         delivered: console.delivered(),
+        consoleReadySeconds,
         ...(consoleClosedEarly ? { consoleClosedEarly } : {}),
         latencyMs: { p50: pct(latencies, 50), p95: pct(latencies, 95), p99: pct(latencies, 99), max: latencies.at(-1) ?? NaN },
         processes,
