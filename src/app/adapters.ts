@@ -40,6 +40,7 @@ export function createStore(config: Config, metrics: Metrics, logger: Logger): T
       return createMemoryStore({
         retentionHours: config.store.retentionHours,
         maxPointsPerSeries: config.store.maxPointsPerSeries,
+        maxPoints: config.store.maxPoints,
       });
     case 'influxdb': {
       const log = logger.child({ component: 'influxdb' });

@@ -30,6 +30,8 @@ interface StoredRecord {
    */
   decoded?: unknown;
   reads?: number;
+  /** The schema the publisher checked the value against; a consumer holding the same one need not check again. */
+  schema: unknown;
 }
 
 interface PartitionLog {
@@ -65,6 +67,8 @@ interface Group {
   memberWaiters: Array<() => void>;
 }
 
+const KEEP_CONSUMED = 2_000;
+
 export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const partitions = options.partitions ?? 8;
   const maxRecords = options.maxRecordsPerPartition ?? 200_000;
@@ -72,6 +76,24 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const events = options.events;
   const logs = new Map<string, PartitionLog[]>();
   const groups = new Map<string, Group>();
+  /**
+   * Records every group has committed are dropped, beyond the newest KEEP_CONSUMED of a partition (for
+   * a group that joins later and reads from the beginning): in one process nobody else will read them,
+   * and a busy ward would otherwise fill memory with text already handled. `maxRecordsPerPartition`
+   * still bounds a partition whose consumer has fallen far behind.
+   */
+  function dropConsumed(topic: string, partitionNumber: number, log: PartitionLog): void {
+    let lowest = Infinity;
+    for (const g of groups.values()) {
+      if (!g.topics.includes(topic)) continue;
+      for (const c of g.cursors) if (c.topic === topic && c.partition === partitionNumber) lowest = Math.min(lowest, c.committed);
+    }
+    if (lowest === Infinity) return;
+    const drop = Math.min(lowest - log.base, log.records.length - KEEP_CONSUMED);
+    if (drop <= 0) return;
+    log.records.splice(0, drop);
+    log.base += drop;
+  }
   /** How many consumer groups read a topic: a record's shared decoded value is kept until they all have. */
   const readersOf = (topic: string) => {
     let n = 0;
@@ -153,7 +175,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       if (!s) return;
       const offset = String(first + i);
       try {
-        const value = (s.decoded ??= Object.freeze(decodeValue(spec.topic, s.value, partition, offset)));
+        // A consumer with another schema for the topic (an older or newer reader) checks the record itself.
+        const value = s.schema === spec.topic.schema ? (s.decoded ??= Object.freeze(JSON.parse(s.value))) : Object.freeze(decodeValue(spec.topic, s.value, partition, offset));
         s.reads = (s.reads ?? 0) + 1;
         if (s.reads >= readersOf(cursor.topic)) s.decoded = undefined;
         records.push({ topic: cursor.topic, partition, offset, key: s.key, value, headers: s.headers, timestamp: s.timestamp });
@@ -194,7 +217,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
           if (older !== undefined && older >= partition.base) partition.records[older - partition.base] = undefined;
           partition.newest.set(r.key, partition.base + partition.records.length);
         }
-        partition.records.push({ key: r.key, value: r.text, headers: r.headers ?? {}, timestamp: now });
+        partition.records.push({ key: r.key, value: r.text, headers: r.headers ?? {}, timestamp: now, schema: topic.schema });
+        if (!topic.retainForever && !topic.compacted && partition.records.length >= 2 * KEEP_CONSUMED && partition.records.length % KEEP_CONSUMED === 0) {
+          dropConsumed(topic.name, partitionFor(r.key, partitions), partition);
+        }
         if (partition.records.length > maxRecords && !topic.retainForever) {
           const drop = partition.records.length - maxRecords;
           partition.records.splice(0, drop);

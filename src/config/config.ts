@@ -54,6 +54,8 @@ export const Config = z.object({
       kind: z.enum(['memory', 'influxdb']).default('memory'),
       retentionHours: z.coerce.number().positive().default(72),
       maxPointsPerSeries: z.coerce.number().int().positive().default(20_000),
+      /** In-memory store only: all points held; each series gets an even share (src/store/memory-store.ts). */
+      maxPoints: z.coerce.number().int().positive().default(300_000),
     })
     .prefault({}),
   influx: z
@@ -119,6 +121,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_STORE: 'store.kind',
   VW_STORE_RETENTION_HOURS: 'store.retentionHours',
   VW_STORE_MAX_POINTS_PER_SERIES: 'store.maxPointsPerSeries',
+  VW_STORE_MAX_POINTS: 'store.maxPoints',
   VW_INFLUX_URL: 'influx.url',
   VW_INFLUX_TOKEN: 'influx.token',
   VW_INFLUX_ORG: 'influx.org',

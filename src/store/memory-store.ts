@@ -8,8 +8,16 @@ import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
 export interface MemoryStoreOptions {
   retentionHours: number;
   maxPointsPerSeries: number;
+  /**
+   * All points held, readings and scores together. Each series is held to an even share of it (at
+   * least MIN_SHARE, at most maxPointsPerSeries), so a large or busy ward keeps memory bounded by
+   * keeping less history per series, not by growing until the process fails.
+   */
+  maxPoints?: number;
   now?: () => number;
 }
+
+const MIN_SHARE = 20;
 
 interface Point {
   t: number;
@@ -76,6 +84,8 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
   const now = options.now ?? Date.now;
   const retentionMs = options.retentionHours * 3_600_000;
   const patients = new Map<string, PatientSeries>();
+  let seriesCount = 0;
+  const cap = () => Math.min(options.maxPointsPerSeries, Math.max(MIN_SHARE, Math.floor((options.maxPoints ?? Infinity) / Math.max(1, seriesCount))));
 
   function patient(id: string): PatientSeries {
     let p = patients.get(id);
@@ -94,14 +104,17 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
         if (t < oldest) continue;
         const p = patient(reading.patientId);
         let series = p.readings.get(reading.type);
-        if (!series) p.readings.set(reading.type, (series = new SortedSeries()));
+        if (!series) {
+          p.readings.set(reading.type, (series = new SortedSeries()));
+          seriesCount++;
+        }
         const previous = series.last();
         const point: ReadingPoint = { t, id: reading.readingId, value: reading.value, reading };
         if (!series.insert(point)) continue;
         if (series.last() === point) {
           if (previous) delete previous.reading;
         } else delete point.reading;
-        series.trim(oldest, options.maxPointsPerSeries);
+        series.trim(oldest, cap());
       }
     },
     async writeScores(scores) {
@@ -110,7 +123,8 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
         const t = Date.parse(score.ts);
         if (t < oldest) continue;
         const series = patient(score.patientId).scores;
-        if (series.insert({ t, id: score.scoreId, json: JSON.stringify(score) })) series.trim(oldest, options.maxPointsPerSeries);
+        if (series.points.length === 0) seriesCount++;
+        if (series.insert({ t, id: score.scoreId, json: JSON.stringify(score) })) series.trim(oldest, cap());
       }
     },
     async series(patientId, type, query): Promise<SeriesPoint[]> {

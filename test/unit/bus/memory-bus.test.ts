@@ -128,6 +128,25 @@ describe('memory bus', () => {
     await bus.close();
   });
 
+  it('drops records every group has committed, keeping the newest 2,000 for a group that joins later', async () => {
+    const bus = createMemoryBus({ partitions: 1 });
+    let seen = 0;
+    await bus.consume({ groupId: 'reader', topics: [onBatch(topic, async (batch) => void (seen += batch.length), 1000)] });
+    for (let i = 0; i < 30; i++) {
+      await bus.publish(topic, records(['p1'], 1000));
+      await until(() => seen === (i + 1) * 1000);
+    }
+    const [offsets] = await bus.offsets(topic);
+    expect(offsets!.high).toBe(30_000);
+    expect(offsets!.low).toBeGreaterThan(0);
+    expect(offsets!.high - offsets!.low).toBeGreaterThanOrEqual(2_000);
+    expect(offsets!.high - offsets!.low).toBeLessThan(30_000);
+    let late = 0;
+    await bus.consume({ groupId: 'late', fromBeginning: true, topics: [onBatch(topic, async (batch) => void (late += batch.length), 1000)] });
+    await until(() => late === offsets!.high - offsets!.low);
+    await bus.close();
+  });
+
   it('keeps only the newest record per key on a compacted topic, leaving gaps in the offsets as Kafka does', async () => {
     const bus = createMemoryBus({ partitions: 1 });
     const changelog = defineTopic('test.changelog', Msg, { compacted: true });

@@ -36,4 +36,19 @@ describe('memory store', () => {
     expect(last2.map((p) => p.value)).toEqual([4, 5]);
     expect(await store.series('pt-unknown', 'heart_rate', { since: new Date(0) })).toEqual([]);
   });
+
+  it('holds every series to an even share of its point budget, so a busy ward cannot exhaust memory', async () => {
+    const store = createMemoryStore({ retentionHours: 24, maxPointsPerSeries: 10_000, maxPoints: 1_000, now: () => NOW });
+    // Four patients' heart rates, arriving interleaved as a ward's do: 250 points a series.
+    const batch: Reading[] = [];
+    for (let i = 0; i < 300; i++) for (let p = 0; p < 4; p++) batch.push({ ...hr(300 - i, 60 + (i % 30), `p${p}-${i}`), patientId: `pt-${p}` });
+    await store.writeReadings(batch);
+    expect(store.pointCount()).toBe(1_000);
+    const kept = await store.series('pt-0', 'heart_rate', { since: new Date(0) });
+    expect(kept).toHaveLength(250);
+    // The newest are kept, and the latest reading is still the newest one.
+    expect(kept.at(-1)!.ts).toBe(hr(1, 0).ts);
+    expect((await store.latest('pt-0')).heart_rate?.readingId).toBe('p0-299');
+  });
 });
+
