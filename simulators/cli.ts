@@ -22,29 +22,36 @@ const { values } = parseArgs({
     secret: { type: 'string', default: process.env.VW_MQTT_DEVICE_SECRET },
   },
 });
-const logger = createLogger({ name: 'vw-simulator' });
-const scenario = await loadScenario(values.scenario);
-const seeds = values.seeds ?? (scenario.ward ? undefined : 'seeds/demo-ward.yaml');
-const base = seeds ? (await loadRegistryFile(seeds)).data : undefined;
-if (values['write-seeds']) {
-  const { registry } = scenarioRegistry(base, scenario);
-  await writeFile(values['write-seeds'], `# Generated from ${values.scenario} (seed ${scenario.seed}); fictional patients.\n${stringify(registry)}`);
-  process.stderr.write(`${registry.patients.length} patients, ${registry.devices.length} devices → ${values['write-seeds']}\n`);
-  process.exit(0);
+async function main(): Promise<void> {
+  const logger = createLogger({ name: 'vw-simulator' });
+  const scenario = await loadScenario(values.scenario);
+  const seeds = values.seeds ?? (scenario.ward ? undefined : 'seeds/demo-ward.yaml');
+  const base = seeds ? (await loadRegistryFile(seeds)).data : undefined;
+  if (values['write-seeds']) {
+    const { registry } = scenarioRegistry(base, scenario);
+    await writeFile(values['write-seeds'], `# Generated from ${values.scenario} (seed ${scenario.seed}); fictional patients.\n${stringify(registry)}`);
+    process.stderr.write(`${registry.patients.length} patients, ${registry.devices.length} devices → ${values['write-seeds']}\n`);
+    process.exit(0);
+  }
+  const secret = values.secret;
+  const simulator = createWardSimulator({
+    mqttUrl: values.mqtt,
+    registry: base ?? { wards: [], patients: [], devices: [], enrolments: [] },
+    scenario,
+    logger,
+    ...(secret ? { credentials: (deviceId: string) => devicePassword(secret, deviceId) } : {}),
+  });
+  const stop = async () => {
+    await simulator.stop();
+    logger.info({ published: simulator.published() }, 'ward simulator stopped');
+    process.exit(0);
+  };
+  await simulator.start();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop());
+  if (scenario.durationSeconds !== undefined) void simulator.finished().then(stop);
 }
-const secret = values.secret;
-const simulator = createWardSimulator({
-  mqttUrl: values.mqtt,
-  registry: base ?? { wards: [], patients: [], devices: [], enrolments: [] },
-  scenario,
-  logger,
-  ...(secret ? { credentials: (deviceId: string) => devicePassword(secret, deviceId) } : {}),
+
+main().catch((error: unknown) => {
+  process.stderr.write(`simulator: ${(error as Error).message}\n`);
+  process.exit(1);
 });
-const stop = async () => {
-  await simulator.stop();
-  logger.info({ published: simulator.published() }, 'ward simulator stopped');
-  process.exit(0);
-};
-await simulator.start();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop());
-if (scenario.durationSeconds !== undefined) void simulator.finished().then(stop);

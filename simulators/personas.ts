@@ -73,7 +73,10 @@ function finish(v: Vitals): Vitals {
   };
 }
 
-/** A gentle daily rhythm: heart rate and temperature lowest in the early morning. */
+/**
+ * A gentle daily rhythm: heart rate and temperature lowest four hours after time zero, which is the
+ * early morning for traces (they start at UK midnight) and four hours into a live run.
+ */
 function circadian(tSeconds: number): number {
   return Math.sin(((tSeconds / 3600 - 10) / 24) * 2 * Math.PI);
 }

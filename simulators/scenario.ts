@@ -34,7 +34,7 @@ export const WardSpec = z
     name: z.string().min(1).default('Simulated virtual ward'),
     organisation: z.string().min(1).default('RXX'),
     size: z.number().int().min(1).max(100_000),
-    /** Relative weights; the ward holds each persona in proportion, at least one of any weighted above 0. */
+    /** Relative weights; the ward holds each persona in proportion, rounded by largest remainder (a tiny weight may round to none). */
     personas: z.partialRecord(z.enum(PERSONAS), z.number().nonnegative()).refine((m) => Object.values(m).some((w) => (w ?? 0) > 0), 'at least one persona weighted above 0'),
     /** Share of patients given each family on top of their pathway's kit (simulators/ward-plan.ts). */
     devices: z.partialRecord(DeviceKind, Share).default({}),
@@ -47,7 +47,7 @@ export const WardSpec = z
 export type WardSpec = z.infer<typeof WardSpec>;
 
 /**
- * Device faults, as the stream delivers them (simulators/faults.ts). Shares are of payloads, or of
+ * Device faults, as the stream delivers them (simulators/ward-stream.ts). Shares are of payloads, or of
  * devices where the fault is a device's own (skew, offline spells, forgetting to charge).
  */
 const Periodic = z.object({ everySeconds: z.number().positive(), deviceId: z.string().optional() }).strict();

@@ -120,9 +120,13 @@ export function generateWard(scenario: Scenario, enrolFrom = GENERATED_ENROLMENT
   return { registry: RegistrySchema.parse(registry), patients, devices };
 }
 
-/** A registry with a generated ward added to it (the base's own wards and devices kept). */
+/**
+ * A registry with a generated ward added to it (the base's own wards and devices kept). A base that
+ * already holds the ward (the seeds `--write-seeds` wrote) is returned as it is.
+ */
 export function withGeneratedWard(base: RegistryData | undefined, ward: GeneratedWard): RegistryData {
   const b = base ?? { wards: [], patients: [], devices: [], enrolments: [] };
+  if (ward.registry.wards.every((w) => b.wards.some((held) => held.wardId === w.wardId))) return b;
   return { wards: [...b.wards, ...ward.registry.wards], patients: [...b.patients, ...ward.registry.patients], devices: [...b.devices, ...ward.registry.devices], enrolments: [...b.enrolments, ...ward.registry.enrolments] };
 }
 

@@ -3,7 +3,7 @@ import type { RegistryData } from '../src/domain/index.ts';
 import type { Logger } from '../src/observability/logger.ts';
 import type { Scenario } from './scenario.ts';
 import { generateWard, planDevices, withGeneratedWard, type GeneratedWard } from './ward-plan.ts';
-import { createWardStream, type Emission } from './ward-stream.ts';
+import { createWardStream } from './ward-stream.ts';
 
 /** How often the live simulator releases what is due, in real milliseconds. */
 const STEP_MS = 50;
@@ -36,8 +36,6 @@ export function createWardSimulator(options: {
   now?: () => number;
   logger?: Logger;
   credentials?: (deviceId: string) => string;
-  /** Called for each emission as it is published (benchmarks count readings from it). */
-  onPublish?: (emission: Emission) => void;
 }) {
   const { scenario } = options;
   const now = options.now ?? Date.now;
@@ -83,7 +81,6 @@ export function createWardSimulator(options: {
             if (error) options.logger?.warn({ deviceId: e.deviceId, err: error }, 'simulated device: publish failed');
           });
           published++;
-          options.onPublish?.(e);
         }
         if (simNow >= simEnd) {
           finished();

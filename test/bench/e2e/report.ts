@@ -43,7 +43,7 @@ export function scenarioReport(
       (r) =>
         `| ${r.scenario} | ${r.target} | ${Object.entries(r.processes)
           .map(([name, p]) => `${name} ${p.cpuSeconds.toFixed(1)} / ${int(p.peakRssMiB)}`)
-          .join('; ')} | ${r.fleet.workers} workers ${r.fleet.cpuSeconds.toFixed(1)} / ${int(r.fleet.peakRssMiB)}; errors ${r.fleet.errors}, deferred ${int(r.fleet.deferred)}, missed ${int(r.fleet.missed)} |`,
+          .join('; ')} | ${r.fleet.workers} worker${r.fleet.workers === 1 ? '' : 's'} ${r.fleet.cpuSeconds.toFixed(1)} / ${int(r.fleet.peakRssMiB)}; errors ${r.fleet.errors}, deferred ${int(r.fleet.deferred)}, missed ${int(r.fleet.missed)} |`,
     ),
   ];
   const pairs = results.filter((r) => r.target !== 'node-red').flatMap((r) => {

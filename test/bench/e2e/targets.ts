@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import { createTokenAuthority } from '../../../src/feed/auth.ts';
 import { freePort, metricOf, startRole, type RoleProcess } from '../../support/processes.ts';
 import { ensureNodeRedInstalled, startNodeRedPeer } from '../peer/node-red.ts';
@@ -206,6 +207,19 @@ export async function startReal(seedsFile: string, wardIds: readonly string[], s
       await Promise.all(roles.map((r) => r.kill()));
       await stopChild(mosquitto);
       await influxQuery(`DROP DATABASE "${db}"`).catch(() => undefined);
+      // The run's topics and consumer groups go too, so runs do not pile up on the cluster.
+      const admin = new Kafka({ brokers: services.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING }).admin();
+      try {
+        await admin.connect();
+        const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+        const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+        if (groups.length) await admin.deleteGroups(groups).catch(() => undefined);
+        if (topics.length) await admin.deleteTopics({ topics });
+      } catch {
+        // Left for the next `services.sh down`; a benchmark result does not depend on it.
+      } finally {
+        await admin.disconnect();
+      }
     },
   };
 }
