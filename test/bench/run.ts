@@ -166,7 +166,7 @@ if (SECTIONS.has('scenarios')) {
       return 'unknown';
     }
   })();
-  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), commit, at: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim() };
+  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30), commit, at: new Date().toISOString(), command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ') };
   const markdown = scenarioReport(machine, results, notRun);
   mkdirSync('bench/results', { recursive: true });
   const stamp = machine.at.replace(/[:.]/g, '-');

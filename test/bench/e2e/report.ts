@@ -59,7 +59,7 @@ export function scenarioReport(
       '|---|---|--:|--:|--:|--:|',
       ...pairs.map(
         ([r, p]) =>
-          `| ${r.scenario} | ${r.target} | ${ratio(r.sustainedPerSecond, p.sustainedPerSecond)} | ${ratio(r.latencyMs.p99, p.latencyMs.p99)} | ${ratio(cpuOf(r) / Math.max(1, r.stored), cpuOf(p) / Math.max(1, p.stored))} | ${ratio(rssOf(r), rssOf(p))} |`,
+          `| ${r.scenario} | ${r.target} | ${ratio(r.sustainedPerSecond, p.sustainedPerSecond)} | ${r.consoleClosedEarly || p.consoleClosedEarly ? 'n/a (a console was closed early)' : ratio(r.latencyMs.p99, p.latencyMs.p99)} | ${ratio(cpuOf(r) / Math.max(1, r.stored), cpuOf(p) / Math.max(1, p.stored))} | ${ratio(rssOf(r), rssOf(p))} |`,
       ),
       '',
       'The peer scores NEWS2 and sends every scored reading over WebSocket; it has no store, no rules beyond NEWS2, no alert lifecycle, and no Kafka: "stored" for it is readings it sent on. Its CPU and memory include its broker process (vw\'s broker alone), since Node-RED has none of its own.',
