@@ -6,12 +6,16 @@
  *     [--mode canonical|families] [--secret S] [--workers N] [--kinds smartwatch,pulse_oximeter,...]
  *     [--connect-concurrency N] [--connect-timeout SECONDS] [--max-in-flight N]
  *
- * Enrolling the devices (for ingest to accept their readings) is the caller's business.
+ * vw accepts only enrolled devices: `--write-seeds FILE` (with the same --devices and --kinds) writes a
+ * registry enrolling the fleet, one patient per device in wards of 1,000, for vw's VW_SEEDS, and exits.
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { DeviceKind } from '../../src/domain/index.ts';
 import { createFleet, type FleetReport } from './fleet.ts';
+import { fleetRegistry } from './fleet-ward.ts';
 import { LoadMode } from './load-payload.ts';
 
 const { values } = parseArgs({
@@ -27,6 +31,7 @@ const { values } = parseArgs({
     'connect-concurrency': { type: 'string', default: '100' },
     'max-in-flight': { type: 'string' },
     'connect-timeout': { type: 'string', default: '30' },
+    'write-seeds': { type: 'string' },
   },
 });
 
@@ -60,6 +65,12 @@ if (!parsed.success) {
 const args = parsed.data;
 
 const devices = Array.from({ length: args.devices }, (_, i) => ({ deviceId: `fleet-${String(i).padStart(5, '0')}`, kind: args.kinds[i % args.kinds.length]! }));
+if (values['write-seeds']) {
+  const { registry, wardIds } = fleetRegistry(devices, { patientPrefix: 'fleet-p', wardPrefix: 'fleet-ward-' });
+  writeFileSync(values['write-seeds'], `# A load fleet's registry: fictional patients, one per device.\n${stringify(registry)}`);
+  process.stderr.write(`${devices.length} devices on ${wardIds.length} wards → ${values['write-seeds']}\n`);
+  process.exit(0);
+}
 const log = (event: string, fields: object) => process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), event, ...fields })}\n`);
 let previous = 0;
 const fleet = createFleet({

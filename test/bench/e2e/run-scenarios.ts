@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { loadYamlAs } from '../../../src/config/yaml-file.ts';
 import { DeviceKind, type RegistryData } from '../../../src/domain/index.ts';
 import { createFleet, type FleetReport } from '../../../simulators/fleet/fleet.ts';
+import { fleetRegistry } from '../../../simulators/fleet/fleet-ward.ts';
 import { LoadMode } from '../../../simulators/fleet/load-payload.ts';
 import { watchProcesses } from './proc-stats.ts';
 import { servicesEnv, startEmbedded, startNodeRed, startReal, type Target, type TargetName } from './targets.ts';
@@ -62,28 +63,14 @@ export interface ScenarioResult {
 }
 
 const FAMILIES = DeviceKind.options;
-const WARD_SIZE = 1000;
 
 /** One patient per device, in wards of a thousand; families mode gives the devices every family in turn. */
 export function benchWard(s: BenchScenario): { registry: RegistryData; devices: Array<{ deviceId: string; kind: DeviceKind }>; wardIds: string[]; patientsByDevice: Record<string, string> } {
-  const from = '2000-01-01T00:00:00Z';
-  const wardIds = Array.from({ length: Math.ceil(s.devices / WARD_SIZE) }, (_, w) => `bench-${w + 1}`);
   const devices = Array.from({ length: s.devices }, (_, i) => ({
     deviceId: `bench-d${String(i).padStart(5, '0')}`,
     kind: s.mode === 'canonical' ? ('companion_app' as const) : FAMILIES[i % FAMILIES.length]!,
   }));
-  const patientId = (i: number) => `bench-p${String(i).padStart(5, '0')}`;
-  return {
-    registry: {
-      wards: wardIds.map((wardId) => ({ wardId, name: `Benchmark ward ${wardId}`, organisation: 'RXX', capacity: WARD_SIZE })),
-      patients: devices.map((_, i) => ({ patientId: patientId(i), displayName: `Bench ${i}`, spo2Scale: 1 as const })),
-      devices: devices.map((d) => ({ ...d, medicalGrade: false })),
-      enrolments: devices.map((d, i) => ({ deviceId: d.deviceId, patientId: patientId(i), wardId: wardIds[Math.floor(i / WARD_SIZE)]!, pathway: 'ari' as const, from })),
-    },
-    devices,
-    wardIds,
-    patientsByDevice: Object.fromEntries(devices.map((d, i) => [d.deviceId, patientId(i)])),
-  };
+  return { devices, ...fleetRegistry(devices, { patientPrefix: 'bench-p', wardPrefix: 'bench-' }) };
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
