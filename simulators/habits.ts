@@ -81,23 +81,40 @@ function periodic(t0: number, t1: number, phase: number, period: number): number
   return out;
 }
 
+type PatientTiming = Pick<SimDevice, 'patientId' | 'persona' | 'timing'>;
+
 /** Non-adherent patients leave their devices in a drawer from onset for the ramp. */
-function away(d: SimDevice, ctx: HabitContext, t: number): boolean {
-  const since = (t - ctx.startMs) / 1000 - d.timing.onsetSeconds;
-  return d.persona === 'non_adherent' && since >= 0 && since < d.timing.rampSeconds;
+export function awayAt(p: PatientTiming, startMs: number, t: number): boolean {
+  const since = (t - startMs) / 1000 - p.timing.onsetSeconds;
+  return p.persona === 'non_adherent' && since >= 0 && since < p.timing.rampSeconds;
 }
 
-/** Session start times in [t0, t1) for one named daily session, jittered per day, skipped when missed. */
+const away = (d: SimDevice, ctx: HabitContext, t: number) => awayAt(d, ctx.startMs, t);
+
+/**
+ * A named daily session's start on a UK day, jittered, or undefined when the patient skips it or is
+ * away. Drawn per patient, not per device: one session's devices are used together or not at all.
+ */
+export function sessionOn(
+  p: PatientTiming,
+  ctx: { seed: number; startMs: number; schedule: Pick<Schedule, 'missed' | 'jitter'> },
+  name: string,
+  hhmm: string,
+  day: number,
+): number | undefined {
+  const rng = rngFor(ctx.seed, `${p.patientId}:session:${name}`, day);
+  const skip = rng() < (p.persona === 'non_adherent' ? NON_ADHERENT_MISSED : ctx.schedule.missed);
+  const at = Math.round((ukTime(day, minutesOf(hhmm)) + (rng() * 2 - 1) * ctx.schedule.jitter) / SECOND) * SECOND;
+  return skip || awayAt(p, ctx.startMs, at) ? undefined : at;
+}
+
+/** Session start times in [t0, t1) for one named daily session. */
 function sessions(d: SimDevice, ctx: HabitContext, name: string, hhmm: string, t0: number, t1: number): number[] {
-  const missed = d.persona === 'non_adherent' ? NON_ADHERENT_MISSED : ctx.schedule.missed;
   const out: number[] = [];
   const margin = ctx.schedule.jitter + 10 * MINUTE;
   for (let day = londonDay(t0 - margin); ukTime(day, 0) < t1 + margin; day++) {
-    // Per patient, not per device: one session's devices are used together or not at all.
-    const rng = rngFor(ctx.seed, `${d.patientId}:session:${name}`, day);
-    const skip = rng() < missed;
-    const at = Math.round((ukTime(day, minutesOf(hhmm)) + (rng() * 2 - 1) * ctx.schedule.jitter) / SECOND) * SECOND;
-    if (!skip && at >= t0 && at < t1 && at >= ctx.startMs && !away(d, ctx, at)) out.push(at);
+    const at = sessionOn(d, ctx, name, hhmm, day);
+    if (at !== undefined && at >= t0 && at < t1 && at >= ctx.startMs) out.push(at);
   }
   return out;
 }

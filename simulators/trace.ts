@@ -8,7 +8,7 @@ import { loadRegistryFile } from '../src/registry/load.ts';
 import { createRegistry } from '../src/registry/registry.ts';
 import { londonDay } from '../src/rules/engine/calendar.ts';
 import { encodeDevicePayload, type DeviceOptions } from './devices.ts';
-import { minutesOf, NON_ADHERENT_MISSED, ukTime } from './habits.ts';
+import { awayAt, sessionOn, ukTime } from './habits.ts';
 import { vitalsAt, type Persona, type PersonaTiming, type Vitals } from './personas.ts';
 import { rngFor } from './rng.ts';
 import { loadTraceScenario, type TraceScenario } from './scenario.ts';
@@ -58,16 +58,8 @@ function measurementsOf(p: TracePatient, scenario: TraceScenario, kinds: Map<str
   const { schedule, seed } = scenario;
   const firstDay = londonDay(startMs);
   const out: Measurement[] = [];
-  const missedShare = p.persona === 'non_adherent' ? NON_ADHERENT_MISSED : schedule.missed;
-  // Non-adherent: nothing at all from onset for the ramp (devices left in a drawer), on top of missed sessions.
-  const away = (t: number) => p.persona === 'non_adherent' && t - startMs >= p.timing.onsetSeconds * 1000 && t - startMs < (p.timing.onsetSeconds + p.timing.rampSeconds) * 1000;
-  /** A session's start that day, jittered, or undefined when the patient skips it. */
-  const session = (name: string, day: number, hhmm: string): number | undefined => {
-    const rng = rngFor(seed, `${p.patientId}:session:${name}`, day);
-    const skip = rng() < missedShare;
-    const at = Math.round((ukTime(day, minutesOf(hhmm)) + (rng() * 2 - 1) * schedule.jitter) / 1000) * 1000;
-    return skip || away(at) ? undefined : at;
-  };
+  const away = (t: number) => awayAt(p, startMs, t);
+  const session = (name: string, day: number, hhmm: string) => sessionOn(p, { seed, startMs, schedule }, name, hhmm, day);
   const enrolled = (deviceId: string, t: number) => t >= startMs && t < endMs && p.enrolments.some((e) => e.deviceId === deviceId && covers(e, t));
 
   for (const e of p.enrolments) {

@@ -95,11 +95,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     log.base += drop;
   }
   /** How many consumer groups read a topic: a record's shared decoded value is kept until they all have. */
-  const readersOf = (topic: string) => {
-    let n = 0;
-    for (const g of groups.values()) if (g.topics.includes(topic)) n++;
-    return n;
-  };
+  const readers = new Map<string, number>();
+  const readersOf = (topic: string) => readers.get(topic) ?? 0;
   let closed = false;
   let nextMemberId = 1;
 
@@ -243,6 +240,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
             g.cursors.push({ topic, partition, committed });
           });
         }
+        for (const topic of topics) readers.set(topic, readersOf(topic) + 1);
         for (const cursor of g.cursors) cursor.worker = runCursor(g, cursor);
         groups.set(id, (group = g));
       }

@@ -70,14 +70,16 @@ export async function startFeedRole(deps: {
    * write instead of one system call per frame: the socket is corked until the next setImmediate.
    */
   const corked = new Set<WebSocket>();
+  /** ws has no public cork: its underlying socket is the one field this reaches into. */
+  const rawSocket = (socket: WebSocket) => (socket as unknown as { _socket?: Duplex })._socket;
   function holdWritesUntilImmediate(socket: WebSocket): void {
-    const raw = (socket as unknown as { _socket?: Duplex })._socket;
+    const raw = rawSocket(socket);
     if (!raw || corked.has(socket)) return;
     raw.cork();
     corked.add(socket);
     if (corked.size === 1) {
       setImmediate(() => {
-        for (const s of corked) (s as unknown as { _socket?: Duplex })._socket?.uncork();
+        for (const s of corked) rawSocket(s)?.uncork();
         corked.clear();
       });
     }

@@ -5,7 +5,7 @@ import type { DeviceMessageSource, InboundMessage } from './message-source.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
-import { decodeDevicePayload, type DecodeLimits, type Rejection } from './decode.ts';
+import { decodeDevicePayload, type DecodeLimits, type DecodeResult } from './decode.ts';
 import { parseDeviceTopic } from './topic.ts';
 
 export const INGEST_GROUP = 'vw-ingest';
@@ -28,62 +28,73 @@ export async function startIngestRole(deps: {
   const { bus, registry, metrics, source } = deps;
   const log = deps.logger.child({ role: 'ingest' });
 
-  /** Decodes a batch of device messages and publishes what they hold: readings, then refusals. */
-  async function handle(messages: InboundMessage[]): Promise<void> {
+  interface Decoded {
+    readings: Array<{ key: string; value: Reading }>;
+    letters: DeadLetter[];
+    outcomes: Array<{ deviceId: string | undefined; result: DecodeResult }>;
+  }
+
+  /** What a batch of device messages holds: canonical readings, and a dead letter for each refusal. */
+  function decodeBatch(messages: InboundMessage[]): Decoded {
     const receivedAt = new Date();
-    const readings: Array<{ key: string; value: Reading }> = [];
-    const letters: DeadLetter[] = [];
-    const counted: Array<() => void> = [];
+    const decoded: Decoded = { readings: [], letters: [], outcomes: [] };
     for (const { topic, payload } of messages) {
       const deviceId = parseDeviceTopic(topic);
-      const result = deviceId
+      const result: DecodeResult = deviceId
         ? decodeDevicePayload({ topicDeviceId: deviceId, payload, receivedAt }, { registry, limits: deps.limits })
-        : { readings: [], rejections: [{ reason: 'unknown_topic', detail: 'topic is not vw/v1/devices/{deviceId}/readings' } as Rejection] };
-      for (const r of result.readings) readings.push({ key: r.patientId, value: r });
-      counted.push(() => {
-        metrics.mqttMessages.inc();
-        for (const r of result.readings) metrics.readingsIngested.inc({ shape: result.shape ?? 'unknown', type: r.type });
-      });
-      if (result.rejections.length) {
-        const truncated = payload.length > MAX_DEAD_LETTER_PAYLOAD;
-        const payloadBase64 = payload.subarray(0, MAX_DEAD_LETTER_PAYLOAD).toString('base64');
-        for (const r of result.rejections) {
-          letters.push({
-            reason: r.reason,
-            detail: r.detail,
-            source: { kind: 'mqtt', topic },
-            ...(deviceId ? { deviceId } : {}),
-            ...(r.item !== undefined ? { item: r.item } : {}),
-            receivedAt: receivedAt.toISOString(),
-            payloadBase64,
-            payloadTruncated: truncated,
-          });
-        }
-        counted.push(() => {
-          for (const r of result.rejections) {
-            metrics.readingsRejected.inc({ reason: r.reason });
-            // The detail may quote a measured value: it goes to the dead letter, not the log.
-            log.warn({ deviceId, reason: r.reason, item: r.item }, 'device input refused');
-          }
+        : { readings: [], rejections: [{ reason: 'unknown_topic', detail: 'topic is not vw/v1/devices/{deviceId}/readings' }] };
+      decoded.outcomes.push({ deviceId, result });
+      for (const r of result.readings) decoded.readings.push({ key: r.patientId, value: r });
+      if (!result.rejections.length) continue;
+      const truncated = payload.length > MAX_DEAD_LETTER_PAYLOAD;
+      const payloadBase64 = payload.subarray(0, MAX_DEAD_LETTER_PAYLOAD).toString('base64');
+      for (const r of result.rejections) {
+        decoded.letters.push({
+          reason: r.reason,
+          detail: r.detail,
+          source: { kind: 'mqtt', topic },
+          ...(deviceId ? { deviceId } : {}),
+          ...(r.item !== undefined ? { item: r.item } : {}),
+          receivedAt: receivedAt.toISOString(),
+          payloadBase64,
+          payloadTruncated: truncated,
         });
       }
     }
+    return decoded;
+  }
+
+  async function publish({ readings, letters }: Decoded): Promise<void> {
     if (readings.length) await bus.publish(Topics.readings, readings);
     // Dead letters are keyed by device: the patient may be unknown, and a device's refusals stay in order.
     if (letters.length) await bus.publish(Topics.deadLetter, letters.map((l) => ({ key: l.deviceId ?? l.source.topic, value: l })));
-    // Counted once published, so a retried batch is not counted twice.
-    for (const count of counted) count();
+  }
+
+  /** Counted once published, so a retried batch is not counted twice. */
+  function count({ outcomes }: Decoded): void {
+    for (const { deviceId, result } of outcomes) {
+      metrics.mqttMessages.inc();
+      for (const r of result.readings) metrics.readingsIngested.inc({ shape: result.shape ?? 'unknown', type: r.type });
+      for (const r of result.rejections) {
+        metrics.readingsRejected.inc({ reason: r.reason });
+        // The detail may quote a measured value: it goes to the dead letter, not the log.
+        log.warn({ deviceId, reason: r.reason, item: r.item }, 'device input refused');
+      }
+    }
   }
 
   let stopping = false;
   /**
-   * Retries while the bus is unavailable, holding the PUBACKs, so no message is lost or acknowledged
-   * early. A retry may republish readings that did get through: downstream absorbs them by reading id.
+   * Decodes a batch once, then publishes it, retrying while the bus is unavailable and holding the
+   * PUBACKs, so no message is lost or acknowledged early. A retry may republish readings that did get
+   * through: downstream absorbs them by reading id.
    */
   async function handleUntilDone(messages: InboundMessage[]): Promise<void> {
+    const decoded = decodeBatch(messages);
     for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
       try {
-        return await handle(messages);
+        await publish(decoded);
+        return count(decoded);
       } catch (error) {
         // Unfinished at shutdown: not acknowledged, so the broker redelivers it to the next session.
         if (stopping) throw error;

@@ -54,11 +54,10 @@ export async function startEmbeddedBroker(options: { host: string; port: number;
 function createHandover() {
   let onBatch: ((messages: InboundMessage[]) => Promise<void>) | undefined;
   let waiting: Array<{ message: InboundMessage; done: (error: Error | null) => void }> = [];
-  let flushing = false;
+  let flushing: Promise<void> | undefined;
   let stopped = false;
 
   async function flush(): Promise<void> {
-    flushing = true;
     // Let the messages of this turn of the event loop join the batch.
     await new Promise((resolve) => setImmediate(resolve));
     while (waiting.length && onBatch && !stopped) {
@@ -72,7 +71,14 @@ function createHandover() {
         for (const w of batch) w.done(error as Error);
       }
     }
-    flushing = false;
+  }
+
+  function schedule(): void {
+    flushing ??= flush().finally(() => {
+      flushing = undefined;
+      // A message taken after the loop's last look, before this ran, starts the next round.
+      if (waiting.length && !stopped) schedule();
+    });
   }
 
   return {
@@ -80,7 +86,7 @@ function createHandover() {
     state: (): 'none' | 'attached' | 'stopped' => (stopped ? 'stopped' : onBatch ? 'attached' : 'none'),
     take(message: InboundMessage, done: (error: Error | null) => void): void {
       waiting.push({ message, done });
-      if (!flushing) void flush();
+      schedule();
     },
     source(): DeviceMessageSource {
       return {
@@ -92,7 +98,7 @@ function createHandover() {
         async stop() {
           stopped = true;
           for (const w of waiting.splice(0)) w.done(new Error('ingest stopping'));
-          while (flushing) await new Promise((resolve) => setTimeout(resolve, 5));
+          await flushing;
         },
       };
     },

@@ -112,19 +112,18 @@ export async function runScenario(s: BenchScenario, targetName: TargetName, work
       // Stored counts sampled through the run, to find when the last reading was stored.
       let lastCounts = { stored: 0, rejected: 0 };
       let lastProgressAt = Date.now();
-      const poll = setInterval(() => {
-        void target.counts().then((c) => {
-          if (c.stored + c.rejected > lastCounts.stored + lastCounts.rejected) lastProgressAt = Date.now();
-          lastCounts = c;
-        }, () => undefined);
-      }, 500);
+      const sample = async () => {
+        const c = await target.counts();
+        if (c.stored + c.rejected > lastCounts.stored + lastCounts.rejected) lastProgressAt = Date.now();
+        lastCounts = c;
+        return c;
+      };
+      const poll = setInterval(() => void sample().catch(() => undefined), 500);
       const report: FleetReport = await fleet.run();
       // Drain: wait until everything published is stored or refused, or nothing has moved for 15 s.
       const deadline = Date.now() + 120_000;
       for (;;) {
-        const c = await target.counts();
-        if (c.stored + c.rejected > lastCounts.stored + lastCounts.rejected) lastProgressAt = Date.now();
-        lastCounts = c;
+        const c = await sample();
         if (c.stored + c.rejected >= report.readings || Date.now() - lastProgressAt > 15_000 || Date.now() > deadline) break;
         await new Promise((r) => setTimeout(r, 250));
       }
