@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import type { Bus } from '../src/bus/bus.ts';
-import { Topics } from '../src/bus/topics.ts';
 import { loadYamlAs, parseYamlAs } from '../src/config/yaml-file.ts';
-import type { AmbulanceCapacity, CapacitySnapshot, Nhs111Capacity } from '../src/domain/index.ts';
+import type { AmbulanceCapacity, CapacitySnapshot, Nhs111Capacity, SystemPressure } from '../src/domain/index.ts';
 import { noise, rngFor } from './rng.ts';
 
 /**
- * Simulated pressure on an ambulance service and an NHS 111 provider, published on the capacity topic.
+ * Simulated pressure on an ambulance service, an NHS 111 provider and the ICS as a whole (OPEL), sent
+ * to vw's capacity edge as a real feed would be.
  * Demand follows the day (quiet before dawn, busiest from late morning into the evening; 111 busiest
  * in the evening and at weekends) and rises in a winter surge; supply follows the rota. Measures come
  * from how loaded the service is, the way queues behave: little change until the load nears capacity,
@@ -33,6 +32,16 @@ const Nhs111 = z
   })
   .strict();
 
+const System = z
+  .object({
+    service: z.literal('system'),
+    /** The ICS (its ICB code). */
+    providerId: z.string().min(1),
+    /** OPEL on an ordinary weekday; it rises with the surge and on Mondays, when the week's backlog lands. */
+    baseLevel: z.number().int().min(1).max(4).default(2),
+  })
+  .strict();
+
 export const CapacityScenario = z
   .object({
     name: z.string().min(1),
@@ -41,7 +50,7 @@ export const CapacityScenario = z
     intervalSeconds: z.number().positive().default(300),
     /** Simulated seconds per real second when published live. */
     speed: z.number().positive().default(1),
-    providers: z.array(z.discriminatedUnion('service', [Ambulance, Nhs111])).min(1),
+    providers: z.array(z.discriminatedUnion('service', [Ambulance, Nhs111, System])).min(1),
     /** A winter surge: demand rises by `factor` over `rampDays` from `startDay`, and stays. */
     surge: z.object({ startDay: z.number().nonnegative(), rampDays: z.number().positive(), factor: z.number().min(1) }).strict().optional(),
   })
@@ -96,6 +105,19 @@ export function capacityAt(scenario: CapacityScenario, provider: Provider, t: nu
   const weekend = date.getUTCDay() === 0 || date.getUTCDay() === 6;
   const surge = surgeAt(scenario, (t - simStartMs) / DAY);
   const ts = date.toISOString();
+  if (provider.service === 'system') {
+    // OPEL is set once a day, at the morning system call, from how the day is shaping.
+    const dayStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), 8);
+    const daySurge = surgeAt(scenario, (Math.min(t, dayStart) - simStartMs) / DAY);
+    const monday = date.getUTCDay() === 1 ? 1 : 0;
+    const snapshot: SystemPressure = {
+      service: 'system',
+      providerId: provider.providerId,
+      ts,
+      opelLevel: clamp(Math.round(provider.baseLevel + monday * 0.6 + (daySurge - 1) * 4), 1, 4),
+    };
+    return snapshot;
+  }
   if (provider.service === 'ambulance') {
     const demand = provider.incidentsPerHour * ambulanceDemandCurve(hour) * surge * (1 + noise(rng, 0.05));
     const crews = Math.round(provider.crews * rota(hour));
@@ -149,24 +171,41 @@ export function capacitySeries(scenario: CapacityScenario, simStartMs: number, f
 }
 
 /**
- * Publishes each provider's snapshot on the capacity topic every interval (simulated), keyed by
- * provider; with `speed` above 1 simulated time runs ahead from `simStartMs`.
+ * Sends each provider's snapshot every interval (simulated) through `send`, e.g. to vw's capacity edge
+ * with `httpCapacitySender`; with `speed` above 1 simulated time runs ahead from `simStartMs`.
  */
-export function startCapacityFeed(deps: { bus: Bus; scenario: CapacityScenario; simStartMs?: number; onError?: (error: unknown) => void }) {
-  const { bus, scenario } = deps;
+export function startCapacityFeed(deps: { send: (snapshot: CapacitySnapshot) => Promise<void>; scenario: CapacityScenario; simStartMs?: number; onError?: (error: unknown) => void }) {
+  const { scenario } = deps;
   const realStart = Date.now();
   const simStartMs = deps.simStartMs ?? realStart;
-  const publishNow = async () => {
-    const t = simStartMs + (Date.now() - realStart) * scenario.speed;
-    const snapshots = scenario.providers.map((p) => capacityAt(scenario, p, t, simStartMs));
-    await bus.publish(Topics.capacity, snapshots.map((s) => ({ key: s.providerId, value: s })));
-  };
   const fail = (error: unknown) => deps.onError?.(error);
-  void publishNow().catch(fail);
-  const timer = setInterval(() => void publishNow().catch(fail), Math.max(100, (scenario.intervalSeconds * 1000) / scenario.speed));
+  const publishNow = () => {
+    const t = simStartMs + (Date.now() - realStart) * scenario.speed;
+    // One provider's failure does not hold the others back.
+    for (const p of scenario.providers) void deps.send(capacityAt(scenario, p, t, simStartMs)).catch(fail);
+  };
+  publishNow();
+  const timer = setInterval(publishNow, Math.max(100, (scenario.intervalSeconds * 1000) / scenario.speed));
   return {
     async stop(): Promise<void> {
       clearInterval(timer);
     },
+  };
+}
+
+/**
+ * Posts a snapshot to vw's capacity API with the token of the source that reports for its provider,
+ * as a provider's own system would.
+ */
+export function httpCapacitySender(options: { baseUrl: string; tokenFor: (snapshot: CapacitySnapshot) => string | undefined }) {
+  return async (snapshot: CapacitySnapshot): Promise<void> => {
+    const token = options.tokenFor(snapshot);
+    if (!token) throw new Error(`no capacity source reports ${snapshot.service} for ${snapshot.providerId}`);
+    const response = await fetch(`${options.baseUrl}/api/v1/capacity`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(snapshot),
+    });
+    if (response.status !== 202) throw new Error(`capacity API answered ${response.status}: ${await response.text()}`);
   };
 }

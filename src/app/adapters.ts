@@ -11,6 +11,9 @@ import { DEVICE_TOPIC_FILTER } from '../ingest/topic.ts';
 import { createInfluxStore } from '../store/influx-store.ts';
 import { createMemoryStore } from '../store/memory-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { CapacityCredentials } from '../capacity/credentials.ts';
+import type { CapacityEdge } from '../capacity/edge.ts';
+import { receiveCapacityMessage, startCapacitySubscription } from '../capacity/mqtt-source.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
 
 /**
@@ -64,15 +67,23 @@ export function createStore(config: Config, metrics: Metrics, logger: Logger): T
   }
 }
 
-/** Resolves the broker URL ingest connects to, starting the embedded broker when configured. */
 /**
  * Where ingest's device messages come from: the embedded broker hands them over in-process; an
  * external broker's are taken by subscription (shared when several ingest processes form a group).
  */
-export async function deviceMessageSource(config: Config, logger: Logger): Promise<{ url: string; source: DeviceMessageSource; close(): Promise<void> }> {
+export async function deviceMessageSource(
+  config: Config,
+  logger: Logger,
+  capacity: { credentials: CapacityCredentials; edge: CapacityEdge },
+): Promise<{ url: string; source: DeviceMessageSource; close(): Promise<void>; connected(): boolean }> {
   if (config.mqtt.url === 'embedded') {
-    const broker = await startEmbeddedBroker({ host: config.mqtt.embeddedHost, port: config.mqtt.embeddedPort, logger });
-    return { url: broker.url, source: broker.deviceMessages(), close: broker.close };
+    const broker = await startEmbeddedBroker({
+      host: config.mqtt.embeddedHost,
+      port: config.mqtt.embeddedPort,
+      logger,
+      capacity: { credentials: capacity.credentials, onMessage: (topic, payload) => receiveCapacityMessage({ ...capacity, logger }, topic, payload) },
+    });
+    return { url: broker.url, source: broker.deviceMessages(), close: broker.close, connected: () => true };
   }
   const { mqtt } = config;
   const source = subscriptionSource({
@@ -83,5 +94,15 @@ export async function deviceMessageSource(config: Config, logger: Logger): Promi
     filter: mqtt.sharedGroup ? `$share/${mqtt.sharedGroup}/${DEVICE_TOPIC_FILTER}` : DEVICE_TOPIC_FILTER,
     logger: logger.child({ role: 'ingest' }),
   });
-  return { url: mqtt.url, source, close: async () => {} };
+  // Capacity sources publish on the same broker, on topics of their own.
+  const capacitySubscription = startCapacitySubscription({
+    url: mqtt.url,
+    clientId: `${mqtt.clientId}-capacity`,
+    ...(mqtt.username ? { username: mqtt.username } : {}),
+    ...(mqtt.password ? { password: mqtt.password } : {}),
+    ...capacity,
+    logger,
+  });
+  await capacitySubscription.ready;
+  return { url: mqtt.url, source, close: capacitySubscription.stop, connected: capacitySubscription.connected };
 }

@@ -17,6 +17,10 @@ import { startSinkRole } from '../store/sink-role.ts';
 import { createBus, createStore, deviceMessageSource } from './adapters.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
+import { createCapacityCredentials, type CapacityCredentials } from '../capacity/credentials.ts';
+import { createCapacityEdge } from '../capacity/edge.ts';
+import { capacityApi } from '../capacity/http-api.ts';
+import type { ApiRoute } from '../http/api.ts';
 
 export const ROLES = ['ingest', 'rules', 'sink', 'feed'] as const;
 export type Role = (typeof ROLES)[number];
@@ -31,6 +35,8 @@ export interface VwApp {
   registry: Registry;
   metrics: Metrics;
   tokens: TokenAuthority;
+  /** Capacity sources' tokens (HTTP bearer, MQTT password). */
+  capacityCredentials: CapacityCredentials;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -76,6 +82,15 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       logger.warn('VW_FEED_TOKEN_SECRET is not set: console tokens are signed with a random key valid for this run only');
     }
     const tokens = createTokenAuthority({ secret, issuer: config.feed.tokenIssuer });
+    let capacitySecret = config.capacity.secret;
+    if (!capacitySecret) {
+      capacitySecret = randomBytes(32).toString('base64url');
+      if (roles.has('ingest') && registry.capacitySources().length) {
+        logger.warn('VW_CAPACITY_SECRET is not set: capacity sources\' tokens are derived from a random key valid for this run only');
+      }
+    }
+    const capacityCredentials = createCapacityCredentials(capacitySecret, registry.capacitySources());
+    const routes: ApiRoute[] = [];
     const health: HealthCheck[] = [
       { name: 'bus', ok: () => bus.healthy() },
       { name: 'store', ok: () => store.healthy() },
@@ -104,12 +119,16 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
           helloTimeoutMs: config.feed.helloTimeoutSeconds * 1000,
         })
       : undefined;
+    // The capacity edge sits with ingest: both are where the outside world comes in.
+    const capacityEdge = createCapacityEdge({ bus, metrics, logger, maxFutureSkewMs: config.ingest.maxFutureSkewSeconds * 1000 });
+    if (roles.has('ingest')) routes.push(capacityApi({ edge: capacityEdge, credentials: capacityCredentials, logger }));
     const http = await startHttpServer({
       host: config.http.host,
       port: config.http.port,
       logger,
       metrics: metrics.registry,
       health,
+      routes,
       ...(feed ? { consoleDir: CONSOLE_DIR, onFeedUpgrade: feed.handleUpgrade } : {}),
     });
     stops.push(http.close);
@@ -117,7 +136,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
 
     let mqttUrl = '';
     if (roles.has('ingest')) {
-      const { url, source, close: closeBroker } = await deviceMessageSource(config, logger);
+      const { url, source, close: closeBroker, connected: capacityConnected } = await deviceMessageSource(config, logger, { credentials: capacityCredentials, edge: capacityEdge });
       stops.push(closeBroker);
       mqttUrl = url;
       const ingest = await startIngestRole({
@@ -133,10 +152,10 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
         },
       });
       stops.push(ingest.stop);
-      health.push({ name: 'mqtt', ok: ingest.connected });
+      health.push({ name: 'mqtt', ok: () => ingest.connected() && capacityConnected() });
     }
     logger.info({ roles: [...roles], http: http.url }, 'vw started');
-    return { config, httpUrl: http.url, mqttUrl, bus, store, registry, metrics, tokens, logger, close };
+    return { config, httpUrl: http.url, mqttUrl, bus, store, registry, metrics, tokens, capacityCredentials, logger, close };
   } catch (error) {
     await close();
     throw error;

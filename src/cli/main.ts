@@ -15,7 +15,7 @@ import { createTokenAuthority } from '../feed/auth.ts';
 import { loadRegistryFile } from '../registry/load.ts';
 import { loadScenario } from '../../simulators/scenario.ts';
 import { createWardSimulator } from '../../simulators/ward-simulator.ts';
-import { loadCapacityScenario, startCapacityFeed } from '../../simulators/capacity.ts';
+import { httpCapacitySender, loadCapacityScenario, startCapacityFeed } from '../../simulators/capacity.ts';
 import { replayCommand } from './replay.ts';
 
 const USAGE = `vw: wearable remote monitoring for virtual wards
@@ -71,9 +71,17 @@ async function demo(): Promise<void> {
   const scenario = await loadScenario(config.simulator.scenarioFile);
   const simulator = createWardSimulator({ mqttUrl: app.mqttUrl, registry: data, scenario, logger: app.logger });
   await simulator.start();
-  // Live pressure on the ambulance service and NHS 111, on the capacity topic beside the ward.
+  // Live pressure on the ambulance service, NHS 111 and the ICS, posted to the capacity API as each
+  // provider's own feed would be, with that source's token.
+  const sources = app.registry.capacitySources();
   const capacity = startCapacityFeed({
-    bus: app.bus,
+    send: httpCapacitySender({
+      baseUrl: app.httpUrl,
+      tokenFor: (s) => {
+        const source = sources.find((c) => c.service === s.service && c.providerId === s.providerId);
+        return source && app.capacityCredentials.tokenFor(source.sourceId);
+      },
+    }),
     scenario: await loadCapacityScenario(join(PACKAGE_ROOT, 'simulators', 'scenarios', 'capacity.yaml')),
     onError: (error) => app.logger.warn({ err: error }, 'capacity feed could not publish'),
   });

@@ -83,6 +83,14 @@ export const Config = z.object({
       helloTimeoutSeconds: z.coerce.number().positive().default(10),
     })
     .prefault({}),
+  capacity: z
+    .object({
+      /** Secret from which each capacity source's token is derived; the embedded default generates one when unset. */
+      secret: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** A snapshot older than this is shown as stale on consoles, never as now. */
+      staleMinutes: z.coerce.number().positive().default(30),
+    })
+    .prefault({}),
   ingest: z
     .object({
       maxPayloadBytes: z.coerce.number().int().positive().default(256 * 1024),
@@ -134,6 +142,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_FEED_TOKEN_SECRET: 'feed.tokenSecret',
   VW_FEED_TOKEN_ISSUER: 'feed.tokenIssuer',
   VW_FEED_HELLO_TIMEOUT_SECONDS: 'feed.helloTimeoutSeconds',
+  VW_CAPACITY_SECRET: 'capacity.secret',
+  VW_CAPACITY_STALE_MINUTES: 'capacity.staleMinutes',
   VW_INGEST_MAX_PAYLOAD_BYTES: 'ingest.maxPayloadBytes',
   VW_INGEST_MAX_FUTURE_SKEW_SECONDS: 'ingest.maxFutureSkewSeconds',
   VW_INGEST_MAX_AGE_HOURS: 'ingest.maxAgeHours',

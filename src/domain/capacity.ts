@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { IsoTimestamp } from './reading.ts';
 
 /**
- * Live pressure on the services a virtual ward escalates to. The simulators and, later, real feeds
- * publish these on the capacity topic; consoles show them beside each escalation. Measures follow
- * what the services themselves report: the Ambulance Response Programme categories and REAP levels,
- * hospital handover times, and the NHS 111 call measures of the IUC aggregate data collection.
+ * Live pressure on the services a virtual ward escalates to. Capacity sources post these to vw's
+ * capacity edge (HTTP or MQTT, docs/capacity.md), which puts them on the capacity topic; consoles show
+ * them in a strip for the ward's ICS and beside each referral route. Measures follow what the services
+ * themselves report: the Ambulance Response Programme categories and REAP levels, hospital handover
+ * times, the NHS 111 call measures of the IUC aggregate data collection, and the system's OPEL level.
  */
 const Minutes = z.number().nonnegative();
 const Percent = z.number().min(0).max(100);
@@ -55,5 +56,21 @@ export const Nhs111Capacity = z
   .strict();
 export type Nhs111Capacity = z.infer<typeof Nhs111Capacity>;
 
-export const CapacitySnapshot = z.discriminatedUnion('service', [AmbulanceCapacity, Nhs111Capacity]);
+/** The whole system's pressure as the ICS reports it each day (and when it changes). */
+export const SystemPressure = z
+  .object({
+    service: z.literal('system'),
+    /** The integrated care system (its ICB's ODS code). */
+    providerId: z.string().min(1),
+    ts: IsoTimestamp,
+    /** Operational Pressures Escalation Level: 1 steady … 4 extreme pressure. */
+    opelLevel: z.number().int().min(1).max(4),
+  })
+  .strict();
+export type SystemPressure = z.infer<typeof SystemPressure>;
+
+export const CapacitySnapshot = z.discriminatedUnion('service', [AmbulanceCapacity, Nhs111Capacity, SystemPressure]);
+export const CAPACITY_SERVICES = ['ambulance', 'nhs111', 'system'] as const;
+export const CapacityService = z.enum(CAPACITY_SERVICES);
+export type CapacityService = z.infer<typeof CapacityService>;
 export type CapacitySnapshot = z.infer<typeof CapacitySnapshot>;

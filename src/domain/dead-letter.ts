@@ -16,6 +16,8 @@ export const RejectionReason = z.enum([
   'implausible_value',
   'timestamp_in_future',
   'timestamp_too_old',
+  // Capacity snapshots (src/capacity): a source may speak only for its own service and provider.
+  'source_mismatch',
 ]);
 export type RejectionReason = z.infer<typeof RejectionReason>;
 
@@ -23,8 +25,11 @@ export const DeadLetter = z.object({
   reason: RejectionReason,
   /** Human detail naming the field at fault; never carries the values themselves. */
   detail: z.string(),
-  source: z.object({ kind: z.literal('mqtt'), topic: z.string() }),
+  /** Where it came in: an MQTT topic, or an HTTP method and path. */
+  source: z.object({ kind: z.enum(['mqtt', 'http']), topic: z.string() }),
   deviceId: z.string().optional(),
+  /** The capacity source that sent it, for capacity snapshots. */
+  sourceId: z.string().optional(),
   receivedAt: IsoTimestamp,
   /** Index in a batch payload, when one item of several was refused. */
   item: z.number().int().nonnegative().optional(),

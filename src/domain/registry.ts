@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, Pathway } from './ids.ts';
+import { CapacityService } from './capacity.ts';
 import { IsoTimestamp } from './reading.ts';
 import { SettingValues, SettingsHistoryEntry, Spo2Scale } from './settings.ts';
 
@@ -13,9 +14,34 @@ export const Ward = z.object({
   name: z.string().min(1),
   /** The organisation running the virtual ward, e.g. an NHS trust's ODS code. */
   organisation: z.string().min(1),
+  /** Commissioned beds. */
   capacity: z.number().int().positive(),
+  /** The integrated care system the ward belongs to (an `ics` of the registry). */
+  ics: Id.optional(),
+  /** Who the ward escalates to: the providerIds whose capacity its consoles show. */
+  ambulanceService: Id.optional(),
+  nhs111Provider: Id.optional(),
 });
 export type Ward = z.infer<typeof Ward>;
+
+/** An integrated care system: the wards of its trusts plan capacity together with its ambulance and 111 services. */
+export const IntegratedCareSystem = z.object({
+  icsId: Id,
+  name: z.string().min(1),
+});
+export type IntegratedCareSystem = z.infer<typeof IntegratedCareSystem>;
+
+/**
+ * Who may send capacity snapshots: one source per provider feed. A source authenticates with a token
+ * derived from VW_CAPACITY_SECRET (HTTP bearer token, or MQTT password with the source id as username)
+ * and may send snapshots only for its own service and provider.
+ */
+export const CapacitySource = z.object({
+  sourceId: Id,
+  service: CapacityService,
+  providerId: Id,
+});
+export type CapacitySource = z.infer<typeof CapacitySource>;
 
 export const Patient = z.object({
   patientId: Id,
@@ -69,6 +95,8 @@ export const Enrolment = z.object({
 export type Enrolment = z.infer<typeof Enrolment>;
 
 export const RegistryData = z.object({
+  systems: z.array(IntegratedCareSystem).optional(),
+  capacitySources: z.array(CapacitySource).optional(),
   wards: z.array(Ward),
   patients: z.array(Patient),
   devices: z.array(Device),

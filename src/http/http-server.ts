@@ -5,6 +5,7 @@ import { extname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Logger } from '../observability/logger.ts';
+import { API_HEADERS, type ApiRoute } from './api.ts';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -39,6 +40,10 @@ export async function startHttpServer(options: {
   metrics: MetricsRegistry;
   health: HealthCheck[];
   consoleDir?: string;
+  /** Extra static files, by URL path (e.g. the chart library from node_modules). */
+  extraFiles?: Record<string, string>;
+  /** API endpoints of the roles in this process. */
+  routes?: ApiRoute[];
   onFeedUpgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }): Promise<{ server: Server; url: string; port: number; close(): Promise<void> }> {
   const log = options.logger.child({ component: 'http' });
@@ -51,9 +56,27 @@ export async function startHttpServer(options: {
     const index = files.get('/index.html');
     if (index) files.set('/', index);
   }
+  for (const [path, file] of Object.entries(options.extraFiles ?? {})) {
+    const type = CONTENT_TYPES[extname(file)];
+    if (type) files.set(path, { body: await readFile(file), type });
+  }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const matching = (options.routes ?? []).flatMap((route) => {
+      const params = typeof route.path === 'string' ? (route.path === path ? [] : undefined) : route.path.exec(path)?.slice(1);
+      return params ? [{ route, params }] : [];
+    });
+    if (matching.length) {
+      const found = matching.find(({ route }) => route.method === req.method);
+      if (!found) {
+        const allow = matching.map(({ route }) => route.method).join(', ');
+        res.writeHead(405, { ...API_HEADERS, allow }).end(`${JSON.stringify({ error: 'method_not_allowed', message: `use ${allow}` })}\n`);
+        return;
+      }
+      await found.route.handle(req, res, found.params);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

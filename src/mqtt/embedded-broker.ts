@@ -1,18 +1,52 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
+import type { CapacityCredentials } from '../capacity/credentials.ts';
+import { parseCapacityTopic } from '../capacity/topic.ts';
 import type { DeviceMessageSource, InboundMessage } from '../ingest/message-source.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /**
  * An in-process MQTT 3.1.1 broker for the embedded default. Like the generated Mosquitto ACL, it lets
  * a client publish only under its own device topic (the client id is the device id), so a device
- * cannot publish as another.
+ * cannot publish as another. Capacity sources sign in with their source id and token and may publish
+ * only on their own capacity topic; their messages go straight to the capacity edge.
  */
-export async function startEmbeddedBroker(options: { host: string; port: number; logger: Logger }) {
+export async function startEmbeddedBroker(options: {
+  host: string;
+  port: number;
+  logger: Logger;
+  capacity?: { credentials: CapacityCredentials; onMessage(topic: string, payload: Buffer): Promise<void> };
+}) {
   const log = options.logger.child({ component: 'embedded-mqtt' });
   const handover = createHandover();
+  /** Clients signed in as a capacity source, and which. */
+  const capacitySources = new WeakMap<object, string>();
   const broker = await Aedes.createBroker({
+    authenticate(client, username, password, callback) {
+      const credentials = options.capacity?.credentials;
+      // A username naming a capacity source must come with that source's token.
+      if (username && credentials?.source(username)) {
+        if (!password || !credentials.authenticate(username, password.toString('utf8'))) {
+          log.warn({ sourceId: username }, 'capacity source refused: wrong token');
+          const error = Object.assign(new Error('bad user name or password'), { returnCode: 4 });
+          return callback(error, false);
+        }
+        capacitySources.set(client, username);
+      }
+      callback(null, true);
+    },
     authorizePublish(client, packet, callback) {
+      const capacitySource = parseCapacityTopic(packet.topic);
+      if (capacitySource !== undefined || packet.topic.startsWith('vw/v1/capacity/')) {
+        if (!client || !options.capacity || capacitySources.get(client) !== capacitySource) {
+          log.warn({ clientId: client?.id }, 'publish refused: only a signed-in capacity source may publish on its capacity topic');
+          return callback(new Error('not authorised to publish to this topic'));
+        }
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        // The PUBACK waits until the snapshot, or its refusal, is on the bus.
+        options.capacity.onMessage(packet.topic, payload).then(() => callback(null), (error: Error) => callback(error));
+        return;
+      }
       const own = client ? `vw/v1/devices/${client.id}/` : undefined;
       if (!own || !packet.topic.startsWith(own)) {
         log.warn({ clientId: client?.id }, 'publish refused: a device may publish only under its own topic');

@@ -97,6 +97,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Open console WebSocket connections',
       registers,
     }),
+    capacitySnapshots: new Counter({
+      name: 'vw_capacity_snapshots_total',
+      help: 'Capacity snapshots accepted at the capacity edge, by service',
+      labelNames: ['service'] as const,
+      registers,
+    }),
+    capacityRejected: new Counter({
+      name: 'vw_capacity_rejected_total',
+      help: 'Capacity posts and messages refused, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     feedAuthFailures: new Counter({
       name: 'vw_feed_auth_failures_total',
       help: 'Console connections or requests refused for a missing or invalid token, or a ward not granted',

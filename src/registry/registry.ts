@@ -1,4 +1,4 @@
-import { REGISTRY_SETTER, type Device, type Enrolment, type Pathway, type Patient, type PatientSettings, type RegistryData, type Ward } from '../domain/index.ts';
+import { REGISTRY_SETTER, type CapacitySource, type IntegratedCareSystem, type Device, type Enrolment, type Pathway, type Patient, type PatientSettings, type RegistryData, type Ward } from '../domain/index.ts';
 
 /**
  * Read-only lookups over wards, patients, devices and enrolments. Ingest uses it to map a device to a
@@ -13,6 +13,9 @@ export interface Registry {
   patient(patientId: string): Patient | undefined;
   ward(wardId: string): Ward | undefined;
   wards(): Ward[];
+  system(icsId: string): IntegratedCareSystem | undefined;
+  /** Who may send capacity snapshots, and for which service and provider. */
+  capacitySources(): CapacitySource[];
   /** Patients with at least one device enrolled on the ward at `at`. */
   patientsOfWard(wardId: string, at: Date): Patient[];
   pathwaysOf(patientId: string, at: Date): Pathway[];
@@ -60,6 +63,16 @@ export function createRegistry(data: RegistryData): Registry {
     byPatient.set(e.patientId, [...(byPatient.get(e.patientId) ?? []), e]);
   }
   for (const patient of data.patients) checkSettingsHistory(patient);
+  const systems = new Map((data.systems ?? []).map((s) => [s.icsId, s]));
+  for (const ward of data.wards) {
+    if (ward.ics && !systems.has(ward.ics)) throw new Error(`ward ${ward.wardId} names unknown ics ${ward.ics} (add it under systems)`);
+  }
+  const sourceIds = new Set<string>();
+  for (const source of data.capacitySources ?? []) {
+    if (sourceIds.has(source.sourceId)) throw new Error(`capacity source ${source.sourceId} is listed twice`);
+    if (devices.has(source.sourceId)) throw new Error(`capacity source ${source.sourceId} has a device's id: MQTT usernames must be unique`);
+    sourceIds.add(source.sourceId);
+  }
   const activeOf = (patientId: string, at: Date) =>
     (byPatient.get(patientId) ?? []).filter((e) => covers(e, at.getTime()));
   const firstEnrolment = (patientId: string) =>
@@ -106,6 +119,8 @@ export function createRegistry(data: RegistryData): Registry {
     patient: (id) => patients.get(id),
     ward: (id) => wards.get(id),
     wards: () => [...wards.values()],
+    system: (id) => systems.get(id),
+    capacitySources: () => [...(data.capacitySources ?? [])],
     patientsOfWard(wardId, at) {
       const out: Patient[] = [];
       for (const [patientId] of byPatient) {

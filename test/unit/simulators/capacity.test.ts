@@ -1,8 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { on } from '../../../src/bus/bus.ts';
-import { createMemoryBus } from '../../../src/bus/memory-bus.ts';
-import { Topics } from '../../../src/bus/topics.ts';
 import type { AmbulanceCapacity, CapacitySnapshot, Nhs111Capacity } from '../../../src/domain/index.ts';
 import { capacityAt, capacitySeries, parseCapacityScenario, startCapacityFeed } from '../../../simulators/capacity.ts';
 
@@ -34,6 +31,8 @@ describe('capacity feeds', () => {
         for (const c of Object.values(s.responses!)) expect(c.p90Minutes).toBeGreaterThanOrEqual(c.meanMinutes);
         expect(s.handover!.over60).toBeLessThanOrEqual(s.handover!.over30);
         expect(s.handover!.over30).toBeLessThanOrEqual(s.handover!.handovers);
+      } else if (s.service === 'system') {
+        expect(s.opelLevel).toBeGreaterThanOrEqual(1);
       } else {
         expect(s.answeredWithin60sPct!).toBeGreaterThanOrEqual(0);
         expect(s.answeredWithin60sPct!).toBeLessThanOrEqual(100);
@@ -66,16 +65,19 @@ describe('capacity feeds', () => {
     expect(JSON.stringify(at(winter, [0], hours))).toBe(JSON.stringify(at(calm, [0], hours)));
   });
 
-  it('publishes each provider on the capacity topic, keyed by provider', async () => {
-    const bus = createMemoryBus({ partitions: 2 });
-    const seen: Array<{ key: string; value: CapacitySnapshot }> = [];
-    const sub = await bus.consume({ groupId: 'cap', fromBeginning: true, topics: [on(Topics.capacity, async ({ key, value }) => void seen.push({ key, value }))] });
-    const feed = startCapacityFeed({ bus, scenario: { ...normal, intervalSeconds: 60, speed: 600 } });
-    await expect.poll(() => seen.length, { timeout: 3_000 }).toBeGreaterThanOrEqual(4);
+  it('sets OPEL once a day, higher in the surge than before it', () => {
+    const opel = (scenario: typeof winter, day: number) => at(scenario, [day], [9, 15, 21]).filter((s) => s.service === 'system').map((s) => (s.service === 'system' ? s.opelLevel : 0));
+    const before = opel(winter, 1);
+    expect(new Set(before).size).toBe(1);
+    expect(Math.min(...opel(winter, 6))).toBeGreaterThan(Math.max(...before));
+    expect(Math.max(...opel(winter, 6))).toBe(4);
+  });
+
+  it('sends each provider’s snapshot every interval', async () => {
+    const seen: CapacitySnapshot[] = [];
+    const feed = startCapacityFeed({ send: async (s) => void seen.push(s), scenario: { ...normal, intervalSeconds: 60, speed: 600 } });
+    await expect.poll(() => seen.length, { timeout: 3_000 }).toBeGreaterThanOrEqual(6);
     await feed.stop();
-    expect(new Set(seen.map((s) => s.key))).toEqual(new Set(['RX9', '111-NWEST']));
-    expect(seen.every((s) => s.key === s.value.providerId)).toBe(true);
-    await sub.stop();
-    await bus.close();
+    expect(new Set(seen.map((s) => `${s.service}:${s.providerId}`))).toEqual(new Set(['ambulance:RX9', 'nhs111:111-NWEST', 'system:QXX']));
   });
 });

@@ -1,0 +1,53 @@
+import { createAckingSubscriber, type AckingSubscriber } from '../mqtt/acking-subscriber.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { CapacityCredentials } from './credentials.ts';
+import type { CapacityEdge } from './edge.ts';
+import { CAPACITY_TOPIC_FILTER, parseCapacityTopic } from './topic.ts';
+
+/**
+ * Capacity snapshots from an external broker: the broker's ACL lets a source publish only on its own
+ * topic (`vw mqtt-auth`), so the topic names the sender. Each message is acknowledged once its snapshot
+ * or refusal is on the bus.
+ */
+export function startCapacitySubscription(options: {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  edge: CapacityEdge;
+  credentials: CapacityCredentials;
+  logger: Logger;
+}): { ready: Promise<void>; connected(): boolean; stop(): Promise<void> } {
+  const log = options.logger.child({ component: 'capacity-mqtt' });
+  const subscriber: AckingSubscriber = createAckingSubscriber({
+    url: options.url,
+    clientId: options.clientId,
+    ...(options.username ? { username: options.username } : {}),
+    ...(options.password ? { password: options.password } : {}),
+    filter: CAPACITY_TOPIC_FILTER,
+    logger: log,
+    async onBatch(messages) {
+      for (const { topic, payload } of messages) await receiveCapacityMessage(options, topic, payload);
+    },
+  });
+  return { ready: subscriber.ready, connected: () => subscriber.connected(), stop: () => subscriber.stop() };
+}
+
+/** One capacity message whose sender the broker has vouched for by its topic. Retries while the bus is down. */
+export async function receiveCapacityMessage(deps: { edge: CapacityEdge; credentials: CapacityCredentials; logger: Logger }, topic: string, payload: Buffer): Promise<void> {
+  const sourceId = parseCapacityTopic(topic);
+  const source = sourceId ? deps.credentials.source(sourceId) : undefined;
+  if (!source) {
+    deps.edge.refusedUnauthenticated('unauthorized');
+    return;
+  }
+  for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      await deps.edge.receive(source, payload, { kind: 'mqtt', topic });
+      return;
+    } catch (error) {
+      deps.logger.error({ err: error, sourceId }, 'could not put a capacity message on the bus; will retry');
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
