@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { BusEvents } from '../bus/events.ts';
 import type { Config } from '../config/config.ts';
 import { createTokenAuthority, type TokenAuthority } from '../feed/auth.ts';
@@ -21,8 +22,10 @@ import { createCapacityCredentials, type CapacityCredentials } from '../capacity
 import { createCapacityEdge } from '../capacity/edge.ts';
 import { capacityApi } from '../capacity/http-api.ts';
 import type { ApiRoute } from '../http/api.ts';
+import { createRouteCatalogue, loadReferralRoutes, ROUTES_FILE } from '../referrals/routes-file.ts';
+import { startReferralsRole } from '../referrals/referrals-role.ts';
 
-export const ROLES = ['ingest', 'rules', 'sink', 'feed'] as const;
+export const ROLES = ['ingest', 'rules', 'sink', 'feed', 'referrals'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface VwApp {
@@ -42,6 +45,12 @@ export interface VwApp {
 }
 
 const CONSOLE_DIR = join(import.meta.dirname, '..', '..', 'dashboards', 'console');
+/** The console's chart library, served from the installed package rather than copied into the repository. */
+const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
+const CONSOLE_VENDOR_FILES = {
+  '/vendor/uPlot.iife.min.js': join(UPLOT_DIR, 'uPlot.iife.min.js'),
+  '/vendor/uPlot.min.css': join(UPLOT_DIR, 'uPlot.min.css'),
+};
 
 /**
  * Starts the configured roles in this process, around one bus, store and HTTP server. With every
@@ -90,7 +99,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       }
     }
     const capacityCredentials = createCapacityCredentials(capacitySecret, registry.capacitySources());
-    const routes: ApiRoute[] = [];
+    const apiRoutes: ApiRoute[] = [];
     const health: HealthCheck[] = [
       { name: 'bus', ok: () => bus.healthy() },
       { name: 'store', ok: () => store.healthy() },
@@ -108,6 +117,27 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger, partitions: config.bus.partitions, changelog: config.bus.kind !== 'memory' });
       stops.push(rules.stop);
     }
+    const referralRoutes = roles.has('feed') || roles.has('referrals') ? createRouteCatalogue(await loadReferralRoutes(join(config.rules.dir, ROUTES_FILE))) : undefined;
+    if (roles.has('referrals')) {
+      const endpoints = Object.fromEntries(
+        Object.entries(config.referrals.endpoints).map(([route, url]) => {
+          if (!referralRoutes!.route(route)) throw new Error(`VW_REFERRAL_ENDPOINTS names route ${route}, which ${ROUTES_FILE} does not define`);
+          return [route, { url, ...(config.referrals.token ? { token: config.referrals.token } : {}) }];
+        }),
+      );
+      const referrals = await startReferralsRole({
+        bus,
+        registry,
+        routes: referralRoutes!,
+        endpoints,
+        sourceEndpoint: `http://${config.http.host}:${config.http.port}`,
+        metrics,
+        logger,
+        partitions: config.bus.partitions,
+        timeoutMs: config.referrals.timeoutSeconds * 1000,
+      });
+      stops.push(referrals.stop);
+    }
     const feed = roles.has('feed')
       ? await startFeedRole({
           bus,
@@ -117,19 +147,21 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
           metrics,
           logger,
           helloTimeoutMs: config.feed.helloTimeoutSeconds * 1000,
+          capacityStaleSeconds: config.capacity.staleMinutes * 60,
+          routes: referralRoutes!,
         })
       : undefined;
     // The capacity edge sits with ingest: both are where the outside world comes in.
     const capacityEdge = createCapacityEdge({ bus, metrics, logger, maxFutureSkewMs: config.ingest.maxFutureSkewSeconds * 1000 });
-    if (roles.has('ingest')) routes.push(capacityApi({ edge: capacityEdge, credentials: capacityCredentials, logger }));
+    if (roles.has('ingest')) apiRoutes.push(capacityApi({ edge: capacityEdge, credentials: capacityCredentials, logger }));
     const http = await startHttpServer({
       host: config.http.host,
       port: config.http.port,
       logger,
       metrics: metrics.registry,
       health,
-      routes,
-      ...(feed ? { consoleDir: CONSOLE_DIR, onFeedUpgrade: feed.handleUpgrade } : {}),
+      routes: apiRoutes,
+      ...(feed ? { consoleDir: CONSOLE_DIR, extraFiles: CONSOLE_VENDOR_FILES, onFeedUpgrade: feed.handleUpgrade } : {}),
     });
     stops.push(http.close);
     if (feed) stops.push(feed.stop);

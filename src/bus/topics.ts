@@ -1,4 +1,4 @@
-import { Alert, AlertAction, CapacitySnapshot, DeadLetter, PatientSettings, Reading, ScoreEvent } from '../domain/index.ts';
+import { Alert, AlertAction, CapacitySnapshot, DeadLetter, PatientSettings, Reading, Referral, ReferralAction, ScoreEvent } from '../domain/index.ts';
 import { RulesStateRecord } from '../rules/state-record.ts';
 import { defineTopic } from './bus.ts';
 
@@ -10,6 +10,10 @@ export const Topics = {
   alertActions: defineTopic('vw.alert-actions.v1', AlertAction),
   deadLetter: defineTopic('vw.dead-letter.v1', DeadLetter),
   capacity: defineTopic('vw.capacity.v1', CapacitySnapshot),
+  /** Every revision of every referral, keyed by patient: the referral lifecycle, kept for reports. */
+  referrals: defineTopic('vw.referrals.v1', Referral, { retainForever: true }),
+  /** Requests, cancellations and receivers' answers, to the referrals role that owns referral state. */
+  referralActions: defineTopic('vw.referral-actions.v1', ReferralAction),
   /** Every version of every patient's settings ever set: the audit log, so never compacted or expired. */
   patientSettings: defineTopic('vw.patient-settings.v1', PatientSettings, { retainForever: true }),
   /** The rules role's changelog: each patient's rule state, newest per patient kept. */

@@ -17,13 +17,16 @@ import { loadScenario } from '../../simulators/scenario.ts';
 import { createWardSimulator } from '../../simulators/ward-simulator.ts';
 import { httpCapacitySender, loadCapacityScenario, startCapacityFeed } from '../../simulators/capacity.ts';
 import { replayCommand } from './replay.ts';
+import { startReferralReceiver } from '../../simulators/referral-receiver.ts';
+import { loadReferralRoutes, ROUTES_FILE } from '../referrals/routes-file.ts';
 
 const USAGE = `vw: wearable remote monitoring for virtual wards
 
 Usage:
   vw demo                          everything in one process with a simulated ward; prints the console URL
-  vw all                           every role in one process (ingest, rules, sink, feed)
-  vw ingest | rules | sink | feed  one role in this process
+  vw all                           every role in one process (ingest, rules, sink, feed, referrals)
+  vw ingest | rules | sink | feed | referrals
+                                   one role in this process
   vw token --user NAME --wards W1,W2 [--hours H]
                                    prints a console token (needs VW_FEED_TOKEN_SECRET)
   vw score news2                   reads one JSON object of reading values on stdin, prints the NEWS2
@@ -65,7 +68,12 @@ async function runRoles(config: Config, roles: readonly Role[]): Promise<VwApp> 
 
 async function demo(): Promise<void> {
   // The demo keeps its terminal for the URLs: routine info logs are off unless VW_LOG_LEVEL asks.
-  const config = loadConfig(process.env, { 'simulator.enabled': true, ...(process.env.VW_LOG_LEVEL ? {} : { logLevel: 'warn' }) });
+  // A local receiving service stands in for 999, 111, the community team and the rest, so a
+  // newcomer sees a referral arrive and be accepted. Routes with endpoints of their own keep them.
+  const receiver = await startReferralReceiver({ name: 'Demo receiving service' });
+  const routesFile = await loadReferralRoutes(join(loadConfig().rules.dir, ROUTES_FILE));
+  const endpoints = { ...Object.fromEntries(routesFile.routes.map((r) => [r.id, `${receiver.url}/${r.id}`])), ...loadConfig().referrals.endpoints };
+  const config = loadConfig(process.env, { 'simulator.enabled': true, 'referrals.endpoints': endpoints, ...(process.env.VW_LOG_LEVEL ? {} : { logLevel: 'warn' }) });
   const app = await startVw(config);
   const { data } = await loadRegistryFile(config.registry.seedsFile);
   const scenario = await loadScenario(config.simulator.scenarioFile);
@@ -89,6 +97,7 @@ async function demo(): Promise<void> {
     await capacity.stop();
     await simulator.stop();
     await app.close();
+    await receiver.close();
   });
   const firstWard = data.wards[0]!;
   const nurse = await app.tokens.issue({ sub: 'demo.nurse', name: 'Demo Nurse', wards: [firstWard.wardId] });
@@ -103,6 +112,8 @@ async function demo(): Promise<void> {
       `  Console (ward lead, all wards):`,
       `    ${app.httpUrl}/#token=${lead}`,
       `  MQTT broker:  ${app.mqttUrl}   (devices publish to vw/v1/devices/{deviceId}/readings)`,
+      `  Referrals received by the demo's receiving service (FHIR message bundles):`,
+      `    ${receiver.url}/`,
       `  Metrics:      ${app.httpUrl}/metrics`,
       `  Health:       ${app.httpUrl}/healthz`,
       '',
@@ -198,6 +209,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'rules':
     case 'sink':
     case 'feed':
+    case 'referrals':
       // `vw rules docs` is a tool; `vw rules` alone is the role.
       if (command === 'rules' && rest.length) return rules(rest);
       await runRoles(loadConfig(), [command]);

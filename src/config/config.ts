@@ -91,6 +91,36 @@ export const Config = z.object({
       staleMinutes: z.coerce.number().positive().default(30),
     })
     .prefault({}),
+  referrals: z
+    .object({
+      /**
+       * Where each route's referrals are sent: `route=url;route=url` (environment) or a mapping of
+       * route to url (file). A route without one keeps its referrals as not sent.
+       */
+      endpoints: z
+        .union([
+          z.string().transform((s, ctx) => {
+            const out: Record<string, string> = {};
+            for (const part of s.split(';').map((p) => p.trim()).filter(Boolean)) {
+              const at = part.indexOf('=');
+              if (at < 1) {
+                ctx.addIssue({ code: 'custom', message: `"${part}" is not route=url` });
+                return z.NEVER;
+              }
+              out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+            }
+            return out;
+          }),
+          z.record(z.string(), z.string()),
+        ])
+        .pipe(z.record(z.string().regex(/^[a-z0-9-]+$/, 'a route id from rules/referral-routes.yaml'), z.url({ protocol: /^https?$/ })))
+        .default({}),
+      /** Bearer token sent to every receiver, when set. */
+      token: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** Seconds to wait for a receiver's answer before trying again later. */
+      timeoutSeconds: z.coerce.number().positive().default(10),
+    })
+    .prefault({}),
   ingest: z
     .object({
       maxPayloadBytes: z.coerce.number().int().positive().default(256 * 1024),
@@ -144,6 +174,9 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_FEED_HELLO_TIMEOUT_SECONDS: 'feed.helloTimeoutSeconds',
   VW_CAPACITY_SECRET: 'capacity.secret',
   VW_CAPACITY_STALE_MINUTES: 'capacity.staleMinutes',
+  VW_REFERRAL_ENDPOINTS: 'referrals.endpoints',
+  VW_REFERRAL_TOKEN: 'referrals.token',
+  VW_REFERRAL_TIMEOUT_SECONDS: 'referrals.timeoutSeconds',
   VW_INGEST_MAX_PAYLOAD_BYTES: 'ingest.maxPayloadBytes',
   VW_INGEST_MAX_FUTURE_SKEW_SECONDS: 'ingest.maxFutureSkewSeconds',
   VW_INGEST_MAX_AGE_HOURS: 'ingest.maxAgeHours',

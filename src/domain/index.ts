@@ -5,3 +5,4 @@ export * from './alert.ts';
 export * from './dead-letter.ts';
 export * from './capacity.ts';
 export * from './settings.ts';
+export * from './referral.ts';

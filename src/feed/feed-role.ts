@@ -5,7 +5,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
-import type { AlertAction } from '../domain/index.ts';
+import type { AlertAction, AlertEvidence, ReferralAction } from '../domain/index.ts';
+import type { RouteCatalogue } from '../referrals/routes-file.ts';
 import type { Logger } from '../observability/logger.ts';
 import { secondsSince, type Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -14,6 +15,7 @@ import type { ConsoleUser, TokenAuthority } from './auth.ts';
 import { ClientFrame, type ServerFrame } from './protocol.ts';
 import { createSettingsChanges } from './settings-changes.ts';
 import { createWardView } from './ward-view.ts';
+import { createCapacityBoard } from '../capacity/board.ts';
 
 const MAX_FRAME_BYTES = 64 * 1024;
 /** A console this far behind is cut off; it reconnects and starts again from a snapshot. */
@@ -41,12 +43,17 @@ export async function startFeedRole(deps: {
   metrics: Metrics;
   logger: Logger;
   helloTimeoutMs: number;
+  /** Capacity snapshots older than this are shown as stale. */
+  capacityStaleSeconds: number;
+  /** Referral routes (rules/referral-routes.yaml). */
+  routes: RouteCatalogue;
   /** Distinguishes this process's consumer group: every feed instance needs every record. */
   instanceId?: string;
 }) {
   const { bus, store, registry, tokens, metrics } = deps;
   const log = deps.logger.child({ role: 'feed' });
-  const view = createWardView({ registry, store });
+  const capacity = createCapacityBoard({ registry, staleAfterSeconds: deps.capacityStaleSeconds });
+  const view = createWardView({ registry, store, capacity, routes: deps.routes });
   const settingsChanges = createSettingsChanges({ bus, registry, view, metrics, logger: log });
   const sessions = new Set<Session>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -166,7 +173,68 @@ export async function startFeedRole(deps: {
       case 'settingsHistory':
         send(session, settingsChanges.history(user, frame.patientId));
         return;
+      case 'refer':
+        return refer(session, user, frame);
+      case 'cancelReferral': {
+        const referral = view.referral(frame.referralId);
+        if (!referral || !user.wards.has(referral.wardId)) {
+          send(session, { type: 'error', code: 'not_found', message: 'no such referral on your wards' });
+          return;
+        }
+        const action: ReferralAction = { action: 'cancel', actionId: randomUUID(), referralId: referral.referralId, patientId: referral.patientId, wardId: referral.wardId, by: user.user, at: new Date().toISOString(), note: frame.note };
+        await bus.publish(Topics.referralActions, [{ key: referral.patientId, value: action }]);
+        send(session, { type: 'referralAccepted', referralId: referral.referralId, patientId: referral.patientId });
+        return;
+      }
     }
+  }
+
+  /**
+   * A clinician's referral: the route must be one the alert offers (or, from the patient, one of the
+   * patient routes); the evidence is the alert's readings, or the patient's latest ones.
+   */
+  async function refer(session: Session, user: ConsoleUser, frame: Extract<ClientFrame, { type: 'refer' }>): Promise<void> {
+    const wardId = registry.wardOf(frame.patientId, new Date());
+    if (!wardId || !user.wards.has(wardId)) {
+      send(session, { type: 'error', code: 'not_found', message: 'no such patient on your wards' });
+      return;
+    }
+    const alert = frame.alertId ? view.alert(frame.alertId) : undefined;
+    if (frame.alertId && (!alert || alert.patientId !== frame.patientId || !user.wards.has(alert.wardId))) {
+      send(session, { type: 'error', code: 'not_found', message: 'no such alert for this patient on your wards' });
+      return;
+    }
+    const offered = alert ? view.routesFor(alert) : deps.routes.patientRoutes().map((r) => r.id);
+    const route = deps.routes.route(frame.route);
+    if (!route || !offered.includes(route.id)) {
+      send(session, { type: 'error', code: 'bad_frame', message: `route ${frame.route} is not offered ${alert ? 'for this alert' : 'for this patient'}` });
+      return;
+    }
+    let evidence: AlertEvidence[] = alert?.evidence ?? [];
+    if (!alert) {
+      const latest = await store.latest(frame.patientId);
+      evidence = Object.values(latest).map((r) => ({ readingId: r.readingId, type: r.type, value: r.value, ts: r.ts, threshold: 'latest reading' }));
+    }
+    const referralId = randomUUID();
+    const action: ReferralAction = {
+      action: 'request',
+      actionId: referralId,
+      referralId,
+      patientId: frame.patientId,
+      wardId,
+      by: user.user,
+      at: new Date().toISOString(),
+      route: route.id,
+      routeTitle: route.title,
+      routesVersion: deps.routes.version,
+      priority: route.priority,
+      urgency: route.urgency,
+      alertIds: alert ? [alert.alertId] : [],
+      reason: frame.note || (alert ? alert.explanation : 'Referred from the virtual ward'),
+      evidence,
+    };
+    await bus.publish(Topics.referralActions, [{ key: frame.patientId, value: action }]);
+    send(session, { type: 'referralAccepted', referralId, patientId: frame.patientId });
   }
 
   wss.on('connection', (socket) => {
@@ -217,12 +285,22 @@ export async function startFeedRole(deps: {
             metrics.duplicatesAbsorbed.inc({ stage: 'feed-alert' });
             return;
           }
-          if (broadcast(alert.wardId, { type: 'alert', wardId: alert.wardId, alert }) > 0) {
+          if (broadcast(alert.wardId, { type: 'alert', wardId: alert.wardId, alert, routes: view.routesFor(alert) }) > 0) {
             metrics.pipelineLatency.observe({ stage: 'alert' }, secondsSince(alert.receivedAt));
           }
         }),
         on(Topics.scores, async ({ value: score }) => {
           if (view.applyScore(score)) broadcast(score.wardId, { type: 'score', wardId: score.wardId, score });
+        }),
+      ],
+    }),
+    // Referrals are keyed by patient too, but kept apart: a referral's history is long-lived.
+    await bus.consume({
+      groupId: `${group}-referrals`,
+      fromBeginning: true,
+      topics: [
+        on(Topics.referrals, async ({ value: referral }) => {
+          if (view.applyReferral(referral)) broadcast(referral.wardId, { type: 'referral', wardId: referral.wardId, referral });
         }),
       ],
     }),
@@ -234,6 +312,16 @@ export async function startFeedRole(deps: {
         on(Topics.patientSettings, async (record) => {
           const applied = settingsChanges.onRecord(record);
           if (applied) broadcast(applied.wardId, { type: 'settings', wardId: applied.wardId, settings: applied });
+        }),
+      ],
+    }),
+    // Live capacity: a day back from the start, so consoles show the trend at once.
+    await bus.consume({
+      groupId: `${group}-capacity`,
+      fromBeginning: true,
+      topics: [
+        on(Topics.capacity, async ({ value: snapshot }) => {
+          for (const ward of capacity.apply(snapshot)) broadcast(ward.wardId, { type: 'capacity', wardId: ward.wardId, capacity: capacity.forWard(ward.wardId) });
         }),
       ],
     }),

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { Alert, IsoTimestamp, Pathway, PatientSettings, Reading, ReadingType, ScoreEvent, SettingValues, Spo2Scale } from '../domain/index.ts';
+import { WardCapacity } from '../capacity/board.ts';
+import { Alert, IsoTimestamp, Pathway, PatientSettings, Reading, ReadingType, Referral, ScoreEvent, SettingValues, Spo2Scale } from '../domain/index.ts';
+import { ReferralRoute } from '../referrals/routes-file.ts';
 
 /**
  * WebSocket frames between vw and a ward console, JSON text frames, one object each.
@@ -45,6 +47,18 @@ export const ClientFrame = z.discriminatedUnion('type', [
     reason: z.string().trim().min(3).max(500),
   }),
   z.object({ type: z.literal('settingsHistory'), patientId: z.string().min(1) }),
+  /**
+   * Refers the patient to a route: one the alert offers, or (without an alert) one of the routes
+   * offered from a patient. The note is the clinical reason; without one, the alert's explanation.
+   */
+  z.object({
+    type: z.literal('refer'),
+    patientId: z.string().min(1),
+    route: z.string().min(1).max(64),
+    alertId: z.string().min(1).optional(),
+    note: z.string().trim().max(1000).optional(),
+  }),
+  z.object({ type: z.literal('cancelReferral'), referralId: z.string().min(1), note: z.string().trim().min(3).max(1000) }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
@@ -92,10 +106,28 @@ export const ServerFrame = z.discriminatedUnion('type', [
     patients: z.array(PatientView),
     /** Unresolved alerts, plus those resolved in the last 24 hours. */
     alerts: z.array(Alert),
+    /** Beds, and live pressure on the services the ward escalates to. */
+    capacity: WardCapacity,
+    /** The ward's referrals: open ones, and those closed in the last 24 hours. */
+    referrals: z.array(Referral),
+    /** The referral routes (rules/referral-routes.yaml) and which of them each alert offers. */
+    routes: z.object({ version: z.string(), routes: z.array(ReferralRoute), patientRoutes: z.array(z.string()) }),
+    alertRoutes: z.record(z.string(), z.array(z.string())),
   }),
+  z.object({ type: z.literal('referral'), wardId: z.string(), referral: Referral }),
+  /** This console's referral request is on its way: the referral follows as a `referral` frame. */
+  z.object({ type: z.literal('referralAccepted'), referralId: z.string(), patientId: z.string() }),
+  /** A service the ward escalates to sent a new snapshot: the ward's whole capacity picture again. */
+  z.object({ type: z.literal('capacity'), wardId: z.string(), capacity: WardCapacity }),
   z.object({ type: z.literal('reading'), wardId: z.string(), reading: Reading }),
   z.object({ type: z.literal('score'), wardId: z.string(), score: ScoreEvent }),
-  z.object({ type: z.literal('alert'), wardId: z.string(), alert: Alert }),
+  z.object({
+    type: z.literal('alert'),
+    wardId: z.string(),
+    alert: Alert,
+    /** Referral routes the alert offers, most urgent first. */
+    routes: z.array(z.string()).default([]),
+  }),
   z.object({
     type: z.literal('series'),
     patientId: z.string(),

@@ -1,6 +1,9 @@
+import { TERMINAL_REFERRAL_STATES, type Referral } from '../domain/index.ts';
+import { createRouteCatalogue, type RouteCatalogue } from '../referrals/routes-file.ts';
 import { applySettings, type Alert, type ApplySettingsResult, type PatientSettings, type Reading, type ReadingType, type ScoreEvent } from '../domain/index.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
+import { createCapacityBoard, type CapacityBoard } from '../capacity/board.ts';
 import type { LatestValue, PatientView, ServerFrame } from './protocol.ts';
 
 const RESOLVED_KEPT_MS = 24 * 3600_000;
@@ -11,8 +14,11 @@ const SNAPSHOT_QUERIES_AT_ONCE = 16;
  * (kept here: newest alert revision, newest score, settings version applied in order) and the
  * store's latest readings.
  */
-export function createWardView(deps: { registry: Registry; store: TimeSeriesStore; now?: () => number }) {
+export function createWardView(deps: { registry: Registry; store: TimeSeriesStore; capacity?: CapacityBoard; routes?: RouteCatalogue; now?: () => number }) {
   const now = deps.now ?? Date.now;
+  const routes = deps.routes ?? createRouteCatalogue({ catalogue: 'referral-routes', version: '0.0.0', title: 'none', routes: [], offers: [], patientRoutes: [] });
+  const referrals = new Map<string, Referral>();
+  const capacity = deps.capacity ?? createCapacityBoard({ registry: deps.registry, staleAfterSeconds: 1800, now });
   const alerts = new Map<string, Alert>();
   const scores = new Map<string, ScoreEvent>();
   /** Settings versions applied from the topic, oldest first; the last is current. */
@@ -50,6 +56,25 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
 
     alert(alertId: string): Alert | undefined {
       return alerts.get(alertId);
+    },
+
+    /** Returns false when the referral revision is not newer than the one held. */
+    applyReferral(referral: Referral): boolean {
+      const held = referrals.get(referral.referralId);
+      if (held && held.revision >= referral.revision) return false;
+      referrals.set(referral.referralId, referral);
+      return true;
+    },
+
+    referral(referralId: string): Referral | undefined {
+      return referrals.get(referralId);
+    },
+
+    routes,
+
+    /** Route ids an alert offers, most urgent first; none once it is resolved. */
+    routesFor(alert: Alert): string[] {
+      return alert.state === 'resolved' ? [] : routes.offeredFor(alert).map((r) => r.id);
     },
 
     /**
@@ -113,6 +138,12 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
         generatedAt: at.toISOString(),
         patients,
         alerts: wardAlerts,
+        capacity: capacity.forWard(wardId),
+        referrals: [...referrals.values()]
+          .filter((r) => r.wardId === wardId && (!TERMINAL_REFERRAL_STATES.has(r.state) || Date.parse(r.updatedAt) >= cutoff))
+          .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt)),
+        routes: { version: routes.version, routes: routes.all(), patientRoutes: routes.patientRoutes().map((r) => r.id) },
+        alertRoutes: Object.fromEntries(wardAlerts.map((a) => [a.alertId, routes.offeredFor(a).map((r) => r.id)]).filter(([, ids]) => ids!.length)),
       };
     },
   };

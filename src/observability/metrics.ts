@@ -109,6 +109,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    referralsRequested: new Counter({
+      name: 'vw_referrals_requested_total',
+      help: 'Referrals requested by clinicians, by route',
+      labelNames: ['route'] as const,
+      registers,
+    }),
+    referralDeliveries: new Counter({
+      name: 'vw_referral_deliveries_total',
+      help: 'Attempts to send a referral message, by route and result (delivered, retry, failed)',
+      labelNames: ['route', 'result'] as const,
+      registers,
+    }),
     feedAuthFailures: new Counter({
       name: 'vw_feed_auth_failures_total',
       help: 'Console connections or requests refused for a missing or invalid token, or a ward not granted',

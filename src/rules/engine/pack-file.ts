@@ -195,7 +195,7 @@ export function parseRulePack(file: string, text: string): RulePack {
 
 /** Every `*.yaml` pack in a folder, except NEWS2's own table file. */
 export async function loadRulePacks(dir: string): Promise<RulePack[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml') && f !== 'news2.yaml').sort();
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml') && f !== 'news2.yaml' && f !== 'referral-routes.yaml').sort();
   const packs = await Promise.all(files.map(async (f) => parseRulePack(join(dir, f), await readFile(join(dir, f), 'utf8'))));
   const seen = new Map<string, string>();
   for (const pack of packs) {

@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import type { Bundle, BundleEntry, MessageHeader, Observation, Patient as FhirPatient, Resource, ServiceRequest } from '@medplum/fhirtypes';
+import type { AlertEvidence, Patient, Referral, Ward } from '../domain/index.ts';
+import type { ReferralRoute } from './routes-file.ts';
+
+/**
+ * A referral as a FHIR R4 message Bundle shaped after the NHS Booking and Referral Standard (BaRS):
+ * MessageHeader (event servicerequest-request, source, destination), the ServiceRequest it focuses on,
+ * the Patient (NHS number), and the evidence as vital-signs Observations with LOINC codes and UCUM
+ * units, as UK Core profiles them (docs/referrals.md). Ids are derived from the referral id, so a
+ * message sent again is the same message: receivers de-duplicate on MessageHeader.id.
+ */
+export const BARS_EVENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/message-events-bars';
+export const BARS_REASON_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/message-reason-bars';
+export const BARS_REFERRAL_DEFINITION = 'https://fhir.nhs.uk/MessageDefinition/bars-message-servicerequest-request-referral';
+export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
+const SNOMED = 'http://snomed.info/sct';
+const LOINC = 'http://loinc.org';
+const UCUM = 'http://unitsofmeasure.org';
+/** vw's own code system for its referral routes: local policy names them (rules/referral-routes.yaml). */
+export const ROUTE_SYSTEM = 'https://vw.nhs.invalid/CodeSystem/referral-route';
+
+const VITAL: Record<string, { code: string; display: string; unit?: string }> = {
+  respiratory_rate: { code: '9279-1', display: 'Respiratory rate', unit: '/min' },
+  heart_rate: { code: '8867-4', display: 'Heart rate', unit: '/min' },
+  spo2: { code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry', unit: '%' },
+  temperature: { code: '8310-5', display: 'Body temperature', unit: 'Cel' },
+  weight: { code: '29463-7', display: 'Body weight', unit: 'kg' },
+  systolic_bp: { code: '8480-6', display: 'Systolic blood pressure', unit: 'mm[Hg]' },
+  diastolic_bp: { code: '8462-4', display: 'Diastolic blood pressure', unit: 'mm[Hg]' },
+};
+
+/** A stable name-based (version 5 style) UUID per resource of one referral's message. */
+const uuid = (referralId: string, suffix: string) => {
+  const hex = createHash('sha256').update(`${referralId}:${suffix}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+};
+
+export function observationFor(evidence: AlertEvidence, patientRef: string): Observation {
+  const vital = VITAL[evidence.type];
+  const base: Observation = {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
+    code: vital ? { coding: [{ system: LOINC, code: vital.code, display: vital.display }], text: vital.display } : { text: evidence.type.replaceAll('_', ' ') },
+    subject: { reference: patientRef },
+    effectiveDateTime: evidence.ts,
+    identifier: [{ system: 'https://vw.nhs.invalid/Id/reading', value: evidence.readingId }],
+    note: [{ text: `Held against: ${evidence.threshold}` }],
+  };
+  if (typeof evidence.value === 'number' && vital?.unit) {
+    return { ...base, valueQuantity: { value: evidence.value, unit: vital.unit, system: UCUM, code: vital.unit } };
+  }
+  if (typeof evidence.value === 'boolean') return { ...base, valueBoolean: evidence.value };
+  return { ...base, valueString: String(evidence.value) };
+}
+
+export function referralMessage(input: {
+  referral: Referral;
+  patient: Patient;
+  ward: Ward;
+  route: ReferralRoute;
+  /** Where the receiver is (its endpoint URL). */
+  destination: string;
+  /** The sender's own base URL, for MessageHeader.source.endpoint. */
+  sourceEndpoint: string;
+}): Bundle {
+  const { referral, patient, ward, route } = input;
+  const ids = {
+    header: uuid(referral.referralId, 'header'),
+    request: uuid(referral.referralId, 'request'),
+    patient: uuid(referral.referralId, 'patient'),
+  };
+  const patientRef = `urn:uuid:${ids.patient}`;
+  const observations = referral.evidence.map((e, i) => ({ id: uuid(referral.referralId, `obs-${i}`), resource: observationFor(e, patientRef) }));
+  const fhirPatient: FhirPatient = {
+    resourceType: 'Patient',
+    id: ids.patient,
+    ...(patient.nhsNumber ? { identifier: [{ system: NHS_NUMBER_SYSTEM, value: patient.nhsNumber }] } : {}),
+    name: [{ text: patient.displayName }],
+    ...(patient.dateOfBirth ? { birthDate: patient.dateOfBirth } : {}),
+  };
+  const request: ServiceRequest = {
+    resourceType: 'ServiceRequest',
+    id: ids.request,
+    identifier: [{ system: 'https://vw.nhs.invalid/Id/referral', value: referral.referralId }],
+    status: referral.state === 'cancelled' ? 'revoked' : 'active',
+    intent: 'order',
+    category: [{ coding: [{ system: SNOMED, code: '3457005', display: 'Patient referral' }] }],
+    priority: referral.priority,
+    code: { coding: [{ system: ROUTE_SYSTEM, code: route.id, display: route.title }], text: `${route.title} (${referral.urgency})` },
+    subject: { reference: patientRef },
+    authoredOn: referral.requestedAt,
+    requester: { display: `${referral.requestedBy}, ${ward.name}`, identifier: { system: ODS_SYSTEM, value: ward.organisation } },
+    reasonCode: [{ text: referral.reason }],
+    supportingInfo: observations.map((o) => ({ reference: `urn:uuid:${o.id}` })),
+    note: [{ text: `Raised from ${ward.name}${referral.alertIds.length ? ` for alert ${referral.alertIds.join(', ')}` : ''}; route data version ${referral.routesVersion}.` }],
+  };
+  const header: MessageHeader = {
+    resourceType: 'MessageHeader',
+    id: ids.header,
+    definition: BARS_REFERRAL_DEFINITION,
+    eventCoding: { system: BARS_EVENT_SYSTEM, code: 'servicerequest-request', display: 'ServiceRequest Request' },
+    reason: { coding: [{ system: BARS_REASON_SYSTEM, code: referral.state === 'cancelled' ? 'update' : 'new' }] },
+    destination: [{ name: route.title, endpoint: input.destination }],
+    sender: { identifier: { system: ODS_SYSTEM, value: ward.organisation }, display: ward.name },
+    source: { name: 'vw', endpoint: input.sourceEndpoint },
+    focus: [{ reference: `urn:uuid:${ids.request}` }],
+  };
+  const entry = (id: string, resource: Resource): BundleEntry => ({ fullUrl: `urn:uuid:${id}`, resource });
+  return {
+    resourceType: 'Bundle',
+    id: uuid(referral.referralId, `bundle-${referral.state === 'cancelled' ? 'cancel' : 'request'}`),
+    meta: { lastUpdated: referral.updatedAt },
+    identifier: { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${ids.header}` },
+    type: 'message',
+    timestamp: referral.updatedAt,
+    entry: [entry(ids.header, header), entry(ids.request, request), entry(ids.patient, fhirPatient), ...observations.map((o) => entry(o.id, o.resource))],
+  };
+}

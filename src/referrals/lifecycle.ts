@@ -1,0 +1,70 @@
+import { TERMINAL_REFERRAL_STATES, type Referral, type ReferralAction } from '../domain/index.ts';
+
+/**
+ * The referral lifecycle as pure functions: requested → sent → accepted | rejected → completed, or
+ * cancelled while not yet rejected or completed. Each step adds who, when and why to the history.
+ */
+export type ApplyOutcome = { changed: true; referral: Referral } | { changed: false; reason: string };
+
+export function applyReferralAction(current: Referral | undefined, action: ReferralAction, hasEndpoint: boolean): ApplyOutcome {
+  if (action.action === 'request') {
+    if (current) return { changed: false, reason: 'duplicate request' };
+    return {
+      changed: true,
+      referral: {
+        referralId: action.referralId,
+        patientId: action.patientId,
+        wardId: action.wardId,
+        route: action.route,
+        routeTitle: action.routeTitle,
+        routesVersion: action.routesVersion,
+        priority: action.priority,
+        urgency: action.urgency,
+        alertIds: action.alertIds,
+        reason: action.reason,
+        evidence: action.evidence,
+        requestedBy: action.by,
+        requestedAt: action.at,
+        state: 'requested',
+        revision: 0,
+        updatedAt: action.at,
+        history: [{ state: 'requested', at: action.at, by: action.by, note: action.reason }],
+        delivery: hasEndpoint ? { status: 'pending', attempts: 0 } : { status: 'no_endpoint', attempts: 0, lastError: `no receiver is configured for ${action.routeTitle}: the referral is kept, not sent` },
+      },
+    };
+  }
+  if (!current) return { changed: false, reason: 'no such referral' };
+  if (current.history.some((h) => h.at === action.at && h.by === action.by && h.state === stateOf(action))) return { changed: false, reason: 'duplicate action' };
+  if (TERMINAL_REFERRAL_STATES.has(current.state)) return { changed: false, reason: `referral is already ${current.state}` };
+  if (action.action === 'cancel') {
+    // Once the receiver has the referral it is told of the cancellation; before that nothing is sent.
+    const told = current.delivery.status === 'delivered';
+    return {
+      changed: true,
+      referral: step(current, { state: 'cancelled', at: action.at, by: action.by, note: action.note }, told ? { status: 'pending', attempts: 0 } : { ...current.delivery, status: current.delivery.status === 'no_endpoint' ? 'no_endpoint' : 'delivered', lastError: 'cancelled before it was sent: nothing was sent' }),
+    };
+  }
+  return {
+    changed: true,
+    referral: step(
+      current,
+      { state: action.outcome, at: action.at, by: action.by, ...(action.note ? { note: action.note } : {}) },
+      { ...current.delivery, ...(action.receiverReference ? { receiverReference: action.receiverReference } : {}) },
+    ),
+  };
+}
+
+function stateOf(action: ReferralAction): Referral['state'] {
+  return action.action === 'cancel' ? 'cancelled' : action.action === 'request' ? 'requested' : action.outcome;
+}
+
+export function step(current: Referral, transition: Referral['history'][number], delivery: Referral['delivery']): Referral {
+  return {
+    ...current,
+    state: transition.state,
+    revision: current.revision + 1,
+    updatedAt: transition.at,
+    history: [...current.history, transition],
+    delivery,
+  };
+}
