@@ -1,6 +1,10 @@
 // The ward console: a live view of one virtual ward, fed by vw's /feed WebSocket (docs/feed.md).
 // Plain browser JavaScript with no build step, so the page works offline and is easy to audit.
 
+import { $, el, ago, clockTime, localDateTime } from './dom.js';
+import { capacitySummary, renderCapacityStrip, updateCapacityAges } from './capacity.js';
+import { referralForm, referralItem } from './referrals.js';
+
 const SEVERITY_RANK = { 'low-medium': 1, medium: 2, high: 3 };
 const BAND_LABEL = { low: 'Low', 'low-medium': 'Low–medium', medium: 'Medium', high: 'High' };
 const PARAM_LABEL = {
@@ -35,42 +39,18 @@ const state = {
   editor: null,
   connected: false,
   retryMs: 1000,
-  muted: true,
+  // Sound for new high alerts is on, and plays once the user has interacted with the page (browsers
+  // allow audio only then); the button turns it off.
+  muted: false,
+  interacted: false,
   authFailed: false,
+  capacity: null,
+  referrals: new Map(),
+  routes: { version: '', routes: [], patientRoutes: [] },
+  alertRoutes: new Map(),
+  // The open referral form, if any: { key, patientId, alertId, node }.
+  referring: null,
 };
-
-const $ = (id) => document.getElementById(id);
-
-// ---- small DOM helpers: every piece of data goes in through textContent, never as HTML ----
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') node.className = value;
-    else if (key === 'dataset') Object.assign(node.dataset, value);
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function ago(iso, now = Date.now()) {
-  if (!iso) return 'never';
-  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`;
-  return `${Math.floor(s / 86400)} d ago`;
-}
-
-function clockTime(iso) {
-  return new Date(iso).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
-}
 
 // ---- token and connection ----
 
@@ -165,6 +145,12 @@ function onFrame(frame) {
       state.patients = new Map(frame.patients.map((p) => [p.patientId, p]));
       state.alerts = new Map(frame.alerts.map((a) => [a.alertId, a]));
       state.pendingAck.clear();
+      state.capacity = frame.capacity;
+      state.referrals = new Map(frame.referrals.map((r) => [r.referralId, r]));
+      state.routes = frame.routes;
+      state.alertRoutes = new Map(Object.entries(frame.alertRoutes));
+      state.referring = null;
+      renderCapacity();
       setConnection(true, 'Live');
       showBanner('');
       $('ward').hidden = false;
@@ -177,7 +163,25 @@ function onFrame(frame) {
       if (frame.wardId === state.wardId) applyScore(frame.score);
       return;
     case 'alert':
-      if (frame.wardId === state.wardId) applyAlert(frame.alert);
+      if (frame.wardId !== state.wardId) return;
+      state.alertRoutes.set(frame.alert.alertId, frame.routes || []);
+      applyAlert(frame.alert);
+      return;
+    case 'capacity':
+      if (frame.wardId !== state.wardId) return;
+      state.capacity = frame.capacity;
+      renderCapacity();
+      return;
+    case 'referral':
+      if (frame.wardId === state.wardId) applyReferral(frame.referral);
+      return;
+    case 'referralAccepted':
+      if (state.referring && state.referring.pending) {
+        state.referring = null;
+        $('announcer').textContent = 'Referral requested: its progress is shown with the patient.';
+        focusLater(`referrals:${frame.patientId}`);
+      }
+      scheduleRender();
       return;
     case 'series':
       state.series.set(`${frame.patientId}:${frame.readingType}`, frame.points);
@@ -206,6 +210,14 @@ function onFrame(frame) {
         state.token = null;
         setConnection(false, 'Signed out');
         showSignIn(`Sign-in refused: ${frame.message}.`);
+      } else if (state.referring && state.referring.pending) {
+        state.referring.pending = false;
+        const message = state.referring.node.querySelector('[role="alert"]');
+        message.hidden = false;
+        message.textContent = `Not sent: ${frame.message}.`;
+        const button = state.referring.node.querySelector('[data-testid="referral-send"]');
+        button.disabled = false;
+        button.textContent = 'Send referral';
       } else if (state.editor && state.editor.pending) {
         // Frames are answered in order and the form waits for its answer: this error is the form's.
         state.editor.pending = false;
@@ -269,6 +281,17 @@ function applyAlert(alert) {
   scheduleRender();
 }
 
+function applyReferral(referral) {
+  const held = state.referrals.get(referral.referralId);
+  if (held && held.revision >= referral.revision) return;
+  state.referrals.set(referral.referralId, referral);
+  const patient = state.patients.get(referral.patientId);
+  if (held && held.state !== referral.state) {
+    $('announcer').textContent = `Referral of ${patient ? patient.displayName : 'a patient'} to ${referral.routeTitle}: ${referral.state}.`;
+  }
+  scheduleRender();
+}
+
 function applySettings(settings) {
   const patient = state.patients.get(settings.patientId);
   if (!patient) return;
@@ -322,10 +345,45 @@ function scheduleRender() {
 }
 
 function render() {
-  $('ward-name').textContent = state.wardName ? `· ${state.wardName}` : '';
+  $('ward-name').textContent = state.wardName || 'Virtual ward';
+  document.title = state.wardName ? `${state.wardName} · vw` : 'vw · Virtual ward console';
+  renderBeds();
+  const focusKey = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.focusKey : undefined;
   renderPatients();
   renderAlerts();
   renderDetail();
+  // An action re-draws the lists: the focus goes back to where it was, so keyboard use carries on.
+  restoreFocus(focusKey);
+}
+
+let focusWanted = null;
+/** Moves the focus to an element once the next render has drawn it. */
+function focusLater(key) {
+  focusWanted = key;
+}
+
+function restoreFocus(previous) {
+  const key = focusWanted || previous;
+  if (!key) return;
+  const target = document.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
+  // A button still disabled (its action on its way) cannot take the focus yet: the next render gives it.
+  if (!target || target.disabled) return;
+  if (document.activeElement !== target) target.focus();
+  if (focusWanted === key) focusWanted = null;
+}
+
+function renderBeds() {
+  const beds = state.capacity && state.capacity.beds;
+  const node = $('beds');
+  node.hidden = !beds;
+  if (beds) node.textContent = `Beds: ${beds.occupied} occupied of ${beds.commissioned} commissioned (${Math.round((beds.occupied / beds.commissioned) * 100)}%)`;
+}
+
+function renderCapacity() {
+  renderCapacityStrip($('capacity-strip'), state.capacity);
+  $('capacity-title').textContent = state.capacity && state.capacity.ics ? `Urgent care pressure · ${state.capacity.ics.name}` : 'Urgent care pressure';
+  $('capacity-summary').textContent = capacitySummary(state.capacity);
+  renderBeds();
 }
 
 function fillWardPicker() {
@@ -346,7 +404,7 @@ function vitalCell(patient, type, { digits, extra } = {}) {
   const unreliable = reading?.flags?.includes('irregular_pulse_during_measurement');
   return el(
     'td',
-    { title: reading ? `${reading.deviceId}, ${clockTime(reading.ts)}` : 'no reading' },
+    { title: reading ? `${reading.deviceId}, ${clockTime(reading.ts)}` : 'no reading', 'data-label': PARAM_LABEL[type] || type },
     text ?? '–',
     extra,
     unreliable ? el('span', { class: 'badge badge-warn', title: 'Irregular pulse during measurement: may be unreliable' }, '⚠ irregular pulse') : null,
@@ -355,11 +413,11 @@ function vitalCell(patient, type, { digits, extra } = {}) {
 
 function scoreCell(patient) {
   const score = patient.score;
-  if (!score) return el('td', {}, el('span', { class: 'score band-none', 'data-testid': 'news2-total' }, '–'));
+  if (!score) return el('td', { 'data-label': 'NEWS2' }, el('span', { class: 'score band-none', 'data-testid': 'news2-total' }, '–'));
   const missing = score.partial ? score.missing.map((m) => PARAM_LABEL[m] || m).join(', ') : '';
   return el(
     'td',
-    { title: `${BAND_LABEL[score.band]} · ${score.ruleId} ${score.ruleVersion}` },
+    { title: `${BAND_LABEL[score.band]} · ${score.ruleId} ${score.ruleVersion}`, 'data-label': 'NEWS2' },
     el('span', { class: `score band-${score.band}`, 'data-testid': 'news2-total' }, String(score.total)),
     score.partial ? el('span', { class: 'partial' }, `partial (missing: ${missing})`) : null,
   );
@@ -368,7 +426,7 @@ function scoreCell(patient) {
 function lastDataCell(patient) {
   const age = patient.lastSeen ? Date.now() - Date.parse(patient.lastSeen) : Infinity;
   const cls = age > STALE_RED_MS ? 'stale-red' : age > STALE_AMBER_MS ? 'stale-amber' : '';
-  return el('td', { class: cls, 'data-last-seen': patient.lastSeen || '' }, ago(patient.lastSeen));
+  return el('td', { class: cls, 'data-last-seen': patient.lastSeen || '', 'data-label': 'Last data' }, ago(patient.lastSeen));
 }
 
 function renderPatients() {
@@ -386,16 +444,21 @@ function renderPatients() {
         'data-testid': 'patient-row',
         'data-patient-id': p.patientId,
         class: [topAlert ? `row-${topAlert.severity}` : '', state.selected === p.patientId ? 'selected' : ''].join(' '),
-        onclick: () => select(p.patientId),
+        onclick: (event) => {
+          if (event.target.closest('button') === null) select(p.patientId);
+        },
       },
-      el('td', {}, el('span', { class: 'name' }, p.displayName), irregular ? el('span', { class: 'badge badge-warn', title: 'Irregular-rhythm notification: obtain an ECG' }, 'Irregular rhythm') : null, el('span', { class: 'sub' }, pathwaysOf(p).join(', '))),
+      el('th', { scope: 'row', class: 'patient-cell' },
+        el('button', { type: 'button', class: 'name linklike', 'aria-expanded': String(state.selected === p.patientId), 'aria-controls': 'detail', 'data-focus-key': `row:${p.patientId}`, 'data-testid': 'patient-open', onclick: () => select(p.patientId) }, p.displayName),
+        topAlert ? el('span', { class: `badge sev-badge band-${topAlert.severity}` }, `${BAND_LABEL[topAlert.severity]} alert`) : null,
+        irregular ? el('span', { class: 'badge badge-warn', title: 'Irregular-rhythm notification: obtain an ECG' }, 'Irregular rhythm') : null, el('span', { class: 'sub' }, pathwaysOf(p).join(', '))),
       scoreCell(p),
       vitalCell(p, 'respiratory_rate', { digits: 0 }),
       vitalCell(p, 'spo2', {
         digits: 0,
         extra: [p.spo2Scale === 2 ? el('span', { class: 'badge', title: 'NEWS2 SpO2 Scale 2' }, 'Scale 2') : null, onOxygen ? el('span', { class: 'badge badge-o2' }, 'O₂') : null],
       }),
-      el('td', { title: 'Systolic / diastolic, mmHg' }, sys ? `${sys}/${dia ?? '–'}` : '–',
+      el('td', { title: 'Systolic / diastolic, mmHg', 'data-label': 'BP' }, sys ? `${sys}/${dia ?? '–'}` : '–',
         p.latest.systolic_bp?.flags?.includes('irregular_pulse_during_measurement') ? el('span', { class: 'badge badge-warn', title: 'Irregular pulse during measurement: may be unreliable' }, '⚠ irregular pulse') : null),
       vitalCell(p, 'heart_rate', { digits: 0 }),
       vitalCell(p, 'temperature', { digits: 1 }),
@@ -412,67 +475,172 @@ function alertOrder(a, b) {
   return unresolved(b) - unresolved(a) || waiting(b) - waiting(a) || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || Date.parse(b.updatedAt) - Date.parse(a.updatedAt);
 }
 
+/** One alert: what happened in words, what to do, the evidence, and its actions. */
+function alertBlock(a, { primary }) {
+  const last = a.history[a.history.length - 1];
+  const ack = [...a.history].reverse().find((h) => h.state === 'acknowledged');
+  const escalated = a.history.filter((h) => h.state === 'escalated');
+  const pending = state.pendingAck.has(a.alertId);
+  const note = el('input', { type: 'text', maxlength: 500, placeholder: 'Note (optional)', 'aria-label': 'Note for this action', 'data-focus-key': `note:${a.alertId}` });
+  const routes = state.alertRoutes.get(a.alertId) || [];
+  const referringHere = state.referring && state.referring.key === `alert:${a.alertId}`;
+  return el(
+    'li',
+    {
+      class: `alert sev-${a.severity} state-${a.state} ${primary ? 'primary' : 'folded'} ${state.fresh.has(a.alertId) ? 'fresh' : ''}`,
+      'data-testid': 'alert-item',
+      'data-alert-id': a.alertId,
+      'data-state': a.state,
+      'data-severity': a.severity,
+      'data-rule': a.ruleId,
+    },
+    el('div', { class: 'alert-head' },
+      el('span', { class: 'alert-title' }, a.explanation),
+      el('span', { class: `sev band-${a.severity}` }, BAND_LABEL[a.severity])),
+    el('p', { class: 'response' }, el('strong', {}, 'Do: '), a.response),
+    el('div', { class: 'alert-meta' }, `Raised ${localDateTime(a.raisedAt)} (${ago(a.raisedAt)}) · ${STATE_WORDS[a.state]} · rule ${a.ruleId} ${a.ruleVersion}`),
+    escalated.length ? el('p', { class: 'small escalation' }, `Escalated: ${escalated.map((h) => `${clockTime(h.at)}${h.note ? ` ${h.note}` : ''}`).join('; ')}`) : null,
+    el('details', {},
+      el('summary', {}, `Evidence (${a.evidence.length} reading${a.evidence.length === 1 ? '' : 's'})`),
+      el('ul', {}, a.evidence.map((e) => el('li', {}, `${PARAM_LABEL[e.type] || e.type} ${String(e.value)} at ${clockTime(e.ts)}: ${e.threshold}`)))),
+    ack ? el('p', { class: 'small' }, `Acknowledged by ${ack.by} at ${clockTime(ack.at)}${ack.note ? ` — “${ack.note}”` : ''}`) : null,
+    a.state === 'resolved' && last ? el('p', { class: 'small' }, `Resolved by ${last.by} at ${clockTime(last.at)}${last.note ? ` — “${last.note}”` : ''}`) : null,
+    last && last.state === 'open' && last.note ? el('p', { class: 'small' }, `Reopened: ${last.note}`) : null,
+    a.state !== 'resolved'
+      ? el('div', { class: 'alert-actions' }, note,
+          a.state === 'open' || a.state === 'escalated'
+            ? el('button', {
+                type: 'button',
+                'data-testid': 'ack-button',
+                'data-focus-key': `act:${a.alertId}`,
+                disabled: pending || !state.connected,
+                onclick: () => act('acknowledge', a.alertId, note.value),
+              }, pending ? 'Sending…' : 'Acknowledge')
+            : el('button', {
+                type: 'button',
+                class: 'secondary',
+                'data-testid': 'resolve-button',
+                'data-focus-key': `act:${a.alertId}`,
+                disabled: pending || !state.connected,
+                title: 'The patient has been reviewed: close this alert. A new deterioration opens a new one.',
+                onclick: () => act('resolve', a.alertId, note.value),
+              }, pending ? 'Sending…' : 'Resolve'),
+          routes.length
+            ? el('button', {
+                type: 'button',
+                class: 'secondary',
+                'data-testid': 'refer-button',
+                'data-focus-key': `refer:${a.alertId}`,
+                'aria-expanded': String(Boolean(referringHere)),
+                disabled: !state.connected,
+                onclick: () => openReferral(a.patientId, a),
+              }, 'Refer or escalate')
+            : null)
+      : null,
+    referringHere ? state.referring.node : null,
+  );
+}
+
+const STATE_WORDS = { open: 'waiting for acknowledgement', escalated: 'escalated, waiting for acknowledgement', acknowledged: 'acknowledged', resolved: 'resolved' };
+
+/**
+ * Alerts grouped per patient: one card per patient at its highest severity, the patient's other open
+ * alerts folded under it, then the patient's referrals. Patients whose alerts wait for someone come first.
+ */
 function renderAlerts() {
-  const alerts = [...state.alerts.values()].sort(alertOrder);
-  const open = alerts.filter((a) => a.state === 'open' || a.state === 'escalated').length;
-  $('alert-count').textContent = alerts.length ? `${open} open of ${alerts.length}` : '';
-  $('no-alerts').hidden = alerts.length > 0;
-  const items = alerts.map((a) => {
-    const patient = state.patients.get(a.patientId);
-    const last = a.history[a.history.length - 1];
-    const ack = [...a.history].reverse().find((h) => h.state === 'acknowledged');
-    const pending = state.pendingAck.has(a.alertId);
-    const note = el('input', { type: 'text', maxlength: 500, placeholder: 'Note (optional)', 'aria-label': 'Acknowledgement note' });
-    return el(
-      'li',
-      {
-        class: `alert sev-${a.severity} state-${a.state} ${state.fresh.has(a.alertId) ? 'fresh' : ''}`,
-        'data-testid': 'alert-item',
-        'data-alert-id': a.alertId,
-        'data-state': a.state,
-        'data-severity': a.severity,
-      },
-      el('div', { class: 'alert-head' },
-        el('span', { class: 'alert-title' }, patient ? patient.displayName : a.patientId),
-        el('span', { class: `sev band-${a.severity}` }, BAND_LABEL[a.severity])),
-      el('div', { class: 'alert-meta' }, `${a.ruleId} ${a.ruleVersion} · raised ${clockTime(a.raisedAt)} (${ago(a.raisedAt)}) · ${a.state}`),
-      el('p', {}, a.explanation),
-      el('p', { class: 'response' }, el('strong', {}, 'Response: '), a.response),
-      el('details', {},
-        el('summary', {}, `Evidence (${a.evidence.length} readings)`),
-        el('ul', {}, a.evidence.map((e) => el('li', {}, `${PARAM_LABEL[e.type] || e.type} ${String(e.value)} at ${clockTime(e.ts)}: ${e.threshold}`)))),
-      ack ? el('p', { class: 'small' }, `Acknowledged by ${ack.by} at ${clockTime(ack.at)}${ack.note ? ` — “${ack.note}”` : ''}`) : null,
-      a.state === 'resolved' && last ? el('p', { class: 'small' }, `Resolved by ${last.by} at ${clockTime(last.at)}${last.note ? ` — “${last.note}”` : ''}`) : null,
-      last && last.state === 'open' && last.note ? el('p', { class: 'small' }, `Reopened: ${last.note}`) : null,
-      a.state !== 'resolved'
-        ? el('div', { class: 'alert-actions' }, note,
-            a.state === 'open' || a.state === 'escalated'
-              ? el('button', {
-                  type: 'button',
-                  'data-testid': 'ack-button',
-                  disabled: pending || !state.connected,
-                  onclick: () => act('acknowledge', a.alertId, note.value),
-                }, pending ? 'Sending…' : 'Acknowledge')
-              : el('button', {
-                  type: 'button',
-                  class: 'secondary',
-                  'data-testid': 'resolve-button',
-                  disabled: pending || !state.connected,
-                  title: 'The patient has been reviewed: close this alert. A new deterioration opens a new one.',
-                  onclick: () => act('resolve', a.alertId, note.value),
-                }, pending ? 'Sending…' : 'Resolve'))
+  const unresolved = [...state.alerts.values()].filter((a) => a.state !== 'resolved');
+  const resolved = [...state.alerts.values()].filter((a) => a.state === 'resolved').sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt));
+  const byPatient = new Map();
+  for (const a of unresolved) byPatient.set(a.patientId, [...(byPatient.get(a.patientId) || []), a]);
+  // Patients with open referrals but no open alert still get a card, so a referral is never out of sight.
+  for (const r of state.referrals.values()) {
+    if (!['rejected', 'completed', 'cancelled'].includes(r.state) && !byPatient.has(r.patientId)) byPatient.set(r.patientId, []);
+  }
+  const groups = [...byPatient].map(([patientId, alerts]) => ({ patientId, alerts: alerts.sort(alertOrder) }));
+  const rank = (g) => Math.max(0, ...g.alerts.map((a) => SEVERITY_RANK[a.severity]));
+  const waiting = (g) => (g.alerts.some((a) => a.state === 'open' || a.state === 'escalated') ? 1 : 0);
+  groups.sort((x, y) => waiting(y) - waiting(x) || rank(y) - rank(x) || Date.parse(y.alerts[0]?.updatedAt || 0) - Date.parse(x.alerts[0]?.updatedAt || 0));
+  const open = unresolved.filter((a) => a.state === 'open' || a.state === 'escalated').length;
+  $('alert-count').textContent = unresolved.length ? `${open} waiting · ${unresolved.length} unresolved · ${groups.length} patient${groups.length === 1 ? '' : 's'}` : '';
+  $('no-alerts').hidden = groups.length > 0 || resolved.length > 0;
+  const cards = groups.map(({ patientId, alerts }) => {
+    const patient = state.patients.get(patientId);
+    const [top, ...rest] = alerts;
+    const referrals = [...state.referrals.values()].filter((r) => r.patientId === patientId).sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt));
+    return el('li', { class: `patient-card ${top ? `sev-${top.severity}` : ''}`, 'data-testid': 'patient-alerts', 'data-patient-id': patientId },
+      el('h3', { class: 'card-title' },
+        el('span', {}, patient ? patient.displayName : patientId),
+        patient && patient.score ? el('span', { class: `score band-${patient.score.band}`, title: 'NEWS2' }, `NEWS2 ${patient.score.total}`) : null),
+      top ? el('ol', { class: 'alert-list' }, alertBlock(top, { primary: true })) : null,
+      rest.length
+        ? el('details', { class: 'folded-alerts' },
+            el('summary', {}, `${rest.length} more open alert${rest.length === 1 ? '' : 's'} for ${patient ? patient.displayName : 'this patient'}`),
+            el('ol', { class: 'alert-list' }, rest.map((a) => alertBlock(a, { primary: false }))))
         : null,
+      referrals.length ? referralSection(patientId, referrals) : null,
     );
   });
-  // Keep a half-typed note: skip re-rendering while someone is typing in this list.
-  if (document.activeElement && $('alert-list').contains(document.activeElement) && document.activeElement.tagName === 'INPUT') return;
-  $('alert-list').replaceChildren(...items);
+  const resolvedList = resolved.length
+    ? el('li', { class: 'resolved-group' },
+        el('h3', { class: 'card-title' }, `Resolved in the last 24 hours (${resolved.length})`),
+        el('ol', { class: 'alert-list' }, resolved.map((a) => {
+          const patient = state.patients.get(a.patientId);
+          const block = alertBlock(a, { primary: false });
+          block.querySelector('.alert-title').textContent = `${patient ? patient.displayName : a.patientId}: ${a.explanation}`;
+          return block;
+        })))
+    : null;
+  // Keep a half-typed note or reason, or a route being chosen: skip re-rendering while someone is in a form here.
+  const active = document.activeElement;
+  if (state.referring && state.referring.node.contains(active) && $('alert-list').contains(active)) return;
+  if (active && $('alert-list').contains(active) && (active.tagName === 'INPUT' || active.tagName === 'TEXTAREA') && active.type !== 'radio') return;
+  $('alert-list').replaceChildren(...cards, ...(resolvedList ? [resolvedList] : []));
+}
+
+function referralSection(patientId, referrals) {
+  return el('section', { class: 'referrals', 'aria-label': 'Referrals', tabindex: '-1', 'data-focus-key': `referrals:${patientId}` },
+    el('h4', {}, 'Referrals'),
+    el('ol', { class: 'referral-list' }, referrals.map((r) => referralItem(r, { canCancel: state.connected, onCancel: cancelReferral }))));
+}
+
+function openReferral(patientId, alert) {
+  const key = alert ? `alert:${alert.alertId}` : `patient:${patientId}`;
+  if (state.referring && state.referring.key === key) {
+    state.referring = null;
+    focusLater(alert ? `refer:${alert.alertId}` : `patient-refer:${patientId}`);
+    render();
+    return;
+  }
+  const patient = state.patients.get(patientId);
+  const ids = alert ? state.alertRoutes.get(alert.alertId) || [] : state.routes.patientRoutes;
+  const routes = ids.map((id) => state.routes.routes.find((r) => r.id === id)).filter(Boolean);
+  const referring = { key, patientId, alertId: alert ? alert.alertId : null, pending: false, node: null };
+  referring.node = referralForm({
+    patientName: patient ? patient.displayName : patientId,
+    alert,
+    routes,
+    capacity: state.capacity,
+    onSend: (route, note) => {
+      referring.pending = true;
+      send({ type: 'refer', patientId, route, ...(alert ? { alertId: alert.alertId } : {}), ...(note ? { note } : {}) });
+    },
+    onClose: () => openReferral(patientId, alert),
+  });
+  state.referring = referring;
+  render();
+  referring.node.querySelector('input[type="radio"]')?.focus();
+}
+
+function cancelReferral(referralId, note) {
+  send({ type: 'cancelReferral', referralId, note });
 }
 
 function act(type, alertId, note) {
   state.pendingAck.add(alertId);
   send({ type, alertId, ...(note && note.trim() ? { note: note.trim() } : {}) });
-  renderAlerts();
+  // The alert's next action button (Resolve after Acknowledge) takes the focus once it is drawn.
+  focusLater(`act:${alertId}`);
+  render();
 }
 
 // ---- trends for the selected patient ----
@@ -486,23 +654,6 @@ function select(patientId) {
   render();
 }
 
-function sparkline(points) {
-  const svgNs = 'http://www.w3.org/2000/svg';
-  const svg = document.createElementNS(svgNs, 'svg');
-  svg.setAttribute('viewBox', '0 0 300 60');
-  svg.setAttribute('preserveAspectRatio', 'none');
-  const numeric = points.filter((p) => typeof p.value === 'number');
-  if (numeric.length < 2) return svg;
-  const xs = numeric.map((p) => Date.parse(p.ts));
-  const ys = numeric.map((p) => p.value);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  const line = document.createElementNS(svgNs, 'polyline');
-  line.setAttribute('points', numeric.map((p, i) => `${((xs[i] - x0) / (x1 - x0 || 1)) * 300},${58 - ((ys[i] - y0) / (y1 - y0 || 1)) * 56}`).join(' '));
-  svg.append(line);
-  return svg;
-}
-
 function renderDetail() {
   const detail = $('detail');
   const patient = state.selected && state.patients.get(state.selected);
@@ -510,22 +661,88 @@ function renderDetail() {
     detail.hidden = true;
     return;
   }
-  // Moving the form would take the focus from whoever is typing in it: update it in place instead.
+  // Moving a form would take the focus from whoever is typing in it: update it in place instead.
   if (state.editor && state.editor.node.contains(document.activeElement) && detail.contains(state.editor.node)) {
     editorNode();
     return;
   }
+  if (state.referring && state.referring.node.contains(document.activeElement) && detail.contains(state.referring.node)) return;
   detail.hidden = false;
-  detail.replaceChildren(
-    el('h3', {}, `${patient.displayName}: last 6 hours`),
-    ...TRENDS.map(([type, label, unit]) => {
+  const referrals = [...state.referrals.values()].filter((r) => r.patientId === patient.patientId).sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt));
+  const referringHere = state.referring && state.referring.key === `patient:${patient.patientId}`;
+  detail.replaceChildren(...[
+    patientHeader(patient),
+    el('div', { class: 'detail-actions' },
+      el('button', {
+        type: 'button',
+        class: 'secondary',
+        'data-testid': 'patient-refer-button',
+        'data-focus-key': `patient-refer:${patient.patientId}`,
+        'aria-expanded': String(Boolean(referringHere)),
+        disabled: !state.connected || !state.routes.patientRoutes.length,
+        onclick: () => openReferral(patient.patientId, null),
+      }, 'Refer or escalate')),
+    referringHere ? state.referring.node : null,
+    referrals.length ? referralSection(`detail-${patient.patientId}`, referrals) : null,
+    el('h4', { class: 'trends-title' }, 'Last 6 hours'),
+    el('div', { class: 'trends' }, TRENDS.map(([type, label, unit]) => {
       const points = state.series.get(`${patient.patientId}:${type}`) || [];
       const nums = points.filter((p) => typeof p.value === 'number').map((p) => p.value);
       const range = nums.length ? `${Math.min(...nums)}–${Math.max(...nums)} ${unit}` : 'no data';
-      return el('div', { class: 'trend' }, el('div', { class: 'trend-title' }, el('span', {}, label), el('span', {}, range)), sparkline(points));
-    }),
+      return el('div', { class: 'trend', 'data-testid': `trend-${type}` }, el('div', { class: 'trend-title' }, el('span', {}, `${label} (${unit})`), el('span', {}, range)), vitalChart(points, `${label}, ${unit}`));
+    })),
     settingsPanel(patient),
-  );
+  ].filter(Boolean));
+}
+
+function age(dateOfBirth) {
+  if (!dateOfBirth) return null;
+  const born = new Date(dateOfBirth);
+  const now = new Date();
+  let years = now.getFullYear() - born.getFullYear();
+  if (now.getMonth() < born.getMonth() || (now.getMonth() === born.getMonth() && now.getDate() < born.getDate())) years--;
+  return years;
+}
+
+/** NHS numbers are read in groups of 3, 3 and 4 digits. */
+function nhsNumber(n) {
+  return n ? `${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}` : null;
+}
+
+function patientHeader(patient) {
+  const years = age(patient.dateOfBirth);
+  return el('header', { class: 'patient-header', 'data-testid': 'patient-header' },
+    el('h3', {}, patient.displayName),
+    el('dl', { class: 'patient-facts' },
+      el('dt', {}, 'NHS number'), el('dd', { 'data-testid': 'nhs-number' }, nhsNumber(patient.nhsNumber) || 'not recorded'),
+      el('dt', {}, 'Age'), el('dd', {}, years === null ? 'not recorded' : `${years} (born ${new Date(patient.dateOfBirth).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' })})`),
+      el('dt', {}, 'Pathway'), el('dd', {}, pathwaysOf(patient).join(', ') || 'none'),
+      el('dt', {}, 'Contacts'), el('dd', {}, patient.contacts && patient.contacts.length ? patient.contacts.map((c) => `${c.name} (${c.relationship})${c.phone ? ` ${c.phone}` : ''}`).join('; ') : 'none recorded'),
+      el('dt', {}, 'Escalation plan'), el('dd', { class: 'plan' }, patient.escalationPlan || 'none recorded: agree one with the patient')));
+}
+
+/** A vital's last hours drawn with uPlot: time along the bottom, values up the side. */
+function vitalChart(points, label) {
+  const numeric = points.filter((p) => typeof p.value === 'number');
+  const box = el('div', { class: 'vital-chart', role: 'img', 'aria-label': numeric.length ? `${label}: ${numeric.length} readings, latest ${numeric[numeric.length - 1].value} at ${clockTime(numeric[numeric.length - 1].ts)}` : `${label}: no readings` });
+  const Plot = window.uPlot;
+  if (!Plot || numeric.length < 2) return box;
+  const xs = numeric.map((p) => Date.parse(p.ts) / 1000);
+  const ys = numeric.map((p) => p.value);
+  requestAnimationFrame(() => {
+    if (!box.isConnected) return;
+    new Plot({
+      width: Math.max(200, box.clientWidth),
+      height: 140,
+      legend: { show: false },
+      cursor: { show: false },
+      select: { show: false },
+      scales: { x: { time: true } },
+      axes: [{ stroke: '#4c6272', size: 28, font: '11px system-ui' }, { stroke: '#4c6272', size: 40, font: '11px system-ui' }],
+      series: [{}, { stroke: '#005eb8', width: 1.5, points: { show: numeric.length < 40, size: 4 } }],
+    }, [xs, ys], box);
+  });
+  return box;
 }
 
 // ---- per-patient settings: who set what, when and why (docs/settings.md) ----
@@ -654,7 +871,7 @@ function editorNode() {
 
 let audio;
 function beep() {
-  if (state.muted) return;
+  if (state.muted || !state.interacted) return;
   try {
     audio = audio || new AudioContext();
     const osc = audio.createOscillator();
@@ -672,6 +889,7 @@ function beep() {
 
 function tick() {
   $('clock').textContent = new Date().toLocaleTimeString('en-GB');
+  updateCapacityAges($('capacity-strip'), state.capacity);
   for (const cell of document.querySelectorAll('[data-last-seen]')) {
     const seen = cell.getAttribute('data-last-seen');
     const age = seen ? Date.now() - Date.parse(seen) : Infinity;
@@ -692,11 +910,23 @@ function start() {
     connect();
   });
   $('ward-select').addEventListener('change', (event) => subscribe(event.target.value));
+  // Someone who moves on elsewhere keeps the focus where they put it.
+  document.addEventListener('focusin', (event) => {
+    if (focusWanted && event.target.dataset && event.target.dataset.focusKey !== focusWanted && event.target !== document.body) focusWanted = null;
+  });
+  // Browsers let a page play sound only after the user has interacted with it.
+  for (const type of ['pointerdown', 'keydown']) {
+    document.addEventListener(type, () => {
+      state.interacted = true;
+    }, { once: true, capture: true });
+  }
   $('mute').addEventListener('click', () => {
     state.muted = !state.muted;
-    $('mute').setAttribute('aria-pressed', String(state.muted));
-    $('mute').textContent = state.muted ? 'Sound off' : 'Sound on';
+    $('mute').setAttribute('aria-pressed', String(!state.muted));
+    $('mute').textContent = state.muted ? 'Sound: off' : 'Sound: on';
   });
+  // On a phone the alerts come first: the capacity strip starts folded to one line.
+  if (window.matchMedia('(max-width: 700px)').matches) $('capacity').open = false;
   setInterval(tick, 1000);
   tick();
   state.token = readToken();

@@ -49,6 +49,10 @@ export const Patient = z.object({
   displayName: z.string().min(1),
   nhsNumber: z.string().regex(/^\d{10}$/).optional(),
   dateOfBirth: z.iso.date().optional(),
+  /** People to call: next of kin, carers, the patient's own phone. Shown on the console only. */
+  contacts: z.array(z.object({ name: z.string().min(1), relationship: z.string().min(1), phone: z.string().max(40).optional() })).optional(),
+  /** The escalation plan agreed with the patient (NICE QS210): what to do, and whom to call, when they deteriorate. */
+  escalationPlan: z.string().max(2000).optional(),
   /**
    * NEWS2 SpO2 Scale 2 is a clinician's decision for confirmed hypercapnic respiratory failure.
    * With `settings`, this is version 0 of the patient's settings ("as registered").

@@ -77,6 +77,10 @@ export type SeriesPoint = z.infer<typeof SeriesPoint>;
 export const PatientView = z.object({
   patientId: z.string(),
   displayName: z.string(),
+  nhsNumber: z.string().optional(),
+  dateOfBirth: z.string().optional(),
+  contacts: z.array(z.object({ name: z.string(), relationship: z.string(), phone: z.string().optional() })).optional(),
+  escalationPlan: z.string().optional(),
   pathways: z.array(Pathway),
   spo2Scale: z.union([z.literal(1), z.literal(2)]),
   latest: z.partialRecord(ReadingType, LatestValue),

@@ -119,6 +119,10 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
         patients.push({
           patientId: patient.patientId,
           displayName: patient.displayName,
+          ...(patient.nhsNumber ? { nhsNumber: patient.nhsNumber } : {}),
+          ...(patient.dateOfBirth ? { dateOfBirth: patient.dateOfBirth } : {}),
+          ...(patient.contacts ? { contacts: patient.contacts } : {}),
+          ...(patient.escalationPlan ? { escalationPlan: patient.escalationPlan } : {}),
           pathways: deps.registry.pathwaysOf(patient.patientId, at),
           spo2Scale: settings?.spo2Scale ?? patient.spo2Scale,
           latest,
