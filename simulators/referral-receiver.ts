@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Bundle, MessageHeader, ServiceRequest } from '@medplum/fhirtypes';
+import { verifySignature } from '../src/notify/webhook.ts';
 
 /**
  * A receiving service for referrals (an urgent community response team, a 111 clinical assessment
@@ -18,8 +19,10 @@ export interface ReceivedReferral {
   reference: string;
 }
 
-export async function startReferralReceiver(options: { host?: string; port?: number; name?: string; answer?: 'accept' | 'reject'; delayMs?: number } = {}) {
+export async function startReferralReceiver(options: { host?: string; port?: number; name?: string; answer?: 'accept' | 'reject'; delayMs?: number; webhookSecret?: string } = {}) {
   const received = new Map<string, ReceivedReferral>();
+  /** Escalation webhooks posted to /notify/…, with whether their signature checked out. */
+  const webhooks: Array<{ path: string; receivedAt: string; body: unknown; signed: boolean }> = [];
   const name = options.name ?? 'Demo receiving service';
   let mode: 'accept' | 'reject' | 'down' = options.answer ?? 'accept';
   let delayMs = options.delayMs ?? 0;
@@ -67,6 +70,7 @@ export async function startReferralReceiver(options: { host?: string; port?: num
         `<!doctype html><html lang="en-GB"><meta charset="utf-8"><title>${esc(name)}: referrals received</title>` +
           `<style>body{font-family:system-ui,sans-serif;margin:20px}pre{background:#f0f4f5;padding:10px;overflow:auto;font-size:12px}</style>` +
           `<h1>${esc(name)}: referrals received (${items.length})</h1>` +
+          (webhooks.length ? `<h2>Escalation webhooks (${webhooks.length})</h2><pre>${esc(webhooks.map((w) => `${w.receivedAt} ${w.path} ${w.signed ? 'signature ok' : 'unsigned'}\n${JSON.stringify(w.body)}`).reverse().join('\n\n'))}</pre>` : '') +
           items.map((r) => `<section><h2>${esc(r.reference)} · ${esc(r.receivedAt)} · accepted${r.deliveries > 1 ? ` · ${r.deliveries} deliveries of one message` : ''}</h2><pre>${esc(JSON.stringify(r.bundle, null, 2))}</pre></section>`).join('') +
           '</html>',
       );
@@ -74,6 +78,22 @@ export async function startReferralReceiver(options: { host?: string; port?: num
     }
     if (req.method !== 'POST') {
       res.writeHead(405).end();
+      return;
+    }
+    if (req.url?.startsWith('/notify/')) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const header = String(req.headers['vw-signature'] ?? '');
+      const signed = options.webhookSecret ? verifySignature(options.webhookSecret, text, header) : false;
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // kept as text
+      }
+      webhooks.push({ path: req.url, receivedAt: new Date().toISOString(), body, signed });
+      res.writeHead(options.webhookSecret && !signed ? 401 : 204).end();
       return;
     }
     if (mode === 'down') {
@@ -114,6 +134,7 @@ export async function startReferralReceiver(options: { host?: string; port?: num
   return {
     url,
     received: () => [...received.values()],
+    webhooks: () => [...webhooks],
     setMode(next: 'accept' | 'reject' | 'down') {
       mode = next;
     },

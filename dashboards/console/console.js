@@ -50,6 +50,8 @@ const state = {
   alertRoutes: new Map(),
   // The open referral form, if any: { key, patientId, alertId, node }.
   referring: null,
+  roles: [],
+  notifications: new Map(),
 };
 
 // ---- token and connection ----
@@ -129,6 +131,7 @@ function onFrame(frame) {
   switch (frame.type) {
     case 'welcome': {
       state.user = frame.user;
+      state.roles = frame.roles || [];
       state.wards = frame.wards;
       state.retryMs = 1000;
       $('user').textContent = frame.user;
@@ -149,6 +152,7 @@ function onFrame(frame) {
       state.referrals = new Map(frame.referrals.map((r) => [r.referralId, r]));
       state.routes = frame.routes;
       state.alertRoutes = new Map(Object.entries(frame.alertRoutes));
+      state.notifications = new Map(frame.notifications.map((n) => [n.notificationId, n]));
       state.referring = null;
       renderCapacity();
       setConnection(true, 'Live');
@@ -175,6 +179,19 @@ function onFrame(frame) {
     case 'referral':
       if (frame.wardId === state.wardId) applyReferral(frame.referral);
       return;
+    case 'notification': {
+      if (frame.wardId !== state.wardId) return;
+      const n = frame.notification;
+      const held = state.notifications.get(n.notificationId);
+      if (held && held.revision >= n.revision) return;
+      state.notifications.set(n.notificationId, n);
+      if (!held && state.roles.includes(n.target)) {
+        $('announcer').textContent = `Escalated to you as ${n.target}: ${n.message}`;
+        beep();
+      }
+      scheduleRender();
+      return;
+    }
     case 'referralAccepted':
       if (state.referring && state.referring.pending) {
         state.referring = null;
@@ -275,7 +292,7 @@ function applyAlert(alert) {
     state.fresh.add(alert.alertId);
     setTimeout(() => state.fresh.delete(alert.alertId), 3000);
     const name = state.patients.get(alert.patientId)?.displayName || 'a patient';
-    $('announcer').textContent = `New ${alert.severity} alert for ${name}: ${alert.explanation}`;
+    $('announcer').textContent = `New ${alert.severity} alert for ${name}: ${localised(alert.explanation)}`;
     if (alert.severity === 'high') beep();
   }
   scheduleRender();
@@ -344,7 +361,56 @@ function scheduleRender() {
   });
 }
 
+const NOTIFICATION_TEXT = {
+  pending: () => 'sending…',
+  retrying: (n) => `not delivered yet (attempt ${n.attempts}: ${n.lastError}); retrying`,
+  delivered: (n) => `delivered at ${clockTime(n.lastAttemptAt || n.updatedAt)}`,
+  failed: (n) => `NOT DELIVERED: ${n.lastError}${n.escalatedTo ? '; escalated' : ''}`,
+  console_only: () => 'shown on ward consoles (no webhook set up for this role)',
+};
+
+function notificationsOf(alertId) {
+  return [...state.notifications.values()].filter((n) => n.alertId === alertId).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+}
+
+/**
+ * Banners: an escalation addressed to a role this user holds, while the alert waits; and any
+ * notification that could not be delivered, so someone phones instead.
+ */
+function renderNotices() {
+  const notices = [];
+  for (const n of state.notifications.values()) {
+    const alert = state.alerts.get(n.alertId);
+    if (!alert || alert.state === 'resolved') continue;
+    const patient = state.patients.get(n.patientId);
+    const who = patient ? patient.displayName : 'a patient';
+    const waiting = alert.state === 'open' || alert.state === 'escalated';
+    if (waiting && state.roles.includes(n.target)) {
+      notices.push(el('li', { class: 'notice notice-you', 'data-testid': 'notice', 'data-kind': 'to-you', 'data-notification-id': n.notificationId },
+        el('strong', {}, `Escalated to you (${n.target}): ${who}. `), n.message, ' ',
+        el('button', { type: 'button', class: 'secondary', onclick: () => goToAlert(n.alertId) }, 'Go to the alert')));
+    } else if (n.status === 'failed') {
+      notices.push(el('li', { class: 'notice notice-failed', 'data-testid': 'notice', 'data-kind': 'failed', 'data-notification-id': n.notificationId },
+        el('strong', {}, `Could not notify ${n.target} about ${who}: `), `${n.lastError}. Phone them.`, ' ',
+        el('button', { type: 'button', class: 'secondary', onclick: () => goToAlert(n.alertId) }, 'Go to the alert')));
+    }
+  }
+  $('notices').replaceChildren(...notices);
+  $('notices').hidden = notices.length === 0;
+}
+
+function goToAlert(alertId) {
+  const target = document.querySelector(`[data-focus-key="act:${CSS.escape(alertId)}"]`) || document.querySelector(`[data-alert-id="${CSS.escape(alertId)}"]`);
+  const details = target && target.closest('details');
+  if (details) details.open = true;
+  if (target) {
+    target.scrollIntoView({ block: 'center' });
+    target.focus();
+  }
+}
+
 function render() {
+  renderNotices();
   $('ward-name').textContent = state.wardName || 'Virtual ward';
   document.title = state.wardName ? `${state.wardName} · vw` : 'vw · Virtual ward console';
   renderBeds();
@@ -475,8 +541,22 @@ function alertOrder(a, b) {
   return unresolved(b) - unresolved(a) || waiting(b) - waiting(a) || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || Date.parse(b.updatedAt) - Date.parse(a.updatedAt);
 }
 
+/** ISO times in rule explanations, shown as the reader's local time. */
+const ISO_IN_TEXT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+function localised(text) {
+  return text.replace(ISO_IN_TEXT, (iso) => localDateTime(iso.length === 17 ? `${iso.slice(0, 16)}:00Z` : iso));
+}
+
+/** A rule's explanation reads "Title: what crossed which threshold": the title is the headline. */
+function headline(a) {
+  const text = localised(a.explanation);
+  const at = text.indexOf(': ');
+  return at > 0 && at < 60 ? { title: text.slice(0, at), detail: text.slice(at + 2) } : { title: text, detail: '' };
+}
+
 /** One alert: what happened in words, what to do, the evidence, and its actions. */
 function alertBlock(a, { primary }) {
+  const words = headline(a);
   const last = a.history[a.history.length - 1];
   const ack = [...a.history].reverse().find((h) => h.state === 'acknowledged');
   const escalated = a.history.filter((h) => h.state === 'escalated');
@@ -495,11 +575,16 @@ function alertBlock(a, { primary }) {
       'data-rule': a.ruleId,
     },
     el('div', { class: 'alert-head' },
-      el('span', { class: 'alert-title' }, a.explanation),
+      el('span', { class: 'alert-title' }, words.title),
       el('span', { class: `sev band-${a.severity}` }, BAND_LABEL[a.severity])),
     el('p', { class: 'response' }, el('strong', {}, 'Do: '), a.response),
+    words.detail ? el('p', { class: 'small why' }, words.detail) : null,
     el('div', { class: 'alert-meta' }, `Raised ${localDateTime(a.raisedAt)} (${ago(a.raisedAt)}) · ${STATE_WORDS[a.state]} · rule ${a.ruleId} ${a.ruleVersion}`),
     escalated.length ? el('p', { class: 'small escalation' }, `Escalated: ${escalated.map((h) => `${clockTime(h.at)}${h.note ? ` ${h.note}` : ''}`).join('; ')}`) : null,
+    notificationsOf(a.alertId).length
+      ? el('ul', { class: 'notifications small', 'aria-label': 'Notifications' }, notificationsOf(a.alertId).map((n) =>
+          el('li', { 'data-testid': 'notification', 'data-status': n.status, class: n.status === 'failed' ? 'error' : '' }, `Notified ${n.target}: ${NOTIFICATION_TEXT[n.status](n)}`)))
+      : null,
     el('details', {},
       el('summary', {}, `Evidence (${a.evidence.length} reading${a.evidence.length === 1 ? '' : 's'})`),
       el('ul', {}, a.evidence.map((e) => el('li', {}, `${PARAM_LABEL[e.type] || e.type} ${String(e.value)} at ${clockTime(e.ts)}: ${e.threshold}`)))),
@@ -586,7 +671,7 @@ function renderAlerts() {
         el('ol', { class: 'alert-list' }, resolved.map((a) => {
           const patient = state.patients.get(a.patientId);
           const block = alertBlock(a, { primary: false });
-          block.querySelector('.alert-title').textContent = `${patient ? patient.displayName : a.patientId}: ${a.explanation}`;
+          block.querySelector('.alert-title').textContent = `${patient ? patient.displayName : a.patientId}: ${headline(a).title}`;
           return block;
         })))
     : null;

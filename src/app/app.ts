@@ -24,8 +24,9 @@ import { capacityApi } from '../capacity/http-api.ts';
 import type { ApiRoute } from '../http/api.ts';
 import { createRouteCatalogue, loadReferralRoutes, ROUTES_FILE } from '../referrals/routes-file.ts';
 import { startReferralsRole } from '../referrals/referrals-role.ts';
+import { startNotifyRole } from '../notify/notify-role.ts';
 
-export const ROLES = ['ingest', 'rules', 'sink', 'feed', 'referrals'] as const;
+export const ROLES = ['ingest', 'rules', 'sink', 'feed', 'referrals', 'notify'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface VwApp {
@@ -137,6 +138,20 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
         timeoutMs: config.referrals.timeoutSeconds * 1000,
       });
       stops.push(referrals.stop);
+    }
+    if (roles.has('notify')) {
+      const notify = await startNotifyRole({
+        bus,
+        registry,
+        webhooks: config.notify.webhooks,
+        ...(config.notify.secret ? { secret: config.notify.secret } : {}),
+        fallback: config.notify.fallback,
+        giveUpMs: config.notify.giveUpMinutes * 60_000,
+        metrics,
+        logger,
+        partitions: config.bus.partitions,
+      });
+      stops.push(notify.stop);
     }
     const feed = roles.has('feed')
       ? await startFeedRole({

@@ -13,6 +13,30 @@ export const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
 const Port = z.coerce.number().int().min(0).max(65535);
 const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 
+/**
+ * A map of names to URLs: `name=url;name=url` from the environment, or a mapping in the file.
+ */
+function urlMap(key: z.ZodString) {
+  return z
+    .union([
+      z.string().transform((s, ctx) => {
+        const out: Record<string, string> = {};
+        for (const part of s.split(';').map((p) => p.trim()).filter(Boolean)) {
+          const at = part.indexOf('=');
+          if (at < 1) {
+            ctx.addIssue({ code: 'custom', message: `"${part}" is not name=url` });
+            return z.NEVER;
+          }
+          out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+        }
+        return out;
+      }),
+      z.record(z.string(), z.string()),
+    ])
+    .pipe(z.record(key, z.url({ protocol: /^https?$/ })))
+    .default({});
+}
+
 export const Config = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   http: z.object({ host: z.string().default('127.0.0.1'), port: Port.default(8080) }).prefault({}),
@@ -97,30 +121,29 @@ export const Config = z.object({
        * Where each route's referrals are sent: `route=url;route=url` (environment) or a mapping of
        * route to url (file). A route without one keeps its referrals as not sent.
        */
-      endpoints: z
-        .union([
-          z.string().transform((s, ctx) => {
-            const out: Record<string, string> = {};
-            for (const part of s.split(';').map((p) => p.trim()).filter(Boolean)) {
-              const at = part.indexOf('=');
-              if (at < 1) {
-                ctx.addIssue({ code: 'custom', message: `"${part}" is not route=url` });
-                return z.NEVER;
-              }
-              out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
-            }
-            return out;
-          }),
-          z.record(z.string(), z.string()),
-        ])
-        .pipe(z.record(z.string().regex(/^[a-z0-9-]+$/, 'a route id from rules/referral-routes.yaml'), z.url({ protocol: /^https?$/ })))
-        .default({}),
+      endpoints: urlMap(z.string().regex(/^[a-z0-9-]+$/, 'a route id from rules/referral-routes.yaml')),
       /** Bearer token sent to every receiver, when set. */
       token: z.string().min(16, 'must be at least 16 characters').optional(),
       /** Seconds to wait for a receiver's answer before trying again later. */
       timeoutSeconds: z.coerce.number().positive().default(10),
     })
     .prefault({}),
+  notify: z
+    .object({
+      /**
+       * Webhooks per person or role named in the rules' escalation ladders (`notify:`), e.g.
+       * `virtual ward consultant=https://pager.example/hooks/vw`. A target without one is told on the console only.
+       */
+      webhooks: urlMap(z.string().min(1).max(200)),
+      /** HMAC key signing every webhook (header vw-signature); required once any webhook is set. */
+      secret: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** Who is told when a notification cannot be delivered. */
+      fallback: z.string().min(1).default('virtual ward clinical lead'),
+      /** Minutes of failed attempts before a notification is given up and escalated to the fallback. */
+      giveUpMinutes: z.coerce.number().positive().default(5),
+    })
+    .prefault({})
+    .refine((n) => Object.keys(n.webhooks).length === 0 || n.secret !== undefined, { message: 'VW_NOTIFY_SECRET must be set to sign webhooks', path: ['secret'] }),
   ingest: z
     .object({
       maxPayloadBytes: z.coerce.number().int().positive().default(256 * 1024),
@@ -177,6 +200,10 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_REFERRAL_ENDPOINTS: 'referrals.endpoints',
   VW_REFERRAL_TOKEN: 'referrals.token',
   VW_REFERRAL_TIMEOUT_SECONDS: 'referrals.timeoutSeconds',
+  VW_NOTIFY_WEBHOOKS: 'notify.webhooks',
+  VW_NOTIFY_SECRET: 'notify.secret',
+  VW_NOTIFY_FALLBACK: 'notify.fallback',
+  VW_NOTIFY_GIVE_UP_MINUTES: 'notify.giveUpMinutes',
   VW_INGEST_MAX_PAYLOAD_BYTES: 'ingest.maxPayloadBytes',
   VW_INGEST_MAX_FUTURE_SKEW_SECONDS: 'ingest.maxFutureSkewSeconds',
   VW_INGEST_MAX_AGE_HOURS: 'ingest.maxAgeHours',

@@ -24,6 +24,8 @@ export const AlertTransition = z.object({
   at: IsoTimestamp,
   by: z.string(),
   note: z.string().max(500).optional(),
+  /** On an escalation: who is to be told (the rule's ladder step), for the notifier. */
+  notify: z.string().max(200).optional(),
 });
 export type AlertTransition = z.infer<typeof AlertTransition>;
 

@@ -6,3 +6,4 @@ export * from './dead-letter.ts';
 export * from './capacity.ts';
 export * from './settings.ts';
 export * from './referral.ts';
+export * from './notification.ts';

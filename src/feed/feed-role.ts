@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
-import type { AlertAction, AlertEvidence, ReferralAction } from '../domain/index.ts';
+import { TERMINAL_REFERRAL_STATES, type AlertAction, type AlertEvidence, type ReferralAction } from '../domain/index.ts';
 import type { RouteCatalogue } from '../referrals/routes-file.ts';
 import type { Logger } from '../observability/logger.ts';
 import { secondsSince, type Metrics } from '../observability/metrics.ts';
@@ -113,7 +113,7 @@ export async function startFeedRole(deps: {
         const ward = registry.ward(id);
         return ward ? [{ wardId: id, name: ward.name }] : [];
       });
-      send(session, { type: 'welcome', user: user.user, wards });
+      send(session, { type: 'welcome', user: user.user, roles: [...user.roles], wards });
       return;
     }
     const user = session.user;
@@ -179,6 +179,10 @@ export async function startFeedRole(deps: {
         const referral = view.referral(frame.referralId);
         if (!referral || !user.wards.has(referral.wardId)) {
           send(session, { type: 'error', code: 'not_found', message: 'no such referral on your wards' });
+          return;
+        }
+        if (TERMINAL_REFERRAL_STATES.has(referral.state)) {
+          send(session, { type: 'error', code: 'bad_frame', message: `the referral is already ${referral.state}` });
           return;
         }
         const action: ReferralAction = { action: 'cancel', actionId: randomUUID(), referralId: referral.referralId, patientId: referral.patientId, wardId: referral.wardId, by: user.user, at: new Date().toISOString(), note: frame.note };
@@ -294,13 +298,16 @@ export async function startFeedRole(deps: {
         }),
       ],
     }),
-    // Referrals are keyed by patient too, but kept apart: a referral's history is long-lived.
+    // Referrals and notifications are keyed by patient too, but kept apart: their histories are long-lived.
     await bus.consume({
       groupId: `${group}-referrals`,
       fromBeginning: true,
       topics: [
         on(Topics.referrals, async ({ value: referral }) => {
           if (view.applyReferral(referral)) broadcast(referral.wardId, { type: 'referral', wardId: referral.wardId, referral });
+        }),
+        on(Topics.notifications, async ({ value: notification }) => {
+          if (view.applyNotification(notification)) broadcast(notification.wardId, { type: 'notification', wardId: notification.wardId, notification });
         }),
       ],
     }),

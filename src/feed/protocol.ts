@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { WardCapacity } from '../capacity/board.ts';
-import { Alert, IsoTimestamp, Pathway, PatientSettings, Reading, ReadingType, Referral, ScoreEvent, SettingValues, Spo2Scale } from '../domain/index.ts';
+import { Alert, IsoTimestamp, Notification, Pathway, PatientSettings, Reading, ReadingType, Referral, ScoreEvent, SettingValues, Spo2Scale } from '../domain/index.ts';
 import { ReferralRoute } from '../referrals/routes-file.ts';
 
 /**
@@ -100,6 +100,8 @@ export const ServerFrame = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('welcome'),
     user: z.string(),
+    /** Roles the token names: notifications to them show as a banner on this console. */
+    roles: z.array(z.string()).default([]),
     wards: z.array(z.object({ wardId: z.string(), name: z.string() })),
   }),
   z.object({
@@ -117,7 +119,10 @@ export const ServerFrame = z.discriminatedUnion('type', [
     /** The referral routes (rules/referral-routes.yaml) and which of them each alert offers. */
     routes: z.object({ version: z.string(), routes: z.array(ReferralRoute), patientRoutes: z.array(z.string()) }),
     alertRoutes: z.record(z.string(), z.array(z.string())),
+    /** Notifications of the ward's escalations in the last 24 hours. */
+    notifications: z.array(Notification),
   }),
+  z.object({ type: z.literal('notification'), wardId: z.string(), notification: Notification }),
   z.object({ type: z.literal('referral'), wardId: z.string(), referral: Referral }),
   /** This console's referral request is on its way: the referral follows as a `referral` frame. */
   z.object({ type: z.literal('referralAccepted'), referralId: z.string(), patientId: z.string() }),

@@ -1,4 +1,4 @@
-import { TERMINAL_REFERRAL_STATES, type Referral } from '../domain/index.ts';
+import { TERMINAL_REFERRAL_STATES, type Notification, type Referral } from '../domain/index.ts';
 import { createRouteCatalogue, type RouteCatalogue } from '../referrals/routes-file.ts';
 import { applySettings, type Alert, type ApplySettingsResult, type PatientSettings, type Reading, type ReadingType, type ScoreEvent } from '../domain/index.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -18,6 +18,7 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
   const now = deps.now ?? Date.now;
   const routes = deps.routes ?? createRouteCatalogue({ catalogue: 'referral-routes', version: '0.0.0', title: 'none', routes: [], offers: [], patientRoutes: [] });
   const referrals = new Map<string, Referral>();
+  const notifications = new Map<string, Notification>();
   const capacity = deps.capacity ?? createCapacityBoard({ registry: deps.registry, staleAfterSeconds: 1800, now });
   const alerts = new Map<string, Alert>();
   const scores = new Map<string, ScoreEvent>();
@@ -63,6 +64,14 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
       const held = referrals.get(referral.referralId);
       if (held && held.revision >= referral.revision) return false;
       referrals.set(referral.referralId, referral);
+      return true;
+    },
+
+    /** Returns false when the notification revision is not newer than the one held. */
+    applyNotification(n: Notification): boolean {
+      const held = notifications.get(n.notificationId);
+      if (held && held.revision >= n.revision) return false;
+      notifications.set(n.notificationId, n);
       return true;
     },
 
@@ -147,6 +156,7 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
           .filter((r) => r.wardId === wardId && (!TERMINAL_REFERRAL_STATES.has(r.state) || Date.parse(r.updatedAt) >= cutoff))
           .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt)),
         routes: { version: routes.version, routes: routes.all(), patientRoutes: routes.patientRoutes().map((r) => r.id) },
+        notifications: [...notifications.values()].filter((n) => n.wardId === wardId && Date.parse(n.updatedAt) >= cutoff),
         alertRoutes: Object.fromEntries(wardAlerts.map((a) => [a.alertId, routes.offeredFor(a).map((r) => r.id)]).filter(([, ids]) => ids!.length)),
       };
     },

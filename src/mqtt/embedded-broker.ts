@@ -38,7 +38,8 @@ export async function startEmbeddedBroker(options: {
     authorizePublish(client, packet, callback) {
       const capacitySource = parseCapacityTopic(packet.topic);
       if (capacitySource !== undefined || packet.topic.startsWith('vw/v1/capacity/')) {
-        if (!client || !options.capacity || capacitySources.get(client) !== capacitySource) {
+        // A topic naming no valid source id is nobody's: undefined must not match a client signed in as no source.
+        if (!client || !options.capacity || capacitySource === undefined || capacitySources.get(client) !== capacitySource) {
           log.warn({ clientId: client?.id }, 'publish refused: only a signed-in capacity source may publish on its capacity topic');
           return callback(new Error('not authorised to publish to this topic'));
         }

@@ -121,6 +121,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['route', 'result'] as const,
       registers,
     }),
+    notifications: new Counter({
+      name: 'vw_notifications_total',
+      help: 'Escalation notifications raised, by status when raised (pending, console_only) and failures',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    notificationDeliveries: new Counter({
+      name: 'vw_notification_deliveries_total',
+      help: 'Webhook delivery attempts for notifications, by result (delivered, retry, failed)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     feedAuthFailures: new Counter({
       name: 'vw_feed_auth_failures_total',
       help: 'Console connections or requests refused for a missing or invalid token, or a ward not granted',

@@ -67,8 +67,10 @@ export function referralMessage(input: {
   sourceEndpoint: string;
 }): Bundle {
   const { referral, patient, ward, route } = input;
+  const cancelling = referral.state === 'cancelled';
   const ids = {
-    header: uuid(referral.referralId, 'header'),
+    // The cancellation is a message of its own: a receiver de-duplicating on MessageHeader.id must not drop it as a repeat.
+    header: uuid(referral.referralId, cancelling ? 'header-cancel' : 'header'),
     request: uuid(referral.referralId, 'request'),
     patient: uuid(referral.referralId, 'patient'),
   };

@@ -38,10 +38,13 @@ export function applyReferralAction(current: Referral | undefined, action: Refer
   if (TERMINAL_REFERRAL_STATES.has(current.state)) return { changed: false, reason: `referral is already ${current.state}` };
   if (action.action === 'cancel') {
     // Once the receiver has the referral it is told of the cancellation; before that nothing is sent.
-    const told = current.delivery.status === 'delivered';
+    // A retried attempt may have reached the receiver even though no answer came back: it is told too.
+    const told = current.delivery.status === 'delivered' || current.delivery.status === 'retrying';
+    // The receiver's reference is kept: its answer to the cancellation need not repeat it.
+    const reference = current.delivery.receiverReference ? { receiverReference: current.delivery.receiverReference } : {};
     return {
       changed: true,
-      referral: step(current, { state: 'cancelled', at: action.at, by: action.by, note: action.note }, told ? { status: 'pending', attempts: 0 } : { ...current.delivery, status: current.delivery.status === 'no_endpoint' ? 'no_endpoint' : 'delivered', lastError: 'cancelled before it was sent: nothing was sent' }),
+      referral: step(current, { state: 'cancelled', at: action.at, by: action.by, note: action.note }, told ? { status: 'pending', attempts: 0, ...reference } : { ...current.delivery, status: current.delivery.status === 'no_endpoint' || current.delivery.status === 'failed' ? current.delivery.status : 'delivered', lastError: 'cancelled before it was sent: nothing was sent' }),
     };
   }
   return {

@@ -122,6 +122,11 @@ export async function startReferralsRole(deps: {
       lastAttemptAt: done,
       ...(result.receiverReference ?? referral.delivery.receiverReference ? { receiverReference: result.receiverReference ?? referral.delivery.receiverReference } : {}),
     };
+    if (!cancelling && referral.state === 'cancelled') {
+      // Cancelled while the request was on its way: the receiver has it after all, so it is told of the cancellation.
+      await publish({ ...referral, revision: referral.revision + 1, updatedAt: done, delivery: { ...delivery, status: 'pending', attempts: 0 } });
+      return;
+    }
     if (cancelling || referral.state !== 'requested' || sentRevision.state !== referral.state) {
       await publish({ ...referral, revision: referral.revision + 1, updatedAt: done, delivery });
       return;

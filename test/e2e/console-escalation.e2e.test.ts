@@ -23,6 +23,7 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
 /** Snapshots go stale after this long, so the test can watch one turn stale. */
 const STALE_SECONDS = 6;
+const WEBHOOK_SECRET = 'webhook-secret-for-the-test';
 
 async function publish(deviceId: string, payload: unknown): Promise<void> {
   const client = await mqtt.connectAsync(app.mqttUrl, { clientId: deviceId, protocolVersion: 4, reconnectPeriod: 0 });
@@ -52,7 +53,7 @@ async function deteriorate(): Promise<void> {
 }
 
 beforeAll(async () => {
-  receiver = await startReferralReceiver({ name: 'Northshire community response team' });
+  receiver = await startReferralReceiver({ name: 'Northshire community response team', webhookSecret: WEBHOOK_SECRET });
   const config = loadConfig({}, {
     'http.port': 0,
     'mqtt.embeddedPort': 0,
@@ -61,6 +62,8 @@ beforeAll(async () => {
     'capacity.staleMinutes': STALE_SECONDS / 60,
     // The community team has a receiver; 999 has none here, so a 999 referral is kept, not sent.
     'referrals.endpoints': { 'urgent-community-response': `${receiver.url}/ucr` },
+    'notify.webhooks': { 'virtual ward consultant': `${receiver.url}/notify/consultant` },
+    'notify.secret': WEBHOOK_SECRET,
   });
   app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
   browser = await launchChromium();
@@ -81,7 +84,7 @@ async function openConsole(options: { width?: number; height?: number; bypassCSP
   return page;
 }
 
-const highAlert = (page: Page) => page.locator('[data-testid="alert-item"][data-severity="high"][data-rule="news2"]');
+const highAlert = (page: Page) => page.locator('[data-testid="patient-alerts"][data-patient-id="pt-0002"] [data-testid="alert-item"][data-severity="high"][data-rule="news2"]');
 
 describe('escalation from the console', () => {
   it('shows a posted capacity snapshot with its age, then marks it stale', async () => {
@@ -202,6 +205,34 @@ describe('escalation from the console', () => {
     await expect.poll(() => page.locator('[data-testid="referral-item"]').count(), { timeout: 10_000 }).toBeGreaterThan(before);
     await page.close();
   });
+
+  it('sends a signed webhook for an alert nobody acknowledged in time, records it on the alert and shows the consultant a banner', async () => {
+    // Readings taken 12 minutes ago: NEWS2 high, whose ladder tells the consultant after 10 minutes unacknowledged.
+    const old = (s: number) => ago(12 * 60 + s);
+    await publish('app-0001', [
+      { type: 'respiratory_rate', value: 26, unit: '/min', ts: old(20) },
+      { type: 'consciousness', value: 'A', ts: old(20) },
+      { type: 'supplemental_oxygen', value: false, ts: old(20) },
+    ]);
+    await publish('oxi-0001', { measurement: 'pulse_oximetry', time: old(15), spo2: 90, pulseRate: 128 });
+    await publish('bp-0001', { measurement: 'blood_pressure', time: old(12), systolic: 95, diastolic: 60, pulse: 127 });
+    await publish('temp-0001', { measurement: 'body_temperature', time: old(10), temperature: 39.4, unit: 'C' });
+    const token = await app.tokens.issue({ sub: 'dr.adeyemi', wards: ['ward-ari'], roles: ['virtual ward consultant'] });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${app.httpUrl}/#token=${token}`);
+    // The rules role's timers run every 15 s: the escalation is due at once, the webhook follows.
+    await expect.poll(() => receiver.webhooks().length, { timeout: 40_000 }).toBeGreaterThanOrEqual(1);
+    const hook = receiver.webhooks()[0]!;
+    expect(hook.signed).toBe(true);
+    expect(hook.body).toMatchObject({ target: 'virtual ward consultant', patientId: 'pt-0001', wardId: 'ward-ari', severity: 'high' });
+    const notice = page.locator('[data-testid="notice"][data-kind="to-you"]');
+    await notice.waitFor({ timeout: 10_000 });
+    expect(await notice.textContent()).toContain('Escalated to you (virtual ward consultant): Ada Stable');
+    const recorded = page.locator('[data-testid="patient-alerts"][data-patient-id="pt-0001"] [data-testid="notification"]').first();
+    await expect.poll(() => recorded.getAttribute('data-status'), { timeout: 10_000 }).toBe('delivered');
+    expect(await recorded.textContent()).toContain('Notified virtual ward consultant: delivered');
+    await page.close();
+  }, 60_000);
 
   it('fits a 390 px phone: no sideways scrolling, Acknowledge on screen', async () => {
     const page = await openConsole({ width: 390, height: 844 });

@@ -198,7 +198,7 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
             state: 'escalated',
             revision: alert.revision + 1,
             updatedAt: at > alert.updatedAt ? at : alert.updatedAt,
-            history: [...alert.history, { state: 'escalated', at, by: 'vw', note: `not acknowledged in time: ${ladder[step]!.notify}` }],
+            history: [...alert.history, { state: 'escalated', at, by: 'vw', note: `not acknowledged in time: ${ladder[step]!.notify}`, notify: ladder[step]!.notify }],
           });
           changed = true;
           step++;

@@ -464,7 +464,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
         state: 'escalated',
         revision: open.alert.revision + 1,
         updatedAt: at,
-        history: [...open.alert.history, { state: 'escalated', at, by: 'vw', note: `not acknowledged in time: ${step.notify}` }],
+        history: [...open.alert.history, { state: 'escalated', at, by: 'vw', note: `not acknowledged in time: ${step.notify}`, notify: step.notify }],
       };
       changed = open.alert;
       open.step++;

@@ -20,7 +20,7 @@ const registry = createRegistry({
   devices: [{ deviceId: 'd1', kind: 'scale', medicalGrade: true }],
   enrolments: [{ deviceId: 'd1', patientId: 'p1', wardId: 'w1', pathway: 'heart-failure', from: '2026-01-01T00:00:00Z' }],
 });
-const nurse: ConsoleUser = { user: 'nurse.a', wards: new Set(['w1']), expiresAt: NOW + 3600_000 };
+const nurse: ConsoleUser = { user: 'nurse.a', wards: new Set(['w1']), roles: new Set<string>(), expiresAt: NOW + 3600_000 };
 const change = (values: PatientSettings['values'], reason = 'Dry weight after diuresis, not for logs') =>
   ({ type: 'settings', patientId: 'p1', baseVersion: 0, values, reason }) as const;
 

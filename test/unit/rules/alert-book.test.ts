@@ -164,7 +164,7 @@ describe('NEWS2 escalation on the clock', () => {
     expect(book.tick(at(29))).toEqual([]);
     const [first] = book.tick(at(30));
     expect(first).toMatchObject({ alertId: opened.alertId, state: 'escalated', severity: 'medium', revision: 1 });
-    expect(first!.history.at(-1)).toEqual({ state: 'escalated', at: new Date(at(30)).toISOString(), by: 'vw', note: 'not acknowledged in time: clinician on call' });
+    expect(first!.history.at(-1)).toEqual({ state: 'escalated', at: new Date(at(30)).toISOString(), by: 'vw', note: 'not acknowledged in time: clinician on call', notify: 'clinician on call' });
     // A late tick catches up both steps at their own due times, once.
     const book2 = createAlertBook(explainer, ladders);
     book2.applyScore(score('medium', 5, 0));

@@ -111,7 +111,7 @@ describe('timers driven by the clock', () => {
     expect(engine.tick(T0 + 60 * MIN)).toEqual([]);
     const escalated = only('spo2-urgent-review')(engine.tick(T0 + 61 * MIN));
     expect(escalated[0]).toMatchObject({ state: 'escalated', severity: 'high' });
-    expect(escalated[0]!.history.at(-1)).toEqual({ state: 'escalated', at: new Date(T0 + 61 * MIN).toISOString(), by: 'vw', note: 'not acknowledged in time: virtual ward clinician on call' });
+    expect(escalated[0]!.history.at(-1)).toEqual({ state: 'escalated', at: new Date(T0 + 61 * MIN).toISOString(), by: 'vw', note: 'not acknowledged in time: virtual ward clinician on call', notify: 'virtual ward clinician on call' });
     expect(only('spo2-urgent-review')(engine.tick(T0 + 120 * MIN))).toEqual([]);
     const ack: AlertAction = { actionId: 'a1', alertId: raised!.alertId, patientId: 'p1', wardId: 'w1', action: 'acknowledge', by: 'nurse.k', at: new Date(T0 + 121 * MIN).toISOString() };
     expect(engine.applyAction(ack)).toMatchObject({ changed: true, alert: { state: 'acknowledged' } });

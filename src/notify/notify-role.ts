@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '../bus/bus.ts';
+import { on } from '../bus/bus.ts';
+import { partitionFor } from '../bus/partitioner.ts';
+import { Topics } from '../bus/topics.ts';
+import type { Alert, Notification } from '../domain/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Registry } from '../registry/registry.ts';
+import { backoffMs } from '../referrals/outbox.ts';
+import { sendWebhook } from './webhook.ts';
+
+export const NOTIFY_GROUP = 'vw-notify';
+
+/**
+ * The notify role: each escalation step of an alert (who the rule's ladder says to tell) becomes a
+ * notification, sent as a signed webhook where one is configured for that person or role and shown on
+ * the ward's consoles in every case. Notifications are an outbox on their own topic: every process
+ * keeps a view of it, so whichever holds a partition carries on sending. One that cannot be delivered
+ * within the give-up time (or is refused) is marked failed and escalated to the fallback.
+ */
+export async function startNotifyRole(deps: {
+  bus: Bus;
+  registry: Registry;
+  webhooks: Readonly<Record<string, string>>;
+  secret?: string;
+  fallback: string;
+  giveUpMs: number;
+  metrics: Metrics;
+  logger: Logger;
+  partitions: number;
+  instanceId?: string;
+  tickMs?: number;
+  timeoutMs?: number;
+}): Promise<{ stop(): Promise<void> }> {
+  const { bus, metrics } = deps;
+  const log = deps.logger.child({ role: 'notify' });
+  const latest = new Map<string, Notification>();
+  const viewed = new Map<number, number>();
+  const view = await bus.consume({
+    groupId: `${NOTIFY_GROUP}-view-${deps.instanceId ?? randomUUID()}`,
+    fromBeginning: true,
+    topics: [
+      on(Topics.notifications, async ({ value, partition, offset }) => {
+        const held = latest.get(value.notificationId);
+        if (!held || held.revision < value.revision) latest.set(value.notificationId, value);
+        viewed.set(partition, Number(offset) + 1);
+      }),
+    ],
+  });
+  async function catchUp(): Promise<void> {
+    const ends = await bus.offsets(Topics.notifications);
+    while (ends.some((o) => o.high > o.low && (viewed.get(o.partition) ?? o.low) < o.high)) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  async function publish(n: Notification): Promise<void> {
+    await bus.publish(Topics.notifications, [{ key: n.patientId, value: n }]);
+    const held = latest.get(n.notificationId);
+    if (!held || held.revision < n.revision) latest.set(n.notificationId, n);
+    log.info({ notificationId: n.notificationId, status: n.status, attempts: n.attempts, target: n.target }, 'notification changed');
+  }
+
+  const fresh = (alert: Alert, index: number, target: string, message: string, at: string, escalatedFrom?: string): Notification => ({
+    notificationId: escalatedFrom ? `${escalatedFrom}:fallback` : `${alert.alertId}:${index}`,
+    alertId: alert.alertId,
+    patientId: alert.patientId,
+    wardId: alert.wardId,
+    target,
+    message,
+    severity: alert.severity,
+    createdAt: at,
+    revision: 0,
+    updatedAt: at,
+    status: deps.webhooks[target] ? 'pending' : 'console_only',
+    attempts: 0,
+    ...(escalatedFrom ? { escalatedFrom } : {}),
+  });
+
+  const alerts = new Map<string, Alert>();
+  const subscription = await bus.consume({
+    groupId: NOTIFY_GROUP,
+    fromBeginning: true,
+    topics: [
+      on(Topics.alerts, async ({ value: alert }) => {
+        const held = alerts.get(alert.alertId);
+        if (held && held.revision >= alert.revision) return;
+        alerts.set(alert.alertId, alert);
+        const steps = alert.history.flatMap((h, index) => (h.state === 'escalated' && h.notify ? [{ h, index }] : []));
+        if (!steps.length) return;
+        await catchUp();
+        for (const { h, index } of steps) {
+          if (latest.has(`${alert.alertId}:${index}`)) continue;
+          const ward = deps.registry.ward(alert.wardId)?.name ?? alert.wardId;
+          const n = fresh(alert, index, h.notify!, `${ward}: ${alert.severity} alert not acknowledged in time. ${alert.explanation}. ${alert.response}`, h.at);
+          await publish(n);
+          metrics.notifications.inc({ status: n.status });
+        }
+      }),
+    ],
+  });
+
+  const inFlight = new Set<string>();
+  async function deliver(n: Notification): Promise<void> {
+    const url = deps.webhooks[n.target];
+    const now = Date.now();
+    if (!url || !deps.secret) return publish({ ...n, revision: n.revision + 1, updatedAt: new Date(now).toISOString(), status: 'console_only' });
+    const payload = { notificationId: n.notificationId, target: n.target, message: n.message, severity: n.severity, alertId: n.alertId, patientId: n.patientId, wardId: n.wardId, raisedAt: n.createdAt, ...(n.escalatedFrom ? { escalatedFrom: n.escalatedFrom } : {}) };
+    const result = await sendWebhook(url, deps.secret, payload, n.notificationId, deps.timeoutMs ?? 10_000);
+    metrics.notificationDeliveries.inc({ result: result.kind });
+    const at = new Date().toISOString();
+    const attempts = n.attempts + 1;
+    if (result.kind === 'delivered') {
+      await publish({ ...n, revision: n.revision + 1, updatedAt: at, status: 'delivered', attempts, lastAttemptAt: at });
+      return;
+    }
+    const givingUp = result.kind === 'failed' || Date.now() - Date.parse(n.createdAt) + backoffMs(attempts) > deps.giveUpMs;
+    if (!givingUp) {
+      await publish({ ...n, revision: n.revision + 1, updatedAt: at, status: 'retrying', attempts, lastAttemptAt: at, lastError: result.error, nextAttemptAt: new Date(Date.now() + backoffMs(attempts)).toISOString() });
+      return;
+    }
+    // Undelivered: the failure is itself escalated (once: a failed fallback is shown, not escalated again).
+    const fallbackId = `${n.notificationId}:fallback`;
+    const escalate = !n.escalatedFrom && !latest.has(fallbackId);
+    const failed: Notification = { ...n, revision: n.revision + 1, updatedAt: at, status: 'failed', attempts, lastAttemptAt: at, lastError: result.error, ...(escalate ? { escalatedTo: fallbackId } : {}) };
+    delete failed.nextAttemptAt;
+    await publish(failed);
+    metrics.notifications.inc({ status: 'failed' });
+    if (escalate) {
+      const alert = alerts.get(n.alertId);
+      const base = alert ?? ({ alertId: n.alertId, patientId: n.patientId, wardId: n.wardId, severity: n.severity } as Alert);
+      const next = fresh(base, 0, deps.fallback, `Could not tell ${n.target} (${result.error}). ${n.message}`, at, n.notificationId);
+      await publish(next);
+      metrics.notifications.inc({ status: next.status });
+    }
+  }
+
+  const timer = setInterval(() => {
+    const assigned = subscription.assigned();
+    const now = Date.now();
+    for (const n of latest.values()) {
+      const due = n.status === 'pending' || (n.status === 'retrying' && (!n.nextAttemptAt || Date.parse(n.nextAttemptAt) <= now));
+      if (!due || inFlight.has(n.notificationId) || !assigned.has(partitionFor(n.patientId, deps.partitions))) continue;
+      inFlight.add(n.notificationId);
+      deliver(n)
+        .catch((error: unknown) => log.error({ err: error, notificationId: n.notificationId }, 'notification could not be recorded; trying again'))
+        .finally(() => inFlight.delete(n.notificationId));
+    }
+  }, deps.tickMs ?? 500);
+
+  log.info({ targets: Object.keys(deps.webhooks) }, 'notify role consuming');
+  return {
+    async stop() {
+      clearInterval(timer);
+      await subscription.stop();
+      await view.stop();
+    },
+  };
+}
