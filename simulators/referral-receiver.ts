@@ -26,12 +26,14 @@ export async function startReferralReceiver(options: { host?: string; port?: num
   const name = options.name ?? 'Demo receiving service';
   let mode: 'accept' | 'reject' | 'down' = options.answer ?? 'accept';
   let delayMs = options.delayMs ?? 0;
+  /** When set, the answer comes later, posted back to vw as a BaRS response message, as a real service's would. */
+  let callback: { baseUrl: string; token: string; afterMs: number } | undefined;
 
-  function answer(res: ServerResponse, entry: ReceivedReferral): void {
+  function responseMessage(entry: ReceivedReferral): Bundle {
     const header = entry.bundle.entry?.[0]?.resource as MessageHeader | undefined;
     const request = entry.bundle.entry?.find((e) => e.resource?.resourceType === 'ServiceRequest')?.resource as ServiceRequest | undefined;
     const cancelling = request?.status === 'revoked';
-    const response: Bundle = {
+    return {
       resourceType: 'Bundle',
       id: randomUUID(),
       type: 'message',
@@ -41,6 +43,7 @@ export async function startReferralReceiver(options: { host?: string; port?: num
           fullUrl: `urn:uuid:${randomUUID()}`,
           resource: {
             resourceType: 'MessageHeader',
+            id: randomUUID(),
             eventCoding: { system: 'https://fhir.nhs.uk/CodeSystem/message-events-bars', code: 'servicerequest-response' },
             source: { name, endpoint: 'urn:vw:demo-receiver' },
             response: { identifier: header?.id ?? 'unknown', code: 'ok' },
@@ -59,7 +62,25 @@ export async function startReferralReceiver(options: { host?: string; port?: num
         },
       ],
     };
-    res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(JSON.stringify(response));
+  }
+
+  function answer(res: ServerResponse, entry: ReceivedReferral): void {
+    const request = entry.bundle.entry?.find((e) => e.resource?.resourceType === 'ServiceRequest')?.resource as ServiceRequest | undefined;
+    const referralId = request?.identifier?.find((i) => i.system === 'https://vw.nhs.invalid/Id/referral')?.value;
+    if (callback && referralId && request?.status !== 'revoked') {
+      // Received now, answered later: the acknowledgement says only that it arrived.
+      res.writeHead(202, { 'content-type': 'application/fhir+json' }).end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `received as ${entry.reference}` }] }));
+      const { baseUrl, token, afterMs } = callback;
+      setTimeout(() => {
+        void fetch(`${baseUrl}/api/v1/referrals/${referralId}/response`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(responseMessage(entry)),
+        }).then((r) => r.arrayBuffer(), () => undefined);
+      }, afterMs);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(JSON.stringify(responseMessage(entry)));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -140,6 +161,10 @@ export async function startReferralReceiver(options: { host?: string; port?: num
     },
     setDelay(ms: number) {
       delayMs = ms;
+    },
+    /** Answer later through vw's callback API instead of in the reply. */
+    answerLater(next: { baseUrl: string; token: string; afterMs: number } | undefined) {
+      callback = next;
     },
     async close(): Promise<void> {
       server.closeAllConnections();

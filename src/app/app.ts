@@ -24,6 +24,7 @@ import { capacityApi } from '../capacity/http-api.ts';
 import type { ApiRoute } from '../http/api.ts';
 import { createRouteCatalogue, loadReferralRoutes, ROUTES_FILE } from '../referrals/routes-file.ts';
 import { startReferralsRole } from '../referrals/referrals-role.ts';
+import { referralCallbackApi } from '../referrals/callback-api.ts';
 import { startNotifyRole } from '../notify/notify-role.ts';
 
 export const ROLES = ['ingest', 'rules', 'sink', 'feed', 'referrals', 'notify'] as const;
@@ -138,6 +139,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
         timeoutMs: config.referrals.timeoutSeconds * 1000,
       });
       stops.push(referrals.stop);
+      if (config.referrals.callbackToken) apiRoutes.push(referralCallbackApi({ bus, token: config.referrals.callbackToken, referral: referrals.referral, logger }));
     }
     if (roles.has('notify')) {
       const notify = await startNotifyRole({

@@ -124,6 +124,8 @@ export const Config = z.object({
       endpoints: urlMap(z.string().regex(/^[a-z0-9-]+$/, 'a route id from rules/referral-routes.yaml')),
       /** Bearer token sent to every receiver, when set. */
       token: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** Token receiving services present to post their later answers (POST /api/v1/referrals/{id}/response). */
+      callbackToken: z.string().min(16, 'must be at least 16 characters').optional(),
       /** Seconds to wait for a receiver's answer before trying again later. */
       timeoutSeconds: z.coerce.number().positive().default(10),
     })
@@ -200,6 +202,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_REFERRAL_ENDPOINTS: 'referrals.endpoints',
   VW_REFERRAL_TOKEN: 'referrals.token',
   VW_REFERRAL_TIMEOUT_SECONDS: 'referrals.timeoutSeconds',
+  VW_REFERRAL_CALLBACK_TOKEN: 'referrals.callbackToken',
   VW_NOTIFY_WEBHOOKS: 'notify.webhooks',
   VW_NOTIFY_SECRET: 'notify.secret',
   VW_NOTIFY_FALLBACK: 'notify.fallback',
