@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfluxDB, Point, setLogger, type QueryApi } from '@influxdata/influxdb-client';
-import type { Reading, ReadingType, ScoreEvent } from '../domain/index.ts';
-import { Reading as ReadingSchema, ScoreEvent as ScoreEventSchema } from '../domain/index.ts';
+import type { Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
+import { Reading as ReadingSchema, Referral as ReferralSchema, ScoreEvent as ScoreEventSchema } from '../domain/index.ts';
 import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
 
 /**
@@ -25,7 +25,7 @@ export interface InfluxStoreOptions {
 // The client would print failures to the console; vw reports them through its own log and metrics.
 setLogger({ error: () => {}, warn: () => {} });
 
-export const MEASUREMENT = { vital: 'vital', score: 'score' } as const;
+export const MEASUREMENT = { vital: 'vital', score: 'score', referral: 'referral' } as const;
 
 export class StoreOverflowError extends Error {
   override name = 'StoreOverflowError';
@@ -60,6 +60,22 @@ function scorePoint(s: ScoreEvent): Point {
     // The whole event, so the console and reports get back exactly what the rules role produced.
     .stringField('event', JSON.stringify(s))
     .timestamp(new Date(s.ts));
+}
+
+/**
+ * One point per referral revision: its identity is the referral and revision (tags) at the time it
+ * changed, so a revision written twice overwrites itself.
+ */
+function referralPoint(r: Referral): Point {
+  return new Point(MEASUREMENT.referral)
+    .tag('ward_id', r.wardId)
+    .tag('route', r.route)
+    .tag('referral_id', r.referralId)
+    .tag('revision', String(r.revision))
+    .stringField('state', r.state)
+    .stringField('delivery', r.delivery.status)
+    .stringField('event', JSON.stringify(r))
+    .timestamp(new Date(r.updatedAt));
 }
 
 /** A Flux string literal: quotes and backslashes escaped, so ids can never change the query. */
@@ -175,6 +191,25 @@ export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore 
         const parsed = ScoreEventSchema.safeParse(JSON.parse(String(r._value)));
         return parsed.success ? [parsed.data] : [];
       });
+    },
+
+    writeReferrals: (referrals) => write(referrals.map(referralPoint)),
+
+    async referrals(wardId: string, q: SeriesQuery) {
+      const found = await rows(`${bucket}
+  |> ${range(q)}
+  |> filter(fn: (r) => r._measurement == ${flux(MEASUREMENT.referral)} and r.ward_id == ${flux(wardId)} and r._field == "event")
+  |> group()
+  |> sort(columns: ["_time"])`);
+      const newest = new Map<string, Referral>();
+      for (const row of found) {
+        const parsed = ReferralSchema.safeParse(JSON.parse(String(row._value)));
+        if (!parsed.success) continue;
+        const held = newest.get(parsed.data.referralId);
+        if (!held || held.revision < parsed.data.revision) newest.set(parsed.data.referralId, parsed.data);
+      }
+      const out = [...newest.values()].sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
+      return q.limit !== undefined ? out.slice(-q.limit) : out;
     },
 
     async ping() {

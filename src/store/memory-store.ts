@@ -1,4 +1,4 @@
-import type { Reading, ReadingType, ScoreEvent } from '../domain/index.ts';
+import type { Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
 import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
 
 /**
@@ -18,6 +18,8 @@ export interface MemoryStoreOptions {
 }
 
 const MIN_SHARE = 20;
+/** Referrals held (newest revision each): far more than a year of a large ward's. */
+const MAX_REFERRALS = 50_000;
 
 interface Point {
   t: number;
@@ -84,6 +86,7 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
   const now = options.now ?? Date.now;
   const retentionMs = options.retentionHours * 3_600_000;
   const patients = new Map<string, PatientSeries>();
+  const referrals = new Map<string, Referral>();
   let seriesCount = 0;
   const cap = () => Math.min(options.maxPointsPerSeries, Math.max(MIN_SHARE, Math.floor((options.maxPoints ?? Infinity) / Math.max(1, seriesCount))));
 
@@ -142,8 +145,26 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
     async scores(patientId, query) {
       return (patients.get(patientId)?.scores.range(query) ?? []).map((p) => JSON.parse(p.json) as ScoreEvent);
     },
+    async writeReferrals(list) {
+      for (const r of list) {
+        const held = referrals.get(r.referralId);
+        if (held && held.revision >= r.revision) continue;
+        referrals.delete(r.referralId);
+        referrals.set(r.referralId, r);
+        // Oldest-changed first out: the map keeps insertion order, and a change re-inserts.
+        while (referrals.size > MAX_REFERRALS) referrals.delete(referrals.keys().next().value!);
+      }
+    },
+    async referrals(wardId, query) {
+      const from = query.since.getTime();
+      const to = query.until?.getTime() ?? Infinity;
+      const found = [...referrals.values()].filter((r) => r.wardId === wardId && Date.parse(r.updatedAt) >= from && Date.parse(r.updatedAt) <= to);
+      found.sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
+      return query.limit !== undefined ? found.slice(-query.limit) : found;
+    },
     async close() {
       patients.clear();
+      referrals.clear();
     },
     healthy: () => true,
     pointCount() {

@@ -7,7 +7,7 @@ import type { TimeSeriesStore } from './store.ts';
 
 export const SINK_GROUP = 'vw-sink';
 
-/** The sink role: readings and scores from the bus into the time-series store, committed after the write. */
+/** The sink role: readings, scores and referral revisions from the bus into the store, committed after the write. */
 export async function startSinkRole(deps: {
   bus: Bus;
   store: TimeSeriesStore;
@@ -31,6 +31,11 @@ export async function startSinkRole(deps: {
       onBatch(Topics.scores, async (records) => {
         await store.writeScores(records.map((r) => r.value));
         metrics.storeWrites.inc({ measurement: 'score' }, records.length);
+      }, batch),
+      // Referral revisions, for reports of referrals by route and outcome.
+      onBatch(Topics.referrals, async (records) => {
+        await store.writeReferrals(records.map((r) => r.value));
+        metrics.storeWrites.inc({ measurement: 'referral' }, records.length);
       }, batch),
     ],
   });

@@ -1,4 +1,4 @@
-import type { Reading, ReadingType, ScoreEvent } from '../domain/index.ts';
+import type { Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
 
 export interface SeriesPoint {
   ts: string;
@@ -24,6 +24,10 @@ export interface TimeSeriesStore {
   /** The newest reading of each type for a patient. */
   latest(patientId: string): Promise<Partial<Record<ReadingType, Reading>>>;
   scores(patientId: string, query: SeriesQuery): Promise<ScoreEvent[]>;
+  /** Every revision of each referral, kept for reports; a revision written twice is kept once. */
+  writeReferrals(referrals: Referral[]): Promise<void>;
+  /** The newest revision of each referral of a ward last changed in the range, oldest first. */
+  referrals(wardId: string, query: SeriesQuery): Promise<Referral[]>;
   close(): Promise<void>;
   /** False when the last write or query failed; served on /healthz. */
   healthy(): boolean;

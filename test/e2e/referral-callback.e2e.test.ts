@@ -56,6 +56,8 @@ describe('receiver answers through the callback API', () => {
     expect((await callback(referralId, answer)).status).toBe(200);
     const completed = await console_.waitFor(stateOf('completed'));
     expect(completed.referral.revision).toBeGreaterThan(accepted.referral.revision);
+    // The sink keeps the lifecycle in the store, for reports.
+    await expect.poll(async () => (await app.store.referrals('ward-ari', { since: new Date(Date.now() - 3600_000) })).find((r) => r.referralId === referralId)?.state).toBe('completed');
     console_.close();
   });
 

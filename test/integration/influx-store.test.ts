@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import type { Reading, ScoreEvent } from '../../src/domain/index.ts';
+import type { Reading, Referral, ScoreEvent } from '../../src/domain/index.ts';
 import { createInfluxStore, StoreOverflowError } from '../../src/store/influx-store.ts';
 import { describeWith, runPrefix, services } from '../support/services.ts';
 
@@ -40,6 +40,23 @@ describeWith(['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'], 'InfluxDB store on
     };
     await s.writeScores([score]);
     expect(await s.scores(patient, { since: new Date(base - 1000) })).toEqual([score]);
+  });
+
+  it('keeps every referral revision and answers with the newest of each, per ward', async () => {
+    const s = store();
+    const ward = `${run}-ward`;
+    const at = (minute: number) => new Date(base + minute * 60_000).toISOString();
+    const referral = (id: string, revision: number, state: Referral['state'], minute: number, wardId = ward): Referral => ({
+      referralId: `${run}-${id}`.replace(/[^A-Za-z0-9-]/g, '-'), patientId: patient, wardId, route: 'urgent-community-response', routeTitle: 'Urgent community response (2-hour)', routesVersion: '1.0.0',
+      priority: 'asap', urgency: 'within 2 hours', alertIds: [], reason: 'NEWS2 7', evidence: [], requestedBy: 'nurse.a', requestedAt: at(0), state, revision, updatedAt: at(minute),
+      history: [{ state: 'requested', at: at(0), by: 'nurse.a' }], delivery: { status: revision ? 'delivered' : 'pending', attempts: revision ? 1 : 0 },
+    });
+    const first = [referral('aaaa0001', 0, 'requested', 0), referral('aaaa0001', 1, 'sent', 1), referral('aaaa0001', 2, 'accepted', 2)];
+    await s.writeReferrals([...first, referral('bbbb0002', 0, 'requested', 3), referral('cccc0003', 0, 'requested', 3, `${run}-other`)]);
+    await s.writeReferrals([first[1]!]);
+    const found = await s.referrals(ward, { since: new Date(base - 1000) });
+    expect(found.map((r) => [r.referralId.slice(-8), r.revision, r.state])).toEqual([['aaaa0001', 2, 'accepted'], ['bbbb0002', 0, 'requested']]);
+    expect(found[0]).toEqual(first[2]);
   });
 
   it('retries a failed write with back-off, then fails loudly', async () => {

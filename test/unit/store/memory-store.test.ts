@@ -52,3 +52,19 @@ describe('memory store', () => {
   });
 });
 
+
+describe('memory store: referrals', () => {
+  it('keeps the newest revision of each referral, per ward, in the order they last changed', async () => {
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 100 });
+    const at = (m: number) => new Date(Date.parse('2026-11-30T10:00:00Z') + m * 60_000).toISOString();
+    const referral = (id: string, revision: number, state: 'requested' | 'sent' | 'accepted', minute: number, wardId = 'w1') => ({
+      referralId: id, patientId: 'p1', wardId, route: 'same-day-gp', routeTitle: 'Same-day GP review', routesVersion: '1.0.0', priority: 'urgent' as const, urgency: 'today',
+      alertIds: [], reason: 'review', evidence: [], requestedBy: 'n', requestedAt: at(0), state, revision, updatedAt: at(minute), history: [], delivery: { status: 'pending' as const, attempts: 0 },
+    });
+    await store.writeReferrals([referral('r-000001', 0, 'requested', 0), referral('r-000002', 0, 'requested', 1), referral('r-000001', 2, 'accepted', 3), referral('r-000003', 0, 'requested', 2, 'w2')]);
+    await store.writeReferrals([referral('r-000001', 1, 'sent', 2)]);
+    const found = await store.referrals('w1', { since: new Date(at(-1)) });
+    expect(found.map((r) => [r.referralId, r.state])).toEqual([['r-000002', 'requested'], ['r-000001', 'accepted']]);
+    expect(await store.referrals('w1', { since: new Date(at(2)) })).toHaveLength(1);
+  });
+});
