@@ -3,7 +3,7 @@
 
 import { $, el, ago, clockTime, localDateTime } from './dom.js';
 import { capacitySummary, renderCapacityStrip, updateCapacityAges } from './capacity.js';
-import { referralForm, referralItem } from './referrals.js';
+import { referralForm, referralItem, STATE_LABEL } from './referrals.js';
 
 const SEVERITY_RANK = { 'low-medium': 1, medium: 2, high: 3 };
 const BAND_LABEL = { low: 'Low', 'low-medium': 'Low–medium', medium: 'Medium', high: 'High' };
@@ -52,6 +52,9 @@ const state = {
   referring: null,
   roles: [],
   notifications: new Map(),
+  // Handover notes per patient, newest first; and the note form of the open patient, kept across renders.
+  notes: new Map(),
+  noteForm: null,
 };
 
 // ---- token and connection ----
@@ -153,6 +156,8 @@ function onFrame(frame) {
       state.routes = frame.routes;
       state.alertRoutes = new Map(Object.entries(frame.alertRoutes));
       state.notifications = new Map(frame.notifications.map((n) => [n.notificationId, n]));
+      state.notes = new Map();
+      for (const note of frame.handoverNotes) state.notes.set(note.patientId, [...(state.notes.get(note.patientId) || []), note]);
       state.referring = null;
       renderCapacity();
       setConnection(true, 'Live');
@@ -178,6 +183,21 @@ function onFrame(frame) {
       return;
     case 'referral':
       if (frame.wardId === state.wardId) applyReferral(frame.referral);
+      return;
+    case 'handoverNote': {
+      if (frame.wardId !== state.wardId) return;
+      const list = state.notes.get(frame.note.patientId) || [];
+      if (!list.some((n) => n.noteId === frame.note.noteId)) state.notes.set(frame.note.patientId, [frame.note, ...list]);
+      scheduleRender();
+      return;
+    }
+    case 'handoverNoteAccepted':
+      if (state.noteForm && state.noteForm.patientId === frame.patientId) {
+        state.noteForm.text.value = '';
+        state.noteForm.button.disabled = false;
+        state.noteForm.button.textContent = 'Add note';
+        $('announcer').textContent = 'Handover note saved.';
+      }
       return;
     case 'notification': {
       if (frame.wardId !== state.wardId) return;
@@ -368,6 +388,10 @@ const NOTIFICATION_TEXT = {
   failed: (n) => `NOT DELIVERED: ${n.lastError}${n.escalatedTo ? '; escalated' : ''}`,
   console_only: () => 'shown on ward consoles (no webhook set up for this role)',
 };
+
+function referralsOf(alertId) {
+  return [...state.referrals.values()].filter((r) => r.alertIds.includes(alertId)).sort((a, b) => Date.parse(a.requestedAt) - Date.parse(b.requestedAt));
+}
 
 function notificationsOf(alertId) {
   return [...state.notifications.values()].filter((n) => n.alertId === alertId).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
@@ -581,6 +605,10 @@ function alertBlock(a, { primary }) {
     words.detail ? el('p', { class: 'small why' }, words.detail) : null,
     el('div', { class: 'alert-meta' }, `Raised ${localDateTime(a.raisedAt)} (${ago(a.raisedAt)}) · ${STATE_WORDS[a.state]} · rule ${a.ruleId} ${a.ruleVersion}`),
     escalated.length ? el('p', { class: 'small escalation' }, `Escalated: ${escalated.map((h) => `${clockTime(h.at)}${h.note ? ` ${h.note}` : ''}`).join('; ')}`) : null,
+    referralsOf(a.alertId).length
+      ? el('ul', { class: 'alert-referrals small', 'aria-label': 'Referrals for this alert' }, referralsOf(a.alertId).map((r) =>
+          el('li', { 'data-testid': 'alert-referral', 'data-state': r.state }, `Referred to ${r.routeTitle} by ${r.requestedBy} at ${clockTime(r.requestedAt)}: ${STATE_LABEL[r.state] || r.state}`)))
+      : null,
     notificationsOf(a.alertId).length
       ? el('ul', { class: 'notifications small', 'aria-label': 'Notifications' }, notificationsOf(a.alertId).map((n) =>
           el('li', { 'data-testid': 'notification', 'data-status': n.status, class: n.status === 'failed' ? 'error' : '' }, `Notified ${n.target}: ${NOTIFICATION_TEXT[n.status](n)}`)))
@@ -752,6 +780,12 @@ function renderDetail() {
     return;
   }
   if (state.referring && state.referring.node.contains(document.activeElement) && detail.contains(state.referring.node)) return;
+  if (state.noteForm && state.noteForm.node.contains(document.activeElement) && detail.contains(state.noteForm.node)) {
+    // Someone is writing a note: refresh only the list beside it.
+    const list = detail.querySelector('[data-testid="handover-notes"]');
+    if (list) list.replaceWith(notesList(patient));
+    return;
+  }
   detail.hidden = false;
   const referrals = [...state.referrals.values()].filter((r) => r.patientId === patient.patientId).sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt));
   const referringHere = state.referring && state.referring.key === `patient:${patient.patientId}`;
@@ -769,6 +803,7 @@ function renderDetail() {
       }, 'Refer or escalate')),
     referringHere ? state.referring.node : null,
     referrals.length ? referralSection(`detail-${patient.patientId}`, referrals) : null,
+    notesSection(patient),
     el('h4', { class: 'trends-title' }, 'Last 6 hours'),
     el('div', { class: 'trends' }, TRENDS.map(([type, label, unit]) => {
       const points = state.series.get(`${patient.patientId}:${type}`) || [];
@@ -778,6 +813,31 @@ function renderDetail() {
     })),
     settingsPanel(patient),
   ].filter(Boolean));
+}
+
+function notesList(patient) {
+  const notes = state.notes.get(patient.patientId) || [];
+  if (!notes.length) return el('p', { class: 'muted small', 'data-testid': 'handover-notes' }, 'No handover notes yet.');
+  return el('ol', { class: 'notes', 'data-testid': 'handover-notes' }, notes.map((n) =>
+    el('li', { 'data-testid': 'handover-note' }, el('div', { class: 'small muted' }, `${n.by} · ${localDateTime(n.at)} (${ago(n.at)})`), el('div', { class: 'note-text' }, n.text))));
+}
+
+/** Handover notes: newest first, each with who wrote it and when; a note is never edited, only added. */
+function notesSection(patient) {
+  if (!state.noteForm || state.noteForm.patientId !== patient.patientId) {
+    const text = el('textarea', { rows: 2, maxlength: 2000, 'data-testid': 'note-text', 'aria-label': `Handover note for ${patient.displayName}`, placeholder: 'What the next shift needs to know' });
+    const button = el('button', { type: 'submit', class: 'secondary', 'data-testid': 'note-add' }, 'Add note');
+    const node = el('form', { class: 'note-form', onsubmit: (event) => {
+      event.preventDefault();
+      if (!text.value.trim()) return text.focus();
+      button.disabled = true;
+      button.textContent = 'Saving…';
+      send({ type: 'handoverNote', patientId: patient.patientId, text: text.value.trim() });
+    } }, text, button);
+    state.noteForm = { patientId: patient.patientId, node, text, button };
+  }
+  state.noteForm.button.disabled = state.noteForm.button.disabled || !state.connected;
+  return el('section', { class: 'handover', 'aria-label': 'Handover notes' }, el('h4', {}, 'Handover notes'), state.noteForm.node, notesList(patient));
 }
 
 function age(dateOfBirth) {

@@ -7,3 +7,4 @@ export * from './capacity.ts';
 export * from './settings.ts';
 export * from './referral.ts';
 export * from './notification.ts';
+export * from './handover-note.ts';

@@ -175,6 +175,17 @@ export async function startFeedRole(deps: {
         return;
       case 'refer':
         return refer(session, user, frame);
+      case 'handoverNote': {
+        const wardId = registry.wardOf(frame.patientId, new Date());
+        if (!wardId || !user.wards.has(wardId)) {
+          send(session, { type: 'error', code: 'not_found', message: 'no such patient on your wards' });
+          return;
+        }
+        const note = { noteId: randomUUID(), patientId: frame.patientId, wardId, text: frame.text, by: user.user, at: new Date().toISOString() };
+        await bus.publish(Topics.handoverNotes, [{ key: frame.patientId, value: note }]);
+        send(session, { type: 'handoverNoteAccepted', noteId: note.noteId, patientId: frame.patientId });
+        return;
+      }
       case 'cancelReferral': {
         const referral = view.referral(frame.referralId);
         if (!referral || !user.wards.has(referral.wardId)) {
@@ -305,6 +316,9 @@ export async function startFeedRole(deps: {
       topics: [
         on(Topics.referrals, async ({ value: referral }) => {
           if (view.applyReferral(referral)) broadcast(referral.wardId, { type: 'referral', wardId: referral.wardId, referral });
+        }),
+        on(Topics.handoverNotes, async ({ value: note }) => {
+          if (view.applyNote(note)) broadcast(note.wardId, { type: 'handoverNote', wardId: note.wardId, note });
         }),
         on(Topics.notifications, async ({ value: notification }) => {
           if (view.applyNotification(notification)) broadcast(notification.wardId, { type: 'notification', wardId: notification.wardId, notification });

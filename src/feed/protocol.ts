@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { WardCapacity } from '../capacity/board.ts';
-import { Alert, IsoTimestamp, Notification, Pathway, PatientSettings, Reading, ReadingType, Referral, ScoreEvent, SettingValues, Spo2Scale } from '../domain/index.ts';
+import { Alert, HandoverNote, IsoTimestamp, Notification, Pathway, PatientSettings, Reading, ReadingType, Referral, ScoreEvent, SettingValues, Spo2Scale } from '../domain/index.ts';
 import { ReferralRoute } from '../referrals/routes-file.ts';
 
 /**
@@ -58,6 +58,8 @@ export const ClientFrame = z.discriminatedUnion('type', [
     alertId: z.string().min(1).optional(),
     note: z.string().trim().max(1000).optional(),
   }),
+  /** A handover note about a patient: kept, with who wrote it and when, and shown to every console on the ward. */
+  z.object({ type: z.literal('handoverNote'), patientId: z.string().min(1), text: z.string().trim().min(1).max(2000) }),
   z.object({ type: z.literal('cancelReferral'), referralId: z.string().min(1), note: z.string().trim().min(3).max(1000) }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
@@ -121,7 +123,11 @@ export const ServerFrame = z.discriminatedUnion('type', [
     alertRoutes: z.record(z.string(), z.array(z.string())),
     /** Notifications of the ward's escalations in the last 24 hours. */
     notifications: z.array(Notification),
+    /** Each patient's recent handover notes, newest first. */
+    handoverNotes: z.array(HandoverNote),
   }),
+  z.object({ type: z.literal('handoverNote'), wardId: z.string(), note: HandoverNote }),
+  z.object({ type: z.literal('handoverNoteAccepted'), noteId: z.string(), patientId: z.string() }),
   z.object({ type: z.literal('notification'), wardId: z.string(), notification: Notification }),
   z.object({ type: z.literal('referral'), wardId: z.string(), referral: Referral }),
   /** This console's referral request is on its way: the referral follows as a `referral` frame. */

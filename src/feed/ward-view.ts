@@ -1,4 +1,4 @@
-import { TERMINAL_REFERRAL_STATES, type Notification, type Referral } from '../domain/index.ts';
+import { TERMINAL_REFERRAL_STATES, type HandoverNote, type Notification, type Referral } from '../domain/index.ts';
 import { createRouteCatalogue, type RouteCatalogue } from '../referrals/routes-file.ts';
 import { applySettings, type Alert, type ApplySettingsResult, type PatientSettings, type Reading, type ReadingType, type ScoreEvent } from '../domain/index.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -8,6 +8,7 @@ import type { LatestValue, PatientView, ServerFrame } from './protocol.ts';
 
 const RESOLVED_KEPT_MS = 24 * 3600_000;
 const SNAPSHOT_QUERIES_AT_ONCE = 16;
+const NOTES_KEPT = 20;
 
 /**
  * What a console needs to draw a ward from scratch: built from the alert, score and settings streams
@@ -19,6 +20,8 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
   const routes = deps.routes ?? createRouteCatalogue({ catalogue: 'referral-routes', version: '0.0.0', title: 'none', routes: [], offers: [], patientRoutes: [] });
   const referrals = new Map<string, Referral>();
   const notifications = new Map<string, Notification>();
+  /** Per patient, the newest handover notes (NOTES_KEPT), oldest first; the topic keeps them all. */
+  const notes = new Map<string, HandoverNote[]>();
   const capacity = deps.capacity ?? createCapacityBoard({ registry: deps.registry, staleAfterSeconds: 1800, now });
   const alerts = new Map<string, Alert>();
   const scores = new Map<string, ScoreEvent>();
@@ -72,6 +75,17 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
       const held = notifications.get(n.notificationId);
       if (held && held.revision >= n.revision) return false;
       notifications.set(n.notificationId, n);
+      return true;
+    },
+
+    /** Returns false for a note already held (a redelivery). */
+    applyNote(note: HandoverNote): boolean {
+      const list = notes.get(note.patientId) ?? [];
+      if (list.some((n) => n.noteId === note.noteId)) return false;
+      list.push(note);
+      list.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+      if (list.length > NOTES_KEPT) list.splice(0, list.length - NOTES_KEPT);
+      notes.set(note.patientId, list);
       return true;
     },
 
@@ -156,6 +170,7 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
           .filter((r) => r.wardId === wardId && (!TERMINAL_REFERRAL_STATES.has(r.state) || Date.parse(r.updatedAt) >= cutoff))
           .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt)),
         routes: { version: routes.version, routes: routes.all(), patientRoutes: routes.patientRoutes().map((r) => r.id) },
+        handoverNotes: ward.flatMap((p) => [...(notes.get(p.patientId) ?? [])].reverse()),
         notifications: [...notifications.values()].filter((n) => n.wardId === wardId && Date.parse(n.updatedAt) >= cutoff),
         alertRoutes: Object.fromEntries(wardAlerts.map((a) => [a.alertId, routes.offeredFor(a).map((r) => r.id)]).filter(([, ids]) => ids!.length)),
       };

@@ -234,6 +234,28 @@ describe('escalation from the console', () => {
     await page.close();
   }, 60_000);
 
+  it('keeps handover notes with who wrote them and when, for every console on the ward', async () => {
+    const page = await openConsole();
+    const colleague = await openConsole();
+    for (const p of [page, colleague]) {
+      await p.locator('[data-testid="patient-row"][data-patient-id="pt-0003"] [data-testid="patient-open"]').click();
+      await p.locator('[data-testid="patient-header"]').waitFor();
+    }
+    await page.locator('[data-testid="note-text"]').fill('Daughter visiting at 18:00; prefers phone calls to her mobile.');
+    await page.locator('[data-testid="note-add"]').click();
+    for (const p of [page, colleague]) {
+      const note = p.locator('[data-testid="handover-note"]').first();
+      await expect.poll(() => note.textContent(), { timeout: 10_000 }).toContain('Daughter visiting at 18:00');
+      expect(await note.textContent()).toContain('nurse.okafor');
+    }
+    expect(await page.locator('[data-testid="note-text"]').inputValue()).toBe('');
+    // A console that opens later gets the note in its snapshot.
+    const later = await openConsole();
+    await later.locator('[data-testid="patient-row"][data-patient-id="pt-0003"] [data-testid="patient-open"]').click();
+    await expect.poll(() => later.locator('[data-testid="handover-note"]').first().textContent(), { timeout: 10_000 }).toContain('Daughter visiting');
+    for (const p of [page, colleague, later]) await p.close();
+  });
+
   it('fits a 390 px phone: no sideways scrolling, Acknowledge on screen', async () => {
     const page = await openConsole({ width: 390, height: 844 });
     await page.locator('[data-testid="alert-item"]').first().waitFor({ timeout: 15_000 });
