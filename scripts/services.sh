@@ -21,6 +21,8 @@ INFLUX_DB=vitals
 # Per-device MQTT passwords are derived from this secret (see src/mqtt/credentials.ts).
 DEVICE_SECRET="${VW_MQTT_DEVICE_SECRET:-vw-services-device-secret-0123456789}"
 INGEST_PASSWORD="${VW_SERVICES_INGEST_PASSWORD:-vw-services-ingest-password}"
+# Capacity sources' tokens (their MQTT passwords) are derived from this secret (src/capacity/credentials.ts).
+CAPACITY_SECRET="${VW_CAPACITY_SECRET:-vw-services-capacity-secret-0123456789}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -72,8 +74,9 @@ install_influxdb() {
 start_mosquitto() {
   running mosquitto && return
   mkdir -p "$RUN/mosquitto"
-  # Credentials and ACL from the device registry: a device may publish only to its own topic.
+  # Credentials and ACL from the registry: a device or a capacity source may publish only to its own topic.
   (cd "$ROOT" && VW_MQTT_DEVICE_SECRET="$DEVICE_SECRET" VW_MQTT_USERNAME=vw-ingest VW_MQTT_PASSWORD="$INGEST_PASSWORD" \
+    VW_CAPACITY_SECRET="$CAPACITY_SECRET" \
     node --import tsx src/cli/main.ts mqtt-auth --out "$RUN/mosquitto" \
       --seeds seeds/demo-ward.yaml,test/fixtures/integration-ward.yaml >/dev/null)
   mosquitto_passwd -U "$RUN/mosquitto/passwd"
@@ -193,6 +196,7 @@ export MQTT_URL=mqtt://127.0.0.1:$MQTT_PORT
 export MQTT_USERNAME=vw-ingest
 export MQTT_PASSWORD=$INGEST_PASSWORD
 export VW_MQTT_DEVICE_SECRET=$DEVICE_SECRET
+export VW_CAPACITY_SECRET=$CAPACITY_SECRET
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export INFLUX_URL=http://127.0.0.1:$INFLUX_PORT
 export INFLUX_TOKEN=$INFLUX_USER:$INFLUX_PASSWORD

@@ -11,12 +11,22 @@ const PARAM_LABEL = {
   respiratory_rate: 'RR', spo2: 'SpO₂', supplemental_oxygen: 'O₂', systolic_bp: 'SBP',
   heart_rate: 'HR', consciousness: 'ACVPU', temperature: 'Temp',
 };
-const TRENDS = [
-  ['heart_rate', 'Heart rate', '/min'],
-  ['respiratory_rate', 'Respiratory rate', '/min'],
-  ['spo2', 'SpO₂', '%'],
-  ['temperature', 'Temperature', '°C'],
+/**
+ * The charts of the selected patient: which series each draws, over how long, and which rule bands
+ * are shaded behind it (chartBands from the server; SpO₂ by the patient's scale).
+ */
+const DAY_MS = 24 * 3600_000;
+const CHARTS = [
+  { id: 'news2', label: 'NEWS2', unit: 'total', series: ['news2'], bands: () => 'news2', spanMs: DAY_MS },
+  { id: 'respiratory_rate', label: 'Respiratory rate', unit: '/min', series: ['respiratory_rate'], bands: () => 'respiratory_rate', spanMs: DAY_MS },
+  { id: 'spo2', label: 'SpO₂', unit: '%', series: ['spo2'], bands: (p) => (p.spo2Scale === 2 ? 'spo2_scale_2' : 'spo2_scale_1'), spanMs: DAY_MS },
+  { id: 'heart_rate', label: 'Heart rate', unit: '/min', series: ['heart_rate'], bands: () => 'heart_rate', spanMs: DAY_MS },
+  { id: 'bp', label: 'Blood pressure (systolic, diastolic)', unit: 'mmHg', series: ['systolic_bp', 'diastolic_bp'], bands: () => 'systolic_bp', spanMs: DAY_MS },
+  { id: 'temperature', label: 'Temperature', unit: '°C', series: ['temperature'], bands: () => 'temperature', spanMs: DAY_MS },
+  { id: 'weight', label: 'Weight', unit: 'kg', series: ['weight'], bands: () => null, spanMs: 7 * DAY_MS },
 ];
+const BAND_FILL = ['rgba(0, 127, 59, 0.10)', 'rgba(255, 184, 28, 0.22)', 'rgba(237, 139, 0, 0.24)', 'rgba(213, 40, 27, 0.20)'];
+const SERIES_STROKE = ['#005eb8', '#7c2855'];
 const SETTING_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const STALE_AMBER_MS = 15 * 60_000;
 const STALE_RED_MS = 60 * 60_000;
@@ -52,6 +62,7 @@ const state = {
   referring: null,
   roles: [],
   notifications: new Map(),
+  chartBands: { ruleVersion: '', bands: {} },
   // Handover notes per patient, newest first; and the note form of the open patient, kept across renders.
   notes: new Map(),
   noteForm: null,
@@ -156,6 +167,7 @@ function onFrame(frame) {
       state.routes = frame.routes;
       state.alertRoutes = new Map(Object.entries(frame.alertRoutes));
       state.notifications = new Map(frame.notifications.map((n) => [n.notificationId, n]));
+      state.chartBands = frame.chartBands;
       state.notes = new Map();
       for (const note of frame.handoverNotes) state.notes.set(note.patientId, [...(state.notes.get(note.patientId) || []), note]);
       state.referring = null;
@@ -297,6 +309,8 @@ function applyReading(reading) {
 function applyScore(score) {
   const patient = state.patients.get(score.patientId);
   if (!patient) return;
+  const points = state.series.get(`${score.patientId}:news2`);
+  if (points && !score.partial) points.push({ ts: score.ts, value: score.total });
   if (!patient.score || Date.parse(patient.score.ts) <= Date.parse(score.ts)) patient.score = score;
   scheduleRender();
 }
@@ -762,7 +776,7 @@ function select(patientId) {
   state.selected = state.selected === patientId ? null : patientId;
   if (state.editor && state.editor.patientId !== state.selected) state.editor = null;
   if (state.selected) {
-    for (const [type] of TRENDS) send({ type: 'series', patientId, readingType: type });
+    for (const chart of CHARTS) for (const type of chart.series) send({ type: 'series', patientId, readingType: type, since: new Date(Date.now() - chart.spanMs).toISOString() });
   }
   render();
 }
@@ -804,13 +818,8 @@ function renderDetail() {
     referringHere ? state.referring.node : null,
     referrals.length ? referralSection(`detail-${patient.patientId}`, referrals) : null,
     notesSection(patient),
-    el('h4', { class: 'trends-title' }, 'Last 6 hours'),
-    el('div', { class: 'trends' }, TRENDS.map(([type, label, unit]) => {
-      const points = state.series.get(`${patient.patientId}:${type}`) || [];
-      const nums = points.filter((p) => typeof p.value === 'number').map((p) => p.value);
-      const range = nums.length ? `${Math.min(...nums)}–${Math.max(...nums)} ${unit}` : 'no data';
-      return el('div', { class: 'trend', 'data-testid': `trend-${type}` }, el('div', { class: 'trend-title' }, el('span', {}, `${label} (${unit})`), el('span', {}, range)), vitalChart(points, `${label}, ${unit}`));
-    })),
+    el('h4', { class: 'trends-title' }, `Charts: up to the last 24 hours (weight 7 days); shading shows the ${state.chartBands.ruleVersion || 'NEWS2'} score bands`),
+    el('div', { class: 'trends' }, CHARTS.map((chart) => chartCard(patient, chart))),
     settingsPanel(patient),
   ].filter(Boolean));
 }
@@ -866,26 +875,84 @@ function patientHeader(patient) {
       el('dt', {}, 'Escalation plan'), el('dd', { class: 'plan' }, patient.escalationPlan || 'none recorded: agree one with the patient')));
 }
 
-/** A vital's last hours drawn with uPlot: time along the bottom, values up the side. */
-function vitalChart(points, label) {
-  const numeric = points.filter((p) => typeof p.value === 'number');
-  const box = el('div', { class: 'vital-chart', role: 'img', 'aria-label': numeric.length ? `${label}: ${numeric.length} readings, latest ${numeric[numeric.length - 1].value} at ${clockTime(numeric[numeric.length - 1].ts)}` : `${label}: no readings` });
+function chartCard(patient, chart) {
+  const data = chart.series.map((type) => (state.series.get(`${patient.patientId}:${type}`) || []).filter((p) => typeof p.value === 'number'));
+  const bandKey = chart.bands(patient);
+  const bands = (bandKey && state.chartBands.bands[bandKey]) || [];
+  const lines = [];
+  if (chart.id === 'weight') {
+    const dry = patient.settings && patient.settings.values.baselineWeight;
+    if (typeof dry === 'number') lines.push({ value: dry, label: `dry weight ${dry} kg` }, { value: dry + 2, label: `dry weight + 2 kg` });
+  }
+  if (chart.id === 'bp') lines.push({ value: 180, label: 'severe hypertension 180' });
+  const latest = data[0][data[0].length - 1];
+  return el('figure', { class: 'trend', 'data-testid': `chart-${chart.id}` },
+    el('figcaption', { class: 'trend-title' },
+      el('span', {}, `${chart.label} (${chart.unit})`),
+      el('span', {}, latest ? `latest ${latest.value}${chart.series.length > 1 && data[1].length ? `/${data[1][data[1].length - 1].value}` : ''} at ${clockTime(latest.ts)}` : 'no data')),
+    vitalChart(data, { label: `${chart.label}, ${chart.unit}`, bands, lines, spanMs: chart.spanMs }),
+    bands.length ? el('p', { class: 'chart-legend' }, `Shaded: ${bands.filter((b) => b.score > 0).map((b) => b.label).join('; ')}`) : null,
+    lines.length ? el('p', { class: 'chart-legend' }, `Lines: ${lines.map((l) => l.label).join('; ')}`) : null);
+}
+
+/** One chart drawn with uPlot: time along the bottom, values up the side, rule bands shaded behind. */
+function vitalChart(data, { label, bands, lines, spanMs }) {
+  const count = data.reduce((n, d) => n + d.length, 0);
+  const box = el('div', { class: 'vital-chart', role: 'img', 'aria-label': count ? `${label}: ${count} readings` : `${label}: no readings in this period` });
   const Plot = window.uPlot;
-  if (!Plot || numeric.length < 2) return box;
-  const xs = numeric.map((p) => Date.parse(p.ts) / 1000);
-  const ys = numeric.map((p) => p.value);
+  if (!Plot || !count) return box;
+  // One time axis for all series: the union of their times, each series null where it has no point.
+  const times = [...new Set(data.flatMap((d) => d.map((p) => Date.parse(p.ts) / 1000)))].sort((a, b) => a - b);
+  const columns = data.map((d) => {
+    const at = new Map(d.map((p) => [Date.parse(p.ts) / 1000, p.value]));
+    return times.map((t) => (at.has(t) ? at.get(t) : null));
+  });
+  const values = data.flatMap((d) => d.map((p) => p.value)).concat(lines.map((l) => l.value));
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = Math.max(1, (hi - lo) * 0.15);
+  const now = Date.now() / 1000;
+  // Up to the chart's span, but no wider than the data needs (at least an hour), so a short history is legible.
+  const start = Math.max(now - spanMs / 1000, Math.min(times[0] - 300, now - 3600));
+  const series = [{}, ...columns.map((_, i) => ({ stroke: SERIES_STROKE[i % SERIES_STROKE.length], width: 1.5, spanGaps: true, points: { show: times.length < 60, size: 4 } }))];
   requestAnimationFrame(() => {
     if (!box.isConnected) return;
     new Plot({
-      width: Math.max(200, box.clientWidth),
-      height: 140,
+      width: Math.max(220, box.clientWidth),
+      height: 150,
       legend: { show: false },
       cursor: { show: false },
       select: { show: false },
-      scales: { x: { time: true } },
-      axes: [{ stroke: '#4c6272', size: 28, font: '11px system-ui' }, { stroke: '#4c6272', size: 40, font: '11px system-ui' }],
-      series: [{}, { stroke: '#005eb8', width: 1.5, points: { show: numeric.length < 40, size: 4 } }],
-    }, [xs, ys], box);
+      scales: { x: { time: true, range: () => [start, now] }, y: { range: () => [Math.floor(lo - pad), Math.ceil(hi + pad)] } },
+      axes: [{ stroke: '#4c6272', size: 28, font: '11px system-ui', grid: { stroke: '#e8edee' } }, { stroke: '#4c6272', size: 40, font: '11px system-ui', grid: { stroke: '#e8edee' } }],
+      series,
+      hooks: {
+        drawClear: [(u) => {
+          const { ctx, bbox } = u;
+          const [ymin, ymax] = [u.scales.y.min, u.scales.y.max];
+          for (const band of bands) {
+            // Ranges are closed on whole numbers (or tenths): shade to the half-way point between them.
+            const from = Math.max(ymin, band.min === undefined ? ymin : band.min - 0.5);
+            const to = Math.min(ymax, band.max === undefined ? ymax : band.max + 0.5);
+            if (to <= from) continue;
+            const top = u.valToPos(to, 'y', true);
+            const bottom = u.valToPos(from, 'y', true);
+            ctx.fillStyle = BAND_FILL[band.score];
+            ctx.fillRect(bbox.left, top, bbox.width, bottom - top);
+          }
+          ctx.strokeStyle = '#7c2855';
+          ctx.setLineDash([5, 4]);
+          for (const line of lines) {
+            const y = u.valToPos(line.value, 'y', true);
+            ctx.beginPath();
+            ctx.moveTo(bbox.left, y);
+            ctx.lineTo(bbox.left + bbox.width, y);
+            ctx.stroke();
+          }
+          ctx.setLineDash([]);
+        }],
+      },
+    }, [times, ...columns], box);
   });
   return box;
 }

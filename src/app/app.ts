@@ -5,6 +5,7 @@ import { BusEvents } from '../bus/events.ts';
 import type { Config } from '../config/config.ts';
 import { createTokenAuthority, type TokenAuthority } from '../feed/auth.ts';
 import { startFeedRole } from '../feed/feed-role.ts';
+import { chartBands } from '../feed/chart-bands.ts';
 import { startHttpServer, type HealthCheck } from '../http/http-server.ts';
 import { startIngestRole } from '../ingest/ingest-role.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
@@ -166,6 +167,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
           helloTimeoutMs: config.feed.helloTimeoutSeconds * 1000,
           capacityStaleSeconds: config.capacity.staleMinutes * 60,
           routes: referralRoutes!,
+          chartBands: chartBands(await loadNews2Rule(join(config.rules.dir, 'news2.yaml'))),
         })
       : undefined;
     // The capacity edge sits with ingest: both are where the outside world comes in.

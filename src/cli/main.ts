@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formatZodError } from '../config/errors.ts';
-import { Acvpu } from '../domain/index.ts';
+import { Acvpu, type CapacitySource } from '../domain/index.ts';
 import { mosquittoAcl, mosquittoPasswordLines } from '../mqtt/credentials.ts';
+import { capacitySourceToken } from '../capacity/credentials.ts';
 import { loadNews2Rule } from '../rules/news2/rule-file.ts';
 import { scoreNews2 } from '../rules/news2/score.ts';
 import { ConfigError, loadConfig, PACKAGE_ROOT, type Config } from '../config/config.ts';
@@ -24,11 +26,14 @@ const USAGE = `vw: wearable remote monitoring for virtual wards
 
 Usage:
   vw demo                          everything in one process with a simulated ward; prints the console URL
-  vw all                           every role in one process (ingest, rules, sink, feed, referrals)
-  vw ingest | rules | sink | feed | referrals
+  vw all                           every role in one process (ingest, rules, sink, feed, referrals, notify)
+  vw ingest | rules | sink | feed | referrals | notify
                                    one role in this process
-  vw token --user NAME --wards W1,W2 [--hours H]
+  vw token --user NAME --wards W1,W2 [--hours H] [--roles "virtual ward consultant,…"]
                                    prints a console token (needs VW_FEED_TOKEN_SECRET)
+  vw capacity-token --source ID [--seeds registry.yaml]
+                                   prints a capacity source's token: its HTTP bearer token and MQTT
+                                   password (needs VW_CAPACITY_SECRET; docs/capacity.md)
   vw score news2                   reads one JSON object of reading values on stdin, prints the NEWS2
                                    total, band and sub-scores (keys: respiratory_rate, spo2, spo2_scale,
                                    supplemental_oxygen, systolic_bp, heart_rate, consciousness, temperature)
@@ -41,7 +46,8 @@ Usage:
                                    removed, alerts per patient-day and versions (docs/replay.md)
   vw mqtt-auth --out DIR [--seeds A.yaml,B.yaml]
                                    writes a Mosquitto password file and ACL for the registry's devices
-                                   (needs VW_MQTT_DEVICE_SECRET, VW_MQTT_USERNAME, VW_MQTT_PASSWORD)
+                                   and capacity sources (needs VW_MQTT_DEVICE_SECRET, VW_MQTT_USERNAME,
+                                   VW_MQTT_PASSWORD; VW_CAPACITY_SECRET for the capacity sources)
 
 Configuration comes from VW_* environment variables and an optional YAML file named by VW_CONFIG;
 see docs/configuration.md.`;
@@ -66,15 +72,24 @@ async function runRoles(config: Config, roles: readonly Role[]): Promise<VwApp> 
   return app;
 }
 
+/** Roles the shipped escalation ladders notify, held by the demo's ward lead. */
+const DEMO_NOTIFY_ROLES = ['virtual ward clinician on call', 'virtual ward consultant', 'virtual ward nurse in charge', 'virtual ward clinical lead', 'heart failure specialist nurse team lead'];
+
 async function demo(): Promise<void> {
   // The demo keeps its terminal for the URLs: routine info logs are off unless VW_LOG_LEVEL asks.
   // A local receiving service stands in for 999, 111, the community team and the rest, so a
   // newcomer sees a referral arrive and be accepted. Routes with endpoints of their own keep them.
-  const receiver = await startReferralReceiver({ name: 'Demo receiving service' });
+  const webhookSecret = process.env.VW_NOTIFY_SECRET ?? randomBytes(24).toString('base64url');
+  const receiver = await startReferralReceiver({ name: 'Demo receiving service', webhookSecret });
   const routesFile = await loadReferralRoutes(join(loadConfig().rules.dir, ROUTES_FILE));
   const endpoints = { ...Object.fromEntries(routesFile.routes.map((r) => [r.id, `${receiver.url}/${r.id}`])), ...loadConfig().referrals.endpoints };
-  const config = loadConfig(process.env, { 'simulator.enabled': true, 'referrals.endpoints': endpoints, ...(process.env.VW_LOG_LEVEL ? {} : { logLevel: 'warn' }) });
+  // Escalations not acknowledged in time are posted, signed, to the same local service.
+  const webhooks = Object.fromEntries(DEMO_NOTIFY_ROLES.map((role) => [role, `${receiver.url}/notify/${role.replaceAll(' ', '-')}`]));
+  const callbackToken = process.env.VW_REFERRAL_CALLBACK_TOKEN ?? randomBytes(24).toString('base64url');
+  const config = loadConfig(process.env, { 'simulator.enabled': true, 'referrals.endpoints': endpoints, 'referrals.callbackToken': callbackToken, 'notify.webhooks': webhooks, 'notify.secret': webhookSecret, ...(process.env.VW_LOG_LEVEL ? {} : { logLevel: 'warn' }) });
   const app = await startVw(config);
+  // The receiving service answers a few seconds later, as a real one would: "sent", then "accepted".
+  receiver.answerLater({ baseUrl: app.httpUrl, token: callbackToken, afterMs: 4_000 });
   const { data } = await loadRegistryFile(config.registry.seedsFile);
   const scenario = await loadScenario(config.simulator.scenarioFile);
   const simulator = createWardSimulator({ mqttUrl: app.mqttUrl, registry: data, scenario, logger: app.logger });
@@ -101,7 +116,7 @@ async function demo(): Promise<void> {
   });
   const firstWard = data.wards[0]!;
   const nurse = await app.tokens.issue({ sub: 'demo.nurse', name: 'Demo Nurse', wards: [firstWard.wardId] });
-  const lead = await app.tokens.issue({ sub: 'demo.lead', name: 'Demo Ward Lead', wards: data.wards.map((w) => w.wardId) });
+  const lead = await app.tokens.issue({ sub: 'demo.lead', name: 'Demo Ward Lead', wards: data.wards.map((w) => w.wardId), roles: DEMO_NOTIFY_ROLES });
   process.stdout.write(
     [
       '',
@@ -109,7 +124,7 @@ async function demo(): Promise<void> {
       '',
       `  Console (nurse, ${firstWard.name} only):`,
       `    ${app.httpUrl}/#token=${nurse}`,
-      `  Console (ward lead, all wards):`,
+      `  Console (ward lead and consultant, all wards; escalations to them show as banners):`,
       `    ${app.httpUrl}/#token=${lead}`,
       `  MQTT broker:  ${app.mqttUrl}   (devices publish to vw/v1/devices/{deviceId}/readings)`,
       `  Referrals received by the demo's receiving service (FHIR message bundles):`,
@@ -124,13 +139,14 @@ async function demo(): Promise<void> {
 }
 
 async function token(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { user: { type: 'string' }, wards: { type: 'string' }, hours: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { user: { type: 'string' }, wards: { type: 'string' }, hours: { type: 'string' }, roles: { type: 'string' } } });
   const config = loadConfig();
   if (!config.feed.tokenSecret) throw new ConfigError('VW_FEED_TOKEN_SECRET must be set to issue tokens that a running vw accepts');
   if (!values.user || !values.wards) throw new ConfigError('vw token needs --user NAME and --wards W1,W2');
   const authority = createTokenAuthority({ secret: config.feed.tokenSecret, issuer: config.feed.tokenIssuer });
   const hours = values.hours ? Number(values.hours) : 12;
-  process.stdout.write(`${await authority.issue({ sub: values.user, wards: values.wards.split(',') }, hours * 3600)}\n`);
+  const roles = values.roles ? values.roles.split(',').map((r) => r.trim()).filter(Boolean) : [];
+  process.stdout.write(`${await authority.issue({ sub: values.user, wards: values.wards.split(','), ...(roles.length ? { roles } : {}) }, hours * 3600)}\n`);
 }
 
 async function mqttAuth(args: string[]): Promise<void> {
@@ -144,11 +160,43 @@ async function mqttAuth(args: string[]): Promise<void> {
   // Several registries may share one broker (e.g. a ward per file): --seeds a.yaml,b.yaml
   const files = values.seeds ? values.seeds.split(',') : [config.registry.seedsFile];
   const registries = await Promise.all(files.map(async (f) => (await loadRegistryFile(f)).data));
-  const data = { ...registries[0]!, devices: registries.flatMap((r) => r.devices), enrolments: registries.flatMap((r) => r.enrolments) };
+  // A source listed in several files must be the same source; a username must name one client.
+  const sources = new Map<string, CapacitySource>();
+  for (const source of registries.flatMap((r) => r.capacitySources ?? [])) {
+    const held = sources.get(source.sourceId);
+    if (held && (held.service !== source.service || held.providerId !== source.providerId)) {
+      throw new ConfigError(`capacity source ${source.sourceId} is listed with different services or providers in ${files.join(', ')}`);
+    }
+    sources.set(source.sourceId, source);
+  }
+  const data = { ...registries[0]!, devices: registries.flatMap((r) => r.devices), enrolments: registries.flatMap((r) => r.enrolments), capacitySources: [...sources.values()] };
+  const users = new Set([username, ...data.devices.map((d) => d.deviceId)]);
+  for (const sourceId of sources.keys()) {
+    if (users.has(sourceId)) throw new ConfigError(`capacity source ${sourceId} has the username of a device or of ingest: MQTT usernames must be unique`);
+  }
+  const capacitySecret = config.capacity.secret;
+  const capacitySources = capacitySecret ? [...sources.keys()] : [];
   await mkdir(values.out, { recursive: true });
-  await writeFile(join(values.out, 'passwd'), mosquittoPasswordLines(data, { deviceSecret, ingestUser: username, ingestPassword: password }), { mode: 0o600 });
-  await writeFile(join(values.out, 'acl'), mosquittoAcl({ ingestUser: username }));
-  process.stdout.write(`wrote ${join(values.out, 'passwd')} (enrolled devices + ingest; hash it with mosquitto_passwd -U) and ${join(values.out, 'acl')}\n`);
+  await writeFile(join(values.out, 'passwd'), mosquittoPasswordLines(data, { deviceSecret, ingestUser: username, ingestPassword: password, ...(capacitySecret ? { capacitySecret } : {}) }), { mode: 0o600 });
+  await writeFile(join(values.out, 'acl'), mosquittoAcl({ ingestUser: username, capacitySources }));
+  process.stdout.write(
+    `wrote ${join(values.out, 'passwd')} (enrolled devices, ${capacitySources.length} capacity sources and ingest; hash it with mosquitto_passwd -U) and ${join(values.out, 'acl')}\n`,
+  );
+  if (sources.size && !capacitySecret) {
+    process.stderr.write(`vw mqtt-auth: VW_CAPACITY_SECRET is not set, so capacity sources (${[...sources.keys()].join(', ')}) cannot connect to the broker; they can still post to the HTTP API\n`);
+  }
+}
+
+async function capacityToken(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { source: { type: 'string' }, seeds: { type: 'string' } } });
+  const config = loadConfig();
+  if (!config.capacity.secret) throw new ConfigError('VW_CAPACITY_SECRET must be set to derive the token that a running vw accepts');
+  if (!values.source) throw new ConfigError('vw capacity-token needs --source ID (a sourceId under capacitySources in the registry)');
+  const { registry } = await loadRegistryFile(values.seeds ?? config.registry.seedsFile);
+  if (!registry.capacitySources().some((s) => s.sourceId === values.source)) {
+    throw new ConfigError(`capacity source ${values.source} is not in ${values.seeds ?? config.registry.seedsFile}: add it under capacitySources first`);
+  }
+  process.stdout.write(`${capacitySourceToken(config.capacity.secret, values.source)}\n`);
 }
 
 const ScoreInput = z
@@ -210,6 +258,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'sink':
     case 'feed':
     case 'referrals':
+    case 'notify':
       // `vw rules docs` is a tool; `vw rules` alone is the role.
       if (command === 'rules' && rest.length) return rules(rest);
       await runRoles(loadConfig(), [command]);
@@ -218,6 +267,8 @@ export async function main(argv: string[]): Promise<void> {
       return token(rest);
     case 'mqtt-auth':
       return mqttAuth(rest);
+    case 'capacity-token':
+      return capacityToken(rest);
     case 'score':
       return score(rest);
     case 'replay':

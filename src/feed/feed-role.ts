@@ -7,6 +7,7 @@ import { on } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
 import { TERMINAL_REFERRAL_STATES, type AlertAction, type AlertEvidence, type ReferralAction } from '../domain/index.ts';
 import type { RouteCatalogue } from '../referrals/routes-file.ts';
+import type { ChartBands } from './chart-bands.ts';
 import type { Logger } from '../observability/logger.ts';
 import { secondsSince, type Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -47,13 +48,15 @@ export async function startFeedRole(deps: {
   capacityStaleSeconds: number;
   /** Referral routes (rules/referral-routes.yaml). */
   routes: RouteCatalogue;
+  /** Bands shaded behind consoles' charts, from the NEWS2 rule. */
+  chartBands?: ChartBands;
   /** Distinguishes this process's consumer group: every feed instance needs every record. */
   instanceId?: string;
 }) {
   const { bus, store, registry, tokens, metrics } = deps;
   const log = deps.logger.child({ role: 'feed' });
   const capacity = createCapacityBoard({ registry, staleAfterSeconds: deps.capacityStaleSeconds });
-  const view = createWardView({ registry, store, capacity, routes: deps.routes });
+  const view = createWardView({ registry, store, capacity, routes: deps.routes, ...(deps.chartBands ? { chartBands: deps.chartBands } : {}) });
   const settingsChanges = createSettingsChanges({ bus, registry, view, metrics, logger: log });
   const sessions = new Set<Session>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -163,7 +166,10 @@ export async function startFeedRole(deps: {
           return;
         }
         const since = frame.since ? new Date(frame.since) : new Date(Date.now() - DEFAULT_SERIES_MS);
-        const points = await store.series(frame.patientId, frame.readingType, { since, limit: 2000 });
+        const points =
+          frame.readingType === 'news2'
+            ? (await store.scores(frame.patientId, { since, limit: 2000 })).filter((s) => !s.partial).map((s) => ({ ts: s.ts, value: s.total }))
+            : await store.series(frame.patientId, frame.readingType, { since, limit: 2000 });
         send(session, { type: 'series', patientId: frame.patientId, readingType: frame.readingType, points });
         return;
       }

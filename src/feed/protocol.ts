@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { WardCapacity } from '../capacity/board.ts';
 import { Alert, HandoverNote, IsoTimestamp, Notification, Pathway, PatientSettings, Reading, ReadingType, Referral, ScoreEvent, SettingValues, Spo2Scale } from '../domain/index.ts';
 import { ReferralRoute } from '../referrals/routes-file.ts';
+import { ChartBands } from './chart-bands.ts';
 
 /**
  * WebSocket frames between vw and a ward console, JSON text frames, one object each.
@@ -27,7 +28,8 @@ export const ClientFrame = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('series'),
     patientId: z.string().min(1),
-    readingType: ReadingType,
+    /** A reading type, or `news2` for the patient's NEWS2 totals. */
+    readingType: z.union([ReadingType, z.literal('news2')]),
     /** Defaults to the last 6 hours. */
     since: IsoTimestamp.optional(),
   }),
@@ -123,6 +125,8 @@ export const ServerFrame = z.discriminatedUnion('type', [
     alertRoutes: z.record(z.string(), z.array(z.string())),
     /** Notifications of the ward's escalations in the last 24 hours. */
     notifications: z.array(Notification),
+    /** Threshold bands shaded behind the charts, from the NEWS2 rule. */
+    chartBands: ChartBands,
     /** Each patient's recent handover notes, newest first. */
     handoverNotes: z.array(HandoverNote),
   }),
@@ -146,7 +150,7 @@ export const ServerFrame = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('series'),
     patientId: z.string(),
-    readingType: ReadingType,
+    readingType: z.union([ReadingType, z.literal('news2')]),
     points: z.array(SeriesPoint),
   }),
   z.object({ type: z.literal('accepted'), alertId: z.string(), actionId: z.string() }),

@@ -4,6 +4,7 @@ import { applySettings, type Alert, type ApplySettingsResult, type PatientSettin
 import type { Registry } from '../registry/registry.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
 import { createCapacityBoard, type CapacityBoard } from '../capacity/board.ts';
+import type { ChartBands } from './chart-bands.ts';
 import type { LatestValue, PatientView, ServerFrame } from './protocol.ts';
 
 const RESOLVED_KEPT_MS = 24 * 3600_000;
@@ -15,7 +16,7 @@ const NOTES_KEPT = 20;
  * (kept here: newest alert revision, newest score, settings version applied in order) and the
  * store's latest readings.
  */
-export function createWardView(deps: { registry: Registry; store: TimeSeriesStore; capacity?: CapacityBoard; routes?: RouteCatalogue; now?: () => number }) {
+export function createWardView(deps: { registry: Registry; store: TimeSeriesStore; capacity?: CapacityBoard; routes?: RouteCatalogue; chartBands?: ChartBands; now?: () => number }) {
   const now = deps.now ?? Date.now;
   const routes = deps.routes ?? createRouteCatalogue({ catalogue: 'referral-routes', version: '0.0.0', title: 'none', routes: [], offers: [], patientRoutes: [] });
   const referrals = new Map<string, Referral>();
@@ -170,6 +171,7 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
           .filter((r) => r.wardId === wardId && (!TERMINAL_REFERRAL_STATES.has(r.state) || Date.parse(r.updatedAt) >= cutoff))
           .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt)),
         routes: { version: routes.version, routes: routes.all(), patientRoutes: routes.patientRoutes().map((r) => r.id) },
+        chartBands: deps.chartBands ?? { ruleVersion: '', bands: {} },
         handoverNotes: ward.flatMap((p) => [...(notes.get(p.patientId) ?? [])].reverse()),
         notifications: [...notifications.values()].filter((n) => n.wardId === wardId && Date.parse(n.updatedAt) >= cutoff),
         alertRoutes: Object.fromEntries(wardAlerts.map((a) => [a.alertId, routes.offeredFor(a).map((r) => r.id)]).filter(([, ids]) => ids!.length)),

@@ -133,8 +133,26 @@ export async function startNotifyRole(deps: {
     }
   }
 
+  // As in the referrals outbox: nothing is sent before the view has read the topic to its end since
+  // partitions were last assigned, so an old "pending" revision is never sent again.
+  let caughtUpFor = '';
+  let catchingUp = false;
   const timer = setInterval(() => {
     const assigned = subscription.assigned();
+    const key = [...assigned].sort((a, b) => a - b).join(',');
+    if (key !== caughtUpFor) {
+      if (!catchingUp) {
+        catchingUp = true;
+        catchUp()
+          .then(() => {
+            caughtUpFor = key;
+          }, (error: unknown) => log.warn({ err: error }, 'could not read the notifications topic to its end; trying again'))
+          .finally(() => {
+            catchingUp = false;
+          });
+      }
+      return;
+    }
     const now = Date.now();
     for (const n of latest.values()) {
       const due = n.status === 'pending' || (n.status === 'retrying' && (!n.nextAttemptAt || Date.parse(n.nextAttemptAt) <= now));

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, MessageHeader, ServiceRequest } from '@medplum/fhirtypes';
 import type { Bus } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
-import type { Referral, ReferralAction } from '../domain/index.ts';
+import { TERMINAL_REFERRAL_STATES, type Referral, type ReferralAction } from '../domain/index.ts';
 import { BodyTooLargeError, bearerToken, isJson, readBody, sendJson, type ApiRoute } from '../http/api.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -42,6 +42,10 @@ export function referralCallbackApi(deps: { bus: Bus; token: string; referral(id
       const referral = deps.referral(referralId!);
       if (!referral) {
         sendJson(res, 404, outcome('not-found', `no referral ${referralId}`), { 'content-type': 'application/fhir+json' });
+        return;
+      }
+      if (TERMINAL_REFERRAL_STATES.has(referral.state)) {
+        sendJson(res, 409, outcome('conflict', `the referral is already ${referral.state}`), { 'content-type': 'application/fhir+json' });
         return;
       }
       const answer = readResponseMessage(body);

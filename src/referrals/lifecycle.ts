@@ -36,6 +36,8 @@ export function applyReferralAction(current: Referral | undefined, action: Refer
   if (!current) return { changed: false, reason: 'no such referral' };
   if (current.history.some((h) => h.at === action.at && h.by === action.by && h.state === stateOf(action))) return { changed: false, reason: 'duplicate action' };
   if (TERMINAL_REFERRAL_STATES.has(current.state)) return { changed: false, reason: `referral is already ${current.state}` };
+  // A receiver posting the same answer again (a retry of its own) changes nothing.
+  if (action.action === 'response' && current.state === action.outcome) return { changed: false, reason: 'duplicate answer' };
   if (action.action === 'cancel') {
     // Once the receiver has the referral it is told of the cancellation; before that nothing is sent.
     // A retried attempt may have reached the receiver even though no answer came back: it is told too.

@@ -89,9 +89,13 @@ export async function startReferralsRole(deps: {
     const patient = registry.patient(referral.patientId);
     const ward = registry.ward(referral.wardId);
     const now = new Date().toISOString();
-    if (!endpoint || !route || !patient || !ward) {
-      const why = !endpoint ? `no receiver is configured for ${referral.routeTitle}: the referral is kept, not sent` : 'the route, patient or ward is no longer known: not sent';
-      await publish({ ...referral, revision: referral.revision + 1, updatedAt: now, delivery: { ...referral.delivery, status: 'no_endpoint', lastError: why } });
+    if (!endpoint) {
+      await publish({ ...referral, revision: referral.revision + 1, updatedAt: now, delivery: { ...referral.delivery, status: 'no_endpoint', lastError: `no receiver is configured for ${referral.routeTitle}: the referral is kept, not sent` } });
+      return;
+    }
+    if (!route || !patient || !ward) {
+      // Not retried: nothing here will change until the registry or the routes file does.
+      await publish({ ...referral, revision: referral.revision + 1, updatedAt: now, delivery: { ...referral.delivery, status: 'failed', lastError: 'the route, patient or ward is no longer known here: not sent' } });
       return;
     }
     const cancelling = referral.state === 'cancelled';
@@ -137,9 +141,27 @@ export async function startReferralsRole(deps: {
   }
 
   let stopped = false;
+  // Deliveries wait until the view has read the referrals topic to its end since partitions were last
+  // assigned: an old "pending" revision must never be sent once its referral has moved on.
+  let caughtUpFor = '';
+  let catchingUp = false;
   const timer = setInterval(() => {
     if (stopped) return;
     const assigned = actions.assigned();
+    const key = [...assigned].sort((a, b) => a - b).join(',');
+    if (key !== caughtUpFor) {
+      if (!catchingUp) {
+        catchingUp = true;
+        catchUp()
+          .then(() => {
+            caughtUpFor = key;
+          }, (error: unknown) => log.warn({ err: error }, 'could not read the referrals topic to its end; trying again'))
+          .finally(() => {
+            catchingUp = false;
+          });
+      }
+      return;
+    }
     const now = Date.now();
     for (const referral of latest.values()) {
       const { status, nextAttemptAt } = referral.delivery;

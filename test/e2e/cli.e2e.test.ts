@@ -2,12 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { capacitySourceToken } from '../../src/capacity/credentials.ts';
 
 const VW = join(import.meta.dirname, '..', '..', 'bin', 'vw.js');
 
-function vw(args: string[], input = '') {
+function vw(args: string[], input = '', env: Record<string, string | undefined> = {}) {
   // Run from elsewhere: the command must find its own rule files.
-  const run = spawnSync(process.execPath, [VW, ...args], { input, cwd: tmpdir(), encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync(process.execPath, [VW, ...args], { input, cwd: tmpdir(), encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -45,5 +46,18 @@ describe('vw command', () => {
   it('prints usage for help and fails on an unknown command', () => {
     expect(vw(['help']).stdout).toMatch(/vw demo/);
     expect(vw(['frobnicate']).status).toBe(2);
+  });
+
+  it('prints a capacity source\'s token, and refuses without the secret or for an unknown source', () => {
+    const secret = 'capacity-secret-for-the-cli-test';
+    const run = vw(['capacity-token', '--source', 'cap-rx9-ambulance'], '', { VW_CAPACITY_SECRET: secret, VW_SEEDS: undefined });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${capacitySourceToken(secret, 'cap-rx9-ambulance')}\n`);
+    const without = vw(['capacity-token', '--source', 'cap-rx9-ambulance'], '', { VW_CAPACITY_SECRET: undefined, VW_SEEDS: undefined });
+    expect(without.status).not.toBe(0);
+    expect(without.stderr).toMatch(/VW_CAPACITY_SECRET/);
+    const unknown = vw(['capacity-token', '--source', 'cap-nobody'], '', { VW_CAPACITY_SECRET: secret, VW_SEEDS: undefined });
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toMatch(/cap-nobody/);
   });
 });

@@ -27,11 +27,11 @@ describe('docker-compose.yml', () => {
     expect(compose.services.influxdb?.image).toBe('influxdb:2.7');
   });
 
-  it.each(['ingest', 'rules', 'sink', 'feed'])('runs the %s role as its own service with a configuration vw accepts', (role) => {
+  it.each(['ingest', 'rules', 'sink', 'feed', 'referrals'])('runs the %s role as its own service with a configuration vw accepts', (role) => {
     const service = compose.services[role]!;
     expect(service.command?.join(' ')).toMatch(new RegExp(`npx vw ${role}$`));
     const env = Object.fromEntries(
-      Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32) })]),
+      Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32), VW_CAPACITY_SECRET: 'c'.repeat(16) })]),
     );
     const config = loadConfig(env);
     expect(config).toMatchObject({ bus: { kind: 'kafka' }, store: { kind: 'influxdb' }, mqtt: { url: 'mqtt://mosquitto:1883' }, kafka: { brokers: ['kafka:9092'] } });
@@ -40,6 +40,17 @@ describe('docker-compose.yml', () => {
   it('refuses to start without the secrets it needs', () => {
     const env = compose.services.feed!.environment!;
     expect(() => interpolate(String(env.VW_FEED_TOKEN_SECRET), {})).toThrow(/VW_FEED_TOKEN_SECRET/);
+    expect(() => interpolate(String(env.VW_CAPACITY_SECRET), {})).toThrow(/VW_CAPACITY_SECRET/);
+  });
+
+  it('sends referrals only where VW_REFERRAL_ENDPOINTS says', () => {
+    const env = compose.services.referrals!.environment!;
+    const vars = { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32), VW_CAPACITY_SECRET: 'c'.repeat(16) };
+    const configured = (more: Record<string, string>) => loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(String(v), { ...vars, ...more })])));
+    expect(configured({}).referrals.endpoints).toEqual({});
+    expect(configured({ VW_REFERRAL_ENDPOINTS: 'urgent-community-response=https://ucr.example.nhs.uk/referrals' }).referrals.endpoints).toEqual({
+      'urgent-community-response': 'https://ucr.example.nhs.uk/referrals',
+    });
   });
 
   it('keeps the all-in-one demo behind a profile', () => {

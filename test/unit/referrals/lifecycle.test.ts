@@ -148,3 +148,11 @@ describe('referral lifecycle', () => {
     }
   });
 });
+
+describe('referral lifecycle: answers repeated by a receiver', () => {
+  it('absorbs the same answer posted twice', () => {
+    const requested = changed(applyReferralAction(undefined, request(), true));
+    const accepted = changed(applyReferralAction(requested, response(2, 'accepted'), true));
+    expect(unchanged(applyReferralAction(accepted, response(3, 'accepted'), true))).toBe('duplicate answer');
+  });
+});
