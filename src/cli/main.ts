@@ -236,7 +236,7 @@ async function rules(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: 'string' } } });
   if (positionals[0] !== 'docs') throw new ConfigError('usage: vw rules docs [--out FILE]');
   const dir = loadConfig().rules.dir;
-  const markdown = rulesMarkdown(await loadNews2Rule(join(dir, 'news2.yaml')), await loadRulePacks(dir));
+  const markdown = rulesMarkdown(await loadNews2Rule(join(dir, 'news2.yaml')), await loadRulePacks(dir), await loadReferralRoutes(join(dir, ROUTES_FILE)));
   const out = values.out ?? join(PACKAGE_ROOT, 'docs', 'rules.md');
   if (out === '-') process.stdout.write(markdown);
   else {

@@ -1,6 +1,8 @@
 import { formatDuration } from './duration.ts';
 import type { Condition, Operand, RulePack } from './pack-file.ts';
 import type { News2Rule } from '../news2/rule-file.ts';
+import { createRouteCatalogue, type ReferralRoutesFile } from '../../referrals/routes-file.ts';
+import type { AlertSeverity } from '../../domain/index.ts';
 
 /** docs/rules.md, generated from the rule files so the document cannot drift from what runs. */
 function operand(value: Operand): string {
@@ -109,7 +111,19 @@ over are restored on its next timer tick too, so a patient who has gone quiet st
 missing-data alert on time.
 `.split('\n');
 
-export function rulesMarkdown(news2: News2Rule, packs: readonly RulePack[]): string {
+const SEVERITIES: AlertSeverity[] = ['high', 'medium', 'low-medium'];
+
+export function rulesMarkdown(news2: News2Rule, packs: readonly RulePack[], routesFile?: ReferralRoutesFile): string {
+  const catalogue = routesFile ? createRouteCatalogue(routesFile) : undefined;
+  /** Per severity the rule can raise, the routes its alerts offer (rules/referral-routes.yaml). */
+  const routesLine = (ruleId: string, severities: readonly AlertSeverity[]) => {
+    if (!catalogue) return [];
+    const parts = SEVERITIES.filter((s) => severities.includes(s)).map((severity) => {
+      const routes = catalogue.offeredFor({ ruleId, severity });
+      return `${severity}: ${routes.length ? routes.map((r) => r.title).join(', ') : 'none'}`;
+    });
+    return [`- **Referral routes offered:** ${parts.join('; ')}`];
+  };
   const lines = [
     '# Rules',
     '',
@@ -129,6 +143,8 @@ export function rulesMarkdown(news2: News2Rule, packs: readonly RulePack[]): str
     '|---|---|',
     ...(['low', 'low-medium', 'medium', 'high'] as const).map((b) => `| ${b} | ${news2.response[b]}${news2.localPolicy?.reviewWithinMinutes[b] ? ` Local policy: review within ${news2.localPolicy.reviewWithinMinutes[b]} minutes.` : ''} |`),
     '',
+    ...routesLine(news2.id, SEVERITIES),
+    ...(catalogue ? [''] : []),
   ];
   for (const pack of packs) {
     lines.push(`## ${pack.title} (pack \`${pack.pack}\` ${pack.version})`, '');
@@ -144,10 +160,30 @@ export function rulesMarkdown(news2: News2Rule, packs: readonly RulePack[]): str
         `- **Response:** ${rule.response}`,
         `- **Escalation:** ${rule.escalation.length ? rule.escalation.map((e) => `unacknowledged for ${formatDuration(e.afterUnacknowledged)} → ${e.to}, notify ${e.notify}`).join('; then ') : 'none'}`,
         `- **Resolves:** ${rule.autoResolve ? 'by itself when the condition clears' : 'only when a person resolves it'}`,
+        ...routesLine(rule.id, [rule.severity, ...rule.levels.map((l) => l.severity), ...rule.escalation.map((e) => e.to)]),
         `- **Source:** ${rule.source}`,
         '',
       );
     }
+  }
+  if (routesFile) {
+    lines.push(
+      `## ${routesFile.title} (\`${routesFile.catalogue}\` ${routesFile.version})`,
+      '',
+      'Where a clinician can refer or escalate a patient from an alert or from the patient (docs/referrals.md).',
+      'The choice stays the clinician\'s; the console shows the live capacity that bears on each route beside it.',
+      '',
+      '| route | service | FHIR priority | urgency | live capacity shown | wording |',
+      '|---|---|---|---|---|---|',
+      ...routesFile.routes.map((r) => `| ${r.title} (\`${r.id}\`) | ${r.service} | ${r.priority} | ${r.urgency} | ${r.capacity.join(', ') || 'none'} | ${r.wording} |`),
+      '',
+      'Offers, first match wins:',
+      '',
+      ...routesFile.offers.map((o, i) => `${i + 1}. ${o.rules === 'all' ? 'any rule' : o.rules.map((r) => `\`${r}\``).join(', ')} at ${o.severity.join(' or ')}: ${o.routes.map((id) => catalogue!.route(id)!.title).join(', ')}`),
+      '',
+      `From a patient rather than an alert: ${routesFile.patientRoutes.map((id) => catalogue!.route(id)!.title).join(', ')}.`,
+      '',
+    );
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }
