@@ -7,6 +7,19 @@ import { createWardStream } from './ward-stream.ts';
 
 /** How often the live simulator releases what is due, in real milliseconds. */
 const STEP_MS = 50;
+/** How long stopping waits for a device's unacknowledged publishes before closing it anyway. */
+const STOP_GRACE_MS = 2_000;
+
+/**
+ * Disconnects a device: cleanly once its QoS 1 publishes are acknowledged, or by closing the socket
+ * when some are still unacknowledged after the grace period. A clean end waits for every PUBACK, and
+ * a busy broker does not always send them all, which would hold stop() (and the demo's exit) forever.
+ */
+async function endDevice(c: MqttClient): Promise<void> {
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (Object.keys(c.outgoing).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+  await c.endAsync(Object.keys(c.outgoing).length > 0);
+}
 
 /**
  * The registry a scenario runs against: the given seeds plus the scenario's generated ward. vw must
@@ -97,7 +110,7 @@ export function createWardSimulator(options: {
       running = false;
       if (timer) clearTimeout(timer);
       finished();
-      await Promise.all([...clients.values()].map((c) => c.endAsync()));
+      await Promise.all([...clients.values()].map(endDevice));
       clients.clear();
     },
     published: () => published,

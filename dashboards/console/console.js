@@ -585,9 +585,20 @@ function localised(text) {
   return text.replace(ISO_IN_TEXT, (iso) => localDateTime(iso.length === 17 ? `${iso.slice(0, 16)}:00Z` : iso));
 }
 
+/** Rule syntax in explanations, in the words and symbols a clinician reads at a glance. */
+const PLAIN = [
+  [/\bspo2\b/g, 'SpO₂'], [/\brespiratory_rate\b/g, 'RR'], [/\bheart_rate\b/g, 'HR'], [/\bsystolic_bp\b/g, 'systolic BP'], [/\bdiastolic_bp\b/g, 'diastolic BP'],
+  [/\bnews2\b/g, 'NEWS2'], [/\btemperature\b/g, 'temperature'], [/<=/g, '≤'], [/>=/g, '≥'], [/!=/g, '≠'],
+  [/from window-min \(([^)]*)\)/g, 'from its lowest ($1)'], [/from window-max \(([^)]*)\)/g, 'from its highest ($1)'], [/from window-first \(([^)]*)\)/g, 'from the first ($1)'],
+  [/within 1d\b/g, 'within 24 h'], [/\b(\d+)d\b/g, '$1 days'], [/\b(\d+)h\b/g, '$1 h'], [/\b(\d+)m\b/g, '$1 min'],
+];
+function plain(text) {
+  return PLAIN.reduce((t, [pattern, words]) => t.replace(pattern, words), text);
+}
+
 /** A rule's explanation reads "Title: what crossed which threshold": the title is the headline. */
 function headline(a) {
-  const text = localised(a.explanation);
+  const text = plain(localised(a.explanation));
   const at = text.indexOf(': ');
   return at > 0 && at < 60 ? { title: text.slice(0, at), detail: text.slice(at + 2) } : { title: text, detail: '' };
 }

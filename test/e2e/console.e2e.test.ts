@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVw, type VwApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { loadRegistryFile } from '../../src/registry/load.ts';
 import { launchChromium } from '../support/chromium.ts';
 
 /** The nurse's view: the console page in a real browser, fed by a real pipeline. */
@@ -42,7 +43,8 @@ describe('ward console in a browser', () => {
   it('shows the ward by acuity, raises the deteriorating patient’s alert and records the acknowledgement', async () => {
     const page = await openConsole(await app.tokens.issue({ sub: 'nurse.patel', wards: ['ward-ari'] }));
     await page.waitForSelector('[data-testid="patient-row"]');
-    expect(await page.locator('[data-testid="patient-row"]').count()).toBe(3);
+    const onWard = new Set((await loadRegistryFile('seeds/demo-ward.yaml')).data.enrolments.filter((e) => e.wardId === 'ward-ari').map((e) => e.patientId));
+    expect(await page.locator('[data-testid="patient-row"]').count()).toBe(onWard.size);
 
     await publish('app-0002', [
       { type: 'respiratory_rate', value: 27, unit: '/min', ts: ago(20) },

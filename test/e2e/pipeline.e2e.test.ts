@@ -7,6 +7,7 @@ import type { DeadLetter } from '../../src/domain/index.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { ServerFrame } from '../../src/feed/protocol.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { loadRegistryFile } from '../../src/registry/load.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
 
 /**
@@ -70,7 +71,11 @@ describe('vw end to end on the embedded default', () => {
     expect(welcome.wards.map((w) => w.wardId)).toEqual(['ward-ari']);
     ward.send({ type: 'subscribe', wardId: 'ward-ari' });
     const snapshot = await ward.waitFor(isType('snapshot'));
-    expect(snapshot.patients.map((p) => p.patientId).sort()).toEqual(['pt-0001', 'pt-0002', 'pt-0003']);
+    // Everyone enrolled on the ward in the demo seeds, pt-0001 to pt-0003 among them.
+    const { data } = await loadRegistryFile('seeds/demo-ward.yaml');
+    const onWard = [...new Set(data.enrolments.filter((e) => e.wardId === 'ward-ari').map((e) => e.patientId))].sort();
+    expect(onWard).toEqual(expect.arrayContaining(['pt-0001', 'pt-0002', 'pt-0003']));
+    expect(snapshot.patients.map((p) => p.patientId).sort()).toEqual(onWard);
 
     // pt-0002 as their devices report it: every NEWS2 parameter present, in three payload shapes.
     await publish('app-0002', [

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { ROLES } from '../../../src/app/app.ts';
 import { loadConfig } from '../../../src/config/config.ts';
 
 /**
@@ -27,7 +28,7 @@ describe('docker-compose.yml', () => {
     expect(compose.services.influxdb?.image).toBe('influxdb:2.7');
   });
 
-  it.each(['ingest', 'rules', 'sink', 'feed', 'referrals'])('runs the %s role as its own service with a configuration vw accepts', (role) => {
+  it.each([...ROLES])('runs the %s role as its own service with a configuration vw accepts', (role) => {
     const service = compose.services[role]!;
     expect(service.command?.join(' ')).toMatch(new RegExp(`npx vw ${role}$`));
     const env = Object.fromEntries(
@@ -51,6 +52,16 @@ describe('docker-compose.yml', () => {
     expect(configured({ VW_REFERRAL_ENDPOINTS: 'urgent-community-response=https://ucr.example.nhs.uk/referrals' }).referrals.endpoints).toEqual({
       'urgent-community-response': 'https://ucr.example.nhs.uk/referrals',
     });
+  });
+
+  it('sends escalation webhooks only where VW_NOTIFY_WEBHOOKS says, and only signed', () => {
+    const env = compose.services.notify!.environment!;
+    const vars = { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32), VW_CAPACITY_SECRET: 'c'.repeat(16) };
+    const configured = (more: Record<string, string>) => loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(String(v), { ...vars, ...more })])));
+    expect(configured({}).notify).toMatchObject({ webhooks: {}, fallback: 'virtual ward clinical lead', giveUpMinutes: 5 });
+    const webhooks = { VW_NOTIFY_WEBHOOKS: 'virtual ward consultant=https://pager.example.nhs.uk/hooks/vw' };
+    expect(() => configured(webhooks)).toThrow(/VW_NOTIFY_SECRET/);
+    expect(configured({ ...webhooks, VW_NOTIFY_SECRET: 'n'.repeat(16) }).notify.webhooks).toEqual({ 'virtual ward consultant': 'https://pager.example.nhs.uk/hooks/vw' });
   });
 
   it('keeps the all-in-one demo behind a profile', () => {

@@ -129,10 +129,13 @@ describe('over MQTT', () => {
     await listener.subscribeAsync('vw/v1/devices/+/readings', { qos: 1 });
     const fast: Scenario = { ...scenario, speed: 100, durationSeconds: 60, faults: { duplicates: 0 } };
     const simulator = createWardSimulator({ mqttUrl: url, registry: data, scenario: fast });
+    // Every device enrolled to the scenario's patients reports at the start.
+    const devices = scenarioStream(data, fast, Date.now()).devices.length;
+    expect(devices).toBe(data.enrolments.length);
     await simulator.start();
-    await expect.poll(() => seen.size, { timeout: 5_000 }).toBe(21);
+    await expect.poll(() => seen.size, { timeout: 5_000 }).toBe(devices);
     await simulator.stop();
-    expect(simulator.published()).toBeGreaterThan(21);
+    expect(simulator.published()).toBeGreaterThan(devices);
     for (const topic of seen.keys()) expect(topic).toMatch(/^vw\/v1\/devices\/[a-z]+-\d{4}\/readings$/);
     await listener.endAsync();
     await new Promise<void>((resolve) => broker.close(() => resolve()));
