@@ -19,7 +19,8 @@ const DAY_MS = 24 * 3600_000;
 const CHARTS = [
   { id: 'news2', label: 'NEWS2', unit: 'total', series: ['news2'], bands: () => 'news2', spanMs: DAY_MS },
   { id: 'respiratory_rate', label: 'Respiratory rate', unit: '/min', series: ['respiratory_rate'], bands: () => 'respiratory_rate', spanMs: DAY_MS },
-  { id: 'spo2', label: 'SpO₂', unit: '%', series: ['spo2'], bands: (p) => (p.spo2Scale === 2 ? 'spo2_scale_2' : 'spo2_scale_1'), spanMs: DAY_MS },
+  // Scale 2 scores 93% and over differently on air and on oxygen: the bands follow the latest O₂ reading.
+  { id: 'spo2', label: 'SpO₂', unit: '%', series: ['spo2'], bands: (p) => (p.spo2Scale === 2 ? (p.latest.supplemental_oxygen?.value === true ? 'spo2_scale_2' : 'spo2_scale_2_air') : 'spo2_scale_1'), spanMs: DAY_MS },
   { id: 'heart_rate', label: 'Heart rate', unit: '/min', series: ['heart_rate'], bands: () => 'heart_rate', spanMs: DAY_MS },
   { id: 'bp', label: 'Blood pressure (systolic, diastolic)', unit: 'mmHg', series: ['systolic_bp', 'diastolic_bp'], bands: () => 'systolic_bp', spanMs: DAY_MS },
   { id: 'temperature', label: 'Temperature', unit: '°C', series: ['temperature'], bands: () => 'temperature', spanMs: DAY_MS },
@@ -401,6 +402,7 @@ const NOTIFICATION_TEXT = {
   delivered: (n) => `delivered at ${clockTime(n.lastAttemptAt || n.updatedAt)}`,
   failed: (n) => `NOT DELIVERED: ${n.lastError}${n.escalatedTo ? '; escalated' : ''}`,
   console_only: () => 'shown on ward consoles (no webhook set up for this role)',
+  withdrawn: () => 'not sent: the alert was taken in hand first',
 };
 
 function referralsOf(alertId) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { BusEvents } from '../bus/events.ts';
-import type { Config } from '../config/config.ts';
+import { ConfigError, type Config } from '../config/config.ts';
 import { createTokenAuthority, type TokenAuthority } from '../feed/auth.ts';
 import { startFeedRole } from '../feed/feed-role.ts';
 import { chartBands } from '../feed/chart-bands.ts';
@@ -143,6 +143,16 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       if (config.referrals.callbackToken) apiRoutes.push(referralCallbackApi({ bus, token: config.referrals.callbackToken, referral: referrals.referral, logger }));
     }
     if (roles.has('notify')) {
+      // A misspelt role would leave its people told on the console only: refuse it at start instead.
+      const news2Rule = await loadNews2Rule(join(config.rules.dir, 'news2.yaml'));
+      const targets = new Set([
+        config.notify.fallback,
+        ...(await loadRulePacks(config.rules.dir)).flatMap((p) => p.rules.flatMap((r) => r.escalation.map((e) => e.notify))),
+        ...Object.values(news2Rule.localPolicy?.escalation ?? {}).flatMap((steps) => steps.map((step) => step.notify)),
+      ]);
+      for (const name of Object.keys(config.notify.webhooks)) {
+        if (!targets.has(name)) throw new ConfigError(`VW_NOTIFY_WEBHOOKS names "${name}", whom no escalation ladder in ${config.rules.dir} notifies (known: ${[...targets].sort().join('; ')})`);
+      }
       const notify = await startNotifyRole({
         bus,
         registry,

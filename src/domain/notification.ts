@@ -7,7 +7,8 @@ import { IsoTimestamp } from './reading.ts';
  * that person or role, and shown on the ward's consoles. Every change publishes the whole record with
  * a higher revision. A notification that cannot be delivered is itself escalated to the fallback.
  */
-export const NotificationStatus = z.enum(['pending', 'retrying', 'delivered', 'failed', 'console_only']);
+/** `withdrawn`: the alert was acknowledged or resolved before the notification was delivered. */
+export const NotificationStatus = z.enum(['pending', 'retrying', 'delivered', 'failed', 'console_only', 'withdrawn']);
 export type NotificationStatus = z.infer<typeof NotificationStatus>;
 
 export const Notification = z.object({
@@ -26,6 +27,8 @@ export const Notification = z.object({
   updatedAt: IsoTimestamp,
   status: NotificationStatus,
   attempts: z.number().int().nonnegative(),
+  /** Wall-clock time of the first attempt: the give-up time runs from here. */
+  firstAttemptAt: IsoTimestamp.optional(),
   lastAttemptAt: IsoTimestamp.optional(),
   nextAttemptAt: IsoTimestamp.optional(),
   lastError: z.string().max(500).optional(),

@@ -36,6 +36,7 @@ export function chartBands(rule: News2Rule): ChartBands {
       respiratory_rate: fromTable(p.respiratory_rate),
       spo2_scale_1: fromTable(p.spo2_scale_1),
       spo2_scale_2: fromTable(p.spo2_scale_2_oxygen),
+      spo2_scale_2_air: fromTable(p.spo2_scale_2_air),
       systolic_bp: fromTable(p.systolic_bp),
       heart_rate: fromTable(p.heart_rate),
       temperature: fromTable(p.temperature),

@@ -11,6 +11,9 @@ import { backoffMs } from '../referrals/outbox.ts';
 import { sendWebhook } from './webhook.ts';
 
 export const NOTIFY_GROUP = 'vw-notify';
+/** Escalations older than this when first read (e.g. a new deployment reading a week of alerts) are not sent. */
+const TOO_OLD_MS = 24 * 3600_000;
+const MAX_MESSAGE = 1000;
 
 /**
  * The notify role: each escalation step of an alert (who the rule's ladder says to tell) becomes a
@@ -65,7 +68,7 @@ export async function startNotifyRole(deps: {
     patientId: alert.patientId,
     wardId: alert.wardId,
     target,
-    message,
+    message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
     severity: alert.severity,
     createdAt: at,
     revision: 0,
@@ -87,8 +90,19 @@ export async function startNotifyRole(deps: {
         const steps = alert.history.flatMap((h, index) => (h.state === 'escalated' && h.notify ? [{ h, index }] : []));
         if (!steps.length) return;
         await catchUp();
+        const settled = alert.state === 'acknowledged' || alert.state === 'resolved';
+        if (settled) {
+          // Someone has the alert in hand: what was still waiting to be sent is withdrawn.
+          for (const n of latest.values()) {
+            if (n.alertId !== alert.alertId || (n.status !== 'pending' && n.status !== 'retrying')) continue;
+            const withdrawn: Notification = { ...n, revision: n.revision + 1, updatedAt: new Date().toISOString(), status: 'withdrawn', lastError: `the alert was ${alert.state} before it was delivered` };
+            delete withdrawn.nextAttemptAt;
+            await publish(withdrawn);
+          }
+          return;
+        }
         for (const { h, index } of steps) {
-          if (latest.has(`${alert.alertId}:${index}`)) continue;
+          if (latest.has(`${alert.alertId}:${index}`) || Date.now() - Date.parse(h.at) > TOO_OLD_MS) continue;
           const ward = deps.registry.ward(alert.wardId)?.name ?? alert.wardId;
           const n = fresh(alert, index, h.notify!, `${ward}: ${alert.severity} alert not acknowledged in time. ${alert.explanation}. ${alert.response}`, h.at);
           await publish(n);
@@ -108,19 +122,23 @@ export async function startNotifyRole(deps: {
     metrics.notificationDeliveries.inc({ result: result.kind });
     const at = new Date().toISOString();
     const attempts = n.attempts + 1;
+    const firstAttemptAt = n.firstAttemptAt ?? new Date(now).toISOString();
+    // Someone may have acknowledged the alert while this was on its way: the newest revision decides.
+    const current = latest.get(n.notificationId) ?? n;
+    if (current.status === 'withdrawn') return;
     if (result.kind === 'delivered') {
-      await publish({ ...n, revision: n.revision + 1, updatedAt: at, status: 'delivered', attempts, lastAttemptAt: at });
+      await publish({ ...n, revision: current.revision + 1, updatedAt: at, status: 'delivered', attempts, firstAttemptAt, lastAttemptAt: at });
       return;
     }
-    const givingUp = result.kind === 'failed' || Date.now() - Date.parse(n.createdAt) + backoffMs(attempts) > deps.giveUpMs;
+    const givingUp = result.kind === 'failed' || Date.now() - Date.parse(firstAttemptAt) + backoffMs(attempts) > deps.giveUpMs;
     if (!givingUp) {
-      await publish({ ...n, revision: n.revision + 1, updatedAt: at, status: 'retrying', attempts, lastAttemptAt: at, lastError: result.error, nextAttemptAt: new Date(Date.now() + backoffMs(attempts)).toISOString() });
+      await publish({ ...n, revision: current.revision + 1, updatedAt: at, status: 'retrying', attempts, firstAttemptAt, lastAttemptAt: at, lastError: result.error, nextAttemptAt: new Date(Date.now() + backoffMs(attempts)).toISOString() });
       return;
     }
     // Undelivered: the failure is itself escalated (once: a failed fallback is shown, not escalated again).
     const fallbackId = `${n.notificationId}:fallback`;
     const escalate = !n.escalatedFrom && !latest.has(fallbackId);
-    const failed: Notification = { ...n, revision: n.revision + 1, updatedAt: at, status: 'failed', attempts, lastAttemptAt: at, lastError: result.error, ...(escalate ? { escalatedTo: fallbackId } : {}) };
+    const failed: Notification = { ...n, revision: current.revision + 1, updatedAt: at, status: 'failed', attempts, firstAttemptAt, lastAttemptAt: at, lastError: result.error, ...(escalate ? { escalatedTo: fallbackId } : {}) };
     delete failed.nextAttemptAt;
     await publish(failed);
     metrics.notifications.inc({ status: 'failed' });

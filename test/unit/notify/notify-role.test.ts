@@ -83,4 +83,21 @@ describe('notify role', () => {
     expect(fallback).toMatchObject({ target: 'clinical lead', escalatedFrom: 'al-1:1', status: 'console_only' });
     expect(fallback!.message).toContain('Could not tell consultant');
   });
+
+  it('withdraws what is still waiting once someone acknowledges the alert, and sends nothing for old escalations', async () => {
+    const { bus, seen } = await run({ consultant: 'http://127.0.0.1:9/notify' }, 600_000);
+    const alert = escalatedAlert('consultant');
+    await bus.publish(Topics.alerts, [{ key: 'p1', value: alert }]);
+    await expect.poll(() => seen.get('al-1:1')?.status, { timeout: 5_000 }).toBe('retrying');
+    const at = new Date().toISOString();
+    await bus.publish(Topics.alerts, [{ key: 'p1', value: { ...alert, state: 'acknowledged', revision: 2, history: [...alert.history, { state: 'acknowledged', at, by: 'nurse.a' }] } }]);
+    await expect.poll(() => seen.get('al-1:1')?.status, { timeout: 5_000 }).toBe('withdrawn');
+    expect(seen.get('al-1:1')!.lastError).toContain('acknowledged');
+    // An escalation from two days ago, read for the first time, is history: nothing is sent for it.
+    const old = new Date(Date.now() - 48 * 3600_000).toISOString();
+    const stale = { ...escalatedAlert('consultant'), alertId: 'al-old', history: [{ state: 'open' as const, at: old, by: 'vw' }, { state: 'escalated' as const, at: old, by: 'vw', notify: 'consultant' }] };
+    await bus.publish(Topics.alerts, [{ key: 'p1', value: stale }, { key: 'p1', value: { ...escalatedAlert('consultant'), alertId: 'al-new' } }]);
+    await expect.poll(() => seen.has('al-new:1'), { timeout: 5_000 }).toBe(true);
+    expect(seen.has('al-old:1')).toBe(false);
+  });
 });
