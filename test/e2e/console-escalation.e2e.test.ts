@@ -241,6 +241,11 @@ describe('escalation from the console', () => {
       await p.locator('[data-testid="patient-row"][data-patient-id="pt-0003"] [data-testid="patient-open"]').click();
       await p.locator('[data-testid="patient-header"]').waitFor();
     }
+    // The patient header: NHS number in its groups, the agreed escalation plan, whom to call.
+    const header = page.locator('[data-testid="patient-header"]');
+    expect(await header.locator('[data-testid="nhs-number"]').textContent()).toBe('999 000 0034');
+    expect(await header.textContent()).toContain('Rescue pack at home');
+    expect(await header.textContent()).toMatch(/Contacts.*07700 900003/);
     await page.locator('[data-testid="note-text"]').fill('Daughter visiting at 18:00; prefers phone calls to her mobile.');
     await page.locator('[data-testid="note-add"]').click();
     for (const p of [page, colleague]) {
