@@ -1,7 +1,7 @@
 // The ward console: a live view of one virtual ward, fed by vw's /feed WebSocket (docs/feed.md).
 // Plain browser JavaScript with no build step, so the page works offline and is easy to audit.
 
-import { $, el, ago, clockTime, localDateTime } from './dom.js';
+import { $, el, ago, clockTime, localDateTime, localised, plain } from './dom.js';
 import { capacitySummary, renderCapacityStrip, updateCapacityAges } from './capacity.js';
 import { referralForm, referralItem, STATE_LABEL } from './referrals.js';
 
@@ -579,23 +579,6 @@ function alertOrder(a, b) {
   const unresolved = (x) => (x.state === 'resolved' ? 0 : 1);
   const waiting = (x) => (x.state === 'open' || x.state === 'escalated' ? 1 : 0);
   return unresolved(b) - unresolved(a) || waiting(b) - waiting(a) || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || Date.parse(b.updatedAt) - Date.parse(a.updatedAt);
-}
-
-/** ISO times in rule explanations, shown as the reader's local time. */
-const ISO_IN_TEXT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
-function localised(text) {
-  return text.replace(ISO_IN_TEXT, (iso) => localDateTime(iso.length === 17 ? `${iso.slice(0, 16)}:00Z` : iso));
-}
-
-/** Rule syntax in explanations, in the words and symbols a clinician reads at a glance. */
-const PLAIN = [
-  [/\bspo2\b/g, 'SpO₂'], [/\brespiratory_rate\b/g, 'RR'], [/\bheart_rate\b/g, 'HR'], [/\bsystolic_bp\b/g, 'systolic BP'], [/\bdiastolic_bp\b/g, 'diastolic BP'],
-  [/\bnews2\b/g, 'NEWS2'], [/\btemperature\b/g, 'temperature'], [/<=/g, '≤'], [/>=/g, '≥'], [/!=/g, '≠'],
-  [/from window-min \(([^)]*)\)/g, 'from its lowest ($1)'], [/from window-max \(([^)]*)\)/g, 'from its highest ($1)'], [/from window-first \(([^)]*)\)/g, 'from the first ($1)'],
-  [/within 1d\b/g, 'within 24 h'], [/\b(\d+)d\b/g, '$1 days'], [/\b(\d+)h\b/g, '$1 h'], [/\b(\d+)m\b/g, '$1 min'],
-];
-function plain(text) {
-  return PLAIN.reduce((t, [pattern, words]) => t.replace(pattern, words), text);
 }
 
 /** A rule's explanation reads "Title: what crossed which threshold": the title is the headline. */

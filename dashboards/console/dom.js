@@ -37,3 +37,25 @@ export function clockTime(iso) {
 export function localDateTime(iso) {
   return new Date(iso).toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }
+
+/** ISO times in rule explanations, shown as the reader's local time. */
+const ISO_IN_TEXT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+export function localised(text) {
+  return text.replace(ISO_IN_TEXT, (iso) => localDateTime(iso.length === 17 ? `${iso.slice(0, 16)}:00Z` : iso));
+}
+
+/** Rule syntax in explanations, in the words and symbols a clinician reads at a glance. */
+const PLAIN = [
+  [/\bspo2\b/g, 'SpO₂'], [/\brespiratory_rate\b/g, 'RR'], [/\bheart_rate\b/g, 'HR'], [/\bsystolic_bp\b/g, 'systolic BP'], [/\bdiastolic_bp\b/g, 'diastolic BP'],
+  [/\bnews2\b/g, 'NEWS2'], [/\btemperature\b/g, 'temperature'], [/<=/g, '≤'], [/>=/g, '≥'], [/!=/g, '≠'],
+  [/from window-min \(([^)]*)\)/g, 'from its lowest ($1)'], [/from window-max \(([^)]*)\)/g, 'from its highest ($1)'], [/from window-first \(([^)]*)\)/g, 'from the first ($1)'],
+  [/within 1d\b/g, 'within 24 h'], [/\b(\d+)d\b/g, '$1 days'], [/\b(\d+)h\b/g, '$1 h'], [/\b(\d+)m\b/g, '$1 min'],
+];
+export function plain(text) {
+  return PLAIN.reduce((t, [pattern, words]) => t.replace(pattern, words), text);
+}
+
+/** Text from the rules, for reading: local times, plain words. */
+export function readable(text) {
+  return plain(localised(text));
+}

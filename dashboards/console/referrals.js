@@ -2,7 +2,7 @@
 // the live capacity that bears on it, and each referral's lifecycle as the receiving service answers.
 // The choice stays the clinician's; vw records it and sends it (docs/referrals.md).
 
-import { el, ago, clockTime, localDateTime } from './dom.js';
+import { el, ago, clockTime, localDateTime, readable } from './dom.js';
 import { figureNode, routeFigures } from './capacity.js';
 
 export const STATE_LABEL = {
@@ -42,7 +42,7 @@ export function referralItem(r, { canCancel, onCancel }) {
       el('strong', {}, r.routeTitle),
       el('span', { class: `ref-state ref-${r.state}`, 'data-testid': 'referral-state' }, STATE_LABEL[r.state] || r.state)),
     el('div', { class: 'small' }, `${r.urgency} · requested by ${r.requestedBy} at ${localDateTime(r.requestedAt)} (${ago(r.requestedAt)})`),
-    el('div', { class: 'small' }, `Reason: ${r.reason}`),
+    el('div', { class: 'small' }, `Reason: ${readable(r.reason)}`),
     lastAnswer ? el('div', { class: 'small' }, `${STATE_LABEL[lastAnswer.state]} by ${lastAnswer.by} at ${clockTime(lastAnswer.at)}${lastAnswer.note ? `: “${lastAnswer.note}”` : ''}`) : null,
     el('div', { class: `small delivery ${problem ? 'error' : ''}`, 'data-testid': 'referral-delivery', role: problem ? 'status' : null }, deliveryText(r)),
     el('details', { class: 'small' },
@@ -68,7 +68,7 @@ export function referralItem(r, { canCancel, onCancel }) {
  */
 export function referralForm({ patientName, alert, routes, capacity, onSend, onClose }) {
   const name = `route-${Math.random().toString(36).slice(2)}`;
-  const reason = el('textarea', { rows: 2, maxlength: 1000, 'data-testid': 'referral-reason', 'aria-label': 'Clinical reason for the referral', placeholder: alert ? `Reason (default: ${alert.explanation})` : 'Reason for the referral' });
+  const reason = el('textarea', { rows: 2, maxlength: 1000, 'data-testid': 'referral-reason', 'aria-label': 'Clinical reason for the referral', placeholder: alert ? `Reason (default: ${readable(alert.explanation)})` : 'Reason for the referral' });
   const message = el('p', { class: 'error small', role: 'alert', hidden: true });
   const send = el('button', { type: 'submit', 'data-testid': 'referral-send' }, 'Send referral');
   const options = routes.map((route, i) =>
