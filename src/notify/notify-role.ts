@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
+import { watchRevisions } from '../outbox/revision-view.ts';
 import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
 import type { Alert, Notification } from '../domain/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
-import { backoffMs } from '../referrals/outbox.ts';
+import { backoffMs } from '../outbox/backoff.ts';
 import { sendWebhook } from './webhook.ts';
 
 export const NOTIFY_GROUP = 'vw-notify';
@@ -38,27 +39,10 @@ export async function startNotifyRole(deps: {
 }): Promise<{ stop(): Promise<void> }> {
   const { bus, metrics } = deps;
   const log = deps.logger.child({ role: 'notify' });
-  const latest = new Map<string, Notification>();
-  const viewed = new Map<number, number>();
-  const view = await bus.consume({
-    groupId: `${NOTIFY_GROUP}-view-${deps.instanceId ?? randomUUID()}`,
-    fromBeginning: true,
-    topics: [
-      on(Topics.notifications, async ({ value, partition, offset }) => {
-        const held = latest.get(value.notificationId);
-        if (!held || held.revision < value.revision) latest.set(value.notificationId, value);
-        viewed.set(partition, Number(offset) + 1);
-      }),
-    ],
-  });
-  async function catchUp(): Promise<void> {
-    const ends = await bus.offsets(Topics.notifications);
-    while (ends.some((o) => o.high > o.low && (viewed.get(o.partition) ?? o.low) < o.high)) await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  const view = await watchRevisions({ bus, topic: Topics.notifications, groupId: `${NOTIFY_GROUP}-view-${deps.instanceId ?? randomUUID()}`, idOf: (r) => r.notificationId, keyOf: (r) => r.patientId });
+  const { latest, catchUp } = view;
   async function publish(n: Notification): Promise<void> {
-    await bus.publish(Topics.notifications, [{ key: n.patientId, value: n }]);
-    const held = latest.get(n.notificationId);
-    if (!held || held.revision < n.revision) latest.set(n.notificationId, n);
+    await view.publish(n);
     log.info({ notificationId: n.notificationId, status: n.status, attempts: n.attempts, target: n.target }, 'notification changed');
   }
 
@@ -151,26 +135,9 @@ export async function startNotifyRole(deps: {
     }
   }
 
-  // As in the referrals outbox: nothing is sent before the view has read the topic to its end since
-  // partitions were last assigned, so an old "pending" revision is never sent again.
-  let caughtUpFor = '';
-  let catchingUp = false;
   const timer = setInterval(() => {
     const assigned = subscription.assigned();
-    const key = [...assigned].sort((a, b) => a - b).join(',');
-    if (key !== caughtUpFor) {
-      if (!catchingUp) {
-        catchingUp = true;
-        catchUp()
-          .then(() => {
-            caughtUpFor = key;
-          }, (error: unknown) => log.warn({ err: error }, 'could not read the notifications topic to its end; trying again'))
-          .finally(() => {
-            catchingUp = false;
-          });
-      }
-      return;
-    }
+    if (!view.readyFor(assigned, (error) => log.warn({ err: error }, 'could not read the notifications topic to its end; trying again'))) return;
     const now = Date.now();
     for (const n of latest.values()) {
       const due = n.status === 'pending' || (n.status === 'retrying' && (!n.nextAttemptAt || Date.parse(n.nextAttemptAt) <= now));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
+import { watchRevisions } from '../outbox/revision-view.ts';
 import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
 import type { Referral } from '../domain/index.ts';
@@ -39,28 +40,10 @@ export async function startReferralsRole(deps: {
 }): Promise<{ stop(): Promise<void>; referral(id: string): Referral | undefined }> {
   const { bus, registry, metrics } = deps;
   const log = deps.logger.child({ role: 'referrals' });
-  const latest = new Map<string, Referral>();
-  const viewed = new Map<number, number>();
-  const view = await bus.consume({
-    groupId: `${REFERRALS_GROUP}-view-${deps.instanceId ?? randomUUID()}`,
-    fromBeginning: true,
-    topics: [
-      on(Topics.referrals, async ({ value, partition, offset }) => {
-        const held = latest.get(value.referralId);
-        if (!held || held.revision < value.revision) latest.set(value.referralId, value);
-        viewed.set(partition, Number(offset) + 1);
-      }),
-    ],
-  });
-  async function catchUp(): Promise<void> {
-    const ends = await bus.offsets(Topics.referrals);
-    while (ends.some((o) => o.high > o.low && (viewed.get(o.partition) ?? o.low) < o.high)) await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-
+  const view = await watchRevisions({ bus, topic: Topics.referrals, groupId: `${REFERRALS_GROUP}-view-${deps.instanceId ?? randomUUID()}`, idOf: (r) => r.referralId, keyOf: (r) => r.patientId });
+  const { latest, catchUp } = view;
   async function publish(referral: Referral): Promise<void> {
-    await bus.publish(Topics.referrals, [{ key: referral.patientId, value: referral }]);
-    const held = latest.get(referral.referralId);
-    if (!held || held.revision < referral.revision) latest.set(referral.referralId, referral);
+    await view.publish(referral);
     log.info({ referralId: referral.referralId, route: referral.route, state: referral.state, delivery: referral.delivery.status, revision: referral.revision }, 'referral changed');
   }
 
@@ -141,27 +124,10 @@ export async function startReferralsRole(deps: {
   }
 
   let stopped = false;
-  // Deliveries wait until the view has read the referrals topic to its end since partitions were last
-  // assigned: an old "pending" revision must never be sent once its referral has moved on.
-  let caughtUpFor = '';
-  let catchingUp = false;
   const timer = setInterval(() => {
     if (stopped) return;
     const assigned = actions.assigned();
-    const key = [...assigned].sort((a, b) => a - b).join(',');
-    if (key !== caughtUpFor) {
-      if (!catchingUp) {
-        catchingUp = true;
-        catchUp()
-          .then(() => {
-            caughtUpFor = key;
-          }, (error: unknown) => log.warn({ err: error }, 'could not read the referrals topic to its end; trying again'))
-          .finally(() => {
-            catchingUp = false;
-          });
-      }
-      return;
-    }
+    if (!view.readyFor(assigned, (error) => log.warn({ err: error }, 'could not read the referrals topic to its end; trying again'))) return;
     const now = Date.now();
     for (const referral of latest.values()) {
       const { status, nextAttemptAt } = referral.delivery;
