@@ -21,15 +21,34 @@ const UCUM = 'http://unitsofmeasure.org';
 /** vw's own code system for its referral routes: local policy names them (rules/referral-routes.yaml). */
 export const ROUTE_SYSTEM = 'https://vw.nhs.invalid/CodeSystem/referral-route';
 
-const VITAL: Record<string, { code: string; display: string; unit?: string }> = {
-  respiratory_rate: { code: '9279-1', display: 'Respiratory rate', unit: '/min' },
-  heart_rate: { code: '8867-4', display: 'Heart rate', unit: '/min' },
-  spo2: { code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry', unit: '%' },
-  temperature: { code: '8310-5', display: 'Body temperature', unit: 'Cel' },
-  weight: { code: '29463-7', display: 'Body weight', unit: 'kg' },
-  systolic_bp: { code: '8480-6', display: 'Systolic blood pressure', unit: 'mm[Hg]' },
-  diastolic_bp: { code: '8462-4', display: 'Diastolic blood pressure', unit: 'mm[Hg]' },
+const UK_CORE = 'https://fhir.hl7.org.uk/StructureDefinition/';
+/**
+ * Each vital as UK Core codes it: the LOINC "magic code" of FHIR's vital-signs profiles with the SNOMED
+ * CT concept beside it, UCUM units, and the UK Core profile. Systolic and diastolic taken together
+ * travel as one blood pressure panel (below).
+ */
+const VITAL: Record<string, { loinc: Array<{ code: string; display: string }>; snomed?: { code: string; display: string }; unit?: string; profile?: string }> = {
+  respiratory_rate: { loinc: [{ code: '9279-1', display: 'Respiratory rate' }], snomed: { code: '86290005', display: 'Respiratory rate' }, unit: '/min', profile: 'UKCore-Observation-VitalSigns-RespiratoryRate' },
+  heart_rate: { loinc: [{ code: '8867-4', display: 'Heart rate' }], snomed: { code: '364075005', display: 'Heart rate' }, unit: '/min', profile: 'UKCore-Observation-VitalSigns-HeartRate' },
+  spo2: {
+    loinc: [{ code: '2708-6', display: 'Oxygen saturation in Arterial blood' }, { code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' }],
+    snomed: { code: '431314004', display: 'Peripheral oxygen saturation' },
+    unit: '%',
+    profile: 'UKCore-Observation-VitalSigns-OxygenSaturation',
+  },
+  temperature: { loinc: [{ code: '8310-5', display: 'Body temperature' }], snomed: { code: '276885007', display: 'Core body temperature' }, unit: 'Cel', profile: 'UKCore-Observation-VitalSigns-BodyTemperature' },
+  weight: { loinc: [{ code: '29463-7', display: 'Body weight' }], snomed: { code: '27113001', display: 'Body weight' }, unit: 'kg', profile: 'UKCore-Observation-VitalSigns-BodyWeight' },
+  systolic_bp: { loinc: [{ code: '8480-6', display: 'Systolic blood pressure' }], snomed: { code: '271649006', display: 'Systolic blood pressure' }, unit: 'mm[Hg]' },
+  diastolic_bp: { loinc: [{ code: '8462-4', display: 'Diastolic blood pressure' }], snomed: { code: '271650006', display: 'Diastolic blood pressure' }, unit: 'mm[Hg]' },
 };
+const BP_PANEL = { loinc: [{ code: '85354-9', display: 'Blood pressure panel with all children optional' }], snomed: { code: '75367002', display: 'Blood pressure' } };
+
+function codeOf(v: { loinc: Array<{ code: string; display: string }>; snomed?: { code: string; display: string } }, text: string) {
+  return {
+    coding: [...v.loinc.map((c) => ({ system: LOINC, ...c })), ...(v.snomed ? [{ system: SNOMED, ...v.snomed }] : [])],
+    text,
+  };
+}
 
 /** A stable name-based (version 5 style) UUID per resource of one referral's message. */
 const uuid = (referralId: string, suffix: string) => {
@@ -41,9 +60,10 @@ export function observationFor(evidence: AlertEvidence, patientRef: string): Obs
   const vital = VITAL[evidence.type];
   const base: Observation = {
     resourceType: 'Observation',
+    ...(vital?.profile ? { meta: { profile: [`${UK_CORE}${vital.profile}`] } } : { meta: { profile: [`${UK_CORE}UKCore-Observation`] } }),
     status: 'final',
     category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
-    code: vital ? { coding: [{ system: LOINC, code: vital.code, display: vital.display }], text: vital.display } : { text: evidence.type.replaceAll('_', ' ') },
+    code: vital ? codeOf(vital, vital.loinc[0]!.display) : { text: evidence.type.replaceAll('_', ' ') },
     subject: { reference: patientRef },
     effectiveDateTime: evidence.ts,
     identifier: [{ system: 'https://vw.nhs.invalid/Id/reading', value: evidence.readingId }],
@@ -54,6 +74,46 @@ export function observationFor(evidence: AlertEvidence, patientRef: string): Obs
   }
   if (typeof evidence.value === 'boolean') return { ...base, valueBoolean: evidence.value };
   return { ...base, valueString: String(evidence.value) };
+}
+
+/** A systolic and a diastolic reading taken together, as UK Core's blood pressure panel with two components. */
+export function bloodPressureFor(systolic: AlertEvidence, diastolic: AlertEvidence, patientRef: string): Observation {
+  const component = (e: AlertEvidence) => {
+    const v = VITAL[e.type]!;
+    return { code: codeOf(v, v.loinc[0]!.display), valueQuantity: { value: e.value as number, unit: 'mm[Hg]', system: UCUM, code: 'mm[Hg]' } };
+  };
+  return {
+    resourceType: 'Observation',
+    meta: { profile: [`${UK_CORE}UKCore-Observation-VitalSigns-BloodPressure`] },
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
+    code: codeOf(BP_PANEL, 'Blood pressure'),
+    subject: { reference: patientRef },
+    effectiveDateTime: systolic.ts,
+    identifier: [{ system: 'https://vw.nhs.invalid/Id/reading', value: systolic.readingId }, { system: 'https://vw.nhs.invalid/Id/reading', value: diastolic.readingId }],
+    component: [component(systolic), component(diastolic)],
+    note: [{ text: `Held against: ${[...new Set([systolic.threshold, diastolic.threshold])].join('; ')}` }],
+  };
+}
+
+/** The evidence as Observations: systolic and diastolic of one measurement paired into a panel. */
+function evidenceObservations(evidence: AlertEvidence[], patientRef: string): Observation[] {
+  const out: Observation[] = [];
+  const used = new Set<AlertEvidence>();
+  for (const e of evidence) {
+    if (used.has(e)) continue;
+    if (e.type === 'systolic_bp' && typeof e.value === 'number') {
+      const pair = evidence.find((d) => d.type === 'diastolic_bp' && d.ts === e.ts && typeof d.value === 'number' && !used.has(d));
+      if (pair) {
+        used.add(e).add(pair);
+        out.push(bloodPressureFor(e, pair, patientRef));
+        continue;
+      }
+    }
+    used.add(e);
+    out.push(observationFor(e, patientRef));
+  }
+  return out;
 }
 
 export function referralMessage(input: {
@@ -75,10 +135,11 @@ export function referralMessage(input: {
     patient: uuid(referral.referralId, 'patient'),
   };
   const patientRef = `urn:uuid:${ids.patient}`;
-  const observations = referral.evidence.map((e, i) => ({ id: uuid(referral.referralId, `obs-${i}`), resource: observationFor(e, patientRef) }));
+  const observations = evidenceObservations(referral.evidence, patientRef).map((resource, i) => ({ id: uuid(referral.referralId, `obs-${i}`), resource }));
   const fhirPatient: FhirPatient = {
     resourceType: 'Patient',
     id: ids.patient,
+    meta: { profile: [`${UK_CORE}UKCore-Patient`] },
     ...(patient.nhsNumber ? { identifier: [{ system: NHS_NUMBER_SYSTEM, value: patient.nhsNumber }] } : {}),
     name: [{ text: patient.displayName }],
     ...(patient.dateOfBirth ? { birthDate: patient.dateOfBirth } : {}),
@@ -86,6 +147,7 @@ export function referralMessage(input: {
   const request: ServiceRequest = {
     resourceType: 'ServiceRequest',
     id: ids.request,
+    meta: { profile: [`${UK_CORE}UKCore-ServiceRequest`] },
     identifier: [{ system: 'https://vw.nhs.invalid/Id/referral', value: referral.referralId }],
     status: referral.state === 'cancelled' ? 'revoked' : 'active',
     intent: 'order',

@@ -109,8 +109,9 @@ describe('referral message', () => {
     expect(new Set(urls).size).toBe(urls.length);
     for (const e of bundle.entry!) expect(e.fullUrl).toBe(`urn:uuid:${e.resource!.id ?? e.fullUrl!.slice('urn:uuid:'.length)}`);
     const refs = references(bundle);
-    // focus, the request's subject, its supporting info (one per observation) and each observation's subject.
-    expect(refs).toHaveLength(1 + 1 + 2 * EVIDENCE.length);
+    // focus, the request's subject, its supporting info (one per observation: systolic and diastolic
+    // travel as one panel) and each observation's subject.
+    expect(refs).toHaveLength(1 + 1 + 2 * (EVIDENCE.length - 1));
     expect(refs.filter((r) => !urls.includes(r))).toEqual([]);
   });
 
@@ -131,7 +132,7 @@ describe('referral message', () => {
     expect(request!.note?.[0]?.text).toMatch(/alert al-42.*version 1\.0\.0/);
     expect(entryOf(bundle, request!.subject!.reference!)?.resourceType).toBe('Patient');
     const supporting = request!.supportingInfo!.map((s) => entryOf(bundle, s.reference!));
-    expect(supporting.map((o) => o?.resourceType)).toEqual(EVIDENCE.map(() => 'Observation'));
+    expect(supporting.map((o) => o?.resourceType)).toEqual(EVIDENCE.slice(1).map(() => 'Observation'));
   });
 
   it.each<[string, RequestPriority]>([
@@ -157,28 +158,41 @@ describe('referral message', () => {
     expect(unnumbered!.birthDate).toBeUndefined();
   });
 
-  it('codes vital-sign observations in LOINC with UCUM units', () => {
+  it('codes vital-sign observations as UK Core does: LOINC magic code, SNOMED CT concept, UCUM units, profile', () => {
     const observations = only(message(), 'Observation') as Observation[];
     const byReading = new Map(observations.map((o) => [o.identifier![0]!.value!, o]));
-    const expected: Array<[string, string[], number, string]> = [
-      ['r-1', ['59408-5', '2708-6'], 91, '%'],
-      ['r-2', ['9279-1'], 25, '/min'],
-      ['r-3', ['8867-4'], 118, '/min'],
-      ['r-4', ['8310-5'], 38.4, 'Cel'],
-      ['r-5', ['8480-6'], 96, 'mm[Hg]'],
-      ['r-6', ['8462-4'], 58, 'mm[Hg]'],
-      ['r-7', ['29463-7'], 84.2, 'kg'],
+    const expected: Array<[string, string[], string, number, string, string]> = [
+      ['r-1', ['2708-6', '59408-5'], '431314004', 91, '%', 'OxygenSaturation'],
+      ['r-2', ['9279-1'], '86290005', 25, '/min', 'RespiratoryRate'],
+      ['r-3', ['8867-4'], '364075005', 118, '/min', 'HeartRate'],
+      ['r-4', ['8310-5'], '276885007', 38.4, 'Cel', 'BodyTemperature'],
+      ['r-7', ['29463-7'], '27113001', 84.2, 'kg', 'BodyWeight'],
     ];
-    for (const [readingId, codes, value, unit] of expected) {
+    for (const [readingId, loinc, snomed, value, unit, profile] of expected) {
       const o = byReading.get(readingId)!;
       expect(o.status).toBe('final');
       expect(o.category?.[0]?.coding?.[0]?.code).toBe('vital-signs');
-      expect(o.code.coding?.[0]?.system).toBe(LOINC);
-      expect(codes).toContain(o.code.coding?.[0]?.code);
+      expect(o.code.coding!.filter((c) => c.system === LOINC).map((c) => c.code)).toEqual(loinc);
+      expect(o.code.coding!.filter((c) => c.system === 'http://snomed.info/sct').map((c) => c.code)).toEqual([snomed]);
+      expect(o.meta?.profile).toEqual([`https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation-VitalSigns-${profile}`]);
       expect(o.valueQuantity).toEqual({ value, unit, system: UCUM, code: unit });
       expect(o.effectiveDateTime).toBe(ts);
     }
-    // Values with no LOINC code here travel as they are, never with a made-up code.
+    // Systolic and diastolic of one measurement: one blood pressure panel with two components.
+    const bp = byReading.get('r-5')!;
+    expect(bp.identifier!.map((i) => i.value)).toEqual(['r-5', 'r-6']);
+    expect(bp.code.coding!.map((c) => c.code)).toEqual(['85354-9', '75367002']);
+    expect(bp.meta?.profile).toEqual(['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation-VitalSigns-BloodPressure']);
+    expect(bp.component!.map((c) => [c.code.coding![0]!.code, c.code.coding![1]!.code, c.valueQuantity])).toEqual([
+      ['8480-6', '271649006', { value: 96, unit: 'mm[Hg]', system: UCUM, code: 'mm[Hg]' }],
+      ['8462-4', '271650006', { value: 58, unit: 'mm[Hg]', system: UCUM, code: 'mm[Hg]' }],
+    ]);
+    expect(bp.valueQuantity).toBeUndefined();
+    // A systolic reading alone (NEWS2 scores only the systolic) is its own observation.
+    const [alone] = only(message(referral({ evidence: [ev('systolic_bp', 96, 5)] })), 'Observation') as Observation[];
+    expect(alone!.code.coding!.map((c) => c.code)).toEqual(['8480-6', '271649006']);
+    expect(alone!.valueQuantity).toEqual({ value: 96, unit: 'mm[Hg]', system: UCUM, code: 'mm[Hg]' });
+    // Values with no code here travel as they are, never with a made-up code.
     expect(byReading.get('r-8')).toMatchObject({ code: { text: 'consciousness' }, valueString: 'A' });
     expect(byReading.get('r-8')!.code.coding).toBeUndefined();
     expect(byReading.get('r-9')).toMatchObject({ code: { text: 'supplemental oxygen' }, valueBoolean: false });
