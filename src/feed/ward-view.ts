@@ -67,6 +67,11 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
     applyReferral(referral: Referral): boolean {
       const held = referrals.get(referral.referralId);
       if (held && held.revision >= referral.revision) return false;
+      // Closed a day ago or more: consoles no longer show it, so it is not kept (the topic keeps it all).
+      if (TERMINAL_REFERRAL_STATES.has(referral.state) && Date.parse(referral.updatedAt) < now() - RESOLVED_KEPT_MS) {
+        referrals.delete(referral.referralId);
+        return false;
+      }
       referrals.set(referral.referralId, referral);
       return true;
     },
@@ -75,6 +80,10 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
     applyNotification(n: Notification): boolean {
       const held = notifications.get(n.notificationId);
       if (held && held.revision >= n.revision) return false;
+      if (Date.parse(n.updatedAt) < now() - RESOLVED_KEPT_MS) {
+        notifications.delete(n.notificationId);
+        return false;
+      }
       notifications.set(n.notificationId, n);
       return true;
     },
@@ -156,6 +165,9 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
         });
       }
       const cutoff = at.getTime() - RESOLVED_KEPT_MS;
+      // What consoles no longer show leaves memory here.
+      for (const [id, r] of referrals) if (TERMINAL_REFERRAL_STATES.has(r.state) && Date.parse(r.updatedAt) < cutoff) referrals.delete(id);
+      for (const [id, n] of notifications) if (Date.parse(n.updatedAt) < cutoff) notifications.delete(id);
       const wardAlerts = [...alerts.values()]
         .filter((a) => a.wardId === wardId && (a.state !== 'resolved' || Date.parse(a.updatedAt) >= cutoff))
         .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt));

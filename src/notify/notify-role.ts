@@ -70,7 +70,9 @@ export async function startNotifyRole(deps: {
       on(Topics.alerts, async ({ value: alert }) => {
         const held = alerts.get(alert.alertId);
         if (held && held.revision >= alert.revision) return;
-        alerts.set(alert.alertId, alert);
+        // Only alerts still open are kept: a fallback needs its alert; a resolved one needs nothing more.
+        if (alert.state === 'resolved') alerts.delete(alert.alertId);
+        else alerts.set(alert.alertId, alert);
         const steps = alert.history.flatMap((h, index) => (h.state === 'escalated' && h.notify ? [{ h, index }] : []));
         if (!steps.length) return;
         await catchUp();
@@ -135,6 +137,13 @@ export async function startNotifyRole(deps: {
     }
   }
 
+  // Settled notifications leave memory after a couple of days; the topic keeps them, and an escalation
+  // that old is never notified again (TOO_OLD_MS), so forgetting them cannot resend them.
+  const SETTLED = new Set(['delivered', 'failed', 'console_only', 'withdrawn']);
+  const prune = setInterval(() => {
+    const cutoff = Date.now() - 2 * TOO_OLD_MS;
+    for (const [id, n] of latest) if (SETTLED.has(n.status) && Date.parse(n.updatedAt) < cutoff) latest.delete(id);
+  }, 3600_000);
   const timer = setInterval(() => {
     const assigned = subscription.assigned();
     if (!view.readyFor(assigned, (error) => log.warn({ err: error }, 'could not read the notifications topic to its end; trying again'))) return;
@@ -153,6 +162,7 @@ export async function startNotifyRole(deps: {
   return {
     async stop() {
       clearInterval(timer);
+      clearInterval(prune);
       await subscription.stop();
       await view.stop();
     },

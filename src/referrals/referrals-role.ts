@@ -4,7 +4,7 @@ import { on } from '../bus/bus.ts';
 import { watchRevisions } from '../outbox/revision-view.ts';
 import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
-import type { Referral } from '../domain/index.ts';
+import { TERMINAL_REFERRAL_STATES, type Referral } from '../domain/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -123,6 +123,12 @@ export async function startReferralsRole(deps: {
     await publish(next);
   }
 
+  // Closed referrals leave memory once no action about them can still arrive (the actions topic keeps
+  // a week by default); the referrals topic keeps every revision.
+  const prune = setInterval(() => {
+    const cutoff = Date.now() - 8 * 24 * 3600_000;
+    for (const [id, r] of latest) if (TERMINAL_REFERRAL_STATES.has(r.state) && r.delivery.status !== 'pending' && r.delivery.status !== 'retrying' && Date.parse(r.updatedAt) < cutoff) latest.delete(id);
+  }, 3600_000);
   let stopped = false;
   const timer = setInterval(() => {
     if (stopped) return;
@@ -146,6 +152,7 @@ export async function startReferralsRole(deps: {
     async stop() {
       stopped = true;
       clearInterval(timer);
+      clearInterval(prune);
       await actions.stop();
       await view.stop();
     },
