@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import type { CapacityCredentials } from '../capacity/credentials.ts';
-import { parseCapacityTopic } from '../capacity/topic.ts';
+import { CAPACITY_TOPIC_FILTER, parseCapacityTopic } from '../capacity/topic.ts';
 import type { DeviceMessageSource, InboundMessage } from '../ingest/message-source.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -35,6 +35,15 @@ export async function startEmbeddedBroker(options: {
       }
       callback(null, true);
     },
+    authorizeSubscribe(client, subscription, callback) {
+      // Capacity is for vw alone (it takes it in-process): no client may subscribe to it, even by wildcard.
+      if (filtersOverlap(subscription.topic, CAPACITY_TOPIC_FILTER)) {
+        log.warn({ clientId: client?.id }, 'subscription refused: capacity topics are not for clients');
+        // A null subscription answers with a failure code (0x80) in the SUBACK, keeping the connection.
+        return callback(null, null);
+      }
+      callback(null, subscription);
+    },
     authorizePublish(client, packet, callback) {
       const capacitySource = parseCapacityTopic(packet.topic);
       if (capacitySource !== undefined || packet.topic.startsWith('vw/v1/capacity/')) {
@@ -51,6 +60,11 @@ export async function startEmbeddedBroker(options: {
       const own = client ? `vw/v1/devices/${client.id}/` : undefined;
       if (!own || !packet.topic.startsWith(own)) {
         log.warn({ clientId: client?.id }, 'publish refused: a device may publish only under its own topic');
+        return callback(new Error('not authorised to publish to this topic'));
+      }
+      // A capacity source is not a device: it may not publish readings under any device's id.
+      if (client && capacitySources.has(client)) {
+        log.warn({ clientId: client.id }, 'publish refused: a capacity source may not publish device readings');
         return callback(new Error('not authorised to publish to this topic'));
       }
       // The device's PUBACK waits for the callback, so it is sent only once ingest has the message on the bus.
@@ -138,4 +152,16 @@ function createHandover() {
       };
     },
   };
+}
+
+/** Whether some topic could match both MQTT topic filters (each with + and # wildcards). */
+export function filtersOverlap(a: string, b: string): boolean {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] === '#' || y[i] === '#') return true;
+    if (x[i] === undefined || y[i] === undefined) return false;
+    if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
+  }
+  return true;
 }

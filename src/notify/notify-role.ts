@@ -4,7 +4,7 @@ import { on } from '../bus/bus.ts';
 import { watchRevisions } from '../outbox/revision-view.ts';
 import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
-import type { Alert, Notification } from '../domain/index.ts';
+import type { Notification } from '../domain/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -46,14 +46,15 @@ export async function startNotifyRole(deps: {
     log.info({ notificationId: n.notificationId, status: n.status, attempts: n.attempts, target: n.target }, 'notification changed');
   }
 
-  const fresh = (alert: Alert, index: number, target: string, message: string, at: string, escalatedFrom?: string): Notification => ({
-    notificationId: escalatedFrom ? `${escalatedFrom}:fallback` : `${alert.alertId}:${index}`,
-    alertId: alert.alertId,
-    patientId: alert.patientId,
-    wardId: alert.wardId,
+  type Subject = Pick<Notification, 'alertId' | 'patientId' | 'wardId' | 'severity'>;
+  const fresh = (about: Subject, id: string, target: string, message: string, at: string, escalatedFrom?: string): Notification => ({
+    notificationId: id,
+    alertId: about.alertId,
+    patientId: about.patientId,
+    wardId: about.wardId,
     target,
     message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
-    severity: alert.severity,
+    severity: about.severity,
     createdAt: at,
     revision: 0,
     updatedAt: at,
@@ -62,37 +63,42 @@ export async function startNotifyRole(deps: {
     ...(escalatedFrom ? { escalatedFrom } : {}),
   });
 
-  const alerts = new Map<string, Alert>();
+  /** Creates a notification unless it exists: safe to repeat when the bus redelivers its alert. */
+  async function raise(n: Notification): Promise<void> {
+    await view.serially(n.notificationId, async () => {
+      if (latest.has(n.notificationId)) return;
+      await publish(n);
+      metrics.notifications.inc({ status: n.status });
+    });
+  }
+
+  // Every revision of an alert is judged on its own, against what the notifications topic already
+  // holds: redelivered after a failed publish, it does what is still missing and nothing twice.
   const subscription = await bus.consume({
     groupId: NOTIFY_GROUP,
     fromBeginning: true,
     topics: [
       on(Topics.alerts, async ({ value: alert }) => {
-        const held = alerts.get(alert.alertId);
-        if (held && held.revision >= alert.revision) return;
-        // Only alerts still open are kept: a fallback needs its alert; a resolved one needs nothing more.
-        if (alert.state === 'resolved') alerts.delete(alert.alertId);
-        else alerts.set(alert.alertId, alert);
         const steps = alert.history.flatMap((h, index) => (h.state === 'escalated' && h.notify ? [{ h, index }] : []));
         if (!steps.length) return;
         await catchUp();
-        const settled = alert.state === 'acknowledged' || alert.state === 'resolved';
-        if (settled) {
+        if (alert.state === 'acknowledged' || alert.state === 'resolved') {
           // Someone has the alert in hand: what was still waiting to be sent is withdrawn.
-          for (const n of latest.values()) {
-            if (n.alertId !== alert.alertId || (n.status !== 'pending' && n.status !== 'retrying')) continue;
-            const withdrawn: Notification = { ...n, revision: n.revision + 1, updatedAt: new Date().toISOString(), status: 'withdrawn', lastError: `the alert was ${alert.state} before it was delivered` };
-            delete withdrawn.nextAttemptAt;
-            await publish(withdrawn);
+          for (const id of [...latest.keys()]) {
+            await view.serially(id, async () => {
+              const n = latest.get(id);
+              if (!n || n.alertId !== alert.alertId || (n.status !== 'pending' && n.status !== 'retrying')) return;
+              const withdrawn: Notification = { ...n, revision: n.revision + 1, updatedAt: new Date().toISOString(), status: 'withdrawn', lastError: `the alert was ${alert.state} before it was delivered` };
+              delete withdrawn.nextAttemptAt;
+              await publish(withdrawn);
+            });
           }
           return;
         }
         for (const { h, index } of steps) {
-          if (latest.has(`${alert.alertId}:${index}`) || Date.now() - Date.parse(h.at) > TOO_OLD_MS) continue;
+          if (Date.now() - Date.parse(h.at) > TOO_OLD_MS) continue;
           const ward = deps.registry.ward(alert.wardId)?.name ?? alert.wardId;
-          const n = fresh(alert, index, h.notify!, `${ward}: ${alert.severity} alert not acknowledged in time. ${alert.explanation}. ${alert.response}`, h.at);
-          await publish(n);
-          metrics.notifications.inc({ status: n.status });
+          await raise(fresh(alert, `${alert.alertId}:${index}`, h.notify!, `${ward}: ${alert.severity} alert not acknowledged in time. ${alert.explanation}. ${alert.response}`, h.at));
         }
       }),
     ],
@@ -102,39 +108,43 @@ export async function startNotifyRole(deps: {
   async function deliver(n: Notification): Promise<void> {
     const url = deps.webhooks[n.target];
     const now = Date.now();
-    if (!url || !deps.secret) return publish({ ...n, revision: n.revision + 1, updatedAt: new Date(now).toISOString(), status: 'console_only' });
+    if (!url || !deps.secret) {
+      await view.serially(n.notificationId, async () => {
+        const current = latest.get(n.notificationId) ?? n;
+        if (current.status === 'pending' || current.status === 'retrying') await publish({ ...current, revision: current.revision + 1, updatedAt: new Date(now).toISOString(), status: 'console_only' });
+      });
+      return;
+    }
     const payload = { notificationId: n.notificationId, target: n.target, message: n.message, severity: n.severity, alertId: n.alertId, patientId: n.patientId, wardId: n.wardId, raisedAt: n.createdAt, ...(n.escalatedFrom ? { escalatedFrom: n.escalatedFrom } : {}) };
     const result = await sendWebhook(url, deps.secret, payload, n.notificationId, deps.timeoutMs ?? 10_000);
     metrics.notificationDeliveries.inc({ result: result.kind });
     const at = new Date().toISOString();
-    const attempts = n.attempts + 1;
     const firstAttemptAt = n.firstAttemptAt ?? new Date(now).toISOString();
-    // Someone may have acknowledged the alert while this was on its way: the newest revision decides.
-    const current = latest.get(n.notificationId) ?? n;
-    if (current.status === 'withdrawn') return;
-    if (result.kind === 'delivered') {
-      await publish({ ...n, revision: current.revision + 1, updatedAt: at, status: 'delivered', attempts, firstAttemptAt, lastAttemptAt: at });
-      return;
-    }
-    const givingUp = result.kind === 'failed' || Date.now() - Date.parse(firstAttemptAt) + backoffMs(attempts) > deps.giveUpMs;
-    if (!givingUp) {
-      await publish({ ...n, revision: current.revision + 1, updatedAt: at, status: 'retrying', attempts, firstAttemptAt, lastAttemptAt: at, lastError: result.error, nextAttemptAt: new Date(Date.now() + backoffMs(attempts)).toISOString() });
-      return;
-    }
-    // Undelivered: the failure is itself escalated (once: a failed fallback is shown, not escalated again).
+    const giveUp = result.kind === 'failed' || Date.now() - Date.parse(firstAttemptAt) + backoffMs(n.attempts + 1) > deps.giveUpMs;
     const fallbackId = `${n.notificationId}:fallback`;
-    const escalate = !n.escalatedFrom && !latest.has(fallbackId);
-    const failed: Notification = { ...n, revision: current.revision + 1, updatedAt: at, status: 'failed', attempts, firstAttemptAt, lastAttemptAt: at, lastError: result.error, ...(escalate ? { escalatedTo: fallbackId } : {}) };
-    delete failed.nextAttemptAt;
-    await publish(failed);
-    metrics.notifications.inc({ status: 'failed' });
-    if (escalate) {
-      const alert = alerts.get(n.alertId);
-      const base = alert ?? ({ alertId: n.alertId, patientId: n.patientId, wardId: n.wardId, severity: n.severity } as Alert);
-      const next = fresh(base, 0, deps.fallback, `Could not tell ${n.target} (${result.error}). ${n.message}`, at, n.notificationId);
-      await publish(next);
-      metrics.notifications.inc({ status: next.status });
+    // Undelivered: the failure is itself escalated (once: a failed fallback is shown, not escalated
+    // again). The fallback is raised first, so a crash between the two cannot lose it.
+    if (result.kind !== 'delivered' && giveUp && !n.escalatedFrom) {
+      await raise(fresh(n, fallbackId, deps.fallback, `Could not tell ${n.target} (${result.error}). ${n.message}`, at, n.notificationId));
     }
+    await view.serially(n.notificationId, async () => {
+      // Someone may have acknowledged the alert while this was on its way: the newest revision decides.
+      const current = latest.get(n.notificationId) ?? n;
+      if (current.status === 'withdrawn') return;
+      const attempts = current.attempts + 1;
+      if (result.kind === 'delivered') {
+        await publish({ ...current, revision: current.revision + 1, updatedAt: at, status: 'delivered', attempts, firstAttemptAt, lastAttemptAt: at });
+        return;
+      }
+      if (!giveUp) {
+        await publish({ ...current, revision: current.revision + 1, updatedAt: at, status: 'retrying', attempts, firstAttemptAt, lastAttemptAt: at, lastError: result.error, nextAttemptAt: new Date(Date.now() + backoffMs(attempts)).toISOString() });
+        return;
+      }
+      const failed: Notification = { ...current, revision: current.revision + 1, updatedAt: at, status: 'failed', attempts, firstAttemptAt, lastAttemptAt: at, lastError: result.error, ...(n.escalatedFrom ? {} : { escalatedTo: fallbackId }) };
+      delete failed.nextAttemptAt;
+      await publish(failed);
+      metrics.notifications.inc({ status: 'failed' });
+    });
   }
 
   // Settled notifications leave memory after a couple of days; the topic keeps them, and an escalation

@@ -41,6 +41,7 @@ export async function watchRevisions<T extends { revision: number }>(options: {
   // an old "pending" revision must never be sent once its record has moved on.
   let caughtUpFor = '';
   let catchingUp = false;
+  const chains = new Map<string, Promise<unknown>>();
 
   return {
     latest,
@@ -65,6 +66,23 @@ export async function watchRevisions<T extends { revision: number }>(options: {
           });
       }
       return false;
+    },
+    /**
+     * Runs `work` after any earlier work on the same record: "read the newest revision, decide, publish
+     * the next" never interleaves with itself, so two revisions never share a number.
+     */
+    serially<R>(id: string, work: () => Promise<R>): Promise<R> {
+      const previous = chains.get(id) ?? Promise.resolve();
+      const next = previous.then(work, work);
+      const settled = next.then(
+        () => undefined,
+        () => undefined,
+      );
+      chains.set(id, settled);
+      void settled.then(() => {
+        if (chains.get(id) === settled) chains.delete(id);
+      });
+      return next;
     },
     stop: () => subscription.stop(),
   };

@@ -40,8 +40,9 @@ export function applyReferralAction(current: Referral | undefined, action: Refer
   if (action.action === 'response' && current.state === action.outcome) return { changed: false, reason: 'duplicate answer' };
   if (action.action === 'cancel') {
     // Once the receiver has the referral it is told of the cancellation; before that nothing is sent.
-    // A retried attempt may have reached the receiver even though no answer came back: it is told too.
-    const told = current.delivery.status === 'delivered' || current.delivery.status === 'retrying';
+    // A retried attempt, or one another process may be making now, may have reached the receiver even
+    // though no answer came back: it is told too (a cancellation of a referral it never had is harmless).
+    const told = hasEndpoint && (current.delivery.status === 'delivered' || current.delivery.status === 'retrying' || current.delivery.status === 'pending');
     // The receiver's reference is kept: its answer to the cancellation need not repeat it.
     const reference = current.delivery.receiverReference ? { receiverReference: current.delivery.receiverReference } : {};
     return {
@@ -54,7 +55,8 @@ export function applyReferralAction(current: Referral | undefined, action: Refer
     referral: step(
       current,
       { state: action.outcome, at: action.at, by: action.by, ...(action.note ? { note: action.note } : {}) },
-      { ...current.delivery, ...(action.receiverReference ? { receiverReference: action.receiverReference } : {}) },
+      // The receiver answering says it has the referral: nothing is left to send.
+      { ...current.delivery, status: 'delivered', ...(action.receiverReference ? { receiverReference: action.receiverReference } : {}) },
     ),
   };
 }

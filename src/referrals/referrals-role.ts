@@ -4,7 +4,7 @@ import { on } from '../bus/bus.ts';
 import { watchRevisions } from '../outbox/revision-view.ts';
 import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
-import { TERMINAL_REFERRAL_STATES, type Referral } from '../domain/index.ts';
+import { TERMINAL_REFERRAL_STATES, type Referral, type ReferralAction } from '../domain/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -52,18 +52,23 @@ export async function startReferralsRole(deps: {
     topics: [
       on(Topics.referralActions, async ({ value: action }) => {
         await catchUp();
-        const current = latest.get(action.referralId);
-        const outcome = applyReferralAction(current, action, Boolean(deps.endpoints[action.action === 'request' ? action.route : (current?.route ?? '')]));
-        if (!outcome.changed) {
-          if (outcome.reason.startsWith('duplicate')) metrics.duplicatesAbsorbed.inc({ stage: 'referral-action' });
-          else log.warn({ referralId: action.referralId, action: action.action, reason: outcome.reason }, 'referral action not applied');
-          return;
-        }
-        await publish(outcome.referral);
-        if (action.action === 'request') metrics.referralsRequested.inc({ route: action.route });
+        await view.serially(action.referralId, () => applyAction(action));
       }),
     ],
   });
+
+  /** One action on the newest revision of its referral; run serially per referral. */
+  async function applyAction(action: ReferralAction): Promise<void> {
+    const current = latest.get(action.referralId);
+    const outcome = applyReferralAction(current, action, Boolean(deps.endpoints[action.action === 'request' ? action.route : (current?.route ?? '')]));
+    if (!outcome.changed) {
+      if (outcome.reason.startsWith('duplicate')) metrics.duplicatesAbsorbed.inc({ stage: 'referral-action' });
+      else log.warn({ referralId: action.referralId, action: action.action, reason: outcome.reason }, 'referral action not applied');
+      return;
+    }
+    await publish(outcome.referral);
+    if (action.action === 'request') metrics.referralsRequested.inc({ route: action.route });
+  }
 
   const inFlight = new Set<string>();
   async function deliver(referral: Referral): Promise<void> {
@@ -71,56 +76,62 @@ export async function startReferralsRole(deps: {
     const route = deps.routes.route(referral.route);
     const patient = registry.patient(referral.patientId);
     const ward = registry.ward(referral.wardId);
+    const sent = referral;
+    /** Records on the newest revision, unless something changed it since `sent` was read. */
+    const record = (change: (current: Referral) => Referral | undefined) =>
+      view.serially(sent.referralId, async () => {
+        const current = latest.get(sent.referralId) ?? sent;
+        const next = change(current);
+        if (next) await publish(next);
+      });
     const now = new Date().toISOString();
     if (!endpoint) {
-      await publish({ ...referral, revision: referral.revision + 1, updatedAt: now, delivery: { ...referral.delivery, status: 'no_endpoint', lastError: `no receiver is configured for ${referral.routeTitle}: the referral is kept, not sent` } });
+      await record((c) => (c.revision === sent.revision ? { ...c, revision: c.revision + 1, updatedAt: now, delivery: { ...c.delivery, status: 'no_endpoint', lastError: `no receiver is configured for ${c.routeTitle}: the referral is kept, not sent` } } : undefined));
       return;
     }
     if (!route || !patient || !ward) {
       // Not retried: nothing here will change until the registry or the routes file does.
-      await publish({ ...referral, revision: referral.revision + 1, updatedAt: now, delivery: { ...referral.delivery, status: 'failed', lastError: 'the route, patient or ward is no longer known here: not sent' } });
+      await record((c) => (c.revision === sent.revision ? { ...c, revision: c.revision + 1, updatedAt: now, delivery: { ...c.delivery, status: 'failed', lastError: 'the route, patient or ward is no longer known here: not sent' } } : undefined));
       return;
     }
-    const cancelling = referral.state === 'cancelled';
-    const bundle = referralMessage({ referral, patient, ward, route, destination: endpoint.url, sourceEndpoint: deps.sourceEndpoint });
-    const result: DeliveryResult = await deliverMessage(endpoint, bundle, `${referral.referralId}${cancelling ? ':cancel' : ''}`, deps.timeoutMs ?? 10_000);
-    metrics.referralDeliveries.inc({ route: referral.route, result: result.kind });
-    // A clinician may have acted meanwhile (e.g. cancelled): the outcome is recorded on the newest revision.
-    const sentRevision = referral;
-    referral = latest.get(referral.referralId) ?? referral;
-    const attempts = referral.delivery.attempts + 1;
+    const cancelling = sent.state === 'cancelled';
+    const bundle = referralMessage({ referral: sent, patient, ward, route, destination: endpoint.url, sourceEndpoint: deps.sourceEndpoint });
+    const result: DeliveryResult = await deliverMessage(endpoint, bundle, `${sent.referralId}${cancelling ? ':cancel' : ''}`, deps.timeoutMs ?? 10_000);
+    metrics.referralDeliveries.inc({ route: sent.route, result: result.kind });
     const done = new Date().toISOString();
-    if (result.kind === 'retry' || result.kind === 'failed') {
-      const delivery: Referral['delivery'] = {
-        ...referral.delivery,
-        status: result.kind === 'retry' ? 'retrying' : 'failed',
-        attempts,
-        lastAttemptAt: done,
-        lastError: result.error.slice(0, 500),
-        ...(result.kind === 'retry' ? { nextAttemptAt: new Date(Date.now() + backoffMs(attempts)).toISOString() } : {}),
-      };
-      if (result.kind === 'failed') delete delivery.nextAttemptAt;
-      await publish({ ...referral, revision: referral.revision + 1, updatedAt: done, delivery });
-      return;
-    }
-    const delivery: Referral['delivery'] = {
-      status: 'delivered',
-      attempts,
-      lastAttemptAt: done,
-      ...(result.receiverReference ?? referral.delivery.receiverReference ? { receiverReference: result.receiverReference ?? referral.delivery.receiverReference } : {}),
-    };
-    if (!cancelling && referral.state === 'cancelled') {
-      // Cancelled while the request was on its way: the receiver has it after all, so it is told of the cancellation.
-      await publish({ ...referral, revision: referral.revision + 1, updatedAt: done, delivery: { ...delivery, status: 'pending', attempts: 0 } });
-      return;
-    }
-    if (cancelling || referral.state !== 'requested' || sentRevision.state !== referral.state) {
-      await publish({ ...referral, revision: referral.revision + 1, updatedAt: done, delivery });
-      return;
-    }
-    let next = step(referral, { state: 'sent', at: done, by: OUTBOX_BY, note: `sent to ${route.title}` }, delivery);
-    if (result.outcome) next = step(next, { state: result.outcome, at: done, by: route.title, ...(result.note ? { note: result.note } : {}) }, delivery);
-    await publish(next);
+    await record((current) => {
+      const attempts = current.delivery.attempts + 1;
+      const reference = result.kind === 'delivered' ? (result.receiverReference ?? current.delivery.receiverReference) : current.delivery.receiverReference;
+      const delivered: Referral['delivery'] = { status: 'delivered', attempts, lastAttemptAt: done, ...(reference ? { receiverReference: reference } : {}) };
+      if (current.revision !== sent.revision) {
+        // Something happened while this was on its way. A cancellation made meanwhile is sent next
+        // (the request may have reached the receiver whatever this attempt's answer); an answer the
+        // receiver posted meanwhile says it has the referral; otherwise nothing to add.
+        if (current.state === 'cancelled' && !cancelling && current.delivery.status !== 'pending') {
+          return { ...current, revision: current.revision + 1, updatedAt: done, delivery: { ...current.delivery, status: 'pending', attempts: 0 } };
+        }
+        if (result.kind === 'delivered' && current.delivery.status !== 'delivered' && current.state !== 'cancelled') {
+          return { ...current, revision: current.revision + 1, updatedAt: done, delivery: delivered };
+        }
+        return undefined;
+      }
+      if (result.kind === 'retry' || result.kind === 'failed') {
+        const delivery: Referral['delivery'] = {
+          ...current.delivery,
+          status: result.kind === 'retry' ? 'retrying' : 'failed',
+          attempts,
+          lastAttemptAt: done,
+          lastError: result.error.slice(0, 500),
+        };
+        if (result.kind === 'retry') delivery.nextAttemptAt = new Date(Date.now() + backoffMs(attempts)).toISOString();
+        else delete delivery.nextAttemptAt;
+        return { ...current, revision: current.revision + 1, updatedAt: done, delivery };
+      }
+      if (cancelling || current.state !== 'requested') return { ...current, revision: current.revision + 1, updatedAt: done, delivery: delivered };
+      let next = step(current, { state: 'sent', at: done, by: OUTBOX_BY, note: `sent to ${route.title}` }, delivered);
+      if (result.outcome) next = step(next, { state: result.outcome, at: done, by: route.title, ...(result.note ? { note: result.note } : {}) }, delivered);
+      return next;
+    });
   }
 
   // Closed referrals leave memory once no action about them can still arrive (the actions topic keeps

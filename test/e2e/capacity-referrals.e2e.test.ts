@@ -263,9 +263,21 @@ describe('capacity over MQTT', () => {
     expect(await metricOf(app.httpUrl, 'vw_capacity_snapshots_total')).toBe(before);
   });
 
-  it('refuses a source publishing on another source’s topic', async () => {
+  it('refuses a source publishing on another source’s topic, or as a device', async () => {
     const client = await source(AMBULANCE_SOURCE, app.capacityCredentials.tokenFor(AMBULANCE_SOURCE));
     expect(await attempt(client, capacityTopic(NHS111_SOURCE), JSON.stringify(nhs111()))).toBe('refused');
+    const asDevice = await source(AMBULANCE_SOURCE, app.capacityCredentials.tokenFor(AMBULANCE_SOURCE));
+    expect(await attempt(asDevice, 'vw/v1/devices/oxi-0002/readings', JSON.stringify({ measurement: 'pulse_oximetry', time: new Date().toISOString(), spo2: 80, pulseRate: 130 }))).toBe('refused');
+  });
+
+  it('lets no client subscribe to capacity topics, even by wildcard', async () => {
+    const listener = await mqtt.connectAsync(app.mqttUrl, { clientId: 'listener-1', protocolVersion: 4, reconnectPeriod: 0 });
+    clients.push(listener);
+    for (const filter of ['#', 'vw/#', 'vw/v1/capacity/+/snapshots', capacityTopic(NHS111_SOURCE)]) {
+      // Refused in the SUBACK (failure code 0x80), which MQTT.js reports as a subscribe error.
+      await expect(listener.subscribeAsync(filter, { qos: 1 }), filter).rejects.toThrow(/Subscribe error/);
+    }
+    expect(listener.connected).toBe(true);
   });
 });
 

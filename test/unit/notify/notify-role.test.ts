@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { on } from '../../../src/bus/bus.ts';
+import { on, type Bus } from '../../../src/bus/bus.ts';
 import { createMemoryBus } from '../../../src/bus/memory-bus.ts';
 import { Topics } from '../../../src/bus/topics.ts';
 import type { Alert, Notification } from '../../../src/domain/index.ts';
@@ -33,8 +33,19 @@ afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop();
 });
 
-async function run(webhooks: Record<string, string>, giveUpMs = 60_000) {
+/** Publishes to the notifications topic fail while `failing` returns true: the bus refusing, as Kafka may. */
+function flakyBus(failing: (records: Array<{ value: unknown }>) => boolean): Bus {
   const bus = createMemoryBus({ partitions: 2 });
+  return {
+    ...bus,
+    async publish(topic, records) {
+      if (topic.name === Topics.notifications.name && failing(records)) throw new Error('broker unavailable');
+      return bus.publish(topic, records);
+    },
+  };
+}
+
+async function run(webhooks: Record<string, string>, giveUpMs = 60_000, bus: Bus = createMemoryBus({ partitions: 2 })) {
   const seen = new Map<string, Notification>();
   const sub = await bus.consume({ groupId: 'watch', fromBeginning: true, topics: [on(Topics.notifications, async ({ value }) => void seen.set(value.notificationId, value))] });
   const role = await startNotifyRole({ bus, registry, webhooks, secret: SECRET, fallback: 'clinical lead', giveUpMs, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), partitions: 2, tickMs: 20, timeoutMs: 2_000 });
@@ -99,5 +110,23 @@ describe('notify role', () => {
     await bus.publish(Topics.alerts, [{ key: 'p1', value: stale }, { key: 'p1', value: { ...escalatedAlert('consultant'), alertId: 'al-new' } }]);
     await expect.poll(() => seen.has('al-new:1'), { timeout: 5_000 }).toBe(true);
     expect(seen.has('al-old:1')).toBe(false);
+  });
+
+  it('still raises a notification whose first publish failed: the redelivered alert raises it', async () => {
+    let failures = 1;
+    const { bus, seen } = await run({}, 60_000, flakyBus(() => failures-- > 0));
+    await bus.publish(Topics.alerts, [{ key: 'p1', value: escalatedAlert('nurse in charge') }]);
+    await expect.poll(() => seen.get('al-1:1')?.status, { timeout: 10_000 }).toBe('console_only');
+    expect(failures).toBeLessThan(0);
+  });
+
+  it('still escalates to the fallback when publishing the fallback failed once', async () => {
+    let fallbackFailures = 1;
+    const bus = flakyBus((records) => records.some((r) => (r.value as Notification).escalatedFrom !== undefined) && fallbackFailures-- > 0);
+    const { seen } = await run({ consultant: 'http://127.0.0.1:9/notify' }, 1_000, bus);
+    await bus.publish(Topics.alerts, [{ key: 'p1', value: escalatedAlert('consultant') }]);
+    await expect.poll(() => seen.get('al-1:1:fallback')?.target, { timeout: 15_000 }).toBe('clinical lead');
+    await expect.poll(() => seen.get('al-1:1')?.status, { timeout: 10_000 }).toBe('failed');
+    expect(fallbackFailures).toBeLessThan(0);
   });
 });

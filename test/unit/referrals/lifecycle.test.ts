@@ -85,7 +85,8 @@ describe('referral lifecycle', () => {
   it('moves requested → accepted on the receiver’s answer, keeping its reference, then → completed', () => {
     const requested = changed(applyReferralAction(undefined, request(), true));
     const accepted = changed(applyReferralAction(requested, response(3, 'accepted', { note: 'Visit booked', receiverReference: 'UCR-77' }), true));
-    expect(accepted).toMatchObject({ state: 'accepted', revision: 1, updatedAt: at(3), delivery: { status: 'pending', attempts: 0, receiverReference: 'UCR-77' } });
+    // The receiver answering says it has the referral: nothing is left to send.
+    expect(accepted).toMatchObject({ state: 'accepted', revision: 1, updatedAt: at(3), delivery: { status: 'delivered', attempts: 0, receiverReference: 'UCR-77' } });
     expect(accepted.history.at(-1)).toEqual({ state: 'accepted', at: at(3), by: 'UCR team', note: 'Visit booked' });
     const completed = changed(applyReferralAction(accepted, response(90, 'completed'), true));
     expect(completed).toMatchObject({ state: 'completed', revision: 2, delivery: { receiverReference: 'UCR-77' } });
@@ -107,13 +108,16 @@ describe('referral lifecycle', () => {
     expect(unchanged(applyReferralAction(undefined, response(1, 'accepted'), true))).toBe('no such referral');
   });
 
-  it('cancels before delivery without sending anything', () => {
+  it('tells the receiver of a cancellation whenever an attempt may have reached it, and sends nothing when none can have', () => {
     const requested = changed(applyReferralAction(undefined, request(), true));
     const cancelled = changed(applyReferralAction(requested, cancel(1), true));
     expect(cancelled).toMatchObject({ state: 'cancelled', revision: 1, updatedAt: at(1) });
     expect(cancelled.history.at(-1)).toEqual({ state: 'cancelled', at: at(1), by: 'nurse.jones', note: 'Seen by GP, no longer needed' });
-    // Not pending or retrying: the outbox has nothing to send.
-    expect(cancelled.delivery).toEqual({ status: 'delivered', attempts: 0, lastError: 'cancelled before it was sent: nothing was sent' });
+    // Still pending: an attempt may be under way in another process, so the cancellation is sent.
+    expect(cancelled.delivery).toEqual({ status: 'pending', attempts: 0 });
+    // Refused by the receiver: it never had it, and nothing is sent.
+    const refused = { ...requested, delivery: { status: 'failed' as const, attempts: 1, lastError: 'receiver refused the message: 400' } };
+    expect(changed(applyReferralAction(refused, cancel(2), true)).delivery).toMatchObject({ status: 'failed', lastError: 'cancelled before it was sent: nothing was sent' });
 
     const kept = changed(applyReferralAction(undefined, request(), false));
     expect(changed(applyReferralAction(kept, cancel(1), false)).delivery.status).toBe('no_endpoint');
