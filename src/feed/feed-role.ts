@@ -27,6 +27,7 @@ interface Session {
   socket: WebSocket;
   user?: ConsoleUser;
   wards: Set<string>;
+  buckets: Partial<Record<'refer' | 'handoverNote', { tokens: number; at: number }>>;
 }
 
 /**
@@ -97,8 +98,34 @@ export async function startFeedRole(deps: {
 
   function broadcast(wardId: string, frame: ServerFrame): number {
     let delivered = 0;
-    for (const session of sessions) if (session.wards.has(wardId) && send(session, frame)) delivered++;
+    const now = Date.now();
+    for (const session of sessions) {
+      if (!session.wards.has(wardId)) continue;
+      // A console whose token has expired gets nothing more: it is told, and closed.
+      if (session.user && session.user.expiresAt <= now) {
+        refuse(session, 'unauthorized', 'token expired');
+        session.wards.clear();
+        continue;
+      }
+      if (send(session, frame)) delivered++;
+    }
     return delivered;
+  }
+
+  /**
+   * Actions that send something outside vw or keep something for ever are rate limited per console:
+   * a burst of `burst`, then one every `everyMs`.
+   */
+  const LIMITS = { refer: { burst: 5, everyMs: 60_000 }, handoverNote: { burst: 10, everyMs: 30_000 } } as const;
+  function allowed(session: Session, kind: keyof typeof LIMITS): boolean {
+    const { burst, everyMs } = LIMITS[kind];
+    const now = Date.now();
+    const bucket = (session.buckets[kind] ??= { tokens: burst, at: now });
+    bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) / everyMs);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
   }
 
   function refuse(session: Session, code: 'unauthorized', message: string): void {
@@ -111,7 +138,9 @@ export async function startFeedRole(deps: {
     if (frame.type === 'hello') {
       const user = await tokens.verify(frame.token);
       if (!user) return refuse(session, 'unauthorized', 'token missing, invalid or expired');
+      // A new token starts afresh: wards the previous one granted are not carried over.
       session.user = user;
+      session.wards.clear();
       const wards = [...user.wards].flatMap((id) => {
         const ward = registry.ward(id);
         return ward ? [{ wardId: id, name: ward.name }] : [];
@@ -180,8 +209,16 @@ export async function startFeedRole(deps: {
         send(session, settingsChanges.history(user, frame.patientId));
         return;
       case 'refer':
+        if (!allowed(session, 'refer')) {
+          send(session, { type: 'error', code: 'rate_limited', message: 'too many referrals from this console in a short time; wait a minute' });
+          return;
+        }
         return refer(session, user, frame);
       case 'handoverNote': {
+        if (!allowed(session, 'handoverNote')) {
+          send(session, { type: 'error', code: 'rate_limited', message: 'too many notes from this console in a short time; wait a little' });
+          return;
+        }
         const wardId = registry.wardOf(frame.patientId, new Date());
         if (!wardId || !user.wards.has(wardId)) {
           send(session, { type: 'error', code: 'not_found', message: 'no such patient on your wards' });
@@ -251,7 +288,7 @@ export async function startFeedRole(deps: {
       priority: route.priority,
       urgency: route.urgency,
       alertIds: alert ? [alert.alertId] : [],
-      reason: frame.note || (alert ? alert.explanation : 'Referred from the virtual ward'),
+      reason: (frame.note || (alert ? alert.explanation : 'Referred from the virtual ward')).slice(0, 1000),
       evidence,
     };
     await bus.publish(Topics.referralActions, [{ key: frame.patientId, value: action }]);
@@ -259,7 +296,7 @@ export async function startFeedRole(deps: {
   }
 
   wss.on('connection', (socket) => {
-    const session: Session = { socket, wards: new Set() };
+    const session: Session = { socket, wards: new Set(), buckets: {} };
     sessions.add(session);
     metrics.feedConnections.inc();
     const helloTimer = setTimeout(() => {

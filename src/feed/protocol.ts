@@ -163,7 +163,7 @@ export const ServerFrame = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('error'),
     /** `conflict`: the settings changed since the console read them; reload and decide again. */
-    code: z.enum(['unauthorized', 'forbidden', 'bad_frame', 'not_found', 'unavailable', 'conflict']),
+    code: z.enum(['unauthorized', 'forbidden', 'bad_frame', 'not_found', 'unavailable', 'conflict', 'rate_limited']),
     message: z.string(),
   }),
 ]);

@@ -79,4 +79,17 @@ describe('receiver answers through the callback API', () => {
     expect(JSON.stringify(await wrong.json())).toContain('message Bundle');
     console_.close();
   });
+
+  it('limits how many referrals one console can send in a burst', async () => {
+    const console_ = await connectConsole(app.httpUrl);
+    console_.send({ type: 'hello', token: await app.tokens.issue({ sub: 'nurse.burst', wards: ['ward-ari'] }) });
+    await console_.waitFor(isType('welcome'));
+    console_.send({ type: 'subscribe', wardId: 'ward-ari' });
+    await console_.waitFor(isType('snapshot'));
+    for (let i = 0; i < 6; i++) console_.send({ type: 'refer', patientId: 'pt-0005', route: 'same-day-gp', note: `burst ${i}` });
+    const limited = await console_.waitFor((f): f is Extract<ServerFrame, { type: 'error' }> => f.type === 'error' && f.code === 'rate_limited');
+    expect(limited.message).toMatch(/too many referrals/);
+    await expect.poll(() => console_.frames.filter((f) => f.type === 'referralAccepted').length).toBe(5);
+    console_.close();
+  });
 });
