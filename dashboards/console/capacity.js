@@ -51,7 +51,15 @@ export function capacitySummary(capacity) {
   return parts.join(' · ') || 'no capacity reports yet';
 }
 
-export function isStale(capacity, ts, now = Date.now()) {
+/**
+ * The server's time now, from the `at` of the capacity view and the moment it arrived: ages and stale
+ * marks do not depend on this device's clock being right.
+ */
+export function serverNow(capacity) {
+  return capacity && capacity.receivedAt !== undefined ? Date.parse(capacity.at) + (Date.now() - capacity.receivedAt) : Date.now();
+}
+
+export function isStale(capacity, ts, now = serverNow(capacity)) {
   return !ts || now - Date.parse(ts) > capacity.staleAfterSeconds * 1000;
 }
 
@@ -87,6 +95,7 @@ export function routeFigures(capacity, measures) {
       status: !latest ? 'none' : stale ? 'stale' : statusOf(standard, value),
       standardText: `standard ${standard.kind === 'max' ? '≤' : '≥'} ${fmt(standard.standard, standard.unit)}`,
       ts: latest ? latest.ts : null,
+      now: serverNow(capacity),
     });
   }
   return out;
@@ -96,7 +105,7 @@ export function figureNode(f) {
   return el('span', { class: `figure status-${f.status}`, 'data-measure': f.measure, 'data-status': f.status },
     el('span', { class: 'figure-label' }, `${f.label} `),
     el('strong', {}, f.text),
-    el('span', { class: 'figure-note' }, f.status === 'stale' ? ` stale, as of ${clockTime(f.ts)}` : f.ts ? ` (${STATUS_WORDS[f.status]}, ${ago(f.ts)})` : ''));
+    el('span', { class: 'figure-note' }, f.status === 'stale' ? ` stale, as of ${clockTime(f.ts)}` : f.ts ? ` (${STATUS_WORDS[f.status]}, ${ago(f.ts, f.now)})` : ''));
 }
 
 // ---- the strip ----
@@ -218,7 +227,7 @@ export function updateCapacityAges(container, capacity) {
     tile.querySelector('.tile-status').textContent = !ts
       ? 'no report received'
       : stale
-        ? `STALE: last report ${ago(ts)} (at ${clockTime(ts)}); do not rely on it`
-        : `${words[status]} · updated ${ago(ts)}`;
+        ? `STALE: last report ${ago(ts, serverNow(capacity))} (at ${clockTime(ts)}); do not rely on it`
+        : `${words[status]} · updated ${ago(ts, serverNow(capacity))}`;
   }
 }

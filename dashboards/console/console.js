@@ -163,7 +163,7 @@ function onFrame(frame) {
       state.patients = new Map(frame.patients.map((p) => [p.patientId, p]));
       state.alerts = new Map(frame.alerts.map((a) => [a.alertId, a]));
       state.pendingAck.clear();
-      state.capacity = frame.capacity;
+      state.capacity = { ...frame.capacity, receivedAt: Date.now() };
       state.referrals = new Map(frame.referrals.map((r) => [r.referralId, r]));
       state.routes = frame.routes;
       state.alertRoutes = new Map(Object.entries(frame.alertRoutes));
@@ -191,7 +191,7 @@ function onFrame(frame) {
       return;
     case 'capacity':
       if (frame.wardId !== state.wardId) return;
-      state.capacity = frame.capacity;
+      state.capacity = { ...frame.capacity, receivedAt: Date.now() };
       renderCapacity();
       return;
     case 'referral':

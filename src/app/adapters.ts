@@ -94,8 +94,10 @@ export async function deviceMessageSource(
     filter: mqtt.sharedGroup ? `$share/${mqtt.sharedGroup}/${DEVICE_TOPIC_FILTER}` : DEVICE_TOPIC_FILTER,
     logger: logger.child({ role: 'ingest' }),
   });
-  // Capacity sources publish on the same broker, on topics of their own.
+  // Capacity sources publish on the same broker, on topics of their own; ingest processes sharing the
+  // device messages share these too, so each snapshot is taken once.
   const capacitySubscription = startCapacitySubscription({
+    ...(mqtt.sharedGroup ? { sharedGroup: mqtt.sharedGroup } : {}),
     url: mqtt.url,
     clientId: `${mqtt.clientId}-capacity`,
     ...(mqtt.username ? { username: mqtt.username } : {}),

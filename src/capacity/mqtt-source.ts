@@ -14,6 +14,8 @@ export function startCapacitySubscription(options: {
   clientId: string;
   username?: string;
   password?: string;
+  /** `$share/<group>/…`: processes in one group split the capacity messages between them. */
+  sharedGroup?: string;
   edge: CapacityEdge;
   credentials: CapacityCredentials;
   logger: Logger;
@@ -24,7 +26,7 @@ export function startCapacitySubscription(options: {
     clientId: options.clientId,
     ...(options.username ? { username: options.username } : {}),
     ...(options.password ? { password: options.password } : {}),
-    filter: CAPACITY_TOPIC_FILTER,
+    filter: options.sharedGroup ? `$share/${options.sharedGroup}/${CAPACITY_TOPIC_FILTER}` : CAPACITY_TOPIC_FILTER,
     logger: log,
     async onBatch(messages) {
       for (const { topic, payload } of messages) await receiveCapacityMessage(options, topic, payload);

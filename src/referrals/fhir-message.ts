@@ -135,7 +135,13 @@ export function referralMessage(input: {
     patient: uuid(referral.referralId, 'patient'),
   };
   const patientRef = `urn:uuid:${ids.patient}`;
-  const observations = evidenceObservations(referral.evidence, patientRef).map((resource, i) => ({ id: uuid(referral.referralId, `obs-${i}`), resource }));
+  const observations = evidenceObservations(referral.evidence, patientRef).map((resource, i) => {
+    const id = uuid(referral.referralId, `obs-${i}`);
+    return { id, resource: { ...resource, id } };
+  });
+  // The message's time is the clinician's act (the request, or the cancellation), not the last
+  // revision's: a message sent again after retries is the same message, byte for byte.
+  const messageTime = cancelling ? ([...referral.history].reverse().find((h) => h.state === 'cancelled')?.at ?? referral.updatedAt) : referral.requestedAt;
   const fhirPatient: FhirPatient = {
     resourceType: 'Patient',
     id: ids.patient,
@@ -176,10 +182,10 @@ export function referralMessage(input: {
   return {
     resourceType: 'Bundle',
     id: uuid(referral.referralId, `bundle-${referral.state === 'cancelled' ? 'cancel' : 'request'}`),
-    meta: { lastUpdated: referral.updatedAt },
+    meta: { lastUpdated: messageTime },
     identifier: { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${ids.header}` },
     type: 'message',
-    timestamp: referral.updatedAt,
+    timestamp: messageTime,
     entry: [entry(ids.header, header), entry(ids.request, request), entry(ids.patient, fhirPatient), ...observations.map((o) => entry(o.id, o.resource))],
   };
 }

@@ -63,15 +63,16 @@ function scorePoint(s: ScoreEvent): Point {
 }
 
 /**
- * One point per referral revision: its identity is the referral and revision (tags) at the time it
- * changed, so a revision written twice overwrites itself.
+ * One point per referral revision: its identity is the referral (a tag) at the time the revision was
+ * made, so a revision written twice overwrites itself; the revision is a field, so retries add points,
+ * not series.
  */
 function referralPoint(r: Referral): Point {
   return new Point(MEASUREMENT.referral)
     .tag('ward_id', r.wardId)
     .tag('route', r.route)
     .tag('referral_id', r.referralId)
-    .tag('revision', String(r.revision))
+    .intField('revision', r.revision)
     .stringField('state', r.state)
     .stringField('delivery', r.delivery.status)
     .stringField('event', JSON.stringify(r))

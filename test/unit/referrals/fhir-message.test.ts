@@ -107,7 +107,8 @@ describe('referral message', () => {
     const urls = bundle.entry!.map((e) => e.fullUrl!);
     expect(urls.every((u) => UUID_URL.test(u))).toBe(true);
     expect(new Set(urls).size).toBe(urls.length);
-    for (const e of bundle.entry!) expect(e.fullUrl).toBe(`urn:uuid:${e.resource!.id ?? e.fullUrl!.slice('urn:uuid:'.length)}`);
+    // Every resource carries its id, and its fullUrl is that id.
+    for (const e of bundle.entry!) expect(e.fullUrl).toBe(`urn:uuid:${e.resource!.id}`);
     const refs = references(bundle);
     // focus, the request's subject, its supporting info (one per observation: systolic and diastolic
     // travel as one panel) and each observation's subject.
@@ -199,10 +200,13 @@ describe('referral message', () => {
     expect(byReading.get('r-1')!.note).toEqual([{ text: 'Held against: threshold 1' }]);
   });
 
-  it('gives byte-identical bundles for the same referral', () => {
+  it('gives byte-identical bundles for the same referral, however many attempts revised it since', () => {
     const a = JSON.stringify(message());
     const b = JSON.stringify(message(structuredClone(referral())));
     expect(b).toBe(a);
+    // A resend after retries: a later revision, a later updatedAt, the same message.
+    const retried = referral({ revision: 4, updatedAt: '2026-11-22T12:09:00.000Z', delivery: { status: 'retrying', attempts: 3, lastError: 'receiver answered 503' } });
+    expect(JSON.stringify(message(retried))).toBe(a);
     // A different referral is a different message throughout.
     const other = message(referral({ referralId: 'c4d7a3b0-1c2d-4e5f-8a9b-0c1d2e3f4a5b' }));
     const ids = (bundle: Bundle) => bundle.entry!.map((e) => e.fullUrl);
