@@ -8,3 +8,4 @@ export * from './settings.ts';
 export * from './referral.ts';
 export * from './notification.ts';
 export * from './handover-note.ts';
+export * from './flow.ts';

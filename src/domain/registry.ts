@@ -28,6 +28,8 @@ export type Ward = z.infer<typeof Ward>;
 export const IntegratedCareSystem = z.object({
   icsId: Id,
   name: z.string().min(1),
+  /** GP-registered adults (16 and over), for capacity per 100,000 as the national statistics give it. */
+  adultPopulation: z.number().int().positive().optional(),
 });
 export type IntegratedCareSystem = z.infer<typeof IntegratedCareSystem>;
 

@@ -1,0 +1,286 @@
+import type { Alert, AdmissionKind, AdmissionSource, DischargeOutcome, FlowEvent, IntegratedCareSystem, Pathway, Referral, Ward } from '../domain/index.ts';
+import { londonDate, londonDay, londonOffset } from '../rules/engine/calendar.ts';
+
+/**
+ * The measures of virtual-ward capacity and flow an ICS planner reads (docs/reports.md), computed from
+ * flow events, alerts and referrals for a period. Pure: the same inputs give the same report, whichever
+ * store they came from.
+ */
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** One patient's time on one ward: a spell is split into stays by transfers. */
+export interface Stay {
+  spellId: string;
+  patientId: string;
+  wardId: string;
+  pathway: Pathway;
+  from: number;
+  until?: number;
+}
+
+/** One admission to a virtual ward, to discharge, across any transfers. */
+export interface Spell {
+  spellId: string;
+  patientId: string;
+  admittedAt: number;
+  admittedTo: string;
+  pathway: Pathway;
+  admission: AdmissionKind;
+  source: AdmissionSource;
+  imdDecile?: number;
+  dischargedAt?: number;
+  dischargedFrom?: string;
+  outcome?: DischargeOutcome;
+}
+
+/**
+ * Spells and stays from flow events in time order. Events that make no sense in order (a discharge of
+ * a patient not on a ward, a second admission while on one) are left out and reported.
+ */
+export function spellsFromEvents(events: readonly FlowEvent[]): { spells: Spell[]; stays: Stay[]; problems: string[] } {
+  const sorted = [...events].sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.eventId.localeCompare(b.eventId));
+  const spells: Spell[] = [];
+  const stays: Stay[] = [];
+  const problems: string[] = [];
+  const open = new Map<string, { spell: Spell; stay: Stay }>();
+  const seen = new Set<string>();
+  for (const e of sorted) {
+    if (seen.has(e.eventId)) continue;
+    seen.add(e.eventId);
+    const at = Date.parse(e.at);
+    const current = open.get(e.patientId);
+    if (e.kind === 'admit') {
+      if (current) {
+        problems.push(`${e.eventId}: admission while already on ${current.stay.wardId}`);
+        continue;
+      }
+      const spell: Spell = { spellId: e.eventId, patientId: e.patientId, admittedAt: at, admittedTo: e.wardId, pathway: e.pathway, admission: e.admission, source: e.source, ...(e.imdDecile ? { imdDecile: e.imdDecile } : {}) };
+      const stay: Stay = { spellId: e.eventId, patientId: e.patientId, wardId: e.wardId, pathway: e.pathway, from: at };
+      spells.push(spell);
+      stays.push(stay);
+      open.set(e.patientId, { spell, stay });
+      continue;
+    }
+    const fromWard = e.kind === 'transfer' ? e.fromWardId : e.wardId;
+    if (!current || current.stay.wardId !== fromWard) {
+      problems.push(`${e.eventId}: ${e.kind} from ${fromWard}, where the patient is not`);
+      continue;
+    }
+    current.stay.until = at;
+    if (e.kind === 'transfer') {
+      const stay: Stay = { spellId: current.spell.spellId, patientId: e.patientId, wardId: e.wardId, pathway: e.pathway ?? current.stay.pathway, from: at };
+      stays.push(stay);
+      open.set(e.patientId, { spell: current.spell, stay });
+    } else {
+      current.spell.dischargedAt = at;
+      current.spell.dischargedFrom = e.wardId;
+      current.spell.outcome = e.outcome;
+      open.delete(e.patientId);
+    }
+  }
+  return { spells, stays, problems };
+}
+
+/** The instant a UK wall-clock hour falls on a UK calendar day (days since 1970-01-01). */
+export function londonInstant(day: number, hour: number): number {
+  const t = day * DAY_MS + hour * HOUR_MS;
+  // Clocks change at 01:00 UTC, so the offset an hour before the local time is the one in force then.
+  return t - londonOffset(t - HOUR_MS);
+}
+
+/** Nearest-rank percentile (the value at or below which `p` of them lie); median as the middle or mean of two middles. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (!sorted.length) return null;
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+}
+export function median(sorted: readonly number[]): number | null {
+  if (!sorted.length) return null;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+const round = (v: number | null, dp: number) => (v === null ? null : Math.round(v * 10 ** dp) / 10 ** dp);
+
+export type GroupLevel = 'ics' | 'provider' | 'ward' | 'pathway';
+
+export interface GroupReport {
+  level: GroupLevel;
+  id: string;
+  name: string;
+  /** Commissioned beds (null for a pathway: beds belong to wards). */
+  capacity: number | null;
+  capacityPer100kAdults: number | null;
+  occupancy: {
+    /** Patients on the ward at the census time of each UK day. */
+    daily: Array<{ date: string; occupied: number; percent: number | null }>;
+    monthly: Array<{ month: string; meanOccupied: number; meanPercent: number | null }>;
+    meanOccupied: number;
+    meanPercent: number | null;
+  };
+  patientDays: number;
+  admissions: { total: number; stepUp: number; stepDown: number; bySource: Partial<Record<AdmissionSource, number>> };
+  transfers: { in: number; out: number };
+  discharges: { total: number; byOutcome: Partial<Record<DischargeOutcome, number>> };
+  /** Acute hospital admissions of virtual-ward patients: discharges to an acute bed. */
+  acuteAdmissions: number;
+  lengthOfStayDays: { spells: number; median: number | null; p90: number | null };
+  referrals: { total: number; per100PatientDays: number | null; byRoute: Record<string, { count: number; per100PatientDays: number | null; byOutcome: Record<string, number> }> };
+  alerts: {
+    total: number;
+    perPatientDay: number | null;
+    byRule: Record<string, { count: number; perPatientDay: number | null }>;
+    minutesToAcknowledge: Record<string, { acknowledged: number; notAcknowledged: number; median: number | null; p90: number | null }>;
+  };
+  equity: { admissionsByImdDecile: Record<string, number> };
+}
+
+export interface FlowReport {
+  from: string;
+  to: string;
+  censusHour: number;
+  groups: GroupReport[];
+  problems: string[];
+}
+
+export interface FlowInput {
+  events: readonly FlowEvent[];
+  wards: readonly Ward[];
+  systems: readonly IntegratedCareSystem[];
+  /** Newest revision of each alert. */
+  alerts?: readonly Alert[];
+  /** Newest revision of each referral. */
+  referrals?: readonly Referral[];
+}
+
+/**
+ * Every measure for every group (the ICS, each provider, ward and pathway) over [from, to): UK calendar
+ * days from `from`'s to the one before `to`'s, occupancy counted at `censusHour` UK time each day.
+ */
+export function flowReport(input: FlowInput, options: { from: Date; to: Date; censusHour?: number; levels?: GroupLevel[] }): FlowReport {
+  const censusHour = options.censusHour ?? 8;
+  const from = options.from.getTime();
+  const to = options.to.getTime();
+  const { spells, stays, problems } = spellsFromEvents(input.events);
+  const wardById = new Map(input.wards.map((w) => [w.wardId, w]));
+  const days: number[] = [];
+  for (let d = londonDay(from); d <= londonDay(to - 1); d++) days.push(d);
+
+  const groupsOf = (wardId: string, pathway: Pathway | undefined): Array<[GroupLevel, string]> => {
+    const ward = wardById.get(wardId);
+    return [
+      ...(ward?.ics ? [['ics', ward.ics] as [GroupLevel, string]] : []),
+      ...(ward ? [['provider', ward.organisation] as [GroupLevel, string]] : []),
+      ['ward', wardId],
+      ...(pathway ? [['pathway', pathway] as [GroupLevel, string]] : []),
+    ];
+  };
+  const levels = new Set(options.levels ?? ['ics', 'provider', 'ward', 'pathway']);
+  const keys = new Map<string, { level: GroupLevel; id: string }>();
+  const keyOf = (level: GroupLevel, id: string) => {
+    const key = `${level}:${id}`;
+    if (levels.has(level) && !keys.has(key)) keys.set(key, { level, id });
+    return key;
+  };
+  // Every ward, ICS and provider is reported, even with nothing happening on it.
+  for (const w of input.wards) for (const [level, id] of groupsOf(w.wardId, undefined)) keyOf(level, id);
+  for (const s of stays) keyOf('pathway', s.pathway);
+
+  const inGroup = (key: string, wardId: string, pathway: Pathway | undefined) => groupsOf(wardId, pathway).some(([l, id]) => `${l}:${id}` === key);
+
+  const groups: GroupReport[] = [];
+  for (const [key, { level, id }] of keys) {
+    const wards = input.wards.filter((w) => (level === 'ward' ? w.wardId === id : level === 'provider' ? w.organisation === id : level === 'ics' ? w.ics === id : false));
+    const capacity = level === 'pathway' ? null : wards.reduce((n, w) => n + w.capacity, 0);
+    const system = level === 'ics' ? input.systems.find((s) => s.icsId === id) : undefined;
+    const myStays = stays.filter((s) => inGroup(key, s.wardId, s.pathway));
+    const percent = (n: number) => (capacity ? round((n / capacity) * 100, 1) : null);
+
+    const daily = days.map((day) => {
+      const t = londonInstant(day, censusHour);
+      const occupied = new Set(myStays.filter((s) => s.from <= t && (s.until === undefined || s.until > t)).map((s) => s.patientId)).size;
+      return { date: londonDate(day * DAY_MS + 12 * HOUR_MS), occupied, percent: percent(occupied) };
+    });
+    const months = new Map<string, number[]>();
+    for (const d of daily) months.set(d.date.slice(0, 7), [...(months.get(d.date.slice(0, 7)) ?? []), d.occupied]);
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+    const meanOccupied = mean(daily.map((d) => d.occupied));
+
+    const patientDays = myStays.reduce((sum, s) => sum + Math.max(0, Math.min(s.until ?? to, to) - Math.max(s.from, from)), 0) / DAY_MS;
+    const per = (n: number, scale: number) => (patientDays > 0 ? round((n / patientDays) * scale, 2) : null);
+
+    const admitted = spells.filter((s) => s.admittedAt >= from && s.admittedAt < to && inGroup(key, s.admittedTo, s.pathway));
+    const bySource: Partial<Record<AdmissionSource, number>> = {};
+    for (const s of admitted) bySource[s.source] = (bySource[s.source] ?? 0) + 1;
+    const transfersIn = stays.filter((s, i) => s.from >= from && s.from < to && stays.findIndex((x) => x.spellId === s.spellId) !== i && inGroup(key, s.wardId, s.pathway) && level !== 'pathway').length;
+    const transfersOut = stays.filter((s) => s.until !== undefined && s.until >= from && s.until < to && stays.some((x) => x.spellId === s.spellId && x.from === s.until) && inGroup(key, s.wardId, s.pathway) && level !== 'pathway').length;
+
+    const discharged = spells.filter((s) => s.dischargedAt !== undefined && s.dischargedAt >= from && s.dischargedAt < to && inGroup(key, s.dischargedFrom!, s.pathway));
+    const byOutcome: Partial<Record<DischargeOutcome, number>> = {};
+    for (const s of discharged) byOutcome[s.outcome!] = (byOutcome[s.outcome!] ?? 0) + 1;
+    const los = discharged.map((s) => (s.dischargedAt! - s.admittedAt) / DAY_MS).sort((a, b) => a - b);
+
+    const referrals = (input.referrals ?? []).filter((r) => Date.parse(r.requestedAt) >= from && Date.parse(r.requestedAt) < to && inGroup(key, r.wardId, pathwayAt(stays, r.patientId, Date.parse(r.requestedAt))));
+    const byRoute: GroupReport['referrals']['byRoute'] = {};
+    for (const r of referrals) {
+      const entry = (byRoute[r.route] ??= { count: 0, per100PatientDays: null, byOutcome: {} });
+      entry.count++;
+      entry.byOutcome[r.state] = (entry.byOutcome[r.state] ?? 0) + 1;
+    }
+    for (const entry of Object.values(byRoute)) entry.per100PatientDays = per(entry.count, 100);
+
+    const alerts = (input.alerts ?? []).filter((a) => Date.parse(a.raisedAt) >= from && Date.parse(a.raisedAt) < to && inGroup(key, a.wardId, pathwayAt(stays, a.patientId, Date.parse(a.raisedAt))));
+    const byRule: GroupReport['alerts']['byRule'] = {};
+    for (const a of alerts) (byRule[a.ruleId] ??= { count: 0, perPatientDay: null }).count++;
+    for (const entry of Object.values(byRule)) entry.perPatientDay = per(entry.count, 1);
+    const ackTimes = new Map<string, { times: number[]; missing: number }>();
+    for (const a of alerts) {
+      const entry = ackTimes.get(a.severity) ?? { times: [], missing: 0 };
+      const ack = a.history.find((h) => h.state === 'acknowledged');
+      if (ack) entry.times.push((Date.parse(ack.at) - Date.parse(a.raisedAt)) / 60_000);
+      else entry.missing++;
+      ackTimes.set(a.severity, entry);
+    }
+    const minutesToAcknowledge: GroupReport['alerts']['minutesToAcknowledge'] = {};
+    for (const [severity, { times, missing }] of ackTimes) {
+      const sorted = times.sort((a, b) => a - b);
+      minutesToAcknowledge[severity] = { acknowledged: sorted.length, notAcknowledged: missing, median: round(median(sorted), 1), p90: round(percentile(sorted, 0.9), 1) };
+    }
+
+    const admissionsByImdDecile: Record<string, number> = {};
+    for (const s of admitted) {
+      const k = s.imdDecile ? String(s.imdDecile) : 'unknown';
+      admissionsByImdDecile[k] = (admissionsByImdDecile[k] ?? 0) + 1;
+    }
+
+    groups.push({
+      level,
+      id,
+      name: level === 'ward' ? (wardById.get(id)?.name ?? id) : level === 'ics' ? (system?.name ?? id) : id,
+      capacity,
+      capacityPer100kAdults: system?.adultPopulation && capacity !== null ? round((capacity / system.adultPopulation) * 100_000, 1) : null,
+      occupancy: {
+        daily,
+        monthly: [...months].map(([month, xs]) => ({ month, meanOccupied: round(mean(xs), 2)!, meanPercent: percent(mean(xs)) })),
+        meanOccupied: round(meanOccupied, 2)!,
+        meanPercent: percent(meanOccupied),
+      },
+      patientDays: round(patientDays, 2)!,
+      admissions: { total: admitted.length, stepUp: admitted.filter((s) => s.admission === 'step-up').length, stepDown: admitted.filter((s) => s.admission === 'step-down').length, bySource },
+      transfers: { in: transfersIn, out: transfersOut },
+      discharges: { total: discharged.length, byOutcome },
+      acuteAdmissions: byOutcome['admitted-acute'] ?? 0,
+      lengthOfStayDays: { spells: los.length, median: round(median(los), 1), p90: round(percentile(los, 0.9), 1) },
+      referrals: { total: referrals.length, per100PatientDays: per(referrals.length, 100), byRoute },
+      alerts: { total: alerts.length, perPatientDay: per(alerts.length, 1), byRule, minutesToAcknowledge },
+      equity: { admissionsByImdDecile },
+    });
+  }
+  const order: Record<GroupLevel, number> = { ics: 0, provider: 1, ward: 2, pathway: 3 };
+  groups.sort((a, b) => order[a.level] - order[b.level] || a.id.localeCompare(b.id));
+  return { from: options.from.toISOString(), to: options.to.toISOString(), censusHour, groups, problems };
+}
+
+/** The pathway of the patient's stay at `t`, if they were on a ward then. */
+function pathwayAt(stays: readonly Stay[], patientId: string, t: number): Pathway | undefined {
+  return stays.find((s) => s.patientId === patientId && s.from <= t && (s.until === undefined || s.until > t))?.pathway;
+}
