@@ -1,4 +1,4 @@
-import { Alert, AlertAction, CapacitySnapshot, DeadLetter, HandoverNote, Notification, PatientSettings, Reading, Referral, ReferralAction, ScoreEvent } from '../domain/index.ts';
+import { Alert, AlertAction, CapacitySnapshot, DeadLetter, FlowEvent, HandoverNote, Notification, PatientSettings, Reading, Referral, ReferralAction, ScoreEvent } from '../domain/index.ts';
 import { RulesStateRecord } from '../rules/state-record.ts';
 import { defineTopic } from './bus.ts';
 
@@ -14,6 +14,8 @@ export const Topics = {
   referrals: defineTopic('vw.referrals.v1', Referral, { retainForever: true }),
   /** Requests, cancellations and receivers' answers, to the referrals role that owns referral state. */
   referralActions: defineTopic('vw.referral-actions.v1', ReferralAction),
+  /** Admissions, discharges and transfers, keyed by patient: the record capacity reports are made from, kept for ever. */
+  patientFlow: defineTopic('vw.patient-flow.v1', FlowEvent, { retainForever: true }),
   /** Handover notes per patient: the audit log, never compacted or expired. */
   handoverNotes: defineTopic('vw.handover-notes.v1', HandoverNote, { retainForever: true }),
   /** Notifications of escalations: every revision, keyed by patient; the outbox of the notify role. */

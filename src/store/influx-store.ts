@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfluxDB, Point, setLogger, type QueryApi } from '@influxdata/influxdb-client';
-import type { Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
-import { Reading as ReadingSchema, Referral as ReferralSchema, ScoreEvent as ScoreEventSchema } from '../domain/index.ts';
+import type { FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
+import { FlowEvent as FlowEventSchema, Reading as ReadingSchema, Referral as ReferralSchema, ScoreEvent as ScoreEventSchema } from '../domain/index.ts';
 import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
 
 /**
@@ -25,7 +25,7 @@ export interface InfluxStoreOptions {
 // The client would print failures to the console; vw reports them through its own log and metrics.
 setLogger({ error: () => {}, warn: () => {} });
 
-export const MEASUREMENT = { vital: 'vital', score: 'score', referral: 'referral' } as const;
+export const MEASUREMENT = { vital: 'vital', score: 'score', referral: 'referral', flow: 'flow' } as const;
 
 export class StoreOverflowError extends Error {
   override name = 'StoreOverflowError';
@@ -77,6 +77,22 @@ function referralPoint(r: Referral): Point {
     .stringField('delivery', r.delivery.status)
     .stringField('event', JSON.stringify(r))
     .timestamp(new Date(r.updatedAt));
+}
+
+/**
+ * One point per flow event: its identity is the event id (a tag) at the time it happened, so an event
+ * written twice overwrites itself. A transfer is written once under each of its two wards.
+ */
+function flowPoints(e: FlowEvent): Point[] {
+  const wards = e.kind === 'transfer' ? [e.fromWardId, e.wardId] : [e.wardId];
+  return wards.map((wardId) =>
+    new Point(MEASUREMENT.flow)
+      .tag('ward_id', wardId)
+      .tag('kind', e.kind)
+      .tag('event_id', e.eventId)
+      .stringField('event', JSON.stringify(e))
+      .timestamp(new Date(e.at)),
+  );
 }
 
 /** A Flux string literal: quotes and backslashes escaped, so ids can never change the query. */
@@ -195,6 +211,23 @@ export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore 
     },
 
     writeReferrals: (referrals) => write(referrals.map(referralPoint)),
+    writeFlowEvents: (events) => write(events.flatMap(flowPoints)),
+
+    async flowEvents(wardIds: readonly string[], q: SeriesQuery) {
+      if (!wardIds.length) return [];
+      const found = await rows(`${bucket}
+  |> ${range(q)}
+  |> filter(fn: (r) => r._measurement == ${flux(MEASUREMENT.flow)} and r._field == "event")
+  |> filter(fn: (r) => contains(value: r.ward_id, set: [${wardIds.map(flux).join(', ')}]))
+  |> group()
+  |> sort(columns: ["_time"])`);
+      const byId = new Map<string, FlowEvent>();
+      for (const row of found) {
+        const parsed = FlowEventSchema.safeParse(JSON.parse(String(row._value)));
+        if (parsed.success) byId.set(parsed.data.eventId, parsed.data);
+      }
+      return [...byId.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.eventId.localeCompare(b.eventId));
+    },
 
     async referrals(wardId: string, q: SeriesQuery) {
       const found = await rows(`${bucket}

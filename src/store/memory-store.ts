@@ -1,4 +1,4 @@
-import type { Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
+import type { FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
 import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
 
 /**
@@ -87,6 +87,8 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
   const retentionMs = options.retentionHours * 3_600_000;
   const patients = new Map<string, PatientSeries>();
   const referrals = new Map<string, Referral>();
+  /** Flow events are few (admissions a day, not readings a second) and reports need them all: kept whole. */
+  const flow = new Map<string, FlowEvent>();
   let seriesCount = 0;
   const cap = () => Math.min(options.maxPointsPerSeries, Math.max(MIN_SHARE, Math.floor((options.maxPoints ?? Infinity) / Math.max(1, seriesCount))));
 
@@ -162,9 +164,21 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
       found.sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
       return query.limit !== undefined ? found.slice(-query.limit) : found;
     },
+    async writeFlowEvents(events) {
+      for (const e of events) if (!flow.has(e.eventId)) flow.set(e.eventId, e);
+    },
+    async flowEvents(wardIds, query) {
+      const wards = new Set(wardIds);
+      const from = query.since.getTime();
+      const to = query.until?.getTime() ?? Infinity;
+      return [...flow.values()]
+        .filter((e) => (wards.has(e.wardId) || (e.kind === 'transfer' && wards.has(e.fromWardId))) && Date.parse(e.at) >= from && Date.parse(e.at) <= to)
+        .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.eventId.localeCompare(b.eventId));
+    },
     async close() {
       patients.clear();
       referrals.clear();
+      flow.clear();
     },
     healthy: () => true,
     pointCount() {

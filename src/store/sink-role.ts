@@ -32,6 +32,11 @@ export async function startSinkRole(deps: {
         await store.writeScores(records.map((r) => r.value));
         metrics.storeWrites.inc({ measurement: 'score' }, records.length);
       }, batch),
+      // Admissions, discharges and transfers, for capacity reports.
+      onBatch(Topics.patientFlow, async (records) => {
+        await store.writeFlowEvents(records.map((r) => r.value));
+        metrics.storeWrites.inc({ measurement: 'flow' }, records.length);
+      }, batch),
       // Referral revisions, for reports of referrals by route and outcome.
       onBatch(Topics.referrals, async (records) => {
         await store.writeReferrals(records.map((r) => r.value));

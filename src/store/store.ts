@@ -1,4 +1,4 @@
-import type { Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
+import type { FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
 
 export interface SeriesPoint {
   ts: string;
@@ -28,6 +28,10 @@ export interface TimeSeriesStore {
   writeReferrals(referrals: Referral[]): Promise<void>;
   /** The newest revision of each referral of a ward last changed in the range, oldest first. */
   referrals(wardId: string, query: SeriesQuery): Promise<Referral[]>;
+  /** Patient flow events, for reports; an event written twice is kept once. */
+  writeFlowEvents(events: FlowEvent[]): Promise<void>;
+  /** Flow events that happened in the range, in time order, on any of the wards (as from- or to-ward). */
+  flowEvents(wardIds: readonly string[], query: SeriesQuery): Promise<FlowEvent[]>;
   close(): Promise<void>;
   /** False when the last write or query failed; served on /healthz. */
   healthy(): boolean;

@@ -59,6 +59,24 @@ describeWith(['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'], 'InfluxDB store on
     expect(found[0]).toEqual(first[2]);
   });
 
+  it('answers the same capacity report from flow events as the pure measures do', async () => {
+    const { FLOW_EVENTS, FLOW_WARDS, FLOW_SYSTEMS, FLOW_FROM, FLOW_TO } = await import('../fixtures/flow-history.ts');
+    const { flowReport } = await import('../../src/reports/flow-measures.ts');
+    const s = store();
+    // Ward ids of this run, so runs never see each other's events.
+    const ward = (id: string) => `${run}-${id}`;
+    const events = FLOW_EVENTS.map((e) => ({ ...e, eventId: `${run}-${e.eventId}`, wardId: ward(e.wardId), ...(e.kind === 'transfer' ? { fromWardId: ward(e.fromWardId) } : {}) }));
+    const wards = FLOW_WARDS.map((w) => ({ ...w, wardId: ward(w.wardId) }));
+    await s.writeFlowEvents(events);
+    await s.writeFlowEvents(events.slice(0, 2));
+    const read = await s.flowEvents(wards.map((w) => w.wardId), { since: new Date('2026-03-01T00:00:00Z'), until: new Date('2026-04-30T00:00:00Z') });
+    expect(read).toEqual([...events].sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.eventId.localeCompare(b.eventId)));
+    const fromStore = flowReport({ events: read, wards, systems: FLOW_SYSTEMS }, { from: FLOW_FROM, to: FLOW_TO });
+    const direct = flowReport({ events, wards, systems: FLOW_SYSTEMS }, { from: FLOW_FROM, to: FLOW_TO });
+    expect(fromStore).toEqual(direct);
+    expect(fromStore.groups.find((g) => g.id === ward('ward-b'))!.occupancy.daily.map((d) => d.occupied)).toEqual([0, 1, 2, 2]);
+  });
+
   it('retries a failed write with back-off, then fails loudly', async () => {
     const retries: number[] = [];
     const dead = createInfluxStore({ url: 'http://127.0.0.1:9', token: 'x', org: '-', bucket: 'x', maxBufferPoints: 100, retry: { attempts: 3, initialMs: 10, maxMs: 20 }, onRetry: (a) => retries.push(a), timeoutMs: 1000 });

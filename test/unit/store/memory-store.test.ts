@@ -68,3 +68,17 @@ describe('memory store: referrals', () => {
     expect(await store.referrals('w1', { since: new Date(at(2)) })).toHaveLength(1);
   });
 });
+
+describe('memory store: patient flow', () => {
+  it('keeps each flow event once and answers by ward and time, a transfer under both its wards', async () => {
+    const { FLOW_EVENTS } = await import('../../fixtures/flow-history.ts');
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 100 });
+    await store.writeFlowEvents(FLOW_EVENTS);
+    await store.writeFlowEvents(FLOW_EVENTS.slice(0, 3));
+    const all = await store.flowEvents(['ward-a', 'ward-b', 'ward-c'], { since: new Date('2026-03-01T00:00:00Z') });
+    expect(all.map((e) => e.eventId)).toEqual(['e1', 'e3', 'e4', 'e5', 'e6', 'e8', 'e2', 'e7']);
+    expect((await store.flowEvents(['ward-b'], { since: new Date('2026-03-01T00:00:00Z') })).map((e) => e.eventId)).toEqual(['e6', 'e8', 'e7']);
+    expect((await store.flowEvents(['ward-a'], { since: new Date('2026-03-29T00:00:00Z'), until: new Date('2026-03-30T23:59:59Z') })).map((e) => e.eventId)).toEqual(['e6', 'e2']);
+    expect(await store.flowEvents(['ward-c'], { since: new Date('2026-03-01T00:00:00Z') })).toEqual([]);
+  });
+});
