@@ -26,6 +26,10 @@ import type { ApiRoute } from '../http/api.ts';
 import { createRouteCatalogue, loadReferralRoutes, ROUTES_FILE } from '../referrals/routes-file.ts';
 import { startReferralsRole } from '../referrals/referrals-role.ts';
 import { referralCallbackApi } from '../referrals/callback-api.ts';
+import { createFlowView } from '../flow/flow-view.ts';
+import { flowApi } from '../flow/http-api.ts';
+import { on } from '../bus/bus.ts';
+import { Topics } from '../bus/topics.ts';
 import { startNotifyRole } from '../notify/notify-role.ts';
 
 export const ROLES = ['ingest', 'rules', 'sink', 'feed', 'referrals', 'notify'] as const;
@@ -180,6 +184,23 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
           chartBands: chartBands(await loadNews2Rule(join(config.rules.dir, 'news2.yaml'))),
         })
       : undefined;
+    // Admissions, discharges and transfers come in with the consoles' role: it holds who may make them.
+    if (roles.has('feed')) {
+      const flowView = createFlowView();
+      const now = new Date();
+      for (const ward of registry.wards()) {
+        for (const patient of registry.patientsOfWard(ward.wardId, now)) {
+          flowView.seed(patient.patientId, ward.wardId, registry.pathwaysOf(patient.patientId, now)[0] ?? 'general', now.toISOString());
+        }
+      }
+      const flowSubscription = await bus.consume({
+        groupId: `vw-flow-view-${randomBytes(6).toString('hex')}`,
+        fromBeginning: true,
+        topics: [on(Topics.patientFlow, async ({ value }) => void flowView.apply(value))],
+      });
+      stops.push(() => flowSubscription.stop());
+      apiRoutes.push(flowApi({ bus, tokens, registry, view: flowView, logger }));
+    }
     // The capacity edge sits with ingest: both are where the outside world comes in.
     const capacityEdge = createCapacityEdge({ bus, metrics, logger, maxFutureSkewMs: config.ingest.maxFutureSkewSeconds * 1000 });
     if (roles.has('ingest')) apiRoutes.push(capacityApi({ edge: capacityEdge, credentials: capacityCredentials, logger }));

@@ -24,18 +24,18 @@ const base = {
   by: z.string().min(1),
 };
 
-export const FlowEvent = z.discriminatedUnion('kind', [
-  z.object({
-    ...base,
-    kind: z.literal('admit'),
-    wardId: Id,
-    pathway: Pathway,
-    admission: AdmissionKind,
-    source: AdmissionSource,
-    /** Index of Multiple Deprivation decile of the patient's home (1 most deprived), when known. */
-    imdDecile: z.number().int().min(1).max(10).optional(),
-  }),
-  z.object({ ...base, kind: z.literal('discharge'), wardId: Id, outcome: DischargeOutcome }),
-  z.object({ ...base, kind: z.literal('transfer'), fromWardId: Id, wardId: Id, pathway: Pathway.optional() }),
-]);
+export const AdmitEvent = z.object({
+  ...base,
+  kind: z.literal('admit'),
+  wardId: Id,
+  pathway: Pathway,
+  admission: AdmissionKind,
+  source: AdmissionSource,
+  /** Index of Multiple Deprivation decile of the patient's home (1 most deprived), when known. */
+  imdDecile: z.number().int().min(1).max(10).optional(),
+});
+export const DischargeEvent = z.object({ ...base, kind: z.literal('discharge'), wardId: Id, outcome: DischargeOutcome });
+export const TransferEvent = z.object({ ...base, kind: z.literal('transfer'), fromWardId: Id, wardId: Id, pathway: Pathway.optional() });
+
+export const FlowEvent = z.discriminatedUnion('kind', [AdmitEvent, DischargeEvent, TransferEvent]);
 export type FlowEvent = z.infer<typeof FlowEvent>;
