@@ -185,6 +185,19 @@ export function flowReport(input: FlowInput, options: { from: Date; to: Date; ce
   for (const w of input.wards) for (const [level, id] of groupsOf(w.wardId, undefined)) keyOf(level, id);
   for (const s of stays) keyOf('pathway', s.pathway);
 
+  // Stays begun or ended by a transfer: every stay of a spell but its first began with one, and every
+  // stay but its last ended with one.
+  const transferredIn = new Set<Stay>();
+  const transferredOut = new Set<Stay>();
+  const lastStayOf = new Map<string, Stay>();
+  for (const s of stays) {
+    const previous = lastStayOf.get(s.spellId);
+    if (previous) {
+      transferredIn.add(s);
+      transferredOut.add(previous);
+    }
+    lastStayOf.set(s.spellId, s);
+  }
   const inGroup = (key: string, wardId: string, pathway: Pathway | undefined) => groupsOf(wardId, pathway).some(([l, id]) => `${l}:${id}` === key);
 
   const groups: GroupReport[] = [];
@@ -211,8 +224,8 @@ export function flowReport(input: FlowInput, options: { from: Date; to: Date; ce
     const admitted = spells.filter((s) => s.admittedAt >= from && s.admittedAt < to && inGroup(key, s.admittedTo, s.pathway));
     const bySource: Partial<Record<AdmissionSource, number>> = {};
     for (const s of admitted) bySource[s.source] = (bySource[s.source] ?? 0) + 1;
-    const transfersIn = stays.filter((s, i) => s.from >= from && s.from < to && stays.findIndex((x) => x.spellId === s.spellId) !== i && inGroup(key, s.wardId, s.pathway) && level !== 'pathway').length;
-    const transfersOut = stays.filter((s) => s.until !== undefined && s.until >= from && s.until < to && stays.some((x) => x.spellId === s.spellId && x.from === s.until) && inGroup(key, s.wardId, s.pathway) && level !== 'pathway').length;
+    const transfersIn = level === 'pathway' ? 0 : myStays.filter((s) => s.from >= from && s.from < to && transferredIn.has(s)).length;
+    const transfersOut = level === 'pathway' ? 0 : myStays.filter((s) => s.until !== undefined && s.until >= from && s.until < to && transferredOut.has(s)).length;
 
     const discharged = spells.filter((s) => s.dischargedAt !== undefined && s.dischargedAt >= from && s.dischargedAt < to && inGroup(key, s.dischargedFrom!, s.pathway));
     const byOutcome: Partial<Record<DischargeOutcome, number>> = {};
