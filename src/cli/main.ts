@@ -19,6 +19,7 @@ import { loadScenario } from '../../simulators/scenario.ts';
 import { createWardSimulator } from '../../simulators/ward-simulator.ts';
 import { httpCapacitySender, loadCapacityScenario, startCapacityFeed } from '../../simulators/capacity.ts';
 import { replayCommand } from './replay.ts';
+import { reportCommand } from './report.ts';
 import { startReferralReceiver } from '../../simulators/referral-receiver.ts';
 import { loadReferralRoutes, ROUTES_FILE } from '../referrals/routes-file.ts';
 
@@ -44,6 +45,10 @@ Usage:
   vw replay --compare DIR_A DIR_B --input readings.jsonl [--seeds registry.yaml] [--tick 1m] [--json]
                                    replays under two rule folders; per rule: alerts opened, added and
                                    removed, alerts per patient-day and versions (docs/replay.md)
+  vw report capacity --ics ID --from YYYY-MM-DD --to YYYY-MM-DD --format html|csv|json --seeds registry.yaml
+                     --flow flow.jsonl [--alerts alerts.jsonl] [--referrals referrals.jsonl] [--census-hour 8] [--out FILE]
+                                   an ICS's virtual-ward capacity and flow report for UK dates --from to --to
+                                   (inclusive): one offline HTML file, the monthly CSV, or JSON (docs/reports.md)
   vw mqtt-auth --out DIR [--seeds A.yaml,B.yaml]
                                    writes a Mosquitto password file and ACL for the registry's devices
                                    and capacity sources (needs VW_MQTT_DEVICE_SECRET, VW_MQTT_USERNAME,
@@ -273,6 +278,8 @@ export async function main(argv: string[]): Promise<void> {
       return score(rest);
     case 'replay':
       return replayCommand(rest);
+    case 'report':
+      return reportCommand(rest);
     case undefined:
     case 'help':
     case '--help':

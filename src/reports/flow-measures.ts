@@ -171,7 +171,8 @@ export function flowReport(input: FlowInput, options: { from: Date; to: Date; ce
       ...(ward?.ics ? [['ics', ward.ics] as [GroupLevel, string]] : []),
       ...(ward ? [['provider', ward.organisation] as [GroupLevel, string]] : []),
       ['ward', wardId],
-      ...(pathway ? [['pathway', pathway] as [GroupLevel, string]] : []),
+      // Only the report's wards count towards a pathway: a patient's stay elsewhere is another ICS's.
+      ...(pathway && ward ? [['pathway', pathway] as [GroupLevel, string]] : []),
     ];
   };
   const levels = new Set(options.levels ?? ['ics', 'provider', 'ward', 'pathway']);
@@ -183,7 +184,7 @@ export function flowReport(input: FlowInput, options: { from: Date; to: Date; ce
   };
   // Every ward, ICS and provider is reported, even with nothing happening on it.
   for (const w of input.wards) for (const [level, id] of groupsOf(w.wardId, undefined)) keyOf(level, id);
-  for (const s of stays) keyOf('pathway', s.pathway);
+  for (const s of stays) if (wardById.has(s.wardId)) keyOf('pathway', s.pathway);
 
   // Stays begun or ended by a transfer: every stay of a spell but its first began with one, and every
   // stay but its last ended with one.

@@ -1,0 +1,161 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { z } from 'zod';
+import { ConfigError } from '../config/config.ts';
+import { formatZodError } from '../config/errors.ts';
+import { Alert, FlowEvent, Referral, RegistryData } from '../domain/index.ts';
+import { loadYamlAs } from '../config/yaml-file.ts';
+import { flowReport, londonInstant, type FlowInput } from '../reports/flow-measures.ts';
+import { monthlyReports, weeklyReports } from '../reports/monthly.ts';
+import { reportCsv } from '../reports/render-csv.ts';
+import { reportHtml } from '../reports/render-html.ts';
+import { londonDay } from '../rules/engine/calendar.ts';
+
+/**
+ * `vw report capacity`: the virtual-ward capacity and flow report of one ICS for a period (docs/reports.md),
+ * from flow events (and optionally alerts and referrals) in JSONL files, as HTML, CSV or JSON.
+ */
+const DAY_MS = 86_400_000;
+const MAX_REPORTED_LINES = 10;
+const FORMATS = ['html', 'csv', 'json'] as const;
+
+/** Every line of a JSONL file checked against `schema`; any bad line refuses the whole file, naming the lines. */
+export function parseJsonl<S extends z.ZodType>(schema: S, what: string, source: string, text: string): Array<z.output<S>> {
+  const items: Array<z.output<S>> = [];
+  const problems: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      problems.push(`${source} line ${i + 1}: not valid JSON`);
+      return;
+    }
+    const parsed = schema.safeParse(json);
+    if (parsed.success) items.push(parsed.data);
+    else problems.push(`${source} line ${i + 1}: not ${what} (${formatZodError(parsed.error)})`);
+  });
+  if (problems.length) {
+    const more = problems.length > MAX_REPORTED_LINES ? `\n…and ${problems.length - MAX_REPORTED_LINES} more bad lines` : '';
+    throw new ConfigError(`vw report: refused ${source}, no report written:\n${problems.slice(0, MAX_REPORTED_LINES).join('\n')}${more}`);
+  }
+  return items;
+}
+
+async function readText(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`vw report: cannot read ${flag} ${path} (${(error as Error).message})`);
+  }
+}
+
+/** A UK calendar date as days since 1970-01-01, refusing anything but a real YYYY-MM-DD. */
+function ukDay(text: string | undefined, flag: string): number {
+  if (!text || !/^\d{4}-\d{2}-\d{2}$/.test(text)) throw new ConfigError(`vw report: ${flag} must be a date as YYYY-MM-DD, not '${text ?? ''}'`);
+  const t = Date.parse(`${text}T00:00:00Z`);
+  if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== text) throw new ConfigError(`vw report: ${flag} ${text} is not a calendar date`);
+  return t / DAY_MS;
+}
+
+/** The newest revision of each, by id. */
+function newest<T extends { revision: number }>(items: readonly T[], id: (t: T) => string): T[] {
+  const byId = new Map<string, T>();
+  for (const item of items) {
+    const held = byId.get(id(item));
+    if (!held || item.revision >= held.revision) byId.set(id(item), item);
+  }
+  return [...byId.values()];
+}
+
+export const REPORT_USAGE =
+  'usage: vw report capacity --ics ID --from YYYY-MM-DD --to YYYY-MM-DD --format html|csv|json --seeds registry.yaml --flow flow.jsonl [--alerts alerts.jsonl] [--referrals referrals.jsonl] [--census-hour 8] [--out FILE]';
+
+export async function reportCommand(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        ics: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        format: { type: 'string' },
+        seeds: { type: 'string' },
+        flow: { type: 'string' },
+        alerts: { type: 'string' },
+        referrals: { type: 'string' },
+        'census-hour': { type: 'string' },
+        out: { type: 'string' },
+        title: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new ConfigError(`vw report: ${(error as Error).message}\n${REPORT_USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals[0] !== 'capacity' || positionals.length > 1) throw new ConfigError(REPORT_USAGE);
+  for (const flag of ['ics', 'from', 'to', 'format', 'seeds', 'flow'] as const) {
+    if (!values[flag]) throw new ConfigError(`vw report capacity needs --${flag}\n${REPORT_USAGE}`);
+  }
+  const format = values.format as (typeof FORMATS)[number];
+  if (!FORMATS.includes(format)) throw new ConfigError(`vw report: --format must be html, csv or json, not '${values.format}'`);
+  const firstDay = ukDay(values.from, '--from');
+  const lastDay = ukDay(values.to, '--to');
+  if (lastDay < firstDay) throw new ConfigError(`vw report: --to ${values.to} is before --from ${values.from}`);
+  const censusHour = values['census-hour'] === undefined ? 8 : Number(values['census-hour']);
+  if (!/^\d{1,2}$/.test(values['census-hour'] ?? '8') || censusHour > 23) throw new ConfigError(`vw report: --census-hour must be a whole hour 0–23, not '${values['census-hour']}'`);
+
+  // UK calendar days, --to inclusive: from 00:00 UK on the first day to 00:00 UK on the day after the last.
+  const from = new Date(londonInstant(firstDay, 0));
+  const to = new Date(londonInstant(lastDay + 1, 0));
+  if (londonDay(from.getTime()) !== firstDay || londonDay(to.getTime() - 1) !== lastDay) throw new Error('UK day arithmetic is inconsistent');
+
+  let registry: RegistryData;
+  try {
+    registry = await loadYamlAs(RegistryData, values.seeds!);
+  } catch (error) {
+    throw new ConfigError(`vw report: --seeds ${(error as Error).message}`);
+  }
+  const ics = values.ics!;
+  const wards = registry.wards.filter((w) => w.ics === ics);
+  if (!wards.length) {
+    const known = [...new Set(registry.wards.flatMap((w) => (w.ics ? [w.ics] : [])))].sort();
+    throw new ConfigError(`vw report: no ward of ICS ${ics} in ${values.seeds}${known.length ? ` (its wards belong to ${known.join(', ')})` : ' (no ward names an ics)'}`);
+  }
+  const wardIds = new Set(wards.map((w) => w.wardId));
+  const events = parseJsonl(FlowEvent, 'a flow event', values.flow!, await readText(values.flow!, '--flow'));
+  const alerts = values.alerts ? newest(parseJsonl(Alert, 'an alert', values.alerts, await readText(values.alerts, '--alerts')), (a) => a.alertId) : [];
+  const referrals = values.referrals ? newest(parseJsonl(Referral, 'a referral', values.referrals, await readText(values.referrals, '--referrals')), (r) => r.referralId) : [];
+
+  // The events of every patient who was ever on the ICS's wards, whole: a spell that moved between
+  // ICSs keeps its admission and discharge, so its length of stay and transfers stay right.
+  const touches = (e: FlowEvent) => wardIds.has(e.wardId) || (e.kind === 'transfer' && wardIds.has(e.fromWardId));
+  const patients = new Set(events.filter(touches).map((e) => e.patientId));
+  const input: FlowInput = {
+    events: events.filter((e) => patients.has(e.patientId)),
+    wards,
+    systems: (registry.systems ?? []).filter((s) => s.icsId === ics),
+    alerts: alerts.filter((a) => wardIds.has(a.wardId)),
+    referrals: referrals.filter((r) => wardIds.has(r.wardId)),
+  };
+  const report = flowReport(input, { from, to, censusHour });
+  const monthly = monthlyReports(input, from, to, { censusHour, levels: ['ics', 'provider', 'ward'] });
+
+  let output: string;
+  if (format === 'json') output = `${JSON.stringify({ ics, report, monthly: monthly.periods.map(({ period, from: f, to: t, report: r }) => ({ period, from: f, to: t, groups: r.groups })) }, null, 2)}\n`;
+  else if (format === 'csv') output = reportCsv(monthly);
+  else {
+    const name = input.systems[0]?.name ?? ics;
+    const weekly = weeklyReports(input, from, to, { censusHour, levels: ['ics'] });
+    output = reportHtml(report, monthly, { title: values.title ?? `Virtual ward capacity and flow: ${name}, ${values.from} to ${values.to}`, generatedAt: new Date(), weekly });
+  }
+  if (report.problems.length) process.stderr.write(`vw report: left out ${report.problems.length} flow events that make no sense in order (see "problems" in --format json)\n`);
+  if (values.out && values.out !== '-') {
+    await writeFile(values.out, output);
+    process.stderr.write(`vw report: wrote ${values.out}\n`);
+  } else process.stdout.write(output);
+}

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import type { Alert, FlowEvent, Referral, Ward } from '../../../src/domain/index.ts';
+import { flowReport, type FlowInput } from '../../../src/reports/flow-measures.ts';
+import { monthlyReports, weeklyReports } from '../../../src/reports/monthly.ts';
+import { csvField, reportCsv } from '../../../src/reports/render-csv.ts';
+import { reportHtml, scriptJson } from '../../../src/reports/render-html.ts';
+
+/**
+ * The worked history of flow-measures.test.ts (28–31 March 2026, across the clock change), with ids
+ * that cannot occur by chance in the page, so a leak of any of them would show.
+ */
+const wards: Ward[] = [
+  { wardId: 'ward-a', name: 'Ward A', organisation: 'RXA', capacity: 4, ics: 'QXX' },
+  { wardId: 'ward-b', name: 'Ward B', organisation: 'RXB', capacity: 2, ics: 'QXX' },
+  { wardId: 'ward-c', name: 'Ward C', organisation: 'RXB', capacity: 3, ics: 'QXX' },
+];
+const systems = [{ icsId: 'QXX', name: 'Test ICS', adultPopulation: 100_000 }];
+const by = 'ward.lead';
+const P = ['pt-zqx-001', 'pt-zqx-002', 'pt-zqx-003', 'pt-zqx-004'] as const;
+const events: FlowEvent[] = [
+  { kind: 'admit', eventId: 'ev-zqx-1', patientId: P[0], wardId: 'ward-a', pathway: 'ari', admission: 'step-up', source: 'gp', at: '2026-03-27T10:00:00Z', by },
+  { kind: 'discharge', eventId: 'ev-zqx-2', patientId: P[0], wardId: 'ward-a', outcome: 'care-completed', at: '2026-03-30T12:00:00Z', by },
+  { kind: 'admit', eventId: 'ev-zqx-3', patientId: P[1], wardId: 'ward-a', pathway: 'ari', admission: 'step-down', source: 'acute-discharge', at: '2026-03-28T09:00:00Z', by },
+  { kind: 'discharge', eventId: 'ev-zqx-4', patientId: P[1], wardId: 'ward-a', outcome: 'self-discharged', at: '2026-03-28T17:00:00Z', by },
+  { kind: 'admit', eventId: 'ev-zqx-5', patientId: P[2], wardId: 'ward-a', pathway: 'copd', admission: 'step-up', source: 'nhs111', at: '2026-03-28T23:30:00Z', by },
+  { kind: 'transfer', eventId: 'ev-zqx-6', patientId: P[2], fromWardId: 'ward-a', wardId: 'ward-b', at: '2026-03-29T06:30:00Z', by },
+  { kind: 'discharge', eventId: 'ev-zqx-7', patientId: P[2], wardId: 'ward-b', outcome: 'admitted-acute', at: '2026-03-31T10:00:00Z', by },
+  { kind: 'admit', eventId: 'ev-zqx-8', patientId: P[3], wardId: 'ward-b', pathway: 'heart-failure', admission: 'step-up', source: 'ambulance', imdDecile: 2, at: '2026-03-30T06:00:00Z', by },
+];
+const referral = (id: string, patientId: string, route: string, state: Referral['state'], requestedAt: string): Referral => ({
+  referralId: id, patientId, wardId: 'ward-b', route, routeTitle: route, routesVersion: '1.0.0', priority: 'urgent', urgency: 'today', alertIds: [], reason: 'r', evidence: [],
+  requestedBy: 'nurse', requestedAt, state, revision: 2, updatedAt: requestedAt, history: [], delivery: { status: 'delivered', attempts: 1 },
+});
+const alert = (id: string, patientId: string, wardId: string, ruleId: string, severity: Alert['severity'], raisedAt: string, ackAt?: string): Alert => ({
+  alertId: id, patientId, wardId, cause: ruleId, ruleId, ruleVersion: '1.0.0', severity, state: ackAt ? 'acknowledged' : 'open', revision: ackAt ? 1 : 0, raisedAt, updatedAt: ackAt ?? raisedAt, eventTs: raisedAt,
+  partial: false, explanation: 'x', response: 'y', evidence: [], history: [{ state: 'open', at: raisedAt, by: 'vw' }, ...(ackAt ? [{ state: 'acknowledged' as const, at: ackAt, by: 'nurse' }] : [])], receivedAt: raisedAt,
+});
+const input: FlowInput = {
+  events,
+  wards,
+  systems,
+  referrals: [referral('ref-zqx-1', P[3], 'urgent-community-response', 'accepted', '2026-03-30T08:00:00Z'), referral('ref-zqx-2', P[2], 'ambulance-999', 'completed', '2026-03-29T12:00:00Z')],
+  alerts: [
+    alert('alert-zqx-1', P[2], 'ward-b', 'news2', 'high', '2026-03-29T10:00:00Z', '2026-03-29T10:12:00Z'),
+    alert('alert-zqx-2', P[3], 'ward-b', 'spo2-urgent-review', 'medium', '2026-03-30T09:00:00Z', '2026-03-30T10:00:00Z'),
+    alert('alert-zqx-3', P[0], 'ward-a', 'news2', 'medium', '2026-03-28T10:00:00Z'),
+  ],
+};
+const from = new Date('2026-03-28T00:00:00Z');
+const to = new Date('2026-03-31T23:00:00Z');
+const options = { title: 'Capacity of Test ICS', generatedAt: new Date('2026-04-01T09:00:00Z') };
+const render = (i: FlowInput = input) => reportHtml(flowReport(i, { from, to, censusHour: 8 }), monthlyReports(i, from, to, { censusHour: 8 }), { ...options, weekly: weeklyReports(i, from, to, { censusHour: 8 }) });
+
+/** The cells of the table row whose header is `name`, in the table with `caption`. */
+function row(html: string, caption: string, name: string): string[] {
+  const table = html.slice(html.indexOf(`<caption>${caption}</caption>`));
+  const tr = table.slice(table.indexOf(`<th scope="row">${name}`));
+  return [...tr.slice(0, tr.indexOf('</tr>')).matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]!);
+}
+
+describe('monthly reports', () => {
+  it('splits a period at UK month starts, clipped to the period, and adds up to the whole', () => {
+    const start = new Date('2026-02-20T00:00:00Z');
+    const months = monthlyReports(input, start, to);
+    expect(months.periods.map((m) => [m.period, m.from, m.to])).toEqual([
+      ['2026-02', '2026-02-20T00:00:00.000Z', '2026-03-01T00:00:00.000Z'],
+      ['2026-03', '2026-03-01T00:00:00.000Z', '2026-03-31T23:00:00.000Z'],
+    ]);
+    const whole = flowReport(input, { from: start, to }).groups.find((g) => g.level === 'ics')!;
+    const parts = months.periods.map((m) => m.report.groups.find((g) => g.level === 'ics')!);
+    expect(parts.reduce((n, g) => n + g.admissions.total, 0)).toBe(whole.admissions.total);
+    expect(months.providers).toEqual({ RXA: ['QXX'], RXB: ['QXX'] });
+  });
+
+  it('splits weeks on Mondays (UK), the first one clipped', () => {
+    expect(weeklyReports(input, from, to).periods.map((w) => w.period)).toEqual(['2026-03-28', '2026-03-30']);
+  });
+});
+
+describe('reportCsv', () => {
+  it('writes the publication columns, then vw’s, one row per month for the ICS and each provider', () => {
+    const csv = reportCsv(monthlyReports(input, from, to, { censusHour: 8 }));
+    expect(csv.endsWith('\r\n')).toBe(true);
+    const lines = csv.split('\r\n');
+    expect(lines[0]).toBe(
+      'period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults,mean_occupied,admissions,step_up,step_down,discharges,acute_admissions,los_median_days,los_p90_days,patient_days,referrals_per_100_patient_days,alerts_per_patient_day',
+    );
+    // ICS: census 1, 2, 3, 2 of 9 beds; P1, P2, P3 discharged (3.08, 0.33, 2.44 days); 6.98 patient-days,
+    // 2 referrals (28.66 per 100) and 3 alerts (0.43 a day).
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,28.66,0.43');
+    // RXA (ward A): census 1, 1, 1, 0 of 4; no referrals in 3.13 patient-days; one alert.
+    expect(lines[2]).toBe('2026-03,QXX,Test ICS,RXA,4,18.8,,0.75,2,1,1,2,0,1.7,3.1,3.13,0,0.32');
+    // RXB (wards B and C, 5 beds): census 0, 1, 2, 2; P3 arrived by transfer, so one admission (P4).
+    expect(lines[3]).toBe('2026-03,QXX,Test ICS,RXB,5,25,,1.25,1,1,0,1,1,2.4,2.4,3.85,51.89,0.52');
+    expect(lines).toHaveLength(5);
+    expect(lines[4]).toBe('');
+  });
+
+  it('quotes fields by RFC 4180', () => {
+    expect(csvField('North, East "and" Cumbria')).toBe('"North, East ""and"" Cumbria"');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+    expect(csvField(null)).toBe('');
+    expect(csvField(12.5)).toBe('12.5');
+    const csv = reportCsv(monthlyReports({ ...input, systems: [{ icsId: 'QXX', name: 'North, "East"' }] }, from, to));
+    expect(csv.split('\r\n')[1]).toMatch(/^2026-03,QXX,"North, ""East""",,9,/);
+  });
+});
+
+describe('reportHtml', () => {
+  const html = render();
+
+  it('shows counts below 5 as <5, and no figure worked out from fewer than 5', () => {
+    // Ward A: 2 admissions (1 step-up, 1 step-down), no transfer in, 1 out, 2 discharges.
+    expect(row(html, 'Admissions and discharges by ward, provider and ICS', 'Ward A')).toEqual(['&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5']);
+    expect(row(html, 'Length of stay, referrals and alerts by ward, provider and ICS', 'Ward B')).toEqual(['not shown (&lt;5)', 'not shown (&lt;5)', '&lt;5', 'not shown (&lt;5)', '&lt;5', 'not shown (&lt;5)']);
+    // Capacity and occupancy are not counts of patients: shown.
+    expect(row(html, 'Capacity and occupancy by ward, provider and ICS', 'Ward A')).toEqual(['RXA', '4', '0.75', '18.8%', '3.13']);
+    expect(row(html, 'Capacity and use of each integrated care system (ICS)', 'Test ICS')).toEqual(['9', '9', '22.2%', '&lt;5', '&lt;5', '&lt;5', '6.98']);
+    // Rates that would give a small count back appear nowhere, in the tables or the chart data.
+    for (const hidden of ['51.89', '28.66', '25.95', '0.52', '0.43']) expect(html).not.toContain(hidden);
+    expect(row(html, 'Admissions by deprivation of the patient’s home (Index of Multiple Deprivation decile)', '2')).toEqual(['&lt;5']);
+  });
+
+  it('shows counts of 5 and more', () => {
+    const more: FlowEvent[] = [...events];
+    for (let i = 0; i < 6; i++) {
+      more.push({ kind: 'admit', eventId: `ev-more-${i}`, patientId: `pt-more-${i}`, wardId: 'ward-c', pathway: 'ari', admission: 'step-up', source: 'gp', at: `2026-03-29T1${i}:00:00Z`, by });
+      more.push({ kind: 'discharge', eventId: `ev-more-d${i}`, patientId: `pt-more-${i}`, wardId: 'ward-c', outcome: 'care-completed', at: `2026-03-30T1${i}:00:00Z`, by });
+    }
+    const page = render({ ...input, events: more });
+    expect(row(page, 'Admissions and discharges by ward, provider and ICS', 'Ward C').slice(0, 3)).toEqual(['6', '6', '&lt;5']);
+    // Six stays of exactly one day.
+    expect(row(page, 'Length of stay, referrals and alerts by ward, provider and ICS', 'Ward C').slice(0, 2)).toEqual(['1', '1']);
+  });
+
+  it('never writes a patient id, or an event, alert or referral id', () => {
+    expect(html).not.toMatch(/zqx/i);
+  });
+
+  it('is one self-contained, accessible page', () => {
+    expect(html).toMatch(/^<!doctype html>\n<html lang="en-GB">/);
+    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
+    const headings = [...html.matchAll(/<h([1-6])[ >]/g)].map((m) => Number(m[1]));
+    expect(headings[0]).toBe(1);
+    for (let i = 1; i < headings.length; i++) expect(headings[i]! - headings[i - 1]!).toBeLessThanOrEqual(1);
+    const charts = [...html.matchAll(/<div class="chart" id="([^"]+)" data-kind="[^"]+" role="img" aria-label="([^"]+)">/g)];
+    expect(charts.map((m) => m[1])).toEqual(['chart-occupancy-0', 'chart-admissions-0', 'chart-los-0']);
+    expect(charts[0]![2]).toMatch(/mean 22\.2%, lowest 11\.1%, highest 33\.3%, on 0 of 4 days at or above the 80% target/);
+  });
+
+  it('escapes every name: a </script> in one cannot end a script or add an element', () => {
+    const evil = '</script><script>window.pwned=1</script><!--';
+    const page = render({ ...input, wards: wards.map((w) => (w.wardId === 'ward-a' ? { ...w, name: evil } : w)), systems: [{ ...systems[0]!, name: evil }] });
+    expect(page).not.toContain('<script>window.pwned');
+    expect(page.match(/<\/script>/g)).toHaveLength(3);
+    expect(page).toContain('<th scope="row">&lt;/script&gt;&lt;script&gt;window.pwned=1&lt;/script&gt;&lt;!--</th>');
+    const open = '<script type="application/json" id="report-data">';
+    const json = page.slice(page.indexOf(open) + open.length, page.indexOf('</script>'));
+    expect(json).toContain('<\\/script>');
+    expect(JSON.parse(json).charts[0].title).toBe(`Daily occupancy of ${evil}`);
+    expect(scriptJson({ a: '</SCRIPT' })).toBe('{"a":"<\\/SCRIPT"}');
+  });
+});
