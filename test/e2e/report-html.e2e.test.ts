@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { FLOW_SYSTEMS, FLOW_WARDS, flowHistoryEvents } from '../fixtures/flow-history.ts';
 import type { Alert, FlowEvent, Ward } from '../../src/domain/index.ts';
 import { flowReport, type FlowInput } from '../../src/reports/flow-measures.ts';
 import { monthlyReports, weeklyReports } from '../../src/reports/monthly.ts';
@@ -20,23 +21,11 @@ import { launchChromium } from '../support/chromium.ts';
  * wards of a second ICS the report must leave out.
  */
 const ROOT = join(import.meta.dirname, '..', '..');
-const wards: Ward[] = [
-  { wardId: 'ward-a', name: 'Ward A', organisation: 'RXA', capacity: 4, ics: 'QXX' },
-  { wardId: 'ward-b', name: 'Ward B', organisation: 'RXB', capacity: 2, ics: 'QXX' },
-  { wardId: 'ward-c', name: 'Ward C', organisation: 'RXB', capacity: 3, ics: 'QXX' },
-  { wardId: 'ward-z', name: 'Elsewhere', organisation: 'RZZ', capacity: 7, ics: 'QZZ' },
-];
-const systems = [{ icsId: 'QXX', name: 'Test ICS', adultPopulation: 100_000 }, { icsId: 'QZZ', name: 'Other ICS' }];
+const wards: Ward[] = [...FLOW_WARDS, { wardId: 'ward-z', name: 'Elsewhere', organisation: 'RZZ', capacity: 7, ics: 'QZZ' }];
+const systems = [...FLOW_SYSTEMS, { icsId: 'QZZ', name: 'Other ICS' }];
 const by = 'ward.lead';
 const events: FlowEvent[] = [
-  { kind: 'admit', eventId: 'e1', patientId: 'pt-e2e-1', wardId: 'ward-a', pathway: 'ari', admission: 'step-up', source: 'gp', at: '2026-03-27T10:00:00Z', by },
-  { kind: 'discharge', eventId: 'e2', patientId: 'pt-e2e-1', wardId: 'ward-a', outcome: 'care-completed', at: '2026-03-30T12:00:00Z', by },
-  { kind: 'admit', eventId: 'e3', patientId: 'pt-e2e-2', wardId: 'ward-a', pathway: 'ari', admission: 'step-down', source: 'acute-discharge', at: '2026-03-28T09:00:00Z', by },
-  { kind: 'discharge', eventId: 'e4', patientId: 'pt-e2e-2', wardId: 'ward-a', outcome: 'self-discharged', at: '2026-03-28T17:00:00Z', by },
-  { kind: 'admit', eventId: 'e5', patientId: 'pt-e2e-3', wardId: 'ward-a', pathway: 'copd', admission: 'step-up', source: 'nhs111', at: '2026-03-28T23:30:00Z', by },
-  { kind: 'transfer', eventId: 'e6', patientId: 'pt-e2e-3', fromWardId: 'ward-a', wardId: 'ward-b', at: '2026-03-29T06:30:00Z', by },
-  { kind: 'discharge', eventId: 'e7', patientId: 'pt-e2e-3', wardId: 'ward-b', outcome: 'admitted-acute', at: '2026-03-31T10:00:00Z', by },
-  { kind: 'admit', eventId: 'e8', patientId: 'pt-e2e-4', wardId: 'ward-b', pathway: 'heart-failure', admission: 'step-up', source: 'ambulance', imdDecile: 2, at: '2026-03-30T06:00:00Z', by },
+  ...flowHistoryEvents(['pt-e2e-1', 'pt-e2e-2', 'pt-e2e-3', 'pt-e2e-4']),
   // Another ICS's patient: in the files, never in QXX's report.
   { kind: 'admit', eventId: 'z1', patientId: 'pt-e2e-9', wardId: 'ward-z', pathway: 'ari', admission: 'step-up', source: 'gp', at: '2026-03-29T10:00:00Z', by },
 ];

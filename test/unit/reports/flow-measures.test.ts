@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Alert, FlowEvent, Referral, Ward } from '../../../src/domain/index.ts';
+import type { Alert, Referral } from '../../../src/domain/index.ts';
+import { FLOW_EVENTS, FLOW_SYSTEMS, FLOW_WARDS } from '../../fixtures/flow-history.ts';
 import { flowReport, londonInstant, median, percentile, spellsFromEvents, type GroupReport } from '../../../src/reports/flow-measures.ts';
 import { londonDay } from '../../../src/rules/engine/calendar.ts';
 
@@ -14,23 +15,10 @@ import { londonDay } from '../../../src/rules/engine/calendar.ts';
  *     29th 06:30Z (before that day's census at 07:00Z); discharged from B to an acute bed on the 31st 10:00Z.
  * P4: admitted to B on the 30th 06:00Z (IMD decile 2), still there at the end.
  */
-const wards: Ward[] = [
-  { wardId: 'ward-a', name: 'Ward A', organisation: 'RXA', capacity: 4, ics: 'QXX' },
-  { wardId: 'ward-b', name: 'Ward B', organisation: 'RXB', capacity: 2, ics: 'QXX' },
-  { wardId: 'ward-c', name: 'Ward C', organisation: 'RXB', capacity: 3, ics: 'QXX' },
-];
-const systems = [{ icsId: 'QXX', name: 'Test ICS', adultPopulation: 100_000 }];
+const wards = FLOW_WARDS;
+const systems = FLOW_SYSTEMS;
+const events = FLOW_EVENTS;
 const by = 'ward.lead';
-const events: FlowEvent[] = [
-  { kind: 'admit', eventId: 'e1', patientId: 'p1', wardId: 'ward-a', pathway: 'ari', admission: 'step-up', source: 'gp', at: '2026-03-27T10:00:00Z', by },
-  { kind: 'discharge', eventId: 'e2', patientId: 'p1', wardId: 'ward-a', outcome: 'care-completed', at: '2026-03-30T12:00:00Z', by },
-  { kind: 'admit', eventId: 'e3', patientId: 'p2', wardId: 'ward-a', pathway: 'ari', admission: 'step-down', source: 'acute-discharge', at: '2026-03-28T09:00:00Z', by },
-  { kind: 'discharge', eventId: 'e4', patientId: 'p2', wardId: 'ward-a', outcome: 'self-discharged', at: '2026-03-28T17:00:00Z', by },
-  { kind: 'admit', eventId: 'e5', patientId: 'p3', wardId: 'ward-a', pathway: 'copd', admission: 'step-up', source: 'nhs111', at: '2026-03-28T23:30:00Z', by },
-  { kind: 'transfer', eventId: 'e6', patientId: 'p3', fromWardId: 'ward-a', wardId: 'ward-b', at: '2026-03-29T06:30:00Z', by },
-  { kind: 'discharge', eventId: 'e7', patientId: 'p3', wardId: 'ward-b', outcome: 'admitted-acute', at: '2026-03-31T10:00:00Z', by },
-  { kind: 'admit', eventId: 'e8', patientId: 'p4', wardId: 'ward-b', pathway: 'heart-failure', admission: 'step-up', source: 'ambulance', imdDecile: 2, at: '2026-03-30T06:00:00Z', by },
-];
 
 const referral = (id: string, patientId: string, route: string, state: Referral['state'], requestedAt: string): Referral => ({
   referralId: id, patientId, wardId: 'ward-b', route, routeTitle: route, routesVersion: '1.0.0', priority: 'urgent', urgency: 'today', alertIds: [], reason: 'r', evidence: [],

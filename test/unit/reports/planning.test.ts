@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowEvent } from '../../../src/domain/index.ts';
 import { bedsFor, planBeds, poissonCdf, poissonQuantile } from '../../../src/reports/planning.ts';
+import { mulberry32 } from '../../../simulators/rng.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-10-01T00:00:00Z');
 
-/** A small deterministic generator (mulberry32), so the simulation below is the same every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function poissonDraw(mean: number, next: () => number): number {
   let k = 0;
   let p = Math.exp(-mean);
@@ -62,7 +52,7 @@ describe('bed planning', () => {
 
   it('keeps occupancy at or under the target on the stated share of days in a simulated ward', () => {
     // Poisson arrivals of 6 a day, stays of 1 to 11 days (mean 6): offered load 36.
-    const next = rng(7);
+    const next = mulberry32(7);
     const beds = bedsFor(36, 0.85, 0.95);
     const leaving: number[] = [];
     let onWard = 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Alert, FlowEvent, Referral, Ward } from '../../../src/domain/index.ts';
+import type { Alert, FlowEvent, Referral } from '../../../src/domain/index.ts';
+import { FLOW_SYSTEMS, FLOW_WARDS, flowHistoryEvents } from '../../fixtures/flow-history.ts';
 import { flowReport, type FlowInput } from '../../../src/reports/flow-measures.ts';
 import { monthlyReports, weeklyReports } from '../../../src/reports/monthly.ts';
 import { csvField, reportCsv } from '../../../src/reports/render-csv.ts';
@@ -9,24 +10,11 @@ import { reportHtml, scriptJson } from '../../../src/reports/render-html.ts';
  * The worked history of flow-measures.test.ts (28–31 March 2026, across the clock change), with ids
  * that cannot occur by chance in the page, so a leak of any of them would show.
  */
-const wards: Ward[] = [
-  { wardId: 'ward-a', name: 'Ward A', organisation: 'RXA', capacity: 4, ics: 'QXX' },
-  { wardId: 'ward-b', name: 'Ward B', organisation: 'RXB', capacity: 2, ics: 'QXX' },
-  { wardId: 'ward-c', name: 'Ward C', organisation: 'RXB', capacity: 3, ics: 'QXX' },
-];
-const systems = [{ icsId: 'QXX', name: 'Test ICS', adultPopulation: 100_000 }];
+const wards = FLOW_WARDS;
+const systems = FLOW_SYSTEMS;
 const by = 'ward.lead';
 const P = ['pt-zqx-001', 'pt-zqx-002', 'pt-zqx-003', 'pt-zqx-004'] as const;
-const events: FlowEvent[] = [
-  { kind: 'admit', eventId: 'ev-zqx-1', patientId: P[0], wardId: 'ward-a', pathway: 'ari', admission: 'step-up', source: 'gp', at: '2026-03-27T10:00:00Z', by },
-  { kind: 'discharge', eventId: 'ev-zqx-2', patientId: P[0], wardId: 'ward-a', outcome: 'care-completed', at: '2026-03-30T12:00:00Z', by },
-  { kind: 'admit', eventId: 'ev-zqx-3', patientId: P[1], wardId: 'ward-a', pathway: 'ari', admission: 'step-down', source: 'acute-discharge', at: '2026-03-28T09:00:00Z', by },
-  { kind: 'discharge', eventId: 'ev-zqx-4', patientId: P[1], wardId: 'ward-a', outcome: 'self-discharged', at: '2026-03-28T17:00:00Z', by },
-  { kind: 'admit', eventId: 'ev-zqx-5', patientId: P[2], wardId: 'ward-a', pathway: 'copd', admission: 'step-up', source: 'nhs111', at: '2026-03-28T23:30:00Z', by },
-  { kind: 'transfer', eventId: 'ev-zqx-6', patientId: P[2], fromWardId: 'ward-a', wardId: 'ward-b', at: '2026-03-29T06:30:00Z', by },
-  { kind: 'discharge', eventId: 'ev-zqx-7', patientId: P[2], wardId: 'ward-b', outcome: 'admitted-acute', at: '2026-03-31T10:00:00Z', by },
-  { kind: 'admit', eventId: 'ev-zqx-8', patientId: P[3], wardId: 'ward-b', pathway: 'heart-failure', admission: 'step-up', source: 'ambulance', imdDecile: 2, at: '2026-03-30T06:00:00Z', by },
-];
+const events: FlowEvent[] = flowHistoryEvents(P, (n) => `ev-zqx-${n}`);
 const referral = (id: string, patientId: string, route: string, state: Referral['state'], requestedAt: string): Referral => ({
   referralId: id, patientId, wardId: 'ward-b', route, routeTitle: route, routesVersion: '1.0.0', priority: 'urgent', urgency: 'today', alertIds: [], reason: 'r', evidence: [],
   requestedBy: 'nurse', requestedAt, state, revision: 2, updatedAt: requestedAt, history: [], delivery: { status: 'delivered', attempts: 1 },
