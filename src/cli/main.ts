@@ -21,6 +21,7 @@ import { httpCapacitySender, loadCapacityScenario, startCapacityFeed } from '../
 import { replayCommand } from './replay.ts';
 import { reportCommand } from './report.ts';
 import { startReferralReceiver } from '../../simulators/referral-receiver.ts';
+import { startFlowFeed } from '../../simulators/flow-feed.ts';
 import { loadReferralRoutes, ROUTES_FILE } from '../referrals/routes-file.ts';
 
 const USAGE = `vw: wearable remote monitoring for virtual wards
@@ -113,7 +114,11 @@ async function demo(): Promise<void> {
     scenario: await loadCapacityScenario(join(PACKAGE_ROOT, 'simulators', 'scenarios', 'capacity.yaml')),
     onError: (error) => app.logger.warn({ err: error }, 'capacity feed could not publish'),
   });
+  // Patients come and go: a ward lead admits and discharges through the flow API every few seconds.
+  const lead = await app.tokens.issue({ sub: 'demo.lead', name: 'Demo Ward Lead', wards: data.wards.map((w) => w.wardId), roles: [...DEMO_NOTIFY_ROLES, 'ward lead'] });
+  const flow = startFlowFeed({ baseUrl: app.httpUrl, token: lead, registry: data, everyMs: 8_000, onError: (error) => app.logger.warn({ err: error }, 'flow feed could not post') });
   onShutdown(async () => {
+    await flow.stop();
     await capacity.stop();
     await simulator.stop();
     await app.close();
@@ -121,7 +126,6 @@ async function demo(): Promise<void> {
   });
   const firstWard = data.wards[0]!;
   const nurse = await app.tokens.issue({ sub: 'demo.nurse', name: 'Demo Nurse', wards: [firstWard.wardId] });
-  const lead = await app.tokens.issue({ sub: 'demo.lead', name: 'Demo Ward Lead', wards: data.wards.map((w) => w.wardId), roles: DEMO_NOTIFY_ROLES });
   process.stdout.write(
     [
       '',
@@ -129,7 +133,8 @@ async function demo(): Promise<void> {
       '',
       `  Console (nurse, ${firstWard.name} only):`,
       `    ${app.httpUrl}/#token=${nurse}`,
-      `  Console (ward lead and consultant, all wards; escalations to them show as banners):`,
+      `  Console (ward lead and consultant, all wards; escalations to them show as banners;`,
+      `  the same token admits and discharges through POST /api/v1/flow, as the demo does every few seconds):`,
       `    ${app.httpUrl}/#token=${lead}`,
       `  MQTT broker:  ${app.mqttUrl}   (devices publish to vw/v1/devices/{deviceId}/readings)`,
       `  Referrals received by the demo's receiving service (FHIR message bundles):`,

@@ -60,4 +60,21 @@ describe('patient flow API', () => {
     expect(await post({ kind: 'discharge', patientId: 'pt-0001', wardId: 'ward-ari', outcome: 'care-completed', at: at(1) }, otherLead)).toMatchObject({ status: 403, body: { field: 'wardId' } });
     expect((await post({ kind: 'discharge', patientId: 'pt-0001', wardId: 'ward-ari', outcome: 'care-completed', at: at(1) }, 'not-a-token')).status).toBe(401);
   });
+
+  it('lets the demo’s flow feed admit and discharge patients over time, in order', async () => {
+    const { loadRegistryFile } = await import('../../src/registry/load.ts');
+    const { startFlowFeed } = await import('../../simulators/flow-feed.ts');
+    const { spellsFromEvents } = await import('../../src/reports/flow-measures.ts');
+    const { data } = await loadRegistryFile('seeds/demo-ward.yaml');
+    const errors: unknown[] = [];
+    const since = new Date(Date.now() - 1000);
+    const allWards = await app.tokens.issue({ sub: 'demo.lead', wards: data.wards.map((w) => w.wardId), roles: ['ward lead'] });
+    const feed = startFlowFeed({ baseUrl: app.httpUrl, token: allWards, registry: data, everyMs: 20, seed: 3, onError: (e) => errors.push(e) });
+    const wards = data.wards.map((w) => w.wardId);
+    await expect.poll(async () => (await app.store.flowEvents(wards, { since })).filter((e) => e.kind === 'discharge' && e.patientId.startsWith('pt-flow-')).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    await feed.stop();
+    expect(errors.map(String)).toEqual([]);
+    const events = (await app.store.flowEvents(wards, { since })).filter((e) => e.patientId.startsWith('pt-flow-'));
+    expect(spellsFromEvents(events).problems).toEqual([]);
+  });
 });
