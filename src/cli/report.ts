@@ -3,10 +3,12 @@ import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { ConfigError } from '../config/config.ts';
 import { formatZodError } from '../config/errors.ts';
-import { Alert, FlowEvent, Referral, RegistryData } from '../domain/index.ts';
+import { Alert, CapacitySnapshot, FlowEvent, Referral, RegistryData, type Ward } from '../domain/index.ts';
 import { loadYamlAs } from '../config/yaml-file.ts';
 import { flowReport, londonInstant, type FlowInput } from '../reports/flow-measures.ts';
 import { monthlyReports, weeklyReports } from '../reports/monthly.ts';
+import { commissionedBeds, planBeds } from '../reports/planning.ts';
+import { dailyPressure, periodPressure, type PressureProviders } from '../reports/pressure.ts';
 import { reportCsv } from '../reports/render-csv.ts';
 import { reportHtml } from '../reports/render-html.ts';
 import { londonDay } from '../rules/engine/calendar.ts';
@@ -70,8 +72,28 @@ function newest<T extends { revision: number }>(items: readonly T[], id: (t: T) 
   return [...byId.values()];
 }
 
+/** A number from a flag, within (low, high] (or [low, high] with `lowIncluded`), or the default. */
+function fraction(text: string | undefined, flag: string, fallback: number, low: number, high: number, words: string): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(v > low && v <= high)) throw new ConfigError(`vw report: ${flag} must be ${words}, not '${text}'`);
+  return v;
+}
+
+/**
+ * The provider the most of the wards' beds escalate to (usually every ward names the same one); a
+ * note on stderr when they name more than one.
+ */
+function providerOf(wards: readonly Ward[], key: 'ambulanceService' | 'nhs111Provider'): string | undefined {
+  const beds = new Map<string, number>();
+  for (const w of wards) if (w[key]) beds.set(w[key], (beds.get(w[key]) ?? 0) + w.capacity);
+  const ranked = [...beds].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (ranked.length > 1) process.stderr.write(`vw report: the ICS's wards name ${ranked.length} providers as ${key}; pressure is of ${ranked[0]![0]}, which most beds escalate to\n`);
+  return ranked[0]?.[0];
+}
+
 export const REPORT_USAGE =
-  'usage: vw report capacity --ics ID --from YYYY-MM-DD --to YYYY-MM-DD --format html|csv|json --seeds registry.yaml --flow flow.jsonl [--alerts alerts.jsonl] [--referrals referrals.jsonl] [--census-hour 8] [--out FILE]';
+  'usage: vw report capacity --ics ID --from YYYY-MM-DD --to YYYY-MM-DD --format html|csv|json --seeds registry.yaml --flow flow.jsonl [--alerts alerts.jsonl] [--referrals referrals.jsonl] [--capacity capacity.jsonl] [--census-hour 8] [--target-occupancy 0.85] [--probability 0.95] [--surge-factor 1.6] [--out FILE]';
 
 export async function reportCommand(args: string[]): Promise<void> {
   let parsed;
@@ -88,7 +110,11 @@ export async function reportCommand(args: string[]): Promise<void> {
         flow: { type: 'string' },
         alerts: { type: 'string' },
         referrals: { type: 'string' },
+        capacity: { type: 'string' },
         'census-hour': { type: 'string' },
+        'target-occupancy': { type: 'string' },
+        probability: { type: 'string' },
+        'surge-factor': { type: 'string' },
         out: { type: 'string' },
         title: { type: 'string' },
       },
@@ -108,6 +134,9 @@ export async function reportCommand(args: string[]): Promise<void> {
   if (lastDay < firstDay) throw new ConfigError(`vw report: --to ${values.to} is before --from ${values.from}`);
   const censusHour = values['census-hour'] === undefined ? 8 : Number(values['census-hour']);
   if (!/^\d{1,2}$/.test(values['census-hour'] ?? '8') || censusHour > 23) throw new ConfigError(`vw report: --census-hour must be a whole hour 0–23, not '${values['census-hour']}'`);
+  const targetOccupancy = fraction(values['target-occupancy'], '--target-occupancy', 0.85, 0, 1, 'a share of beds above 0 and at most 1, e.g. 0.85');
+  const probability = fraction(values.probability, '--probability', 0.95, 0, 0.9999, 'a probability above 0 and below 1, e.g. 0.95');
+  const surgeFactor = fraction(values['surge-factor'], '--surge-factor', 1.6, 0, 100, 'a factor above 0 by which step-up referrals from ambulance and 111 rise, e.g. 1.6');
 
   // UK calendar days, --to inclusive: from 00:00 UK on the first day to 00:00 UK on the day after the last.
   const from = new Date(londonInstant(firstDay, 0));
@@ -130,6 +159,7 @@ export async function reportCommand(args: string[]): Promise<void> {
   const events = parseJsonl(FlowEvent, 'a flow event', values.flow!, await readText(values.flow!, '--flow'));
   const alerts = values.alerts ? newest(parseJsonl(Alert, 'an alert', values.alerts, await readText(values.alerts, '--alerts')), (a) => a.alertId) : [];
   const referrals = values.referrals ? newest(parseJsonl(Referral, 'a referral', values.referrals, await readText(values.referrals, '--referrals')), (r) => r.referralId) : [];
+  const snapshots = values.capacity ? parseJsonl(CapacitySnapshot, 'a capacity snapshot', values.capacity, await readText(values.capacity, '--capacity')) : undefined;
 
   // The events of every patient who was ever on the ICS's wards, whole: a spell that moved between
   // ICSs keeps its admission and discharge, so its length of stay and transfers stay right.
@@ -145,13 +175,28 @@ export async function reportCommand(args: string[]): Promise<void> {
   const report = flowReport(input, { from, to, censusHour });
   const monthly = monthlyReports(input, from, to, { censusHour, levels: ['ics', 'provider', 'ward'] });
 
+  // Planning from the events on the ICS's own wards: a stay elsewhere is another ICS's to plan for.
+  const wardEvents = input.events.filter((e) => wardIds.has(e.wardId));
+  const plan = { ...planBeds(wardEvents, { from, to, targetOccupancy, probability, surgeFactor }), commissionedBeds: commissionedBeds(wardEvents, wards, { from, to }) };
+  const providers: PressureProviders = { ambulance: providerOf(wards, 'ambulanceService'), nhs111: providerOf(wards, 'nhs111Provider'), ics };
+  const pressure = snapshots
+    ? { providers, daily: dailyPressure(snapshots, providers, from, to), monthly: periodPressure(snapshots, providers, monthly.periods) }
+    : undefined;
+
   let output: string;
-  if (format === 'json') output = `${JSON.stringify({ ics, report, monthly: monthly.periods.map(({ period, from: f, to: t, report: r }) => ({ period, from: f, to: t, groups: r.groups })) }, null, 2)}\n`;
-  else if (format === 'csv') output = reportCsv(monthly);
+  if (format === 'json') {
+    output = `${JSON.stringify({ ics, report, monthly: monthly.periods.map(({ period, from: f, to: t, report: r }) => ({ period, from: f, to: t, groups: r.groups })), plan, pressure: pressure ?? null }, null, 2)}\n`;
+  } else if (format === 'csv') output = reportCsv(monthly, pressure ? { pressure: pressure.monthly } : {});
   else {
     const name = input.systems[0]?.name ?? ics;
     const weekly = weeklyReports(input, from, to, { censusHour, levels: ['ics'] });
-    output = reportHtml(report, monthly, { title: values.title ?? `Virtual ward capacity and flow: ${name}, ${values.from} to ${values.to}`, generatedAt: new Date(), weekly });
+    output = reportHtml(report, monthly, {
+      title: values.title ?? `Virtual ward capacity and flow: ${name}, ${values.from} to ${values.to}`,
+      generatedAt: new Date(),
+      weekly,
+      plan,
+      ...(pressure ? { pressure: { providers, daily: pressure.daily } } : {}),
+    });
   }
   if (report.problems.length) process.stderr.write(`vw report: left out ${report.problems.length} flow events that make no sense in order (see "problems" in --format json)\n`);
   if (values.out && values.out !== '-') {

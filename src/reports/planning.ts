@@ -1,4 +1,4 @@
-import type { FlowEvent } from '../domain/index.ts';
+import type { FlowEvent, Ward } from '../domain/index.ts';
 import { spellsFromEvents } from './flow-measures.ts';
 
 /**
@@ -51,6 +51,8 @@ export interface PathwayPlan {
   stepUpFromAmbulanceAnd111PerDay: number;
   /** Mean length of stay of the spells completed in the period, in days. */
   meanStayDays: number | null;
+  /** The spells completed in the period that mean is of. */
+  completedSpells: number;
   /** Patients on the ward on average (arrivals × mean stay). */
   offeredLoad: number;
   /** Beds needed so that occupancy is at or under the target with the stated probability. */
@@ -104,6 +106,7 @@ export function planBeds(events: readonly FlowEvent[], options: { from: Date; to
       arrivalsPerDay: round(arrivalsPerDay, 2),
       stepUpFromAmbulanceAnd111PerDay: round(surgeable / days, 2),
       meanStayDays: meanStayDays === null ? null : round(meanStayDays, 2),
+      completedSpells: completed.length,
       offeredLoad: round(offeredLoad, 1),
       bedsNeeded: bedsFor(offeredLoad, targetOccupancy, probability),
       surge: { factor: surgeFactor, arrivalsPerDay: round(surgeArrivals, 2), offeredLoad: round(surgeLoad, 1), bedsNeeded: bedsFor(surgeLoad, targetOccupancy, probability) },
@@ -121,6 +124,39 @@ export function planBeds(events: readonly FlowEvent[], options: { from: Date; to
       surgeBedsNeeded: plans.reduce((n, p) => n + p.surge.bedsNeeded, 0),
     },
   };
+}
+
+/** The commissioned beds of a pathway, where they can be told apart. */
+export interface PathwayBeds {
+  pathway: string;
+  /** The wards the pathway's patients were on in the period. */
+  wards: string[];
+  /** Their beds, when each of them took only this pathway in the period; otherwise null. */
+  beds: number | null;
+  /** Those of `wards` that also took other pathways (their beds are shared, so none are the pathway's own). */
+  sharedWards: string[];
+}
+
+/**
+ * The commissioned beds of each pathway: the registry does not say which pathways a ward takes, so it
+ * is read from the stays on the wards overlapping [from, to). A pathway all of whose wards took only it
+ * has their beds; one on a ward that also took another pathway has none of its own to compare with.
+ */
+export function commissionedBeds(events: readonly FlowEvent[], wards: readonly Ward[], options: { from: Date; to: Date }): PathwayBeds[] {
+  const from = options.from.getTime();
+  const to = options.to.getTime();
+  const capacity = new Map(wards.map((w) => [w.wardId, w.capacity]));
+  const taken = new Map<string, Set<string>>();
+  for (const s of spellsFromEvents(events).stays) {
+    if (!capacity.has(s.wardId) || s.from >= to || (s.until !== undefined && s.until <= from)) continue;
+    (taken.get(s.wardId) ?? taken.set(s.wardId, new Set()).get(s.wardId)!).add(s.pathway);
+  }
+  const pathways = [...new Set([...taken.values()].flatMap((p) => [...p]))].sort();
+  return pathways.map((pathway) => {
+    const mine = [...taken].filter(([, p]) => p.has(pathway)).map(([wardId]) => wardId).sort();
+    const sharedWards = mine.filter((w) => taken.get(w)!.size > 1);
+    return { pathway, wards: mine, beds: sharedWards.length ? null : mine.reduce((n, w) => n + capacity.get(w)!, 0), sharedWards };
+  });
 }
 
 function round(v: number, dp: number): number {

@@ -1,5 +1,6 @@
 import type { GroupReport } from './flow-measures.ts';
 import type { PeriodReports } from './monthly.ts';
+import type { PressureSummary } from './pressure.ts';
 
 /**
  * The capacity report as CSV (RFC 4180: comma-separated, CRLF line ends, a header row, fields with a
@@ -8,7 +9,8 @@ import type { PeriodReports } from './monthly.ts';
  * discharges) is an empty field, never 0. Aggregates only: no patient appears in it.
  *
  * The first seven columns are those of NHS England's monthly virtual ward capacity and occupancy
- * publication; the rest are vw's own.
+ * publication; the rest are vw's own, the last four the pressure on the ICS's ambulance service, NHS 111
+ * and system in the month (ICS rows only; empty without capacity snapshots).
  */
 const COLUMNS: ReadonlyArray<readonly [name: string, value: (row: Row) => string | number | null]> = [
   // The calendar month, YYYY-MM (UK time); the first and last months are clipped to the report's period.
@@ -47,6 +49,14 @@ const COLUMNS: ReadonlyArray<readonly [name: string, value: (row: Row) => string
   ['referrals_per_100_patient_days', (r) => r.group.referrals.per100PatientDays],
   // Alerts raised by the monitoring rules per patient-day.
   ['alerts_per_patient_day', (r) => r.group.alerts.perPatientDay],
+  // Mean of the month's ambulance snapshots' Category 2 mean response times, in minutes (ICS rows only).
+  ['c2_mean_minutes', (r) => r.pressure?.c2MeanMinutes ?? null],
+  // Highest ambulance REAP level (1–4) in the month (ICS rows only).
+  ['reap_max', (r) => r.pressure?.reapMax ?? null],
+  // Mean of the month's NHS 111 snapshots' share of calls answered within 60 seconds, in % (ICS rows only).
+  ['nhs111_answered_60s_percent', (r) => r.pressure?.nhs111AnsweredWithin60sPct ?? null],
+  // Highest OPEL level (1–4) the ICS reported in the month (ICS rows only).
+  ['opel_max', (r) => r.pressure?.opelMax ?? null],
 ];
 
 interface Row {
@@ -55,6 +65,12 @@ interface Row {
   icbName: string;
   provider: string;
   group: GroupReport;
+  pressure?: PressureSummary | undefined;
+}
+
+export interface CsvOptions {
+  /** The pressure of each month (periodPressure over the months), by period. */
+  pressure?: Record<string, PressureSummary>;
 }
 
 /** One RFC 4180 field. */
@@ -68,14 +84,14 @@ export function csvField(value: string | number | null | undefined): string {
  * The monthly rows of `monthly` (monthlyReports). A provider running wards in several ICSs has its
  * one row under each of them in `icb`, joined by ';', and named by none.
  */
-export function reportCsv(monthly: PeriodReports): string {
+export function reportCsv(monthly: PeriodReports, options: CsvOptions = {}): string {
   const rows: Row[] = [];
   for (const { period, report } of monthly.periods) {
     const systems = report.groups.filter((g) => g.level === 'ics');
     const providers = report.groups.filter((g) => g.level === 'provider');
     const nameOf = new Map(systems.map((g) => [g.id, g.name]));
     for (const ics of systems) {
-      rows.push({ period, icb: ics.id, icbName: ics.name, provider: '', group: ics });
+      rows.push({ period, icb: ics.id, icbName: ics.name, provider: '', group: ics, pressure: options.pressure?.[period] });
       for (const p of providers) {
         const of = monthly.providers[p.id] ?? [];
         if (of.length === 1 && of[0] === ics.id) rows.push({ period, icb: ics.id, icbName: ics.name, provider: p.id, group: p });

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { londonDate } from '../rules/engine/calendar.ts';
 import type { FlowReport, GroupReport } from './flow-measures.ts';
 import type { PeriodReports } from './monthly.ts';
+import type { PathwayBeds, Plan } from './planning.ts';
+import type { DayPressure, PressureProviders } from './pressure.ts';
 
 /**
  * The capacity report as one HTML file a planner opens offline: uPlot and its CSS inlined, the chart
@@ -32,6 +34,10 @@ export interface HtmlOptions {
   generatedAt: Date;
   /** weeklyReports over the same period, for admissions per week; without it that chart is left out. */
   weekly?: PeriodReports;
+  /** planBeds over the period, with the commissioned beds of each pathway where they can be told apart; without it the Planning section is left out. */
+  plan?: Plan & { commissionedBeds?: readonly PathwayBeds[] };
+  /** dailyPressure over the period; without it the pressure section is left out. */
+  pressure?: { providers: PressureProviders; daily: readonly DayPressure[] };
 }
 
 export function escapeHtml(value: unknown): string {
@@ -84,12 +90,15 @@ function rowName(g: GroupReport): string {
 
 interface ChartData {
   id: string;
-  kind: 'occupancy' | 'admissions' | 'los';
+  kind: 'occupancy' | 'admissions' | 'los' | 'planning' | 'pressure';
   title: string;
   yLabel: string;
+  /** A second y axis, on the right, for the series with `scale: 'right'`. */
+  y2?: { label: string; range: [number, number] };
+  /** Times in seconds, or (planning) 0, 1, 2 … for categories named by xLabels. */
   x: number[];
   xLabels: string[];
-  series: Array<{ label: string; values: Array<number | null>; style: 'line' | 'target' | 'bars-left' | 'bars-right' | 'points' }>;
+  series: Array<{ label: string; values: Array<number | null>; style: 'line' | 'target' | 'bars-left' | 'bars-right' | 'points' | 'steps'; scale?: 'right' }>;
   summary: string;
 }
 
@@ -157,6 +166,106 @@ function charts(ics: GroupReport, index: number, report: FlowReport, monthly: Pe
   return out;
 }
 
+function figure(c: ChartData, caption: string): string {
+  return (
+    `<figure><h3>${escapeHtml(c.title)}</h3><div class="chart" id="${c.id}" data-kind="${c.kind}" role="img" aria-label="${escapeHtml(c.summary)}"></div>` +
+    `<figcaption>${escapeHtml(caption)}</figcaption></figure>`
+  );
+}
+
+const PLAN_ASSUMPTIONS = [
+  'Each pathway is treated as an M/G/∞ queue: patients arrive at random, independently of one another, at the rate of admissions a day seen in the period, and each stays for a time drawn from the stays seen (their mean, from the spells completed in the period), whatever their spread.',
+  'A virtual ward takes everyone it has a bed for, so the number on a pathway at a random moment follows a Poisson distribution whose mean is arrivals a day × mean stay: the offered load, the patients on the pathway on average.',
+  'Beds needed are the fewest beds for which, with the stated probability, the number on the pathway is at or under the target share of beds: the Poisson quantile of the offered load at that probability, divided by the target occupancy and rounded up.',
+  'The surge what-if multiplies the step-up admissions that came from the ambulance service and NHS 111 by the surge factor, leaves every other admission as it was, and works out the beds again.',
+  'Assumed: arrivals independent of one another and of how full the wards are; the period’s mean arrival rate and mean stay hold over the planning horizon; no day-of-week or seasonal pattern within it; each pathway planned on its own, so their beds add up (what commissioning them separately costs; pooling them needs fewer).',
+];
+
+function planningChart(plan: Plan, commissioned: readonly PathwayBeds[]): ChartData {
+  const beds = new Map(commissioned.map((c) => [c.pathway, c.beds]));
+  const now = plan.pathways.map((p) => p.bedsNeeded);
+  const surge = plan.pathways.map((p) => p.surge.bedsNeeded);
+  const have = plan.pathways.map((p) => beds.get(p.pathway) ?? null);
+  return {
+    id: 'chart-planning',
+    kind: 'planning',
+    title: 'Beds needed by pathway, now and with the surge, against commissioned beds',
+    yLabel: 'Beds',
+    x: plan.pathways.map((_, i) => i),
+    xLabels: plan.pathways.map((p) => p.pathway),
+    series: [
+      { label: 'Beds needed now', values: now, style: 'bars-left' },
+      { label: `Beds needed with the surge (×${plan.surgeFactor})`, values: surge, style: 'bars-right' },
+      { label: 'Commissioned beds', values: have, style: 'points' },
+    ],
+    summary:
+      `Bar chart of the beds each pathway needs to stay at or under ${Math.round(plan.targetOccupancy * 100)}% occupancy on ${Math.round(plan.probability * 1000) / 10}% of days, now and if step-up admissions from the ambulance service and NHS 111 rose ${plan.surgeFactor}-fold, with the pathway's commissioned beds as points: ` +
+      plan.pathways.map((p, i) => `${p.pathway} now ${now[i]}, with the surge ${surge[i]}, commissioned ${have[i] ?? 'not known (its wards also take other pathways)'}`).join('; ') +
+      '.',
+  };
+}
+
+function pressureCharts(ics: GroupReport, pressure: NonNullable<HtmlOptions['pressure']>): ChartData[] {
+  const occupancy = new Map(ics.occupancy.daily.map((d) => [d.date, d.percent]));
+  const days = pressure.daily;
+  const x = days.map((d) => seconds(d.date));
+  const xLabels = days.map((d) => d.date);
+  const percents = days.map((d) => occupancy.get(d.date) ?? null);
+  const shown = percents.filter((p): p is number => p !== null);
+  const c2 = days.map((d) => d.c2MeanMinutes);
+  const c2s = c2.filter((v): v is number => v !== null);
+  const opel = days.map((d) => d.opelMax);
+  const atLevel = [1, 2, 3, 4].map((l) => opel.filter((o) => o === l).length);
+  const span = days.length ? `${dayText(days[0]!.date)} to ${dayText(days.at(-1)!.date)}` : 'no days';
+  const highest = (values: Array<number | null>) => {
+    let best = -1;
+    values.forEach((v, i) => {
+      if (v !== null && (best < 0 || v > values[best]!)) best = i;
+    });
+    return best < 0 ? null : { value: values[best]!, date: days[best]!.date };
+  };
+  const c2Top = highest(c2);
+  const occTop = highest(percents);
+  const noData = days.filter((d) => d.c2MeanMinutes === null && d.opelMax === null).length;
+  return [
+    {
+      id: 'chart-pressure-occupancy',
+      kind: 'occupancy',
+      title: `Daily occupancy of ${ics.name}, on the same days as the ambulance and system pressure below`,
+      yLabel: 'Occupied (% of beds)',
+      x,
+      xLabels,
+      series: [
+        { label: 'Occupancy %', values: percents, style: 'line' },
+        { label: 'Target 80%', values: days.map(() => 80), style: 'target' },
+      ],
+      summary: shown.length
+        ? `Line chart of the daily occupancy of ${ics.name}, ${span}: mean ${Math.round((shown.reduce((a, b) => a + b, 0) / shown.length) * 10) / 10}%, highest ${occTop!.value}% on ${dayText(occTop!.date)}, on ${shown.filter((p) => p >= 80).length} of ${shown.length} days at or above the 80% target.`
+        : `Line chart of the daily occupancy of ${ics.name}: no beds or no days in the period.`,
+    },
+    {
+      id: 'chart-pressure',
+      kind: 'pressure',
+      title: `Ambulance Category 2 response and system OPEL level, each day`,
+      yLabel: 'C2 response (minutes)',
+      y2: { label: 'OPEL level (1–4)', range: [0, 4.5] },
+      x,
+      xLabels,
+      series: [
+        { label: 'C2 mean (minutes)', values: c2, style: 'line' },
+        { label: 'C2 90th centile, mean (minutes)', values: days.map((d) => d.c2P90MeanMinutes), style: 'line' },
+        { label: 'OPEL (highest of the day)', values: opel, style: 'steps', scale: 'right' },
+      ],
+      summary:
+        `Line chart, ${span}, of the mean Category 2 response time of ${pressure.providers.ambulance ?? 'the ambulance service'} each day` +
+        (c2s.length ? `: mean of the days ${Math.round((c2s.reduce((a, b) => a + b, 0) / c2s.length) * 10) / 10} minutes, lowest ${Math.min(...c2s)}, highest ${c2Top!.value} on ${dayText(c2Top!.date)}` : ': no ambulance data') +
+        `; and the highest OPEL level of ${pressure.providers.ics ?? 'the ICS'} each day: ` +
+        (atLevel.some((n) => n > 0) ? atLevel.map((n, i) => `level ${i + 1} on ${n} day${n === 1 ? '' : 's'}`).join(', ') : 'no OPEL data') +
+        (noData ? `. No data on ${noData} of ${days.length} days.` : '.'),
+    },
+  ];
+}
+
 const CSS = `
 body{font-family:Arial,Helvetica,sans-serif;color:#212b32;margin:0;background:#f0f4f5;line-height:1.4}
 main{max-width:1200px;margin:0 auto;padding:16px 24px 48px;background:#fff}
@@ -168,6 +277,7 @@ th,td{border:1px solid #d8dde0;padding:.3rem .5rem;text-align:right;vertical-ali
 dl.definitions{font-size:.85rem;color:#4c6272;display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:.3rem 0 1rem}
 dl.definitions dt{font-weight:bold}dl.definitions dd{margin:0}
 figure{margin:1rem 0}figcaption{font-size:.9rem;color:#4c6272}.chart{width:100%;min-height:260px}
+details{margin:.5rem 0 1rem}summary{cursor:pointer;color:#005eb8}ul.assumptions{font-size:.9rem}
 `;
 
 /** Drawn in the browser from #report-data with the inlined uPlot; each chart marks itself data-drawn. */
@@ -180,11 +290,15 @@ const CLIENT = `
     var box = document.getElementById(c.id);
     if (!box || typeof uPlot === 'undefined') return;
     var bars = uPlot.paths && uPlot.paths.bars;
-    var series = [{ label: 'Date', value: function (u, v, s, i) { return i == null ? '' : c.xLabels[i]; } }];
+    var categorical = c.kind === 'planning';
+    var series = [{ label: categorical ? 'Pathway' : 'Date', value: function (u, v, s, i) { return i == null ? '' : c.xLabels[i]; } }];
     c.series.forEach(function (s, i) {
       var opts = { label: s.label, stroke: COLOURS[i % COLOURS.length], width: 2, spanGaps: false };
       if (s.style === 'target') { opts.stroke = '#d5281b'; opts.dash = [6, 4]; opts.width = 1.5; opts.points = { show: false }; }
       if (s.style === 'points') { opts.points = { show: true, size: 8 }; }
+      if (s.style === 'points' && categorical) { opts.paths = function () { return null; }; opts.points = { show: true, size: 12, width: 3, fill: '#fff' }; }
+      if (s.style === 'steps' && uPlot.paths && uPlot.paths.stepped) { opts.paths = uPlot.paths.stepped({ align: 1 }); }
+      if (s.scale === 'right') { opts.scale = 'y2'; }
       if ((s.style === 'bars-left' || s.style === 'bars-right') && bars) {
         opts.fill = COLOURS[i % COLOURS.length];
         opts.paths = bars({ size: [0.35, 60], align: s.style === 'bars-left' ? -1 : 1 });
@@ -194,25 +308,33 @@ const CLIENT = `
     });
     var values = [c.x].concat(c.series.map(function (s) { return s.values; }));
     var top = 1;
-    c.series.forEach(function (s) { s.values.forEach(function (v) { if (v != null && v > top) top = v; }); });
+    c.series.forEach(function (s) { if (s.scale !== 'right') s.values.forEach(function (v) { if (v != null && v > top) top = v; }); });
     var yRange = c.kind === 'occupancy' ? [0, Math.max(100, Math.ceil(top / 10) * 10)] : [0, Math.ceil(top * 1.15)];
-    var half = c.kind === 'admissions' ? 3.5 * 86400 : c.kind === 'los' ? 15 * 86400 : 43200;
+    var half = categorical ? 0.5 : c.kind === 'admissions' ? 3.5 * 86400 : c.kind === 'los' ? 15 * 86400 : 43200;
     var xRange = c.x.length ? [c.x[0] - half, c.x[c.x.length - 1] + half] : [0, 1];
     // UK dates on whole days, weeks or months, not US dates at midnight and noon.
     var DAY = 86400;
     var incrs = c.kind === 'admissions' ? [7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY] : c.kind === 'los' ? [28 * DAY, 91 * DAY, 182 * DAY, 365 * DAY] : [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY];
     var fmt = uPlot.fmtDate(c.kind === 'los' ? '{MMM} {YYYY}' : '{D} {MMM}');
     var ticks = function (u, axisIdx, min, max) { return c.x.filter(function (x) { return x >= min && x <= max; }); };
+    var scales = { x: { time: !categorical, range: function () { return xRange; } }, y: { range: function () { return yRange; } } };
+    var axes = [
+      categorical
+        ? { label: 'Pathway', splits: ticks, values: function (u, splits) { return splits.map(function (s) { return c.xLabels[s] == null ? '' : c.xLabels[s]; }); } }
+        : { label: c.kind === 'admissions' ? 'Week beginning' : c.kind === 'los' ? 'Month of discharge' : c.kind === 'pressure' ? 'Date' : 'Date (census each day)', incrs: incrs,
+            splits: c.x.length <= 16 ? ticks : undefined, values: function (u, splits) { return splits.map(function (s) { return fmt(tz(s)); }); } },
+      { label: c.yLabel },
+    ];
+    if (c.y2) {
+      scales.y2 = { range: function () { return c.y2.range; } };
+      axes.push({ scale: 'y2', side: 1, label: c.y2.label, grid: { show: false }, incrs: [1], values: function (u, splits) { return splits.map(function (s) { return String(s); }); } });
+    }
     new uPlot({
       width: Math.max(320, box.clientWidth || 640),
       height: 260,
       tzDate: tz,
-      scales: { x: { time: true, range: function () { return xRange; } }, y: { range: function () { return yRange; } } },
-      axes: [
-        { label: c.kind === 'admissions' ? 'Week beginning' : c.kind === 'los' ? 'Month of discharge' : 'Date (census each day)', incrs: incrs,
-          splits: c.x.length <= 16 ? ticks : undefined, values: function (u, splits) { return splits.map(function (s) { return fmt(tz(s)); }); } },
-        { label: c.yLabel },
-      ],
+      scales: scales,
+      axes: axes,
       series: series,
     }, values, box);
     box.setAttribute('data-drawn', 'true');
@@ -234,6 +356,10 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
   const first = report.groups[0]?.occupancy.daily[0]?.date ?? londonDate(Date.parse(report.from));
   const last = londonDate(Date.parse(report.to) - 1);
   const chartData = systems.flatMap((ics, i) => charts(ics, i, report, monthly, options.weekly));
+  const planChart = options.plan && options.plan.pathways.length ? planningChart(options.plan, options.plan.commissionedBeds ?? []) : undefined;
+  const pressureIcs = options.pressure ? (systems.find((g) => g.id === options.pressure!.providers.ics) ?? systems[0]) : undefined;
+  const pressureData = options.pressure && pressureIcs ? pressureCharts(pressureIcs, options.pressure) : [];
+  const wardName = new Map(wards.map((g) => [g.id, g.name]));
 
   const body: string[] = [];
   body.push(`<h1>${escapeHtml(options.title)}</h1>`);
@@ -264,14 +390,14 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
   body.push('<h2>Charts</h2>');
   for (const c of chartData) {
     body.push(
-      `<figure><h3>${escapeHtml(c.title)}</h3><div class="chart" id="${c.id}" data-kind="${c.kind}" role="img" aria-label="${escapeHtml(c.summary)}"></div>` +
-        `<figcaption>${escapeHtml(
+      figure(
+        c,
           c.kind === 'occupancy'
             ? 'Patients on the wards at the census time each day as a percentage of beds; the dashed red line is the national 80% occupancy target.'
             : c.kind === 'admissions'
               ? 'Admissions each week: step-up (admitted instead of going into hospital) and step-down (leaving hospital early to the ward); weeks with fewer than 5 are not drawn.'
               : 'The median and 90th centile of the days from admission to discharge (across moves between wards) of the spells ending each month; months with fewer than 5 discharges are not drawn.',
-        )}</figcaption></figure>`,
+      ),
     );
   }
 
@@ -365,6 +491,85 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
     );
   }
 
+  if (options.plan) {
+    const plan = options.plan;
+    const commissioned = new Map((plan.commissionedBeds ?? []).map((c) => [c.pathway, c]));
+    const bedsText = (pathway: string) => {
+      const c = commissioned.get(pathway);
+      if (!c) return 'not known';
+      if (c.beds !== null) return String(c.beds);
+      return `not the pathway’s own: ${c.sharedWards.map((w) => wardName.get(w) ?? w).join(', ')} also take${c.sharedWards.length === 1 ? 's' : ''} other pathways`;
+    };
+    const target = `${Math.round(plan.targetOccupancy * 1000) / 10}%`;
+    const probability = `${Math.round(plan.probability * 1000) / 10}%`;
+    body.push('<h2>Planning</h2>');
+    body.push(
+      `<p>How many beds each pathway needs for the number of its patients on the wards to stay at or under ${target} of its beds on ${probability} of days, at the admissions and lengths of stay of this period; ` +
+        `and the same if step-up admissions from the ambulance service and NHS 111 rose ${escapeHtml(plan.surgeFactor)}-fold, as in a winter surge. Commissioned beds are shown where the pathway’s wards take no other pathway.</p>`,
+    );
+    body.push(
+      table(
+        `Beds needed by pathway at ${target} target occupancy with ${probability} probability, and with a ${plan.surgeFactor}× surge`,
+        ['Pathway', 'Arrivals a day', 'Of which step-up from ambulance and 111, a day', 'Mean stay (days)', 'Offered load (patients)', 'Beds needed now', `Arrivals a day with the surge`, 'Beds needed with the surge', 'Commissioned beds'],
+        [
+          ...plan.pathways.map((p) => [
+            escapeHtml(p.pathway),
+            String(p.arrivalsPerDay),
+            String(p.stepUpFromAmbulanceAnd111PerDay),
+            from(p.completedSpells, p.meanStayDays),
+            from(p.completedSpells, p.meanStayDays === null ? null : p.offeredLoad),
+            String(p.bedsNeeded),
+            String(p.surge.arrivalsPerDay),
+            String(p.surge.bedsNeeded),
+            bedsText(p.pathway),
+          ]),
+          ['All pathways <span class="level">(planned separately)</span>', '', '', '', plan.pathways.every((p) => p.completedSpells >= SMALL_COUNT) ? String(plan.total.offeredLoad) : NOT_SHOWN, String(plan.total.bedsNeeded), '', String(plan.total.surgeBedsNeeded), ''],
+        ],
+        [
+          ['Arrivals a day', 'Admissions of the pathway’s patients to the ICS’s wards in the period, divided by its days.'],
+          ['Of which step-up from ambulance and 111', 'Admissions instead of going into hospital that came from the ambulance service or NHS 111, a day: the ones the surge multiplies.'],
+          ['Mean stay', 'The mean days from admission to discharge of the pathway’s spells completed in the period (not shown when fewer than 5).'],
+          ['Offered load', 'Arrivals a day × mean stay: the patients on the pathway on average.'],
+          ['Beds needed now', `The fewest beds that keep the pathway at or under ${target} occupancy on ${probability} of days at this period’s arrivals and stays.`],
+          ['Beds needed with the surge', `The same with step-up admissions from the ambulance service and NHS 111 multiplied by ${plan.surgeFactor}.`],
+          ['Commissioned beds', 'The beds of the wards the pathway’s patients were on, when those wards took no other pathway in the period; a ward shared between pathways has no beds that are one pathway’s own.'],
+        ],
+      ),
+    );
+    if (planChart) body.push(figure(planChart, 'Beds needed now (left bar) and with the surge (right bar) for each pathway; the circle is the pathway’s commissioned beds, left out where its wards also take other pathways.'));
+    body.push(`<h3>The model and its assumptions</h3><ul class="assumptions">${PLAN_ASSUMPTIONS.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul>`);
+  }
+
+  if (options.pressure && pressureData.length) {
+    const { providers, daily } = options.pressure;
+    body.push('<h2>Ambulance and NHS 111 pressure</h2>');
+    body.push(
+      `<p>How the ICS’s ambulance service (${escapeHtml(providers.ambulance ?? 'none named by its wards')}), NHS 111 provider (${escapeHtml(providers.nhs111 ?? 'none named by its wards')}) and whole system (OPEL level of ${escapeHtml(providers.ics ?? 'the ICS')}) stood on each day, beside the wards’ occupancy on the same days. ` +
+        'A day’s figures are from the capacity snapshots sent during it (UK time); a day without any is left blank.</p>',
+    );
+    body.push(figure(pressureData[0]!, 'Patients on the wards at the census time each day as a percentage of beds; the dashed red line is the 80% target. Same days as the chart below.'));
+    body.push(figure(pressureData[1]!, 'The mean over the day’s snapshots of the ambulance service’s Category 2 (emergency) mean and 90th centile response times, left axis; and the highest OPEL level the ICS reported that day (1 steady to 4 extreme pressure), right axis.'));
+    const occ = new Map((pressureIcs?.occupancy.daily ?? []).map((d) => [d.date, d.percent]));
+    const blank = (v: number | null, unit = '') => (v === null ? '' : `${v}${unit}`);
+    body.push('<details><summary>The figures of each day, as a table</summary>');
+    body.push(
+      table(
+        'Occupancy and ambulance, NHS 111 and system pressure each day',
+        ['Date', 'Occupancy', 'C2 mean (minutes)', 'C2 90th centile, mean (minutes)', 'Handover mean (minutes)', 'REAP, highest', '111 answered within 60 s', '111 calls waiting, most', 'OPEL, highest'],
+        daily.map((d) => [escapeHtml(d.date), pct(occ.get(d.date) ?? null), blank(d.c2MeanMinutes), blank(d.c2P90MeanMinutes), blank(d.handoverMeanMinutes), blank(d.reapMax), blank(d.nhs111AnsweredWithin60sPct, '%'), blank(d.nhs111CallsWaitingMax), blank(d.opelMax)]),
+        [
+          ['C2', 'Ambulance Response Programme Category 2 (emergency, e.g. stroke, chest pain): the mean over the day’s snapshots of each hour’s mean and 90th centile response times. The national standard is a mean of 18 minutes.'],
+          ['Handover', 'The mean over the day’s snapshots of the mean time to hand patients over at hospital.'],
+          ['REAP', 'The ambulance service’s Resource Escalation Action Plan level, 1 normal to 4 extreme pressure: the highest of the day.'],
+          ['111 answered within 60 s', 'The mean over the day’s snapshots of the share of NHS 111 calls answered within 60 seconds (standard 95%).'],
+          ['111 calls waiting', 'The most NHS 111 calls waiting in any snapshot of the day.'],
+          ['OPEL', 'The ICS’s Operational Pressures Escalation Level, 1 steady to 4 extreme pressure: the highest of the day.'],
+        ],
+      ),
+    );
+    body.push('</details>');
+  }
+
   body.push('<h2>By month</h2>');
   body.push(
     table(
@@ -396,7 +601,8 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
     ),
   );
 
-  const data = { title: options.title, from: report.from, to: report.to, censusHour: report.censusHour, charts: chartData.map(({ summary: _summary, ...c }) => c) };
+  const allCharts = [...chartData, ...(options.plan && planChart ? [planChart] : []), ...pressureData];
+  const data = { title: options.title, from: report.from, to: report.to, censusHour: report.censusHour, charts: allCharts.map(({ summary: _summary, ...c }) => c) };
   return [
     '<!doctype html>',
     '<html lang="en-GB">',

@@ -7,7 +7,9 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { FLOW_SYSTEMS, FLOW_WARDS, flowHistoryEvents } from '../fixtures/flow-history.ts';
-import type { Alert, FlowEvent, Ward } from '../../src/domain/index.ts';
+import type { Alert, CapacitySnapshot, FlowEvent, Ward } from '../../src/domain/index.ts';
+import { commissionedBeds, planBeds } from '../../src/reports/planning.ts';
+import { dailyPressure } from '../../src/reports/pressure.ts';
 import { flowReport, type FlowInput } from '../../src/reports/flow-measures.ts';
 import { monthlyReports, weeklyReports } from '../../src/reports/monthly.ts';
 import { reportCsv } from '../../src/reports/render-csv.ts';
@@ -43,6 +45,14 @@ const alerts: Alert[] = [
 ];
 const from = new Date('2026-03-28T00:00:00Z');
 const to = new Date('2026-03-31T23:00:00Z');
+const c2 = (meanMinutes: number, p90Minutes: number) => ({ c1: { meanMinutes: 7, p90Minutes: 13 }, c2: { meanMinutes, p90Minutes }, c3: { meanMinutes: 60, p90Minutes: 120 }, c4: { meanMinutes: 90, p90Minutes: 200 } });
+const snapshots: CapacitySnapshot[] = [
+  { service: 'ambulance', providerId: 'RX9', ts: '2026-03-29T10:00:00Z', reapLevel: 2, responses: c2(20, 41) },
+  { service: 'ambulance', providerId: 'RX9', ts: '2026-03-30T10:00:00Z', reapLevel: 3, responses: c2(31, 66) },
+  { service: 'nhs111', providerId: '111-X', ts: '2026-03-30T10:00:00Z', callsWaiting: 30, answeredWithin60sPct: 81 },
+  { service: 'system', providerId: 'QXX', ts: '2026-03-29T08:00:00Z', opelLevel: 2 },
+  { service: 'system', providerId: 'QXX', ts: '2026-03-30T08:00:00Z', opelLevel: 3 },
+];
 const qxx: FlowInput = { events: events.slice(0, 8), wards: wards.slice(0, 3), systems: systems.slice(0, 1), alerts: [alerts[1]!, ...alerts.slice(2, 4)] };
 
 let dir: string;
@@ -57,6 +67,43 @@ afterAll(async () => {
 });
 
 describe('the capacity report in a browser, offline', () => {
+  it('draws the planning and pressure charts', async () => {
+    const file = join(dir, 'planning.html');
+    const report = flowReport(qxx, { from, to, censusHour: 8 });
+    const plan = { ...planBeds(qxx.events, { from, to }), commissionedBeds: commissionedBeds(qxx.events, qxx.wards, { from, to }) };
+    const providers = { ambulance: 'RX9', nhs111: '111-X', ics: 'QXX' };
+    writeFileSync(
+      file,
+      reportHtml(report, monthlyReports(qxx, from, to), { title: 'Capacity of Test ICS', generatedAt: new Date('2026-04-01T09:00:00Z'), plan, pressure: { providers, daily: dailyPressure(snapshots, providers, from, to) } }),
+    );
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.route('**', (r) => (r.request().url().startsWith('file:') ? r.continue() : r.abort()));
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForFunction(() => document.querySelectorAll('.chart[data-drawn="true"]').length === 5, undefined, { timeout: 15_000 });
+    const charts = await page.$$eval('.chart', (boxes) =>
+      boxes.map((b) => ({ id: b.id, canvas: (b.querySelector('canvas') as HTMLCanvasElement | null)?.width ?? 0, legend: Array.from(b.querySelectorAll('.u-label'), (l) => l.textContent), label: b.getAttribute('aria-label') })),
+    );
+    expect(charts.map((c) => c.id)).toEqual(['chart-occupancy-0', 'chart-los-0', 'chart-planning', 'chart-pressure-occupancy', 'chart-pressure']);
+    for (const c of charts) expect(c.canvas).toBeGreaterThan(0);
+    expect(charts.slice(2).map((c) => c.legend)).toEqual([
+      ['Pathway', 'Beds needed now', 'Beds needed with the surge (×1.6)', 'Commissioned beds'],
+      ['Date', 'Occupancy %', 'Target 80%'],
+      ['Date', 'C2 mean (minutes)', 'C2 90th centile, mean (minutes)', 'OPEL (highest of the day)'],
+    ]);
+    expect(charts[4]!.label).toMatch(/highest 31 on 30 March 2026/);
+    // The pressure chart has its OPEL axis on the right, and both pressure charts span the same days.
+    const axes = await page.$$eval('#chart-pressure .u-axis', (a) => a.length);
+    expect(axes).toBe(3);
+    // The daily figures are there as a table for anyone who cannot see the charts.
+    await page.click('details summary');
+    const rows = await page.$$eval('details table tbody tr', (trs) => trs.map((tr) => Array.from(tr.children, (c) => c.textContent)));
+    expect(rows[2]).toEqual(['2026-03-30', '33.3%', '31', '66', '', '3', '81%', '30', '3']);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('opens from file:// with no network, draws every chart and shows the figures', async () => {
     const file = join(dir, 'report.html');
     const report = flowReport(qxx, { from, to, censusHour: 8 });
@@ -139,7 +186,7 @@ describe('vw report capacity', () => {
     expect(run.stdout).toBe(reportCsv(monthlyReports(qxx, from, to)));
     const lines = run.stdout.split('\r\n');
     expect(lines[0]).toMatch(/^period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults,mean_occupied,/);
-    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,0,0.43');
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,0,0.43,,,,');
     expect(run.stdout).not.toMatch(/QZZ|RZZ/);
   }, 60_000);
 
@@ -155,6 +202,30 @@ describe('vw report capacity', () => {
     const ics = json.report.groups.find((g: { level: string }) => g.level === 'ics');
     expect(ics).toMatchObject({ id: 'QXX', capacity: 9, patientDays: 6.98, admissions: { total: 3 }, alerts: { total: 3 } });
     expect(json.monthly.map((m: { period: string }) => m.period)).toEqual(['2026-03']);
+  }, 60_000);
+
+  it('adds the plan and, with --capacity, the pressure of the wards’ ambulance service, 111 provider and ICS', async () => {
+    const seeds = join(dir, 'registry-escalation.yaml');
+    writeFileSync(seeds, stringify({ systems, wards: wards.map((w) => (w.ics === 'QXX' ? { ...w, ambulanceService: 'RX9', nhs111Provider: '111-X' } : w)), patients: [], devices: [], enrolments: [] }));
+    const capacity = join(dir, 'capacity.jsonl');
+    writeFileSync(capacity, `${[...snapshots, { service: 'ambulance', providerId: 'RZ9', ts: '2026-03-30T10:00:00Z', reapLevel: 4 }].map((s) => JSON.stringify(s)).join('\n')}\n`);
+    const more = ['--seeds', seeds, '--capacity', capacity, '--surge-factor', '2', '--target-occupancy', '0.8'];
+    const json = await vw(args('json', ...more));
+    expect(json.stderr).toBe('');
+    const out = JSON.parse(json.stdout);
+    expect(out.plan).toMatchObject({ targetOccupancy: 0.8, probability: 0.95, surgeFactor: 2 });
+    expect(out.plan.pathways.map((p: { pathway: string }) => p.pathway)).toEqual(['ari', 'copd', 'heart-failure']);
+    expect(out.pressure.providers).toEqual({ ambulance: 'RX9', nhs111: '111-X', ics: 'QXX' });
+    expect(out.pressure.daily.map((d: { date: string; reapMax: number | null }) => [d.date, d.reapMax])).toEqual([['2026-03-28', null], ['2026-03-29', 2], ['2026-03-30', 3], ['2026-03-31', null]]);
+    const csv = await vw(args('csv', ...more));
+    expect(csv.stdout.split('\r\n')[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,0,0.43,25.5,3,81,3');
+    const bad = join(dir, 'bad-capacity.jsonl');
+    writeFileSync(bad, [JSON.stringify(snapshots[0]), JSON.stringify({ ...snapshots[1], reapLevel: 7 })].join('\n'));
+    const refused = await vw(args('csv', '--capacity', bad));
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/bad-capacity\.jsonl line 2: not a capacity snapshot \(.*reapLevel/);
+    const flag = await vw(args('csv', '--probability', '1.5'));
+    expect(flag.stderr).toMatch(/--probability must be a probability above 0 and below 1/);
   }, 60_000);
 
   it('refuses a bad line naming it, and bad arguments, in one line with no stack', async () => {

@@ -5,6 +5,9 @@ import { flowReport, type FlowInput } from '../../../src/reports/flow-measures.t
 import { monthlyReports, weeklyReports } from '../../../src/reports/monthly.ts';
 import { csvField, reportCsv } from '../../../src/reports/render-csv.ts';
 import { reportHtml, scriptJson } from '../../../src/reports/render-html.ts';
+import { bedsFor, commissionedBeds, planBeds } from '../../../src/reports/planning.ts';
+import { dailyPressure, periodPressure } from '../../../src/reports/pressure.ts';
+import type { CapacitySnapshot } from '../../../src/domain/index.ts';
 
 /**
  * The worked history of flow-measures.test.ts (28–31 March 2026, across the clock change), with ids
@@ -71,17 +74,27 @@ describe('reportCsv', () => {
     expect(csv.endsWith('\r\n')).toBe(true);
     const lines = csv.split('\r\n');
     expect(lines[0]).toBe(
-      'period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults,mean_occupied,admissions,step_up,step_down,discharges,acute_admissions,los_median_days,los_p90_days,patient_days,referrals_per_100_patient_days,alerts_per_patient_day',
+      'period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults,mean_occupied,admissions,step_up,step_down,discharges,acute_admissions,los_median_days,los_p90_days,patient_days,referrals_per_100_patient_days,alerts_per_patient_day,c2_mean_minutes,reap_max,nhs111_answered_60s_percent,opel_max',
     );
     // ICS: census 1, 2, 3, 2 of 9 beds; P1, P2, P3 discharged (3.08, 0.33, 2.44 days); 6.98 patient-days,
     // 2 referrals (28.66 per 100) and 3 alerts (0.43 a day).
-    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,28.66,0.43');
+    // No capacity snapshots: the pressure columns are empty.
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,28.66,0.43,,,,');
     // RXA (ward A): census 1, 1, 1, 0 of 4; no referrals in 3.13 patient-days; one alert.
-    expect(lines[2]).toBe('2026-03,QXX,Test ICS,RXA,4,18.8,,0.75,2,1,1,2,0,1.7,3.1,3.13,0,0.32');
+    expect(lines[2]).toBe('2026-03,QXX,Test ICS,RXA,4,18.8,,0.75,2,1,1,2,0,1.7,3.1,3.13,0,0.32,,,,');
     // RXB (wards B and C, 5 beds): census 0, 1, 2, 2; P3 arrived by transfer, so one admission (P4).
-    expect(lines[3]).toBe('2026-03,QXX,Test ICS,RXB,5,25,,1.25,1,1,0,1,1,2.4,2.4,3.85,51.89,0.52');
+    expect(lines[3]).toBe('2026-03,QXX,Test ICS,RXB,5,25,,1.25,1,1,0,1,1,2.4,2.4,3.85,51.89,0.52,,,,');
     expect(lines).toHaveLength(5);
     expect(lines[4]).toBe('');
+  });
+
+  it('adds the month’s ambulance, 111 and OPEL pressure to the ICS rows', () => {
+    const monthly = monthlyReports(input, from, to, { censusHour: 8 });
+    const csv = reportCsv(monthly, { pressure: periodPressure(SNAPSHOTS, PROVIDERS, monthly.periods) });
+    const lines = csv.split('\r\n');
+    // C2 means 20 and 31 (25.5); REAP 2 then 3; 111 answered 90% and 81% (85.5); OPEL 2 then 3.
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,28.66,0.43,25.5,3,85.5,3');
+    expect(lines[2]!.endsWith(',0.32,,,,')).toBe(true);
   });
 
   it('quotes fields by RFC 4180', () => {
@@ -93,6 +106,18 @@ describe('reportCsv', () => {
     expect(csv.split('\r\n')[1]).toMatch(/^2026-03,QXX,"North, ""East""",,9,/);
   });
 });
+
+/** Pressure on the 29th and 30th; none on the 28th or 31st. The 29th is the clock change (BST from 01:00 UTC). */
+const PROVIDERS = { ambulance: 'RX9', nhs111: '111-X', ics: 'QXX' };
+const c2 = (meanMinutes: number, p90Minutes: number) => ({ c1: { meanMinutes: 7, p90Minutes: 13 }, c2: { meanMinutes, p90Minutes }, c3: { meanMinutes: 60, p90Minutes: 120 }, c4: { meanMinutes: 90, p90Minutes: 200 } });
+const SNAPSHOTS: CapacitySnapshot[] = [
+  { service: 'ambulance', providerId: 'RX9', ts: '2026-03-29T10:00:00Z', reapLevel: 2, responses: c2(20, 41), handover: { meanMinutes: 18, over30: 1, over60: 0, handovers: 9 } },
+  { service: 'ambulance', providerId: 'RX9', ts: '2026-03-30T10:00:00Z', reapLevel: 3, responses: c2(31, 66) },
+  { service: 'nhs111', providerId: '111-X', ts: '2026-03-29T10:00:00Z', callsWaiting: 12, answeredWithin60sPct: 90 },
+  { service: 'nhs111', providerId: '111-X', ts: '2026-03-30T10:00:00Z', callsWaiting: 30, answeredWithin60sPct: 81 },
+  { service: 'system', providerId: 'QXX', ts: '2026-03-29T08:00:00Z', opelLevel: 2 },
+  { service: 'system', providerId: 'QXX', ts: '2026-03-30T08:00:00Z', opelLevel: 3 },
+];
 
 describe('reportHtml', () => {
   const html = render();
@@ -147,5 +172,75 @@ describe('reportHtml', () => {
     expect(json).toContain('<\\/script>');
     expect(JSON.parse(json).charts[0].title).toBe(`Daily occupancy of ${evil}`);
     expect(scriptJson({ a: '</SCRIPT' })).toBe('{"a":"<\\/SCRIPT"}');
+  });
+});
+
+describe('reportHtml planning and pressure', () => {
+  // Six frailty patients on ward C for a day each: the only pathway with a ward of its own, and with
+  // enough completed spells to show its mean stay.
+  const more: FlowEvent[] = [...events];
+  for (let i = 0; i < 6; i++) {
+    more.push({ kind: 'admit', eventId: `ev-fr-${i}`, patientId: `pt-zqx-fr-${i}`, wardId: 'ward-c', pathway: 'frailty', admission: 'step-up', source: 'gp', at: `2026-03-29T1${i}:00:00Z`, by });
+    more.push({ kind: 'discharge', eventId: `ev-fr-d${i}`, patientId: `pt-zqx-fr-${i}`, wardId: 'ward-c', outcome: 'care-completed', at: `2026-03-30T1${i}:00:00Z`, by });
+  }
+  const withMore = { ...input, events: more };
+  const plan = { ...planBeds(more, { from, to, targetOccupancy: 0.85, probability: 0.95, surgeFactor: 1.6 }), commissionedBeds: commissionedBeds(more, wards, { from, to }) };
+  const pressure = { providers: PROVIDERS, daily: dailyPressure(SNAPSHOTS, PROVIDERS, from, to) };
+  const page = reportHtml(flowReport(withMore, { from, to, censusHour: 8 }), monthlyReports(withMore, from, to, { censusHour: 8 }), { ...options, weekly: weeklyReports(withMore, from, to, { censusHour: 8 }), plan, pressure });
+  const caption = 'Beds needed by pathway at 85% target occupancy with 95% probability, and with a 1.6× surge';
+
+  it('tells which pathways have wards of their own', () => {
+    expect(plan.commissionedBeds).toEqual([
+      { pathway: 'ari', wards: ['ward-a'], beds: null, sharedWards: ['ward-a'] },
+      { pathway: 'copd', wards: ['ward-a', 'ward-b'], beds: null, sharedWards: ['ward-a', 'ward-b'] },
+      { pathway: 'frailty', wards: ['ward-c'], beds: 3, sharedWards: [] },
+      { pathway: 'heart-failure', wards: ['ward-b'], beds: null, sharedWards: ['ward-b'] },
+    ]);
+  });
+
+  it('tables the plan per pathway: rates and beds shown, a mean stay of fewer than 5 spells not', () => {
+    // 6 admissions in the 95 hours of the period: 1.52 a day, each staying 1 day.
+    const beds = bedsFor(6 / (95 / 24), 0.85, 0.95);
+    expect(beds).toBe(5);
+    expect(row(page, caption, 'frailty')).toEqual(['1.52', '0', '1', '1.5', '5', '1.52', '5', '3']);
+    // ARI: one admission in the period (P2), two spells completed (P1, P2).
+    const ari = row(page, caption, 'ari');
+    expect(ari.slice(0, 4)).toEqual(['0.25', '0', 'not shown (&lt;5)', 'not shown (&lt;5)']);
+    expect(ari[7]).toBe('not the pathway’s own: Ward A also takes other pathways');
+    expect(row(page, caption, 'heart-failure').slice(0, 2)).toEqual(['0.25', '0.25']);
+    expect(page).toContain('<h2>Planning</h2>');
+    expect(page).toContain('<h3>The model and its assumptions</h3>');
+    expect(page).toMatch(/M\/G\/∞ queue/);
+    expect(page).not.toMatch(/zqx/i);
+  });
+
+  it('charts beds needed now, with the surge and commissioned, and the pressure beside occupancy on the same days', () => {
+    const charts = [...page.matchAll(/<div class="chart" id="([^"]+)" data-kind="([^"]+)" role="img" aria-label="([^"]+)">/g)];
+    expect(charts.map((m) => m[1])).toEqual(['chart-occupancy-0', 'chart-admissions-0', 'chart-los-0', 'chart-planning', 'chart-pressure-occupancy', 'chart-pressure']);
+    expect(charts[3]![3]).toContain('frailty now 5, with the surge 5, commissioned 3');
+    expect(charts[3]![3]).toContain('ari now');
+    expect(charts[5]![3]).toContain('mean of the days 25.5 minutes, lowest 20, highest 31 on 30 March 2026');
+    expect(charts[5]![3]).toContain('level 1 on 0 days, level 2 on 1 day, level 3 on 1 day, level 4 on 0 days. No data on 2 of 4 days.');
+    const open = '<script type="application/json" id="report-data">';
+    const json = JSON.parse(page.slice(page.indexOf(open) + open.length, page.indexOf('</script>')));
+    const byId = Object.fromEntries(json.charts.map((c: { id: string }) => [c.id, c]));
+    expect(byId['chart-planning'].xLabels).toEqual(['ari', 'copd', 'frailty', 'heart-failure']);
+    expect(byId['chart-planning'].series.map((s: { values: unknown[] }) => s.values)[2]).toEqual([null, null, 3, null]);
+    expect(byId['chart-pressure'].x).toEqual(byId['chart-pressure-occupancy'].x);
+    expect(byId['chart-pressure'].series.map((s: { values: unknown[] }) => s.values)).toEqual([
+      [null, 20, 31, null],
+      [null, 41, 66, null],
+      [null, 2, 3, null],
+    ]);
+    expect(row(page, 'Occupancy and ambulance, NHS 111 and system pressure each day', '2026-03-29')).toEqual(['22.2%', '20', '41', '18', '2', '90%', '12', '2']);
+    expect(row(page, 'Occupancy and ambulance, NHS 111 and system pressure each day', '2026-03-31')).toEqual(['22.2%', '', '', '', '', '', '', '']);
+    const headings = [...page.matchAll(/<h([1-6])[ >]/g)].map((m) => Number(m[1]));
+    for (let i = 1; i < headings.length; i++) expect(headings[i]! - headings[i - 1]!).toBeLessThanOrEqual(1);
+  });
+
+  it('leaves both sections out without a plan or snapshots', () => {
+    const html = render();
+    expect(html).not.toContain('<h2>Planning</h2>');
+    expect(html).not.toContain('Ambulance and NHS 111 pressure');
   });
 });
