@@ -1,7 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfluxDB, Point, setLogger, type QueryApi } from '@influxdata/influxdb-client';
-import type { FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
-import { FlowEvent as FlowEventSchema, Reading as ReadingSchema, Referral as ReferralSchema, ScoreEvent as ScoreEventSchema } from '../domain/index.ts';
+import type { Alert, CapacitySnapshot, FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
+import {
+  Alert as AlertSchema,
+  CapacitySnapshot as CapacitySnapshotSchema,
+  FlowEvent as FlowEventSchema,
+  Reading as ReadingSchema,
+  Referral as ReferralSchema,
+  ScoreEvent as ScoreEventSchema,
+} from '../domain/index.ts';
 import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
 
 /**
@@ -25,7 +32,7 @@ export interface InfluxStoreOptions {
 // The client would print failures to the console; vw reports them through its own log and metrics.
 setLogger({ error: () => {}, warn: () => {} });
 
-export const MEASUREMENT = { vital: 'vital', score: 'score', referral: 'referral', flow: 'flow' } as const;
+export const MEASUREMENT = { vital: 'vital', score: 'score', referral: 'referral', flow: 'flow', alert: 'alert', capacity: 'capacity' } as const;
 
 export class StoreOverflowError extends Error {
   override name = 'StoreOverflowError';
@@ -94,6 +101,48 @@ function flowPoints(e: FlowEvent): Point[] {
       .timestamp(new Date(e.at)),
   );
 }
+
+/**
+ * One point per alert: its identity is the alert (a tag) at the time it was raised, so each revision
+ * overwrites the one before and the point holds the newest revision written. Severity and state change
+ * over an alert's life, so they are fields: as tags they would start a second series for the same alert.
+ */
+function alertPoint(a: Alert): Point {
+  return new Point(MEASUREMENT.alert)
+    .tag('ward_id', a.wardId)
+    .tag('rule', a.ruleId)
+    .tag('alert_id', a.alertId)
+    .intField('revision', a.revision)
+    .stringField('severity', a.severity)
+    .stringField('state', a.state)
+    .stringField('event', JSON.stringify(a))
+    .timestamp(new Date(a.raisedAt));
+}
+
+/**
+ * Within one write the last point of a series and time wins, so only the highest revision of each alert
+ * in a batch is written: a batch holding an older revision after a newer one cannot step it back.
+ */
+function newestRevisions(alerts: Alert[]): Alert[] {
+  const newest = new Map<string, Alert>();
+  for (const a of alerts) {
+    const held = newest.get(a.alertId);
+    if (!held || held.revision < a.revision) newest.set(a.alertId, a);
+  }
+  return [...newest.values()];
+}
+
+/** One point per snapshot: its identity is service, provider and time, so a snapshot written twice overwrites itself. */
+function capacityPoint(c: CapacitySnapshot): Point {
+  return new Point(MEASUREMENT.capacity)
+    .tag('service', c.service)
+    .tag('provider_id', c.providerId)
+    .stringField('event', JSON.stringify(c))
+    .timestamp(new Date(c.ts));
+}
+
+/** Code-point order, the order the memory store keeps ties in. */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A Flux string literal: quotes and backslashes escaped, so ids can never change the query. */
 function flux(value: string): string {
@@ -243,6 +292,45 @@ export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore 
         if (!held || held.revision < parsed.data.revision) newest.set(parsed.data.referralId, parsed.data);
       }
       const out = [...newest.values()].sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
+      return q.limit !== undefined ? out.slice(-q.limit) : out;
+    },
+
+    writeAlerts: (alerts) => write(newestRevisions(alerts).map(alertPoint)),
+
+    async alerts(wardIds: readonly string[], q: SeriesQuery) {
+      if (!wardIds.length) return [];
+      const found = await rows(`${bucket}
+  |> ${range(q)}
+  |> filter(fn: (r) => r._measurement == ${flux(MEASUREMENT.alert)} and r._field == "event")
+  |> filter(fn: (r) => contains(value: r.ward_id, set: [${wardIds.map(flux).join(', ')}]))
+  |> group()
+  |> sort(columns: ["_time"])`);
+      const newest = new Map<string, Alert>();
+      for (const row of found) {
+        const parsed = AlertSchema.safeParse(JSON.parse(String(row._value)));
+        if (!parsed.success) continue;
+        const held = newest.get(parsed.data.alertId);
+        if (!held || held.revision < parsed.data.revision) newest.set(parsed.data.alertId, parsed.data);
+      }
+      const out = [...newest.values()].sort((a, b) => Date.parse(a.raisedAt) - Date.parse(b.raisedAt) || byText(a.alertId, b.alertId));
+      return q.limit !== undefined ? out.slice(-q.limit) : out;
+    },
+
+    writeCapacity: (snapshots) => write(snapshots.map(capacityPoint)),
+
+    async capacity(providerIds: readonly string[], q: SeriesQuery) {
+      if (!providerIds.length) return [];
+      const found = await rows(`${bucket}
+  |> ${range(q)}
+  |> filter(fn: (r) => r._measurement == ${flux(MEASUREMENT.capacity)} and r._field == "event")
+  |> filter(fn: (r) => contains(value: r.provider_id, set: [${providerIds.map(flux).join(', ')}]))
+  |> group()
+  |> sort(columns: ["_time"])`);
+      const out = found.flatMap((row) => {
+        const parsed = CapacitySnapshotSchema.safeParse(JSON.parse(String(row._value)));
+        return parsed.success ? [parsed.data] : [];
+      });
+      out.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts) || byText(a.service, b.service) || byText(a.providerId, b.providerId));
       return q.limit !== undefined ? out.slice(-q.limit) : out;
     },
 

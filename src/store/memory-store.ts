@@ -1,4 +1,4 @@
-import type { FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
+import type { Alert, CapacitySnapshot, FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
 import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
 
 /**
@@ -14,12 +14,20 @@ export interface MemoryStoreOptions {
    * keeping less history per series, not by growing until the process fails.
    */
   maxPoints?: number;
+  /** Alerts held, newest revision each (default 200,000); the oldest raised are let go first. */
+  maxAlerts?: number;
+  /** Capacity snapshots held (default 100,000); the oldest are let go first. */
+  maxCapacitySnapshots?: number;
   now?: () => number;
 }
 
 const MIN_SHARE = 20;
 /** Referrals held (newest revision each): far more than a year of a large ward's. */
 const MAX_REFERRALS = 50_000;
+/** Alerts held (newest revision each); the oldest raised are let go first. */
+const MAX_ALERTS = 200_000;
+/** Capacity snapshots held; the oldest (by `ts`) are let go first. */
+const MAX_CAPACITY = 100_000;
 
 interface Point {
   t: number;
@@ -63,6 +71,69 @@ class SortedSeries<T extends Point> {
   }
 }
 
+/** An entry of a time-ordered index: its time, then a key that orders entries of the same time. */
+interface Keyed {
+  t: number;
+  key: string;
+}
+
+const before = (a: Keyed, b: Keyed) => a.t < b.t || (a.t === b.t && a.key < b.key);
+
+/** Entries sorted by time and key, for range queries in order and for letting the oldest go first. */
+class TimeIndex<E extends Keyed> {
+  readonly entries: E[] = [];
+
+  private position(entry: Keyed): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(this.entries[mid]!, entry)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  insert(entry: E): void {
+    // Most arrive newest: appended without a search.
+    const last = this.entries.at(-1);
+    if (!last || before(last, entry)) this.entries.push(entry);
+    else this.entries.splice(this.position(entry), 0, entry);
+  }
+
+  remove(entry: E): void {
+    const i = this.position(entry);
+    if (this.entries[i] === entry) this.entries.splice(i, 1);
+  }
+
+  /** Removes and returns the oldest entries beyond `max`. */
+  trim(max: number): E[] {
+    return this.entries.length > max ? this.entries.splice(0, this.entries.length - max) : [];
+  }
+
+  range(query: SeriesQuery, keep: (entry: E) => boolean): E[] {
+    const to = query.until?.getTime() ?? Infinity;
+    const out: E[] = [];
+    for (let i = this.position({ t: query.since.getTime(), key: '' }); i < this.entries.length && this.entries[i]!.t <= to; i++) {
+      if (keep(this.entries[i]!)) out.push(this.entries[i]!);
+    }
+    return query.limit !== undefined ? out.slice(-query.limit) : out;
+  }
+}
+
+/** An alert's newest revision, as JSON text (alerts carry evidence and history); indexed by when it was raised. */
+interface AlertEntry extends Keyed {
+  wardId: string;
+  revision: number;
+  json: string;
+}
+
+/** A capacity snapshot as JSON text, indexed by its time; keyed by service, provider and time. */
+interface CapacityEntry extends Keyed {
+  providerId: string;
+  json: string;
+}
+
 /**
  * Held compactly: the value for series, and the whole reading only on the newest point, for latest().
  * A ward's worth of readings and scores over days is the embedded default's largest memory.
@@ -89,6 +160,10 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
   const referrals = new Map<string, Referral>();
   /** Flow events are few (admissions a day, not readings a second) and reports need them all: kept whole. */
   const flow = new Map<string, FlowEvent>();
+  const alerts = new Map<string, AlertEntry>();
+  const alertIndex = new TimeIndex<AlertEntry>();
+  const capacity = new Map<string, CapacityEntry>();
+  const capacityIndex = new TimeIndex<CapacityEntry>();
   let seriesCount = 0;
   const cap = () => Math.min(options.maxPointsPerSeries, Math.max(MIN_SHARE, Math.floor((options.maxPoints ?? Infinity) / Math.max(1, seriesCount))));
 
@@ -175,10 +250,53 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
         .filter((e) => (wards.has(e.wardId) || (e.kind === 'transfer' && wards.has(e.fromWardId))) && Date.parse(e.at) >= from && Date.parse(e.at) <= to)
         .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.eventId.localeCompare(b.eventId));
     },
+    async writeAlerts(list) {
+      for (const a of list) {
+        const held = alerts.get(a.alertId);
+        if (held && held.revision >= a.revision) continue;
+        const t = Date.parse(a.raisedAt);
+        if (held && held.t === t) Object.assign(held, { wardId: a.wardId, revision: a.revision, json: JSON.stringify(a) });
+        else {
+          if (held) alertIndex.remove(held);
+          const entry: AlertEntry = { t, key: a.alertId, wardId: a.wardId, revision: a.revision, json: JSON.stringify(a) };
+          alerts.set(a.alertId, entry);
+          alertIndex.insert(entry);
+        }
+      }
+      // The oldest raised first out. An alert let go and written again later is held again.
+      for (const gone of alertIndex.trim(options.maxAlerts ?? MAX_ALERTS)) alerts.delete(gone.key);
+    },
+    async alerts(wardIds, query) {
+      const wards = new Set(wardIds);
+      return alertIndex.range(query, (e) => wards.has(e.wardId)).map((e) => JSON.parse(e.json) as Alert);
+    },
+    async writeCapacity(snapshots) {
+      for (const s of snapshots) {
+        const t = Date.parse(s.ts);
+        const key = `${s.service}\u0000${s.providerId}\u0000${t}`;
+        const held = capacity.get(key);
+        // As in InfluxDB, the same snapshot written again replaces itself.
+        if (held) held.json = JSON.stringify(s);
+        else {
+          const entry: CapacityEntry = { t, key, providerId: s.providerId, json: JSON.stringify(s) };
+          capacity.set(key, entry);
+          capacityIndex.insert(entry);
+        }
+      }
+      for (const gone of capacityIndex.trim(options.maxCapacitySnapshots ?? MAX_CAPACITY)) capacity.delete(gone.key);
+    },
+    async capacity(providerIds, query) {
+      const providers = new Set(providerIds);
+      return capacityIndex.range(query, (e) => providers.has(e.providerId)).map((e) => JSON.parse(e.json) as CapacitySnapshot);
+    },
     async close() {
       patients.clear();
       referrals.clear();
       flow.clear();
+      alerts.clear();
+      alertIndex.entries.length = 0;
+      capacity.clear();
+      capacityIndex.entries.length = 0;
     },
     healthy: () => true,
     pointCount() {

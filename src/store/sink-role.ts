@@ -7,7 +7,10 @@ import type { TimeSeriesStore } from './store.ts';
 
 export const SINK_GROUP = 'vw-sink';
 
-/** The sink role: readings, scores and referral revisions from the bus into the store, committed after the write. */
+/**
+ * The sink role: readings, scores, flow events, referral and alert revisions and capacity snapshots from
+ * the bus into the store, committed after the write.
+ */
 export async function startSinkRole(deps: {
   bus: Bus;
   store: TimeSeriesStore;
@@ -41,6 +44,15 @@ export async function startSinkRole(deps: {
       onBatch(Topics.referrals, async (records) => {
         await store.writeReferrals(records.map((r) => r.value));
         metrics.storeWrites.inc({ measurement: 'referral' }, records.length);
+      }, batch),
+      // Alert revisions (the store keeps the newest of each) and capacity snapshots, for capacity reports.
+      onBatch(Topics.alerts, async (records) => {
+        await store.writeAlerts(records.map((r) => r.value));
+        metrics.storeWrites.inc({ measurement: 'alert' }, records.length);
+      }, batch),
+      onBatch(Topics.capacity, async (records) => {
+        await store.writeCapacity(records.map((r) => r.value));
+        metrics.storeWrites.inc({ measurement: 'capacity' }, records.length);
       }, batch),
     ],
   });

@@ -1,4 +1,4 @@
-import type { FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
+import type { Alert, CapacitySnapshot, FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
 
 export interface SeriesPoint {
   ts: string;
@@ -32,6 +32,14 @@ export interface TimeSeriesStore {
   writeFlowEvents(events: FlowEvent[]): Promise<void>;
   /** Flow events that happened in the range, in time order, on any of the wards (as from- or to-ward). */
   flowEvents(wardIds: readonly string[], query: SeriesQuery): Promise<FlowEvent[]>;
+  /** Every revision of each alert, for reports; a revision written twice is kept once. */
+  writeAlerts(alerts: Alert[]): Promise<void>;
+  /** The newest revision of each alert raised (`raisedAt`) in the range on any of the wards, oldest raised first. */
+  alerts(wardIds: readonly string[], query: SeriesQuery): Promise<Alert[]>;
+  /** Capacity snapshots, for reports; a snapshot written twice (same service, provider and ts) is kept once. */
+  writeCapacity(snapshots: CapacitySnapshot[]): Promise<void>;
+  /** Snapshots of any of the providers with `ts` in the range, in time order. */
+  capacity(providerIds: readonly string[], query: SeriesQuery): Promise<CapacitySnapshot[]>;
   close(): Promise<void>;
   /** False when the last write or query failed; served on /healthz. */
   healthy(): boolean;

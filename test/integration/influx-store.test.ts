@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import type { Reading, Referral, ScoreEvent } from '../../src/domain/index.ts';
+import { InfluxDB } from '@influxdata/influxdb-client';
+import type { Alert, CapacitySnapshot, Reading, Referral, ScoreEvent } from '../../src/domain/index.ts';
 import { createInfluxStore, StoreOverflowError } from '../../src/store/influx-store.ts';
 import { describeWith, runPrefix, services } from '../support/services.ts';
 
@@ -75,6 +76,55 @@ describeWith(['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'], 'InfluxDB store on
     const direct = flowReport({ events, wards, systems: FLOW_SYSTEMS }, { from: FLOW_FROM, to: FLOW_TO });
     expect(fromStore).toEqual(direct);
     expect(fromStore.groups.find((g) => g.id === ward('ward-b'))!.occupancy.daily.map((d) => d.occupied)).toEqual([0, 1, 2, 2]);
+  });
+
+  it('keeps the newest revision of each alert as one point, and answers by wards and when raised', async () => {
+    const s = store();
+    const ward = `${run}-ward-al`;
+    const at = (minute: number) => new Date(base + minute * 60_000).toISOString();
+    const alert = (id: string, revision: number, raisedMinute: number, extra: Partial<Alert> = {}): Alert => ({
+      alertId: `${run}-${id}`, patientId: patient, wardId: ward, cause: 'news2', ruleId: 'news2', ruleVersion: '1.0.0', severity: 'medium', state: revision ? 'acknowledged' : 'open',
+      revision, raisedAt: at(raisedMinute), updatedAt: at(raisedMinute + revision), eventTs: at(raisedMinute), score: 5, partial: false, explanation: 'NEWS2 5', response: 'urgent review',
+      evidence: [{ readingId: 'r1', type: 'heart_rate', value: 121, ts: at(raisedMinute), threshold: '>= 111' }], history: [{ state: 'open', at: at(raisedMinute), by: 'rules' }],
+      receivedAt: at(raisedMinute), ...extra,
+    });
+    const a1 = [alert('a1', 0, 0), alert('a1', 1, 0, { severity: 'high', state: 'escalated' }), alert('a1', 2, 0, { severity: 'high' })];
+    await s.writeAlerts([...a1, alert('a2', 0, 2), alert('a3', 0, 4, { wardId: `${run}-other` })]);
+    // Redelivered, in bus order; and a batch holding an older revision after a newer one.
+    await s.writeAlerts([a1[1]!, a1[2]!]);
+    await s.writeAlerts([alert('a2', 1, 2), alert('a2', 0, 2)]);
+    const found = await s.alerts([ward], { since: new Date(base - 1000) });
+    expect(found.map((a) => [a.alertId.slice(-2), a.revision, a.severity])).toEqual([['a1', 2, 'high'], ['a2', 1, 'medium']]);
+    expect(found[0]).toEqual(a1[2]);
+    expect((await s.alerts([ward, `${run}-other`], { since: new Date(at(1)), until: new Date(at(4)) })).map((a) => a.alertId.slice(-2))).toEqual(['a2', 'a3']);
+    expect((await s.alerts([ward, `${run}-other`], { since: new Date(base - 1000), limit: 1 })).map((a) => a.alertId.slice(-2))).toEqual(['a3']);
+    expect(await s.alerts([], { since: new Date(base - 1000) })).toEqual([]);
+    // A change of severity did not start a second series: the alert is one series with one point.
+    const { url, token, org, bucket } = services.influx!;
+    const counts = await new InfluxDB({ url, token }).getQueryApi(org).collectRows<{ _value: number }>(`from(bucket: ${JSON.stringify(bucket)})
+  |> range(start: ${new Date(base - 60_000).toISOString()})
+  |> filter(fn: (r) => r._measurement == "alert" and r.alert_id == ${JSON.stringify(`${run}-a1`)} and r._field == "revision")
+  |> count()`);
+    expect(counts.map((r) => r._value)).toEqual([1]);
+  });
+
+  it('keeps each capacity snapshot once and answers by providers in time order', async () => {
+    const s = store();
+    const icb = `${run}-ICB`;
+    const trust = `${run}-RYA`;
+    const at = (minute: number) => new Date(base + minute * 60_000).toISOString();
+    const opel = (providerId: string, minute: number, opelLevel: number): CapacitySnapshot => ({ service: 'system', providerId, ts: at(minute), opelLevel });
+    const amb: CapacitySnapshot = {
+      service: 'ambulance', providerId: trust, ts: at(1), reapLevel: 3, crewsAvailable: 4, incidentsWaiting: 17,
+      responses: { c1: { meanMinutes: 8.5, p90Minutes: 15.2 }, c2: { meanMinutes: 41, p90Minutes: 90 }, c3: { meanMinutes: 120, p90Minutes: 300 }, c4: { meanMinutes: 150, p90Minutes: 400 } },
+    };
+    const nhs111: CapacitySnapshot = { service: 'nhs111', providerId: trust, ts: at(1), callsWaiting: 30, answeredWithin60sPct: 62.5 };
+    await s.writeCapacity([opel(icb, 3, 2), opel(icb, 0, 1), amb, nhs111, opel(`${run}-other`, 2, 4)]);
+    await s.writeCapacity([opel(icb, 0, 1), amb]);
+    expect(await s.capacity([icb, trust], { since: new Date(base - 1000) })).toEqual([opel(icb, 0, 1), amb, nhs111, opel(icb, 3, 2)]);
+    expect(await s.capacity([icb, `${run}-other`], { since: new Date(at(1)), until: new Date(at(3)) })).toEqual([opel(`${run}-other`, 2, 4), opel(icb, 3, 2)]);
+    expect(await s.capacity([icb], { since: new Date(base - 1000), limit: 1 })).toEqual([opel(icb, 3, 2)]);
+    expect(await s.capacity([], { since: new Date(base - 1000) })).toEqual([]);
   });
 
   it('retries a failed write with back-off, then fails loudly', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Reading } from '../../../src/domain/index.ts';
+import type { Alert, CapacitySnapshot, Reading } from '../../../src/domain/index.ts';
 import { createMemoryStore } from '../../../src/store/memory-store.ts';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
@@ -80,5 +80,100 @@ describe('memory store: patient flow', () => {
     expect((await store.flowEvents(['ward-b'], { since: new Date('2026-03-01T00:00:00Z') })).map((e) => e.eventId)).toEqual(['e6', 'e8', 'e7']);
     expect((await store.flowEvents(['ward-a'], { since: new Date('2026-03-29T00:00:00Z'), until: new Date('2026-03-30T23:59:59Z') })).map((e) => e.eventId)).toEqual(['e6', 'e2']);
     expect(await store.flowEvents(['ward-c'], { since: new Date('2026-03-01T00:00:00Z') })).toEqual([]);
+  });
+});
+
+const T0 = Date.parse('2026-12-01T08:00:00Z');
+const atMinute = (m: number) => new Date(T0 + m * 60_000).toISOString();
+
+function alert(id: string, revision: number, raisedMinute: number, extra: Partial<Alert> = {}): Alert {
+  const raisedAt = atMinute(raisedMinute);
+  const updatedAt = atMinute(raisedMinute + revision);
+  return {
+    alertId: id, patientId: 'pt-1', wardId: 'w1', cause: 'news2', ruleId: 'news2', ruleVersion: '1.0.0', severity: 'medium', state: revision ? 'acknowledged' : 'open',
+    revision, raisedAt, updatedAt, eventTs: raisedAt, score: 5, partial: false, explanation: 'NEWS2 5', response: 'urgent review', evidence: [],
+    history: [{ state: 'open', at: raisedAt, by: 'rules' }], receivedAt: raisedAt, ...extra,
+  };
+}
+
+function snapshot(providerId: string, minute: number, level = 1): CapacitySnapshot {
+  return { service: 'system', providerId, ts: atMinute(minute), opelLevel: level };
+}
+
+describe('memory store: alerts', () => {
+  it('keeps the newest revision of each alert once, whatever the order revisions arrive in', async () => {
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 100 });
+    await store.writeAlerts([alert('a1', 0, 0), alert('a1', 2, 0, { severity: 'high', state: 'escalated' }), alert('a2', 0, 5)]);
+    await store.writeAlerts([alert('a1', 1, 0), alert('a1', 2, 0, { severity: 'high', state: 'escalated' }), alert('a2', 0, 5)]);
+    const found = await store.alerts(['w1'], { since: new Date(T0) });
+    expect(found.map((a) => [a.alertId, a.revision, a.severity])).toEqual([['a1', 2, 'high'], ['a2', 0, 'medium']]);
+    expect(found[0]).toEqual(alert('a1', 2, 0, { severity: 'high', state: 'escalated' }));
+  });
+
+  it('answers by when alerts were raised, on any of the wards, oldest raised first', async () => {
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 100 });
+    await store.writeAlerts([alert('a3', 0, 30), alert('a1', 0, 10), alert('a2', 0, 20, { wardId: 'w2' }), alert('a4', 0, 40, { wardId: 'w3' })]);
+    // A later revision does not move an alert: it is still counted when it was raised.
+    await store.writeAlerts([alert('a1', 3, 10)]);
+    const range = { since: new Date(atMinute(10)), until: new Date(atMinute(30)) };
+    expect((await store.alerts(['w1', 'w2'], range)).map((a) => a.alertId)).toEqual(['a1', 'a2', 'a3']);
+    expect((await store.alerts(['w1'], range)).map((a) => [a.alertId, a.revision])).toEqual([['a1', 3], ['a3', 0]]);
+    expect((await store.alerts(['w1', 'w2', 'w3'], { since: new Date(atMinute(11)), until: new Date(atMinute(29)) })).map((a) => a.alertId)).toEqual(['a2']);
+    expect((await store.alerts(['w1', 'w2', 'w3'], { since: new Date(T0), limit: 2 })).map((a) => a.alertId)).toEqual(['a3', 'a4']);
+    expect(await store.alerts([], { since: new Date(T0) })).toEqual([]);
+  });
+
+  it('holds a bounded number of alerts, letting the oldest raised go first', async () => {
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 100, maxAlerts: 3 });
+    await store.writeAlerts([alert('a4', 0, 4), alert('a1', 0, 1), alert('a3', 0, 3)]);
+    // A revision of a held alert takes no more room.
+    await store.writeAlerts([alert('a1', 1, 1)]);
+    expect((await store.alerts(['w1'], { since: new Date(T0) })).map((a) => a.alertId)).toEqual(['a1', 'a3', 'a4']);
+    await store.writeAlerts([alert('a2', 0, 2), alert('a5', 0, 5)]);
+    expect((await store.alerts(['w1'], { since: new Date(T0) })).map((a) => a.alertId)).toEqual(['a3', 'a4', 'a5']);
+  });
+
+  it('holds 200,000 alerts by default', async () => {
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 100 });
+    const many: Alert[] = [];
+    for (let i = 0; i < 200_001; i++) many.push({ ...alert(`b${i}`, 0, 0), raisedAt: new Date(T0 + i).toISOString(), history: [], explanation: '', response: '' });
+    await store.writeAlerts(many);
+    const held = await store.alerts(['w1'], { since: new Date(T0) });
+    expect(held).toHaveLength(200_000);
+    expect(held[0]!.alertId).toBe('b1');
+  });
+});
+
+describe('memory store: capacity snapshots', () => {
+  it('keeps each snapshot once, by provider and time, in time order', async () => {
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 100 });
+    const amb: CapacitySnapshot = { service: 'ambulance', providerId: 'RYA', ts: atMinute(10), reapLevel: 3, crewsAvailable: 4 };
+    await store.writeCapacity([snapshot('ICB1', 20, 2), snapshot('ICB1', 0, 1), amb, snapshot('ICB2', 10, 3)]);
+    await store.writeCapacity([snapshot('ICB1', 0, 1), amb]);
+    expect(await store.capacity(['ICB1', 'RYA'], { since: new Date(T0) })).toEqual([snapshot('ICB1', 0, 1), amb, snapshot('ICB1', 20, 2)]);
+    // The same provider id under another service is another snapshot.
+    const sameId: CapacitySnapshot = { service: 'nhs111', providerId: 'RYA', ts: atMinute(10), callsWaiting: 12 };
+    await store.writeCapacity([sameId]);
+    expect(await store.capacity(['RYA'], { since: new Date(T0) })).toEqual([amb, sameId]);
+    expect(await store.capacity(['ICB1', 'ICB2'], { since: new Date(atMinute(5)), until: new Date(atMinute(10)) })).toEqual([snapshot('ICB2', 10, 3)]);
+    expect(await store.capacity(['ICB1'], { since: new Date(T0), limit: 1 })).toEqual([snapshot('ICB1', 20, 2)]);
+    expect(await store.capacity(['nobody'], { since: new Date(T0) })).toEqual([]);
+  });
+
+  it('holds a bounded number of snapshots, the oldest first out', async () => {
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 100, maxCapacitySnapshots: 3 });
+    await store.writeCapacity([snapshot('ICB1', 3), snapshot('ICB1', 1), snapshot('ICB1', 4)]);
+    await store.writeCapacity([snapshot('ICB1', 2), snapshot('ICB1', 5), snapshot('ICB1', 5)]);
+    expect((await store.capacity(['ICB1'], { since: new Date(T0) })).map((s) => s.ts)).toEqual([atMinute(3), atMinute(4), atMinute(5)]);
+  });
+
+  it('holds 100,000 snapshots by default', async () => {
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 100 });
+    const many: CapacitySnapshot[] = [];
+    for (let i = 0; i < 100_005; i++) many.push({ service: 'system', providerId: 'ICB1', ts: new Date(T0 + i).toISOString(), opelLevel: 1 });
+    await store.writeCapacity(many);
+    const held = await store.capacity(['ICB1'], { since: new Date(T0) });
+    expect(held).toHaveLength(100_000);
+    expect(held[0]!.ts).toBe(new Date(T0 + 5).toISOString());
   });
 });
