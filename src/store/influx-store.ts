@@ -97,6 +97,9 @@ function flowPoints(e: FlowEvent): Point[] {
       .tag('ward_id', wardId)
       .tag('kind', e.kind)
       .tag('event_id', e.eventId)
+      // +1 when a patient joins the ward, -1 when one leaves: a running sum is the ward's occupancy,
+      // which dashboards (dashboards/grafana) draw with Flux's cumulativeSum().
+      .intField('delta', e.kind === 'admit' || (e.kind === 'transfer' && wardId === e.wardId) ? 1 : -1)
       .stringField('event', JSON.stringify(e))
       .timestamp(new Date(e.at)),
   );
@@ -134,11 +137,17 @@ function newestRevisions(alerts: Alert[]): Alert[] {
 
 /** One point per snapshot: its identity is service, provider and time, so a snapshot written twice overwrites itself. */
 function capacityPoint(c: CapacitySnapshot): Point {
-  return new Point(MEASUREMENT.capacity)
-    .tag('service', c.service)
-    .tag('provider_id', c.providerId)
-    .stringField('event', JSON.stringify(c))
-    .timestamp(new Date(c.ts));
+  const p = new Point(MEASUREMENT.capacity).tag('service', c.service).tag('provider_id', c.providerId).stringField('event', JSON.stringify(c)).timestamp(new Date(c.ts));
+  // The headline measures as numbers too, for dashboards.
+  if (c.service === 'ambulance') {
+    p.intField('reap_level', c.reapLevel);
+    if (c.responses) p.floatField('c1_mean_minutes', c.responses.c1.meanMinutes).floatField('c2_mean_minutes', c.responses.c2.meanMinutes).floatField('c2_p90_minutes', c.responses.c2.p90Minutes);
+    if (c.handover) p.floatField('handover_mean_minutes', c.handover.meanMinutes);
+  } else if (c.service === 'nhs111') {
+    p.intField('calls_waiting', c.callsWaiting);
+    if (c.answeredWithin60sPct !== undefined) p.floatField('answered_60s_percent', c.answeredWithin60sPct);
+  } else p.intField('opel_level', c.opelLevel);
+  return p;
 }
 
 /** Code-point order, the order the memory store keeps ties in. */

@@ -26,6 +26,10 @@ describe('docker-compose.yml', () => {
     expect(compose.services.mosquitto?.image).toMatch(/^eclipse-mosquitto:2/);
     expect(compose.services.kafka?.image).toMatch(/^apache\/kafka:3\.9/);
     expect(compose.services.influxdb?.image).toBe('influxdb:2.7');
+    // Grafana, provisioned with vw's InfluxDB and the capacity dashboard, its admin password required.
+    expect(compose.services.grafana?.image).toMatch(/^grafana\/grafana:11\./);
+    expect(JSON.stringify(compose.services.grafana)).toContain('./dashboards/grafana:/var/lib/grafana/dashboards/vw');
+    expect(String(compose.services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD)).toMatch(/:\?/);
   });
 
   it.each([...ROLES])('runs the %s role as its own service with a configuration vw accepts', (role) => {
