@@ -3,14 +3,10 @@ import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { ConfigError } from '../config/config.ts';
 import { formatZodError } from '../config/errors.ts';
-import { Alert, CapacitySnapshot, FlowEvent, Referral, RegistryData, type Ward } from '../domain/index.ts';
+import { Alert, CapacitySnapshot, FlowEvent, Referral, RegistryData } from '../domain/index.ts';
 import { loadYamlAs } from '../config/yaml-file.ts';
-import { flowReport, londonInstant, type FlowInput } from '../reports/flow-measures.ts';
-import { monthlyReports, weeklyReports } from '../reports/monthly.ts';
-import { commissionedBeds, planBeds } from '../reports/planning.ts';
-import { dailyPressure, periodPressure, type PressureProviders } from '../reports/pressure.ts';
-import { reportCsv } from '../reports/render-csv.ts';
-import { reportHtml } from '../reports/render-html.ts';
+import { londonInstant } from '../reports/flow-measures.ts';
+import { capacityReport, REPORT_FORMATS as FORMATS } from '../reports/capacity-report.ts';
 import { londonDay } from '../rules/engine/calendar.ts';
 
 /**
@@ -19,7 +15,6 @@ import { londonDay } from '../rules/engine/calendar.ts';
  */
 const DAY_MS = 86_400_000;
 const MAX_REPORTED_LINES = 10;
-const FORMATS = ['html', 'csv', 'json'] as const;
 
 /** Every line of a JSONL file checked against `schema`; any bad line refuses the whole file, naming the lines. */
 export function parseJsonl<S extends z.ZodType>(schema: S, what: string, source: string, text: string): Array<z.output<S>> {
@@ -62,34 +57,12 @@ function ukDay(text: string | undefined, flag: string): number {
   return t / DAY_MS;
 }
 
-/** The newest revision of each, by id. */
-function newest<T extends { revision: number }>(items: readonly T[], id: (t: T) => string): T[] {
-  const byId = new Map<string, T>();
-  for (const item of items) {
-    const held = byId.get(id(item));
-    if (!held || item.revision >= held.revision) byId.set(id(item), item);
-  }
-  return [...byId.values()];
-}
-
 /** A number from a flag, within (low, high] (or [low, high] with `lowIncluded`), or the default. */
 function fraction(text: string | undefined, flag: string, fallback: number, low: number, high: number, words: string): number {
   if (text === undefined) return fallback;
   const v = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !(v > low && v <= high)) throw new ConfigError(`vw report: ${flag} must be ${words}, not '${text}'`);
   return v;
-}
-
-/**
- * The provider the most of the wards' beds escalate to (usually every ward names the same one); a
- * note on stderr when they name more than one.
- */
-function providerOf(wards: readonly Ward[], key: 'ambulanceService' | 'nhs111Provider'): string | undefined {
-  const beds = new Map<string, number>();
-  for (const w of wards) if (w[key]) beds.set(w[key], (beds.get(w[key]) ?? 0) + w.capacity);
-  const ranked = [...beds].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  if (ranked.length > 1) process.stderr.write(`vw report: the ICS's wards name ${ranked.length} providers as ${key}; pressure is of ${ranked[0]![0]}, which most beds escalate to\n`);
-  return ranked[0]?.[0];
 }
 
 export const REPORT_USAGE =
@@ -155,49 +128,14 @@ export async function reportCommand(args: string[]): Promise<void> {
     const known = [...new Set(registry.wards.flatMap((w) => (w.ics ? [w.ics] : [])))].sort();
     throw new ConfigError(`vw report: no ward of ICS ${ics} in ${values.seeds}${known.length ? ` (its wards belong to ${known.join(', ')})` : ' (no ward names an ics)'}`);
   }
-  const wardIds = new Set(wards.map((w) => w.wardId));
   const events = parseJsonl(FlowEvent, 'a flow event', values.flow!, await readText(values.flow!, '--flow'));
-  const alerts = values.alerts ? newest(parseJsonl(Alert, 'an alert', values.alerts, await readText(values.alerts, '--alerts')), (a) => a.alertId) : [];
-  const referrals = values.referrals ? newest(parseJsonl(Referral, 'a referral', values.referrals, await readText(values.referrals, '--referrals')), (r) => r.referralId) : [];
+  const alerts = values.alerts ? parseJsonl(Alert, 'an alert', values.alerts, await readText(values.alerts, '--alerts')) : [];
+  const referrals = values.referrals ? parseJsonl(Referral, 'a referral', values.referrals, await readText(values.referrals, '--referrals')) : [];
   const snapshots = values.capacity ? parseJsonl(CapacitySnapshot, 'a capacity snapshot', values.capacity, await readText(values.capacity, '--capacity')) : undefined;
-
-  // The events of every patient who was ever on the ICS's wards, whole: a spell that moved between
-  // ICSs keeps its admission and discharge, so its length of stay and transfers stay right.
-  const touches = (e: FlowEvent) => wardIds.has(e.wardId) || (e.kind === 'transfer' && wardIds.has(e.fromWardId));
-  const patients = new Set(events.filter(touches).map((e) => e.patientId));
-  const input: FlowInput = {
-    events: events.filter((e) => patients.has(e.patientId)),
-    wards,
-    systems: (registry.systems ?? []).filter((s) => s.icsId === ics),
-    alerts: alerts.filter((a) => wardIds.has(a.wardId)),
-    referrals: referrals.filter((r) => wardIds.has(r.wardId)),
-  };
-  const report = flowReport(input, { from, to, censusHour });
-  const monthly = monthlyReports(input, from, to, { censusHour, levels: ['ics', 'provider', 'ward'] });
-
-  // Planning from the events on the ICS's own wards: a stay elsewhere is another ICS's to plan for.
-  const wardEvents = input.events.filter((e) => wardIds.has(e.wardId));
-  const plan = { ...planBeds(wardEvents, { from, to, targetOccupancy, probability, surgeFactor }), commissionedBeds: commissionedBeds(wardEvents, wards, { from, to }) };
-  const providers: PressureProviders = { ambulance: providerOf(wards, 'ambulanceService'), nhs111: providerOf(wards, 'nhs111Provider'), ics };
-  const pressure = snapshots
-    ? { providers, daily: dailyPressure(snapshots, providers, from, to), monthly: periodPressure(snapshots, providers, monthly.periods) }
-    : undefined;
-
-  let output: string;
-  if (format === 'json') {
-    output = `${JSON.stringify({ ics, report, monthly: monthly.periods.map(({ period, from: f, to: t, report: r }) => ({ period, from: f, to: t, groups: r.groups })), plan, pressure: pressure ?? null }, null, 2)}\n`;
-  } else if (format === 'csv') output = reportCsv(monthly, pressure ? { pressure: pressure.monthly } : {});
-  else {
-    const name = input.systems[0]?.name ?? ics;
-    const weekly = weeklyReports(input, from, to, { censusHour, levels: ['ics'] });
-    output = reportHtml(report, monthly, {
-      title: values.title ?? `Virtual ward capacity and flow: ${name}, ${values.from} to ${values.to}`,
-      generatedAt: new Date(),
-      weekly,
-      plan,
-      ...(pressure ? { pressure: { providers, daily: pressure.daily } } : {}),
-    });
-  }
+  const { output, report } = capacityReport(
+    { wards, systems: registry.systems ?? [], events, alerts, referrals, ...(snapshots ? { snapshots } : {}) },
+    { ics, from, to, fromDate: values.from!, toDate: values.to!, format, censusHour, targetOccupancy, probability, surgeFactor, ...(values.title ? { title: values.title } : {}) },
+  );
   if (report.problems.length) process.stderr.write(`vw report: left out ${report.problems.length} flow events that make no sense in order (see "problems" in --format json)\n`);
   if (values.out && values.out !== '-') {
     await writeFile(values.out, output);
