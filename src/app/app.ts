@@ -28,6 +28,7 @@ import { startReferralsRole } from '../referrals/referrals-role.ts';
 import { referralCallbackApi } from '../referrals/callback-api.ts';
 import { createFlowView } from '../flow/flow-view.ts';
 import { flowApi } from '../flow/http-api.ts';
+import { reportsApi } from '../reports/http-api.ts';
 import { on } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
 import { startNotifyRole } from '../notify/notify-role.ts';
@@ -200,6 +201,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       });
       stops.push(() => flowSubscription.stop());
       apiRoutes.push(flowApi({ bus, tokens, registry, view: flowView, logger }));
+      apiRoutes.push(reportsApi({ store, registry, tokens, logger }));
     }
     // The capacity edge sits with ingest: both are where the outside world comes in.
     const capacityEdge = createCapacityEdge({ bus, metrics, logger, maxFutureSkewMs: config.ingest.maxFutureSkewSeconds * 1000 });
