@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.ts';
-import { formatZodError } from '../config/errors.ts';
+import { parseJsonl } from './jsonl.ts';
 import { Reading } from '../domain/index.ts';
 import { loadRegistryFile } from '../registry/load.ts';
 import { Duration } from '../rules/engine/duration.ts';
@@ -9,35 +9,9 @@ import { compareReplays, loadRuleSet, replayAll, type Comparison, type ReplayReg
 
 /** `vw replay`: readings from a JSONL file through the rules, alone or under two rule sets (docs/replay.md). */
 
-const MAX_REPORTED_LINES = 10;
-
-/**
- * Every line checked before anything is replayed, so a bad file is refused whole: no partial output
- * that could pass for a complete replay. Blank lines are allowed (a trailing newline, hand edits).
- */
+/** Every reading checked before anything is replayed (src/cli/jsonl.ts). */
 export function parseReadingsJsonl(source: string, text: string): Reading[] {
-  const readings: Reading[] = [];
-  const problems: string[] = [];
-  const lines = text.split('\n');
-  lines.forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      problems.push(`${source} line ${i + 1}: not valid JSON`);
-      return;
-    }
-    const parsed = Reading.safeParse(json);
-    if (parsed.success) readings.push(parsed.data);
-    else problems.push(`${source} line ${i + 1}: not a canonical reading (${formatZodError(parsed.error)})`);
-  });
-  if (problems.length) {
-    const more = problems.length > MAX_REPORTED_LINES ? `\n…and ${problems.length - MAX_REPORTED_LINES} more bad lines` : '';
-    throw new ConfigError(`vw replay: refused ${source}, nothing replayed:\n${problems.slice(0, MAX_REPORTED_LINES).join('\n')}${more}`);
-  }
-  return readings;
+  return parseJsonl(Reading, 'a canonical reading', source, text, { command: 'vw replay', consequence: 'nothing replayed' });
 }
 
 function parseTick(text: string | undefined): number | undefined {

@@ -1,8 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { z } from 'zod';
 import { ConfigError } from '../config/config.ts';
-import { formatZodError } from '../config/errors.ts';
+import { parseJsonl } from './jsonl.ts';
 import { Alert, CapacitySnapshot, FlowEvent, Referral, RegistryData } from '../domain/index.ts';
 import { loadYamlAs } from '../config/yaml-file.ts';
 import { londonInstant } from '../reports/flow-measures.ts';
@@ -14,32 +13,8 @@ import { londonDay } from '../rules/engine/calendar.ts';
  * from flow events (and optionally alerts and referrals) in JSONL files, as HTML, CSV or JSON.
  */
 const DAY_MS = 86_400_000;
-const MAX_REPORTED_LINES = 10;
 
-/** Every line of a JSONL file checked against `schema`; any bad line refuses the whole file, naming the lines. */
-export function parseJsonl<S extends z.ZodType>(schema: S, what: string, source: string, text: string): Array<z.output<S>> {
-  const items: Array<z.output<S>> = [];
-  const problems: string[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      problems.push(`${source} line ${i + 1}: not valid JSON`);
-      return;
-    }
-    const parsed = schema.safeParse(json);
-    if (parsed.success) items.push(parsed.data);
-    else problems.push(`${source} line ${i + 1}: not ${what} (${formatZodError(parsed.error)})`);
-  });
-  if (problems.length) {
-    const more = problems.length > MAX_REPORTED_LINES ? `\n…and ${problems.length - MAX_REPORTED_LINES} more bad lines` : '';
-    throw new ConfigError(`vw report: refused ${source}, no report written:\n${problems.slice(0, MAX_REPORTED_LINES).join('\n')}${more}`);
-  }
-  return items;
-}
+const refusal = { command: 'vw report', consequence: 'no report written' };
 
 async function readText(path: string, flag: string): Promise<string> {
   try {
@@ -128,10 +103,10 @@ export async function reportCommand(args: string[]): Promise<void> {
     const known = [...new Set(registry.wards.flatMap((w) => (w.ics ? [w.ics] : [])))].sort();
     throw new ConfigError(`vw report: no ward of ICS ${ics} in ${values.seeds}${known.length ? ` (its wards belong to ${known.join(', ')})` : ' (no ward names an ics)'}`);
   }
-  const events = parseJsonl(FlowEvent, 'a flow event', values.flow!, await readText(values.flow!, '--flow'));
-  const alerts = values.alerts ? parseJsonl(Alert, 'an alert', values.alerts, await readText(values.alerts, '--alerts')) : [];
-  const referrals = values.referrals ? parseJsonl(Referral, 'a referral', values.referrals, await readText(values.referrals, '--referrals')) : [];
-  const snapshots = values.capacity ? parseJsonl(CapacitySnapshot, 'a capacity snapshot', values.capacity, await readText(values.capacity, '--capacity')) : undefined;
+  const events = parseJsonl(FlowEvent, 'a flow event', values.flow!, await readText(values.flow!, '--flow'), refusal);
+  const alerts = values.alerts ? parseJsonl(Alert, 'an alert', values.alerts, await readText(values.alerts, '--alerts'), refusal) : [];
+  const referrals = values.referrals ? parseJsonl(Referral, 'a referral', values.referrals, await readText(values.referrals, '--referrals'), refusal) : [];
+  const snapshots = values.capacity ? parseJsonl(CapacitySnapshot, 'a capacity snapshot', values.capacity, await readText(values.capacity, '--capacity'), refusal) : undefined;
   const { output, report } = capacityReport(
     { wards, systems: registry.systems ?? [], events, alerts, referrals, ...(snapshots ? { snapshots } : {}) },
     { ics, from, to, fromDate: values.from!, toDate: values.to!, format, censusHour, targetOccupancy, probability, surgeFactor, ...(values.title ? { title: values.title } : {}) },

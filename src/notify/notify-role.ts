@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
-import { watchRevisions } from '../outbox/revision-view.ts';
+import { startDeliveries, watchRevisions } from '../outbox/revision-view.ts';
 import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
 import type { Notification } from '../domain/index.ts';
@@ -104,7 +104,6 @@ export async function startNotifyRole(deps: {
     ],
   });
 
-  const inFlight = new Set<string>();
   async function deliver(n: Notification): Promise<void> {
     const url = deps.webhooks[n.target];
     const now = Date.now();
@@ -154,24 +153,21 @@ export async function startNotifyRole(deps: {
     const cutoff = Date.now() - 2 * TOO_OLD_MS;
     for (const [id, n] of latest) if (SETTLED.has(n.status) && Date.parse(n.updatedAt) < cutoff) latest.delete(id);
   }, 3600_000);
-  const timer = setInterval(() => {
-    const assigned = subscription.assigned();
-    if (!view.readyFor(assigned, (error) => log.warn({ err: error }, 'could not read the notifications topic to its end; trying again'))) return;
-    const now = Date.now();
-    for (const n of latest.values()) {
-      const due = n.status === 'pending' || (n.status === 'retrying' && (!n.nextAttemptAt || Date.parse(n.nextAttemptAt) <= now));
-      if (!due || inFlight.has(n.notificationId) || !assigned.has(partitionFor(n.patientId, deps.partitions))) continue;
-      inFlight.add(n.notificationId);
-      deliver(n)
-        .catch((error: unknown) => log.error({ err: error, notificationId: n.notificationId }, 'notification could not be recorded; trying again'))
-        .finally(() => inFlight.delete(n.notificationId));
-    }
-  }, deps.tickMs ?? 500);
+  const deliveries = startDeliveries<Notification>({
+    view,
+    assigned: () => subscription.assigned(),
+    partitionOf: (n) => partitionFor(n.patientId, deps.partitions),
+    isDue: (n, now) => n.status === 'pending' || (n.status === 'retrying' && (!n.nextAttemptAt || Date.parse(n.nextAttemptAt) <= now)),
+    deliver,
+    onError: (error, n) =>
+      n ? log.error({ err: error, notificationId: n.notificationId }, 'notification could not be recorded; trying again') : log.warn({ err: error }, 'could not read the notifications topic to its end; trying again'),
+    tickMs: deps.tickMs ?? 500,
+  });
 
   log.info({ targets: Object.keys(deps.webhooks) }, 'notify role consuming');
   return {
     async stop() {
-      clearInterval(timer);
+      deliveries.stop();
       clearInterval(prune);
       await subscription.stop();
       await view.stop();

@@ -87,3 +87,40 @@ export async function watchRevisions<T extends { revision: number }>(options: {
     stop: () => subscription.stop(),
   };
 }
+
+/**
+ * The outbox's clock: every tick, once the view is caught up, each record that is due and belongs to a
+ * partition this process holds is handed to `deliver`, one delivery per record at a time.
+ */
+export function startDeliveries<T extends { revision: number }>(options: {
+  view: Pick<Awaited<ReturnType<typeof watchRevisions<T>>>, 'latest' | 'readyFor'>;
+  assigned: () => ReadonlySet<number>;
+  partitionOf: (record: T) => number;
+  isDue: (record: T, now: number) => boolean;
+  deliver: (record: T) => Promise<void>;
+  onError: (error: unknown, record?: T) => void;
+  tickMs: number;
+}): { stop(): void } {
+  const inFlight = new Set<string>();
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (stopped) return;
+    const assigned = options.assigned();
+    if (!options.view.readyFor(assigned, (error) => options.onError(error))) return;
+    const now = Date.now();
+    for (const [id, record] of options.view.latest) {
+      if (inFlight.has(id) || !options.isDue(record, now) || !assigned.has(options.partitionOf(record))) continue;
+      inFlight.add(id);
+      options
+        .deliver(record)
+        .catch((error: unknown) => options.onError(error, record))
+        .finally(() => inFlight.delete(id));
+    }
+  }, options.tickMs);
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
-import { watchRevisions } from '../outbox/revision-view.ts';
+import { startDeliveries, watchRevisions } from '../outbox/revision-view.ts';
 import { partitionFor } from '../bus/partitioner.ts';
 import { Topics } from '../bus/topics.ts';
 import { TERMINAL_REFERRAL_STATES, type Referral, type ReferralAction } from '../domain/index.ts';
@@ -70,7 +70,6 @@ export async function startReferralsRole(deps: {
     if (action.action === 'request') metrics.referralsRequested.inc({ route: action.route });
   }
 
-  const inFlight = new Set<string>();
   async function deliver(referral: Referral): Promise<void> {
     const endpoint = deps.endpoints[referral.route];
     const route = deps.routes.route(referral.route);
@@ -140,29 +139,23 @@ export async function startReferralsRole(deps: {
     const cutoff = Date.now() - 8 * 24 * 3600_000;
     for (const [id, r] of latest) if (TERMINAL_REFERRAL_STATES.has(r.state) && r.delivery.status !== 'pending' && r.delivery.status !== 'retrying' && Date.parse(r.updatedAt) < cutoff) latest.delete(id);
   }, 3600_000);
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (stopped) return;
-    const assigned = actions.assigned();
-    if (!view.readyFor(assigned, (error) => log.warn({ err: error }, 'could not read the referrals topic to its end; trying again'))) return;
-    const now = Date.now();
-    for (const referral of latest.values()) {
-      const { status, nextAttemptAt } = referral.delivery;
-      const due = status === 'pending' || (status === 'retrying' && (!nextAttemptAt || Date.parse(nextAttemptAt) <= now)) || (status === 'no_endpoint' && referral.state === 'requested' && deps.endpoints[referral.route]);
-      if (!due || inFlight.has(referral.referralId) || !assigned.has(partitionFor(referral.patientId, deps.partitions))) continue;
-      inFlight.add(referral.referralId);
-      deliver(referral)
-        .catch((error: unknown) => log.error({ err: error, referralId: referral.referralId }, 'referral delivery could not be recorded; trying again'))
-        .finally(() => inFlight.delete(referral.referralId));
-    }
-  }, deps.tickMs ?? 500);
+  const deliveries = startDeliveries<Referral>({
+    view,
+    assigned: () => actions.assigned(),
+    partitionOf: (r) => partitionFor(r.patientId, deps.partitions),
+    isDue: ({ state, route, delivery: { status, nextAttemptAt } }, now) =>
+      status === 'pending' || (status === 'retrying' && (!nextAttemptAt || Date.parse(nextAttemptAt) <= now)) || (status === 'no_endpoint' && state === 'requested' && Boolean(deps.endpoints[route])),
+    deliver,
+    onError: (error, r) =>
+      r ? log.error({ err: error, referralId: r.referralId }, 'referral delivery could not be recorded; trying again') : log.warn({ err: error }, 'could not read the referrals topic to its end; trying again'),
+    tickMs: deps.tickMs ?? 500,
+  });
 
   log.info({ routes: Object.keys(deps.endpoints) }, 'referrals role consuming');
   return {
     referral: (id) => latest.get(id),
     async stop() {
-      stopped = true;
-      clearInterval(timer);
+      deliveries.stop();
       clearInterval(prune);
       await actions.stop();
       await view.stop();
