@@ -27,7 +27,8 @@ import { createRouteCatalogue, loadReferralRoutes, ROUTES_FILE } from '../referr
 import { startReferralsRole } from '../referrals/referrals-role.ts';
 import { referralCallbackApi } from '../referrals/callback-api.ts';
 import { createFlowView } from '../flow/flow-view.ts';
-import { flowApi } from '../flow/http-api.ts';
+import { createFlowIntake, flowApi } from '../flow/http-api.ts';
+import { followFlow } from '../registry/follow-flow.ts';
 import { reportsApi } from '../reports/http-api.ts';
 import { on } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
@@ -113,6 +114,21 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       { name: 'store', ok: () => store.healthy() },
     ];
 
+    // Admissions, discharges and transfers come in with the consoles' role: it holds who may make them.
+    // Its view of who is on which ward starts from the seeds' enrolments, before the flow is applied.
+    const flowView = roles.has('feed') ? createFlowView() : undefined;
+    if (flowView) {
+      const now = new Date();
+      for (const ward of registry.wards()) {
+        for (const patient of registry.patientsOfWard(ward.wardId, now)) {
+          flowView.seed(patient.patientId, ward.wardId, registry.pathwaysOf(patient.patientId, now)[0] ?? 'general', now.toISOString());
+        }
+      }
+    }
+    // Device enrolments follow admissions and discharges in every role that maps or lists patients.
+    const flowFollower = await followFlow(bus, registry, flowView ? [(event) => void flowView.apply(event)] : []);
+    stops.push(() => flowFollower.stop());
+
     if (roles.has('sink')) {
       const sink = await startSinkRole({ bus, store, metrics, logger, batchSize: config.influx.batchSize });
       stops.push(sink.stop);
@@ -185,22 +201,8 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
           chartBands: chartBands(await loadNews2Rule(join(config.rules.dir, 'news2.yaml'))),
         })
       : undefined;
-    // Admissions, discharges and transfers come in with the consoles' role: it holds who may make them.
-    if (roles.has('feed')) {
-      const flowView = createFlowView();
-      const now = new Date();
-      for (const ward of registry.wards()) {
-        for (const patient of registry.patientsOfWard(ward.wardId, now)) {
-          flowView.seed(patient.patientId, ward.wardId, registry.pathwaysOf(patient.patientId, now)[0] ?? 'general', now.toISOString());
-        }
-      }
-      const flowSubscription = await bus.consume({
-        groupId: `vw-flow-view-${randomBytes(6).toString('hex')}`,
-        fromBeginning: true,
-        topics: [on(Topics.patientFlow, async ({ value }) => void flowView.apply(value))],
-      });
-      stops.push(() => flowSubscription.stop());
-      apiRoutes.push(flowApi({ bus, tokens, registry, view: flowView, logger }));
+    if (flowView) {
+      apiRoutes.push(flowApi({ intake: createFlowIntake({ bus, registry, view: flowView, logger }), tokens }));
       apiRoutes.push(reportsApi({ store, registry, tokens, logger }));
     }
     // The capacity edge sits with ingest: both are where the outside world comes in.

@@ -33,6 +33,11 @@ export const AdmitEvent = z.object({
   source: AdmissionSource,
   /** Index of Multiple Deprivation decile of the patient's home (1 most deprived), when known. */
   imdDecile: z.number().int().min(1).max(10).optional(),
+  /**
+   * Devices lent to the patient on admission: each is enrolled to the patient on this ward and pathway
+   * from `at` until discharge (transfers carry the enrolments to the new ward).
+   */
+  deviceIds: z.array(Id).max(12).refine((ids) => new Set(ids).size === ids.length, 'a device is named twice').optional(),
 });
 export const DischargeEvent = z.object({ ...base, kind: z.literal('discharge'), wardId: Id, outcome: DischargeOutcome });
 export const TransferEvent = z.object({ ...base, kind: z.literal('transfer'), fromWardId: Id, wardId: Id, pathway: Pathway.optional() });

@@ -1,8 +1,17 @@
-import { REGISTRY_SETTER, type CapacitySource, type IntegratedCareSystem, type Device, type Enrolment, type Pathway, type Patient, type PatientSettings, type RegistryData, type Ward } from '../domain/index.ts';
+import { REGISTRY_SETTER, type CapacitySource, type FlowEvent, type IntegratedCareSystem, type Device, type Enrolment, type Pathway, type Patient, type PatientSettings, type RegistryData, type Ward } from '../domain/index.ts';
+
+/** What an admission, transfer or discharge changed: whose devices, on which wards. */
+export interface EnrolmentChange {
+  patientId: string;
+  /** The wards that gained or lost the patient. */
+  wardIds: string[];
+  at: string;
+}
 
 /**
- * Read-only lookups over wards, patients, devices and enrolments. Ingest uses it to map a device to a
- * patient at the reading's event time; the feed uses it to list a ward's patients.
+ * Lookups over wards, patients, devices and enrolments. Ingest uses it to map a device to a patient
+ * at the reading's event time; the feed uses it to list a ward's patients. Wards, patients and devices
+ * are as registered; enrolments follow the patient-flow topic (`applyFlow`).
  */
 export interface Registry {
   device(deviceId: string): Device | undefined;
@@ -28,6 +37,21 @@ export interface Registry {
   settingsAt(patientId: string, at: Date): PatientSettings | undefined;
   /** Every version the registry records for the patient, version 0 first. */
   settingsVersions(patientId: string): PatientSettings[];
+  /** Device ids enrolled to the patient at `at`. */
+  devicesOf(patientId: string, at: Date): string[];
+  /**
+   * Why the admission cannot lend these devices, or undefined when it can: each must be registered,
+   * and lent to nobody else from `at` on; the patient must be registered to be lent any.
+   */
+  lendingProblem(patientId: string, deviceIds: readonly string[], at: Date): { field: string; message: string; conflict: boolean } | undefined;
+  /**
+   * Enrolments follow the flow: an admission enrols the devices it names from its time, a transfer
+   * moves the patient's enrolments to the new ward, a discharge ends them. Idempotent by event id;
+   * returns what changed, or undefined for a redelivery or an event that changes no enrolment.
+   */
+  applyFlow(event: FlowEvent): EnrolmentChange | undefined;
+  /** Called after each change `applyFlow` makes. */
+  onEnrolmentChange(listener: (change: EnrolmentChange) => void): () => void;
 }
 
 function covers(e: Enrolment, at: number): boolean {
@@ -55,13 +79,25 @@ export function createRegistry(data: RegistryData): Registry {
   const wards = new Map(data.wards.map((w) => [w.wardId, w]));
   const byDevice = new Map<string, Enrolment[]>();
   const byPatient = new Map<string, Enrolment[]>();
+  const enrol = (e: Enrolment) => {
+    byDevice.set(e.deviceId, [...(byDevice.get(e.deviceId) ?? []), e]);
+    byPatient.set(e.patientId, [...(byPatient.get(e.patientId) ?? []), e]);
+  };
+  /** Ends an enrolment at `at` (one starting later is withdrawn altogether). */
+  const end = (e: Enrolment, at: string) => {
+    const ended: Enrolment | undefined = Date.parse(e.from) < Date.parse(at) ? { ...e, until: at } : undefined;
+    const swap = (list: Enrolment[]) => list.flatMap((x) => (x === e ? (ended ? [ended] : []) : [x]));
+    byDevice.set(e.deviceId, swap(byDevice.get(e.deviceId)!));
+    byPatient.set(e.patientId, swap(byPatient.get(e.patientId)!));
+  };
   for (const e of data.enrolments) {
     if (!devices.has(e.deviceId)) throw new Error(`enrolment names unknown device ${e.deviceId}`);
     if (!patients.has(e.patientId)) throw new Error(`enrolment of ${e.deviceId} names an unknown patient`);
     if (!wards.has(e.wardId)) throw new Error(`enrolment of ${e.deviceId} names unknown ward ${e.wardId}`);
-    byDevice.set(e.deviceId, [...(byDevice.get(e.deviceId) ?? []), e]);
-    byPatient.set(e.patientId, [...(byPatient.get(e.patientId) ?? []), e]);
+    enrol(e);
   }
+  const flowApplied = new Set<string>();
+  const listeners = new Set<(change: EnrolmentChange) => void>();
   for (const patient of data.patients) checkSettingsHistory(patient);
   const systems = new Map((data.systems ?? []).map((s) => [s.icsId, s]));
   for (const ward of data.wards) {
@@ -79,37 +115,78 @@ export function createRegistry(data: RegistryData): Registry {
     (byPatient.get(patientId) ?? []).reduce<Enrolment | undefined>((first, e) => (!first || Date.parse(e.from) < Date.parse(first.from) ? e : first), undefined);
   const wardAt = (patientId: string, at: Date) => activeOf(patientId, at)[0]?.wardId ?? firstEnrolment(patientId)?.wardId;
 
-  /** Version 0 and the history as complete PatientSettings, oldest first; empty when there is no ward to name. */
-  const versionsOf = new Map<string, PatientSettings[]>();
-  for (const patient of data.patients) {
-    const first = firstEnrolment(patient.patientId);
-    if (!first) continue;
-    const registered: PatientSettings = {
-      patientId: patient.patientId,
-      wardId: first.wardId,
-      version: 0,
-      effectiveFrom: first.from,
-      setBy: REGISTRY_SETTER,
-      reason: 'as registered',
-      spo2Scale: patient.spo2Scale,
-      values: { ...(patient.settings ?? {}) },
-    };
-    const versions = [registered];
-    for (const entry of patient.settingsHistory ?? []) {
-      const at = new Date(entry.effectiveFrom);
-      versions.push({
+  /**
+   * Version 0 and the history as complete PatientSettings, oldest first; undefined when there is no
+   * ward to name. Worked out when first asked for, and again after the patient's enrolments change.
+   */
+  const versionsCache = new Map<string, PatientSettings[] | undefined>();
+  const versionsOf = (patientId: string): PatientSettings[] | undefined => {
+    if (versionsCache.has(patientId)) return versionsCache.get(patientId);
+    const patient = patients.get(patientId);
+    const first = patient && firstEnrolment(patientId);
+    let versions: PatientSettings[] | undefined;
+    if (patient && first) {
+      const registered: PatientSettings = {
         patientId: patient.patientId,
-        wardId: wardAt(patient.patientId, at)!,
-        version: entry.version,
-        effectiveFrom: entry.effectiveFrom,
-        setBy: entry.setBy,
-        reason: entry.reason,
-        spo2Scale: entry.spo2Scale ?? versions.at(-1)!.spo2Scale,
-        ...(entry.pathways ? { pathways: entry.pathways } : {}),
-        values: entry.values,
-      });
+        wardId: first.wardId,
+        version: 0,
+        effectiveFrom: first.from,
+        setBy: REGISTRY_SETTER,
+        reason: 'as registered',
+        spo2Scale: patient.spo2Scale,
+        values: { ...(patient.settings ?? {}) },
+      };
+      versions = [registered];
+      for (const entry of patient.settingsHistory ?? []) {
+        const at = new Date(entry.effectiveFrom);
+        versions.push({
+          patientId: patient.patientId,
+          wardId: wardAt(patient.patientId, at)!,
+          version: entry.version,
+          effectiveFrom: entry.effectiveFrom,
+          setBy: entry.setBy,
+          reason: entry.reason,
+          spo2Scale: entry.spo2Scale ?? versions.at(-1)!.spo2Scale,
+          ...(entry.pathways ? { pathways: entry.pathways } : {}),
+          values: entry.values,
+        });
+      }
     }
-    versionsOf.set(patient.patientId, versions);
+    versionsCache.set(patientId, versions);
+    return versions;
+  };
+  /** The patient's enrolments not ended by `at` (including any starting later). */
+  const openAt = (patientId: string, at: number) => (byPatient.get(patientId) ?? []).filter((e) => e.until === undefined || at < Date.parse(e.until));
+
+  function applyFlow(event: FlowEvent): EnrolmentChange | undefined {
+    if (flowApplied.has(event.eventId)) return undefined;
+    flowApplied.add(event.eventId);
+    const at = Date.parse(event.at);
+    let wardIds: string[] = [];
+    if (event.kind === 'admit') {
+      for (const deviceId of event.deviceIds ?? []) {
+        // The intake checked these; a record that no longer fits (e.g. replayed against other seeds) enrols what it can.
+        if (!devices.has(deviceId) || !patients.has(event.patientId) || !wards.has(event.wardId)) continue;
+        if ((byDevice.get(deviceId) ?? []).some((e) => e.patientId !== event.patientId && (e.until === undefined || at < Date.parse(e.until)))) continue;
+        enrol({ deviceId, patientId: event.patientId, wardId: event.wardId, pathway: event.pathway, from: event.at });
+        wardIds = [event.wardId];
+      }
+    } else {
+      for (const e of openAt(event.patientId, at)) {
+        if (event.kind === 'transfer' && e.wardId !== event.fromWardId) continue;
+        end(e, event.at);
+        wardIds = [e.wardId];
+        if (event.kind === 'transfer' && wards.has(event.wardId)) {
+          enrol({ deviceId: e.deviceId, patientId: e.patientId, wardId: event.wardId, pathway: event.pathway ?? e.pathway, from: event.at });
+          wardIds = [e.wardId, event.wardId];
+        }
+      }
+    }
+    if (!wardIds.length) return undefined;
+    versionsCache.delete(event.patientId);
+    const change: EnrolmentChange = { patientId: event.patientId, wardIds, at: event.at };
+    for (const listener of listeners) listener(change);
+    return change;
   }
 
   return {
@@ -131,7 +208,7 @@ export function createRegistry(data: RegistryData): Registry {
     pathwaysOf: (patientId, at) => [...new Set(activeOf(patientId, at).map((e) => e.pathway))],
     wardOf: (patientId, at) => activeOf(patientId, at)[0]?.wardId,
     settingsAt(patientId, at) {
-      const versions = versionsOf.get(patientId);
+      const versions = versionsOf(patientId);
       if (!versions) return undefined;
       // Version 0 applies from the start of time: the registry's values are all there is before v1.
       let held = versions[0]!;
@@ -139,6 +216,23 @@ export function createRegistry(data: RegistryData): Registry {
       const wardId = wardAt(patientId, at)!;
       return held.wardId === wardId ? held : { ...held, wardId };
     },
-    settingsVersions: (patientId) => [...(versionsOf.get(patientId) ?? [])],
+    settingsVersions: (patientId) => [...(versionsOf(patientId) ?? [])],
+    devicesOf: (patientId, at) => activeOf(patientId, at).map((e) => e.deviceId),
+    lendingProblem(patientId, deviceIds, at) {
+      if (deviceIds.length && !patients.has(patientId)) {
+        return { field: 'patientId', conflict: false, message: `patient ${patientId} is not in the registry: register the patient before lending devices` };
+      }
+      for (const [i, deviceId] of deviceIds.entries()) {
+        if (!devices.has(deviceId)) return { field: `deviceIds.${i}`, conflict: false, message: `device ${deviceId} is not in the registry` };
+        const lent = (byDevice.get(deviceId) ?? []).find((e) => e.patientId !== patientId && (e.until === undefined || at.getTime() < Date.parse(e.until)));
+        if (lent) return { field: `deviceIds.${i}`, conflict: true, message: `device ${deviceId} is lent to another patient${lent.until ? ` until ${lent.until}` : ''}` };
+      }
+      return undefined;
+    },
+    applyFlow,
+    onEnrolmentChange(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
   };
 }
