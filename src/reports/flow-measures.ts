@@ -131,7 +131,33 @@ export interface GroupReport {
     byRule: Record<string, { count: number; perPatientDay: number | null }>;
     minutesToAcknowledge: Record<string, { acknowledged: number; notAcknowledged: number; median: number | null; p90: number | null }>;
   };
-  equity: { admissionsByImdDecile: Record<string, number> };
+  /**
+   * Whether patients sent readings as expected, from the hours in which readings arrived; null when the
+   * report was made without readings.
+   */
+  monitoring: Monitoring | null;
+  equity: { admissionsByImdDecile: Record<string, number>; adherenceByImdDecile: Record<string, Adherence> | null };
+}
+
+/** Device adherence: of the patient-days on the ward (counted as occupancy is), those with a reading. */
+export interface Adherence {
+  expectedDays: number;
+  daysWithReadings: number;
+  percent: number | null;
+}
+
+export interface Monitoring extends Adherence {
+  /** The longest a patient may go without a reading before the time counts as missing. */
+  expectedEveryHours: number;
+  /** Hours on the ward during which the patient's last reading (or admission) was longer ago than that. */
+  hoursMissing: number;
+  hoursMissingPerPatientDay: number | null;
+}
+
+/** A patient sent at least one reading in the hour starting at `hour` (epoch ms, on the hour). */
+export interface ReadingHour {
+  patientId: string;
+  hour: number;
 }
 
 export interface FlowReport {
@@ -150,14 +176,18 @@ export interface FlowInput {
   alerts?: readonly Alert[];
   /** Newest revision of each referral. */
   referrals?: readonly Referral[];
+  /** The hours in which each patient sent readings; without them monitoring is not measured. */
+  readingHours?: readonly ReadingHour[];
 }
 
 /**
  * Every measure for every group (the ICS, each provider, ward and pathway) over [from, to): UK calendar
  * days from `from`'s to the one before `to`'s, occupancy counted at `censusHour` UK time each day.
  */
-export function flowReport(input: FlowInput, options: { from: Date; to: Date; censusHour?: number; levels?: GroupLevel[] }): FlowReport {
+export function flowReport(input: FlowInput, options: { from: Date; to: Date; censusHour?: number; levels?: GroupLevel[]; expectedEveryHours?: number }): FlowReport {
   const censusHour = options.censusHour ?? 8;
+  const expectedEveryMs = (options.expectedEveryHours ?? DEFAULT_EXPECTED_EVERY_HOURS) * HOUR_MS;
+  const hoursOf = input.readingHours ? readingHoursByPatient(input.readingHours) : undefined;
   const from = options.from.getTime();
   const to = options.to.getTime();
   const { spells, stays, problems } = spellsFromEvents(input.events);
@@ -260,6 +290,36 @@ export function flowReport(input: FlowInput, options: { from: Date; to: Date; ce
       minutesToAcknowledge[severity] = { acknowledged: sorted.length, notAcknowledged: missing, median: round(median(sorted), 1), p90: round(percentile(sorted, 0.9), 1) };
     }
 
+    let monitoring: Monitoring | null = null;
+    let adherenceByImdDecile: Record<string, Adherence> | null = null;
+    if (hoursOf) {
+      const spellOf = new Map(spells.map((sp) => [sp.spellId, sp]));
+      const total = { expectedDays: 0, daysWithReadings: 0, percent: null as number | null };
+      const byDecile: Record<string, Adherence> = {};
+      let missingMs = 0;
+      for (const stay of myStays) {
+        const hours = hoursOf.get(stay.patientId) ?? [];
+        const spell = spellOf.get(stay.spellId)!;
+        const decile = (byDecile[spell.imdDecile ? String(spell.imdDecile) : 'unknown'] ??= { expectedDays: 0, daysWithReadings: 0, percent: null });
+        for (const day of days) {
+          const t = londonInstant(day, censusHour);
+          if (stay.from > t || (stay.until !== undefined && stay.until <= t)) continue;
+          const sent = anyIn(hours, londonInstant(day, 0), londonInstant(day + 1, 0));
+          total.expectedDays++;
+          decile.expectedDays++;
+          if (sent) {
+            total.daysWithReadings++;
+            decile.daysWithReadings++;
+          }
+        }
+        missingMs += overdueMs(hours, spell.admittedAt, Math.max(stay.from, from), Math.min(stay.until ?? to, to), expectedEveryMs);
+      }
+      const share = (a: Adherence) => ({ ...a, percent: a.expectedDays ? round((a.daysWithReadings / a.expectedDays) * 100, 1) : null });
+      const hoursMissing = round(missingMs / HOUR_MS, 1)!;
+      monitoring = { ...share(total), expectedEveryHours: expectedEveryMs / HOUR_MS, hoursMissing, hoursMissingPerPatientDay: per(hoursMissing, 1) };
+      adherenceByImdDecile = Object.fromEntries(Object.entries(byDecile).map(([k, a]) => [k, share(a)]));
+    }
+
     const admissionsByImdDecile: Record<string, number> = {};
     for (const s of admitted) {
       const k = s.imdDecile ? String(s.imdDecile) : 'unknown';
@@ -286,12 +346,73 @@ export function flowReport(input: FlowInput, options: { from: Date; to: Date; ce
       lengthOfStayDays: { spells: los.length, median: round(median(los), 1), p90: round(percentile(los, 0.9), 1) },
       referrals: { total: referrals.length, per100PatientDays: per(referrals.length, 100), byRoute },
       alerts: { total: alerts.length, perPatientDay: per(alerts.length, 1), byRule, minutesToAcknowledge },
-      equity: { admissionsByImdDecile },
+      monitoring,
+      equity: { admissionsByImdDecile, adherenceByImdDecile },
     });
   }
   const order: Record<GroupLevel, number> = { ics: 0, provider: 1, ward: 2, pathway: 3 };
   groups.sort((a, b) => order[a.level] - order[b.level] || a.id.localeCompare(b.id));
   return { from: options.from.toISOString(), to: options.to.toISOString(), censusHour, groups, problems };
+}
+
+/**
+ * A virtual-ward patient is expected to send at least one reading a day: the least any pathway's
+ * missing-data rule asks for lies between 14 h (SpO2 after an acute illness) and 36 h (weight, BP).
+ */
+export const DEFAULT_EXPECTED_EVERY_HOURS = 24;
+
+function readingHoursByPatient(hours: readonly ReadingHour[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const { patientId, hour } of hours) {
+    const list = out.get(patientId);
+    if (list) list.push(hour);
+    else out.set(patientId, [hour]);
+  }
+  for (const list of out.values()) list.sort((a, b) => a - b);
+  return out;
+}
+
+/** The first index of `sorted` at or after `t`. */
+function lowerBound(sorted: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const anyIn = (sorted: readonly number[], from: number, until: number) => {
+  const i = lowerBound(sorted, from);
+  return i < sorted.length && sorted[i]! < until;
+};
+
+/**
+ * Of [from, until), the time during which the last reading before it (or the admission, which
+ * starts the clock) was more than `expectedMs` ago: what the missing-data rules would call overdue.
+ */
+export function overdueMs(sortedHours: readonly number[], admittedAt: number, from: number, until: number, expectedMs: number): number {
+  if (until <= from) return 0;
+  let missing = 0;
+  // Readings are known to the hour: one in the hour of admission counts as sent after it.
+  let i = lowerBound(sortedHours, Math.floor(admittedAt / HOUR_MS) * HOUR_MS);
+  let last = admittedAt;
+  // Readings before `from` only move the clock on.
+  while (i < sortedHours.length && sortedHours[i]! <= from) last = Math.max(last, sortedHours[i++]!);
+  let t = from;
+  const gapUntil = (next: number) => {
+    const overdueFrom = Math.max(t, last + expectedMs);
+    if (next > overdueFrom) missing += next - overdueFrom;
+  };
+  for (; i < sortedHours.length && sortedHours[i]! < until; i++) {
+    gapUntil(sortedHours[i]!);
+    last = Math.max(last, sortedHours[i]!);
+    t = Math.max(t, sortedHours[i]!);
+  }
+  gapUntil(until);
+  return missing;
 }
 
 /** The pathway of the patient's stay at `t`, if they were on a ward then. */

@@ -148,6 +148,41 @@ describe('flow measures', () => {
     ]);
   });
 
+  it('measures device adherence and hours of expected data missing from the hours readings arrived in', () => {
+    // P1: readings at 09:00Z on the 28th and 20:00Z on the 29th (21:00 BST), none on the 30th.
+    // P2: one at 12:00Z on the 28th (no census day: admitted after 08:00). P3: 00:00Z on the 29th (on A)
+    // and 09:00Z on the 31st (on B). P4 (IMD decile 2): none.
+    const h = (iso: string) => Date.parse(iso);
+    const readingHours = [
+      { patientId: 'p1', hour: h('2026-03-28T09:00:00Z') },
+      { patientId: 'p1', hour: h('2026-03-29T20:00:00Z') },
+      { patientId: 'p2', hour: h('2026-03-28T12:00:00Z') },
+      { patientId: 'p3', hour: h('2026-03-29T00:00:00Z') },
+      { patientId: 'p3', hour: h('2026-03-31T09:00:00Z') },
+    ];
+    const withReadings = flowReport({ events, wards, systems, readingHours }, { from, to, censusHour: 8 });
+    const g = (level: GroupReport['level'], id: string) => withReadings.groups.find((x) => x.level === level && x.id === id)!;
+    // Expected days are census days on the ward: P1 28th–30th on A; P3 29th–31st on B; P4 30th–31st on B.
+    // With readings: P1 the 28th and 29th (UK day 29th is 00:00Z–23:00Z); P3 the 29th and 31st.
+    expect(g('ward', 'ward-a').monitoring).toMatchObject({ expectedDays: 3, daysWithReadings: 2, percent: 66.7 });
+    expect(g('ward', 'ward-b').monitoring).toMatchObject({ expectedDays: 5, daysWithReadings: 2, percent: 40 });
+    expect(g('ward', 'ward-c').monitoring).toMatchObject({ expectedDays: 0, daysWithReadings: 0, percent: null, hoursMissing: 0 });
+    // Overdue beyond 24 h: P1 from 09:00Z on the 29th to the 20:00Z reading (11 h); P3 on B from 00:00Z
+    // on the 30th to 09:00Z on the 31st (33 h), the clock running on from its reading on A; P4 from
+    // 06:00Z on the 31st, a day after admission, to the end of the period at 23:00Z (17 h).
+    expect(g('ward', 'ward-a').monitoring?.hoursMissing).toBe(11);
+    expect(g('ward', 'ward-b').monitoring?.hoursMissing).toBe(50);
+    const ics = g('ics', 'QXX');
+    expect(ics.monitoring).toEqual({ expectedEveryHours: 24, expectedDays: 8, daysWithReadings: 4, percent: 50, hoursMissing: 61, hoursMissingPerPatientDay: 8.74 });
+    expect(ics.equity.adherenceByImdDecile).toEqual({ unknown: { expectedDays: 6, daysWithReadings: 4, percent: 66.7 }, 2: { expectedDays: 2, daysWithReadings: 0, percent: 0 } });
+    // A longer expected interval forgives P1's 35 h gap; P3's 57 h runs 21 h over 36, P4's 41 h 5 h over.
+    const lenient = flowReport({ events, wards, systems, readingHours }, { from, to, censusHour: 8, expectedEveryHours: 36 });
+    expect(lenient.groups.find((x) => x.level === 'ics')!.monitoring?.hoursMissing).toBe(26);
+    // Without readings monitoring is not measured, rather than measured as none.
+    expect(group('ics', 'QXX').monitoring).toBeNull();
+    expect(group('ics', 'QXX').equity.adherenceByImdDecile).toBeNull();
+  });
+
   it('leaves out events that make no sense in order, and says which', () => {
     const { spells, problems } = spellsFromEvents([
       ...events,
