@@ -1,5 +1,6 @@
 import type { Alert, AdmissionKind, AdmissionSource, DischargeOutcome, FlowEvent, IntegratedCareSystem, Pathway, Referral, Ward } from '../domain/index.ts';
 import { londonDate, londonDay, londonOffset } from '../rules/engine/calendar.ts';
+import type { ReadingHour } from '../store/store.ts';
 
 /**
  * The measures of virtual-ward capacity and flow an ICS planner reads (docs/reports.md), computed from
@@ -154,11 +155,7 @@ export interface Monitoring extends Adherence {
   hoursMissingPerPatientDay: number | null;
 }
 
-/** A patient sent at least one reading in the hour starting at `hour` (epoch ms, on the hour). */
-export interface ReadingHour {
-  patientId: string;
-  hour: number;
-}
+export type { ReadingHour };
 
 export interface FlowReport {
   from: string;

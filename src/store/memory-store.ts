@@ -18,6 +18,8 @@ export interface MemoryStoreOptions {
   maxAlerts?: number;
   /** Capacity snapshots held (default 100,000); the oldest are let go first. */
   maxCapacitySnapshots?: number;
+  /** Patient-hours with readings held for reports (default 1,000,000); the oldest are let go first. */
+  maxReadingHours?: number;
   now?: () => number;
 }
 
@@ -28,6 +30,9 @@ const MAX_REFERRALS = 50_000;
 const MAX_ALERTS = 200_000;
 /** Capacity snapshots held; the oldest (by `ts`) are let go first. */
 const MAX_CAPACITY = 100_000;
+/** Patient-hours with readings: a year of 100 patients sending every hour, about 90 MB at most. */
+const MAX_READING_HOURS = 1_000_000;
+const HOUR_MS = 3_600_000;
 
 interface Point {
   t: number;
@@ -134,6 +139,12 @@ interface CapacityEntry extends Keyed {
   json: string;
 }
 
+/** A patient's hour with readings on a ward; keyed by ward, patient and hour. */
+interface HourEntry extends Keyed {
+  wardId: string;
+  patientId: string;
+}
+
 /**
  * Held compactly: the value for series, and the whole reading only on the newest point, for latest().
  * A ward's worth of readings and scores over days is the embedded default's largest memory.
@@ -164,6 +175,9 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
   const alertIndex = new TimeIndex<AlertEntry>();
   const capacity = new Map<string, CapacityEntry>();
   const capacityIndex = new TimeIndex<CapacityEntry>();
+  // Outlives the points' retention: adherence over a quarter needs a quarter of hours, not of readings.
+  const readingHours = new Set<string>();
+  const readingHourIndex = new TimeIndex<HourEntry>();
   let seriesCount = 0;
   const cap = () => Math.min(options.maxPointsPerSeries, Math.max(MIN_SHARE, Math.floor((options.maxPoints ?? Infinity) / Math.max(1, seriesCount))));
 
@@ -181,6 +195,12 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
       const oldest = now() - retentionMs;
       for (const reading of readings) {
         const t = Date.parse(reading.ts);
+        const hour = t - (t % HOUR_MS);
+        const hourKey = `${reading.wardId}\u0000${reading.patientId}\u0000${hour}`;
+        if (!readingHours.has(hourKey)) {
+          readingHours.add(hourKey);
+          readingHourIndex.insert({ t: hour, key: hourKey, wardId: reading.wardId, patientId: reading.patientId });
+        }
         if (t < oldest) continue;
         const p = patient(reading.patientId);
         let series = p.readings.get(reading.type);
@@ -196,6 +216,21 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
         } else delete point.reading;
         series.trim(oldest, cap());
       }
+      for (const gone of readingHourIndex.trim(options.maxReadingHours ?? MAX_READING_HOURS)) readingHours.delete(gone.key);
+    },
+    async readingHours(wardIds, query) {
+      const wards = new Set(wardIds);
+      const seen = new Set<string>();
+      const out: Array<{ patientId: string; hour: number }> = [];
+      for (const e of readingHourIndex.range({ since: query.since, ...(query.until ? { until: query.until } : {}) }, (x) => wards.has(x.wardId))) {
+        // A transfer within the hour puts the patient's hour on two wards: once is enough.
+        const key = `${e.patientId}\u0000${e.t}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          out.push({ patientId: e.patientId, hour: e.t });
+        }
+      }
+      return out;
     },
     async writeScores(scores) {
       const oldest = now() - retentionMs;
@@ -297,6 +332,8 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
       alertIndex.entries.length = 0;
       capacity.clear();
       capacityIndex.entries.length = 0;
+      readingHours.clear();
+      readingHourIndex.entries.length = 0;
     },
     healthy: () => true,
     pointCount() {

@@ -1,5 +1,11 @@
 import type { Alert, CapacitySnapshot, FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
 
+/** A patient sent at least one reading on the ward in the hour starting at `hour` (epoch ms, on the UTC hour). */
+export interface ReadingHour {
+  patientId: string;
+  hour: number;
+}
+
 export interface SeriesPoint {
   ts: string;
   value: Reading['value'];
@@ -24,6 +30,11 @@ export interface TimeSeriesStore {
   /** The newest reading of each type for a patient. */
   latest(patientId: string): Promise<Partial<Record<ReadingType, Reading>>>;
   scores(patientId: string, query: SeriesQuery): Promise<ScoreEvent[]>;
+  /**
+   * The hours in the range in which each patient on any of the wards sent at least one reading, for
+   * device adherence in reports: kept as long as reports reach back, not only as long as the points.
+   */
+  readingHours(wardIds: readonly string[], query: SeriesQuery): Promise<ReadingHour[]>;
   /** Every revision of each referral, kept for reports; a revision written twice is kept once. */
   writeReferrals(referrals: Referral[]): Promise<void>;
   /** The newest revision of each referral of a ward last changed in the range, oldest first. */

@@ -78,6 +78,26 @@ describeWith(['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'], 'InfluxDB store on
     expect(fromStore.groups.find((g) => g.id === ward('ward-b'))!.occupancy.daily.map((d) => d.occupied)).toEqual([0, 1, 2, 2]);
   });
 
+  it('counts the hours patients sent readings in on the server, and gives the same adherence as the pure measures', async () => {
+    const { FLOW_EVENTS, FLOW_READING_HOURS, FLOW_WARDS, FLOW_SYSTEMS, FLOW_FROM, FLOW_TO, flowHistoryReadings } = await import('../fixtures/flow-history.ts');
+    const { flowReport } = await import('../../src/reports/flow-measures.ts');
+    const s = store();
+    const ward = (id: string) => `${run}-${id}`;
+    const patientOf = (p: string) => `${run}-${p}`;
+    const readings = flowHistoryReadings(patientOf, ward);
+    await s.writeReadings(readings);
+    await s.writeReadings(readings.slice(0, 3));
+    const wardIds = FLOW_WARDS.map((w) => ward(w.wardId));
+    const hours = await s.readingHours(wardIds, { since: FLOW_FROM, until: FLOW_TO });
+    const byKey = (a: { patientId: string; hour: number }, b: { patientId: string; hour: number }) => a.hour - b.hour || a.patientId.localeCompare(b.patientId);
+    expect([...hours].sort(byKey)).toEqual(FLOW_READING_HOURS.map(({ patientId, hour }) => ({ patientId: patientOf(patientId), hour })).sort(byKey));
+    expect(await s.readingHours([ward('ward-b')], { since: FLOW_FROM, until: FLOW_TO })).toEqual([{ patientId: patientOf('p3'), hour: Date.parse('2026-03-31T09:00:00Z') }]);
+    const events = FLOW_EVENTS.map((e) => ({ ...e, patientId: patientOf(e.patientId), wardId: ward(e.wardId), ...(e.kind === 'transfer' ? { fromWardId: ward(e.fromWardId) } : {}) }));
+    const wards = FLOW_WARDS.map((w) => ({ ...w, wardId: ward(w.wardId) }));
+    const report = flowReport({ events, wards, systems: FLOW_SYSTEMS, readingHours: hours }, { from: FLOW_FROM, to: FLOW_TO });
+    expect(report.groups[0]!.monitoring).toEqual({ expectedEveryHours: 24, expectedDays: 8, daysWithReadings: 4, percent: 50, hoursMissing: 61, hoursMissingPerPatientDay: 8.74 });
+  });
+
   it('keeps the newest revision of each alert as one point, and answers by wards and when raised', async () => {
     const s = store();
     const ward = `${run}-ward-al`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert, Referral } from '../../../src/domain/index.ts';
-import { FLOW_EVENTS, FLOW_SYSTEMS, FLOW_WARDS } from '../../fixtures/flow-history.ts';
+import { FLOW_EVENTS, FLOW_READING_HOURS, FLOW_SYSTEMS, FLOW_WARDS } from '../../fixtures/flow-history.ts';
 import { flowReport, londonInstant, median, percentile, spellsFromEvents, type GroupReport } from '../../../src/reports/flow-measures.ts';
 import { londonDay } from '../../../src/rules/engine/calendar.ts';
 
@@ -149,17 +149,8 @@ describe('flow measures', () => {
   });
 
   it('measures device adherence and hours of expected data missing from the hours readings arrived in', () => {
-    // P1: readings at 09:00Z on the 28th and 20:00Z on the 29th (21:00 BST), none on the 30th.
-    // P2: one at 12:00Z on the 28th (no census day: admitted after 08:00). P3: 00:00Z on the 29th (on A)
-    // and 09:00Z on the 31st (on B). P4 (IMD decile 2): none.
-    const h = (iso: string) => Date.parse(iso);
-    const readingHours = [
-      { patientId: 'p1', hour: h('2026-03-28T09:00:00Z') },
-      { patientId: 'p1', hour: h('2026-03-29T20:00:00Z') },
-      { patientId: 'p2', hour: h('2026-03-28T12:00:00Z') },
-      { patientId: 'p3', hour: h('2026-03-29T00:00:00Z') },
-      { patientId: 'p3', hour: h('2026-03-31T09:00:00Z') },
-    ];
+    // The hours of FLOW_READING_HOURS (test/fixtures/flow-history.ts); P4 (IMD decile 2) sent none.
+    const readingHours = FLOW_READING_HOURS.map(({ patientId, hour }) => ({ patientId, hour }));
     const withReadings = flowReport({ events, wards, systems, readingHours }, { from, to, censusHour: 8 });
     const g = (level: GroupReport['level'], id: string) => withReadings.groups.find((x) => x.level === level && x.id === id)!;
     // Expected days are census days on the ward: P1 28th–30th on A; P3 29th–31st on B; P4 30th–31st on B.

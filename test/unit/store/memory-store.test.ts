@@ -81,6 +81,30 @@ describe('memory store: patient flow', () => {
     expect((await store.flowEvents(['ward-a'], { since: new Date('2026-03-29T00:00:00Z'), until: new Date('2026-03-30T23:59:59Z') })).map((e) => e.eventId)).toEqual(['e6', 'e2']);
     expect(await store.flowEvents(['ward-c'], { since: new Date('2026-03-01T00:00:00Z') })).toEqual([]);
   });
+
+  it('keeps the hours patients sent readings in, per ward, beyond the points’ retention, for the same report', async () => {
+    const { FLOW_EVENTS, FLOW_READING_HOURS, FLOW_WARDS, FLOW_SYSTEMS, FLOW_FROM, FLOW_TO, flowHistoryReadings } = await import('../../fixtures/flow-history.ts');
+    const { flowReport } = await import('../../../src/reports/flow-measures.ts');
+    // Points are kept an hour; the hours are what reports need, months later.
+    const store = createMemoryStore({ retentionHours: 1, maxPointsPerSeries: 100, maxReadingHours: 100 });
+    await store.writeReadings(flowHistoryReadings());
+    await store.writeReadings(flowHistoryReadings().slice(0, 3));
+    expect(store.pointCount()).toBe(0);
+    const range = { since: FLOW_FROM, until: FLOW_TO };
+    const hours = await store.readingHours(['ward-a', 'ward-b', 'ward-c'], range);
+    expect(hours).toEqual(FLOW_READING_HOURS.map(({ patientId, hour }) => ({ patientId, hour })).sort((a, b) => a.hour - b.hour));
+    expect(await store.readingHours(['ward-b'], range)).toEqual([{ patientId: 'p3', hour: Date.parse('2026-03-31T09:00:00Z') }]);
+    expect(await store.readingHours(['ward-a'], { since: new Date('2026-03-29T00:00:00Z'), until: new Date('2026-03-29T23:59:59Z') })).toHaveLength(2);
+    const report = flowReport({ events: FLOW_EVENTS, wards: FLOW_WARDS, systems: FLOW_SYSTEMS, readingHours: hours }, { from: FLOW_FROM, to: FLOW_TO });
+    expect(report.groups[0]!.monitoring).toMatchObject({ expectedDays: 8, daysWithReadings: 4, hoursMissing: 61 });
+  });
+
+  it('holds a bounded number of patient-hours, the oldest first out', async () => {
+    const store = createMemoryStore({ retentionHours: 1, maxPointsPerSeries: 100, maxReadingHours: 3, now: () => NOW });
+    await store.writeReadings([hr(600, 70), hr(400, 71), hr(300, 72), hr(200, 73), hr(100, 74), hr(90, 75)]);
+    const hours = await store.readingHours(['w'], { since: new Date(0) });
+    expect(hours.map((h) => new Date(h.hour).toISOString())).toEqual(['2026-11-22T07:00:00.000Z', '2026-11-22T08:00:00.000Z', '2026-11-22T10:00:00.000Z']);
+  });
 });
 
 const T0 = Date.parse('2026-12-01T08:00:00Z');
