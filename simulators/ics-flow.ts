@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import { loadYamlAs, parseYamlAs } from '../src/config/yaml-file.ts';
 import { AdmissionSource, DischargeOutcome, Id, Pathway } from '../src/domain/index.ts';
-import type { AdmissionKind, CapacitySnapshot, FlowEvent, Patient, RegistryData, Ward } from '../src/domain/index.ts';
+import type { AdmissionKind, CapacitySnapshot, FlowEvent, Patient, Reading, RegistryData, Ward } from '../src/domain/index.ts';
 import { londonInstant } from '../src/reports/flow-measures.ts';
 import { londonDay } from '../src/rules/engine/calendar.ts';
 import { CapacityScenario, capacitySeries } from './capacity.ts';
@@ -103,6 +103,15 @@ export const IcsFlowScenario = z
      * demand on those services in the capacity feeds.
      */
     surge: z.object({ startDay: z.number().nonnegative(), rampDays: z.number().positive(), factor: z.number().min(1) }).strict().optional(),
+    /**
+     * Readings each patient sends, for device adherence in reports: on each UK day on the ward the
+     * patient sends `perDay` readings with a chance of `adherence` in the least deprived decile, that
+     * chance falling by `deprivationGap` in all towards the most deprived (the gap free devices aim to close).
+     */
+    readings: z
+      .object({ perDay: z.number().int().min(1).max(24).default(2), adherence: Share.default(0.92), deprivationGap: Share.default(0.12) })
+      .strict()
+      .default({ perDay: 2, adherence: 0.92, deprivationGap: 0.12 }),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -134,7 +143,20 @@ export interface IcsFlow {
   events: FlowEvent[];
   /** In time order, one per provider per feed interval. */
   capacity: CapacitySnapshot[];
+  /** In time order: what each patient's devices sent, from admission to discharge or the end. */
+  readings: Reading[];
 }
+
+/** What each pathway's patients measure at home, with a plausible value. */
+const HOME_READING: Record<Pathway, { type: 'spo2' | 'weight' | 'systolic_bp' | 'heart_rate'; unit: string; value: (rng: Rng) => number }> = {
+  ari: { type: 'spo2', unit: '%', value: (r) => 93 + Math.floor(r() * 6) },
+  copd: { type: 'spo2', unit: '%', value: (r) => 89 + Math.floor(r() * 6) },
+  'heart-failure': { type: 'weight', unit: 'kg', value: (r) => Math.round((70 + r() * 30) * 10) / 10 },
+  hypertension: { type: 'systolic_bp', unit: 'mm[Hg]', value: (r) => 125 + Math.floor(r() * 40) },
+  frailty: { type: 'heart_rate', unit: '/min', value: (r) => 60 + Math.floor(r() * 35) },
+  'post-op': { type: 'heart_rate', unit: '/min', value: (r) => 60 + Math.floor(r() * 35) },
+  general: { type: 'spo2', unit: '%', value: (r) => 93 + Math.floor(r() * 6) },
+};
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -389,8 +411,37 @@ export function generateIcsFlow(scenario: IcsFlowScenario): IcsFlow {
     devices: [],
     enrolments: [],
   };
-  return { registry, events, capacity: capacitySeries(capacityScenario, startMs, startMs, endMs - startMs) };
+  return { registry, events, capacity: capacitySeries(capacityScenario, startMs, startMs, endMs - startMs), readings: homeReadings(scenario, kept, endMs) };
 }
+
+/** Each kept spell's readings from admission to discharge (or the end), on the ward the patient is on. */
+function homeReadings(scenario: IcsFlowScenario, spells: readonly Spell[], endMs: number): Reading[] {
+  const { perDay, adherence, deprivationGap } = scenario.readings;
+  const out: Reading[] = [];
+  for (const s of spells) {
+    const a = s.arrival;
+    const r = rngFor(scenario.seed, `readings:${a.key}`, 0);
+    // Deprivation lowers the chance; so does the patient's own habit (some rarely measure at all).
+    const decile = a.imdDecile ?? 5.5;
+    const chance = Math.max(0, Math.min(1, adherence - (deprivationGap * (10 - decile)) / 9 + (r() - 0.5) * 0.2));
+    const kind = HOME_READING[a.pathway];
+    const until = Math.min(a.until, endMs);
+    for (let day = londonDay(a.at); londonInstant(day, 0) < until; day++) {
+      if (r() >= chance) continue;
+      for (let i = 0; i < perDay; i++) {
+        const t = ukTime(r, day, WAKING_HOURS);
+        if (t < a.at || t >= until) continue;
+        const wardId = s.transfer && t >= s.transfer.at ? s.transfer.wardId : s.wardId;
+        const ts = new Date(t).toISOString();
+        out.push({ readingId: `${s.patientId}-${a.key}-${day}-${i}`, patientId: s.patientId, deviceId: `${s.patientId}-${kind.type}`, wardId, type: kind.type, value: kind.value(r), unit: kind.unit, ts, receivedAt: ts } as Reading);
+      }
+    }
+  }
+  return out.sort((x, y) => Date.parse(x.ts) - Date.parse(y.ts) || (x.readingId < y.readingId ? -1 : 1));
+}
+
+/** Hours of the day (UK) people measure in, as weights: mornings most. */
+const WAKING_HOURS = [0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1, 0, 0];
 
 /** JSON Lines, one record a line. */
 export const jsonl = (records: readonly unknown[]) => records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
@@ -400,17 +451,18 @@ async function main(): Promise<void> {
   const outDir = values['out-dir'];
   if (!outDir) throw new Error('usage: npx tsx simulators/ics-flow.ts --scenario FILE --out-dir DIR');
   const scenario = await loadIcsFlowScenario(values.scenario);
-  const { registry, events, capacity } = generateIcsFlow(scenario);
+  const { registry, events, capacity, readings } = generateIcsFlow(scenario);
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, 'registry.yaml'), `# Generated from ${values.scenario} (seed ${scenario.seed}); fictional patients.\n${stringify(registry)}`);
   await writeFile(join(outDir, 'flow.jsonl'), jsonl(events));
   await writeFile(join(outDir, 'capacity.jsonl'), jsonl(capacity));
+  await writeFile(join(outDir, 'readings.jsonl'), jsonl(readings));
   const startMs = londonInstant(Date.parse(`${scenario.start}T00:00:00Z`) / DAY, 0);
   const admits = events.filter((e) => e.kind === 'admit');
   const before = admits.filter((e) => Date.parse(e.at) < startMs).length;
   process.stderr.write(
     `ics-flow ${scenario.name}: ${registry.wards.length} wards, ${admits.length - before} admissions in ${scenario.days} days (+${before} already on the wards at the start), ` +
-      `${events.length} events, ${registry.patients.length} patients, ${capacity.length} capacity snapshots → ${outDir}\n`,
+      `${events.length} events, ${registry.patients.length} patients, ${capacity.length} capacity snapshots, ${readings.length} readings → ${outDir}\n`,
   );
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { CapacitySnapshot, FlowEvent, RegistryData } from '../../../src/domain/index.ts';
+import { CapacitySnapshot, FlowEvent, Reading, RegistryData } from '../../../src/domain/index.ts';
 import { flowReport, londonInstant, spellsFromEvents } from '../../../src/reports/flow-measures.ts';
 import { londonOffset } from '../../../src/rules/engine/calendar.ts';
 import { generateIcsFlow, jsonl, parseIcsFlowScenario } from '../../../simulators/ics-flow.ts';
@@ -13,7 +13,7 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 const FILE = 'simulators/scenarios/ics-90-days.yaml';
 const scenario = parseIcsFlowScenario(FILE, readFileSync(join(ROOT, FILE), 'utf8'));
 const flow = generateIcsFlow(scenario);
-const { registry, events, capacity } = flow;
+const { registry, events, capacity, readings } = flow;
 
 const DAY = 86_400_000;
 const day0 = Date.parse(`${scenario.start}T00:00:00Z`) / DAY;
@@ -119,18 +119,38 @@ describe('ICS flow simulator', () => {
     expect(registry.wards.every((w) => w.ambulanceService === 'RX9' && w.nhs111Provider === '111-NSHIRE')).toBe(true);
   });
 
+  it('sends readings only while the patient is on the ward it names, less often from more deprived homes', () => {
+    for (const r of readings.slice(0, 2000)) expect(Reading.parse(r)).toEqual(r);
+    expect(new Set(readings.map((r) => r.readingId)).size).toBe(readings.length);
+    const { stays } = spellsFromEvents(events);
+    const staysOf = new Map<string, typeof stays>();
+    for (const s of stays) staysOf.set(s.patientId, [...(staysOf.get(s.patientId) ?? []), s]);
+    for (const r of readings) {
+      const t = Date.parse(r.ts);
+      expect(t).toBeLessThan(end);
+      expect(staysOf.get(r.patientId)!.some((s) => s.wardId === r.wardId && s.from <= t && (s.until === undefined || t < s.until))).toBe(true);
+    }
+    const readingHours = readings.map((r) => ({ patientId: r.patientId, hour: Date.parse(r.ts) - (Date.parse(r.ts) % 3_600_000) }));
+    const g = flowReport({ ...input, readingHours }, { from: new Date(start), to: new Date(end), levels: ['ics'] }).groups[0]!;
+    // About four patient-days in five have readings; the most deprived decile sends on fewer days than the least.
+    expect(g.monitoring!.percent).toBeGreaterThan(70);
+    expect(g.monitoring!.percent).toBeLessThan(92);
+    expect(g.equity.adherenceByImdDecile!['1']!.percent!).toBeLessThan(g.equity.adherenceByImdDecile!['10']!.percent! - 5);
+  });
+
   it('refuses a ward taking a pathway with no flow', () => {
     const text = readFileSync(join(ROOT, FILE), 'utf8').replace('pathways: { hypertension: 1 }', 'pathways: { hypertension: 1, post-op: 1 }');
     expect(() => parseIcsFlowScenario('bad.yaml', text)).toThrow(/post-op/);
   });
 
-  it('writes registry.yaml, flow.jsonl and capacity.jsonl from the command line', () => {
+  it('writes registry.yaml, flow.jsonl, capacity.jsonl and readings.jsonl from the command line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vw-ics-flow-'));
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'simulators/ics-flow.ts', '--scenario', FILE, '--out-dir', dir], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(run.status).toBe(0);
     expect(run.stderr).toMatch(new RegExp(`${registry.wards.length} wards, ${inPeriod.length} admissions .*${events.length} events`));
     expect(readFileSync(join(dir, 'flow.jsonl'), 'utf8')).toBe(jsonl(events));
     expect(readFileSync(join(dir, 'capacity.jsonl'), 'utf8')).toBe(jsonl(capacity));
+    expect(readFileSync(join(dir, 'readings.jsonl'), 'utf8')).toBe(jsonl(readings));
     expect(RegistryData.parse(parse(readFileSync(join(dir, 'registry.yaml'), 'utf8')))).toEqual(registry);
   });
 });
