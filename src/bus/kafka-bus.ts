@@ -246,8 +246,18 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     healthy: () => !closed && producerUp && crashed === 0,
 
     async offsets(topic) {
-      const found = await admin.fetchTopicOffsets(name(topic.name));
-      return found.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
+      // Another process may have just created the topic: until its partitions have leaders the
+      // broker answers "not the leader", which passes once metadata is fetched again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const found = await admin.fetchTopicOffsets(name(topic.name));
+          return found.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
+        } catch (error) {
+          if (attempt >= 20 || !(error as { retriable?: boolean }).retriable) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(backoff.max, backoff.initial * 2 ** attempt)));
+          await admin.fetchTopicMetadata({ topics: [name(topic.name)] }).catch(() => {});
+        }
+      }
     },
 
     async close(): Promise<void> {
