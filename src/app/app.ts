@@ -28,6 +28,7 @@ import { startReferralsRole } from '../referrals/referrals-role.ts';
 import { referralCallbackApi } from '../referrals/callback-api.ts';
 import { createFlowView } from '../flow/flow-view.ts';
 import { createFlowIntake, flowApi } from '../flow/http-api.ts';
+import { fhirEncounterApi } from '../flow/fhir-encounter-api.ts';
 import { followFlow } from '../registry/follow-flow.ts';
 import { reportsApi } from '../reports/http-api.ts';
 import { on } from '../bus/bus.ts';
@@ -202,7 +203,9 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
         })
       : undefined;
     if (flowView) {
-      apiRoutes.push(flowApi({ intake: createFlowIntake({ bus, registry, view: flowView, logger }), tokens }));
+      const flowIntake = createFlowIntake({ bus, registry, view: flowView, logger });
+      apiRoutes.push(flowApi({ intake: flowIntake, tokens }));
+      apiRoutes.push(fhirEncounterApi({ intake: flowIntake, tokens }));
       apiRoutes.push(reportsApi({ store, registry, tokens, logger }));
     }
     // The capacity edge sits with ingest: both are where the outside world comes in.
