@@ -4,6 +4,8 @@
 import { $, el, ago, clockTime, localDateTime, localised, plain } from './dom.js';
 import { capacitySummary, renderCapacityStrip, updateCapacityAges } from './capacity.js';
 import { referralForm, referralItem, STATE_LABEL } from './referrals.js';
+import { applyRoster } from './flow-model.js';
+import { createAdmitDialog, dischargeForm, transferForm } from './flow-forms.js';
 
 const SEVERITY_RANK = { 'low-medium': 1, medium: 2, high: 3 };
 const BAND_LABEL = { low: 'Low', 'low-medium': 'Low–medium', medium: 'Medium', high: 'High' };
@@ -67,6 +69,10 @@ const state = {
   // Handover notes per patient, newest first; and the note form of the open patient, kept across renders.
   notes: new Map(),
   noteForm: null,
+  // The token names the role "ward lead" (from the welcome): admit, discharge and transfer are offered.
+  wardLead: false,
+  // The open discharge or transfer form of the selected patient: { kind, patientId, node, focus }.
+  flowForm: null,
 };
 
 // ---- token and connection ----
@@ -147,7 +153,13 @@ function onFrame(frame) {
     case 'welcome': {
       state.user = frame.user;
       state.roles = frame.roles || [];
+      state.wardLead = frame.wardLead === true;
       state.wards = frame.wards;
+      $('admit-open').hidden = !state.wardLead;
+      if (!state.wardLead) {
+        admitDialog.close();
+        state.flowForm = null;
+      }
       state.retryMs = 1000;
       $('user').textContent = frame.user;
       $('signin').hidden = true;
@@ -172,11 +184,16 @@ function onFrame(frame) {
       state.notes = new Map();
       for (const note of frame.handoverNotes) state.notes.set(note.patientId, [...(state.notes.get(note.patientId) || []), note]);
       state.referring = null;
+      // The open patient stays open if still on the ward; otherwise its panel and forms close.
+      if (state.selected && !state.patients.has(state.selected)) forgetSelection();
       renderCapacity();
       setConnection(true, 'Live');
       showBanner('');
       $('ward').hidden = false;
       render();
+      return;
+    case 'roster':
+      if (frame.wardId === state.wardId) applyRosterFrame(frame);
       return;
     case 'reading':
       if (frame.wardId === state.wardId) applyReading(frame.reading);
@@ -289,9 +306,42 @@ function subscribe(wardId) {
   state.wardId = wardId;
   state.selected = null;
   state.editor = null;
+  state.flowForm = null;
   sessionStorage.setItem('vw.ward', wardId);
   $('ward-select').value = wardId;
   send({ type: 'subscribe', wardId });
+}
+
+/**
+ * Someone admitted, transferred or discharged a patient: the roster says who is on the ward now.
+ * Patients join or leave the list; everything else on the console stays as it is.
+ */
+function applyRosterFrame(frame) {
+  const { joined, left, missing } = applyRoster(state.patients, frame);
+  const notesOf = new Map();
+  for (const note of frame.handoverNotes) notesOf.set(note.patientId, [...(notesOf.get(note.patientId) || []), note]);
+  for (const [patientId, notes] of notesOf) {
+    const held = state.notes.get(patientId) || [];
+    const merged = [...held, ...notes.filter((n) => !held.some((h) => h.noteId === n.noteId))];
+    state.notes.set(patientId, merged.sort((a, b) => Date.parse(b.at) - Date.parse(a.at)));
+  }
+  for (const patient of left) state.notes.delete(patient.patientId);
+  if (state.selected && !state.patients.has(state.selected)) forgetSelection();
+  const words = [...joined.map((p) => `${p.displayName} joined the ward.`), ...left.map((p) => `${p.displayName} left the ward.`)];
+  if (words.length) $('announcer').textContent = words.join(' ');
+  // An id it cannot draw means the console missed something: it starts again from a snapshot.
+  if (missing.length) send({ type: 'subscribe', wardId: state.wardId });
+  scheduleRender();
+}
+
+/** The open patient is no longer on the ward: close the panel and the forms that were about them. */
+function forgetSelection() {
+  const patientId = state.selected;
+  state.selected = null;
+  if (state.editor && state.editor.patientId === patientId) state.editor = null;
+  if (state.referring && state.referring.patientId === patientId) state.referring = null;
+  if (state.noteForm && state.noteForm.patientId === patientId) state.noteForm = null;
+  if (state.flowForm && state.flowForm.patientId === patientId) state.flowForm = null;
 }
 
 function applyReading(reading) {
@@ -766,11 +816,87 @@ function act(type, alertId, note) {
   render();
 }
 
+// ---- admitting, discharging and transferring (ward leads; docs/feed.md) ----
+
+const wardNames = () => Object.fromEntries(state.wards.map((w) => [w.wardId, w.name]));
+const flowContext = () => ({ token: state.token, wardNames: wardNames(), ward: { wardId: state.wardId, name: state.wardName || state.wardId } });
+
+const admitDialog = createAdmitDialog({ context: flowContext, onDone: showFlowResult });
+
+/** What vw recorded, under the ward's name: the focus goes there, so the next step starts from it. */
+function showFlowResult(result) {
+  const box = $('flow-result');
+  box.classList.toggle('warn', Boolean(result.warning));
+  box.replaceChildren(...[
+    el('span', { 'data-testid': 'flow-result-text' }, result.text),
+    result.warning ? el('strong', { class: 'flow-warning', 'data-testid': 'flow-warning' }, result.warning) : null,
+    el('button', { type: 'button', class: 'secondary', onclick: () => { box.hidden = true; } }, 'Dismiss'),
+  ].filter(Boolean));
+  box.hidden = false;
+  box.focus();
+}
+
+function flowButtons(patient) {
+  if (!state.wardLead) return [];
+  const open = state.flowForm && state.flowForm.patientId === patient.patientId ? state.flowForm.kind : null;
+  return [
+    el('button', {
+      type: 'button',
+      class: 'secondary',
+      'data-testid': 'discharge-button',
+      'data-focus-key': `discharge:${patient.patientId}`,
+      'aria-expanded': String(open === 'discharge'),
+      onclick: () => openFlowForm('discharge', patient),
+    }, 'Discharge'),
+    state.wards.length > 1
+      ? el('button', {
+          type: 'button',
+          class: 'secondary',
+          'data-testid': 'transfer-button',
+          'data-focus-key': `transfer:${patient.patientId}`,
+          'aria-expanded': String(open === 'transfer'),
+          onclick: () => openFlowForm('transfer', patient),
+        }, 'Transfer to another ward')
+      : null,
+  ];
+}
+
+/** Opens (or, pressed again, closes) the patient's discharge or transfer form. */
+function openFlowForm(kind, patient) {
+  if (state.flowForm && state.flowForm.patientId === patient.patientId && state.flowForm.kind === kind) {
+    state.flowForm = null;
+    focusLater(`${kind}:${patient.patientId}`);
+    render();
+    return;
+  }
+  const options = {
+    patient,
+    ward: { wardId: state.wardId, name: state.wardName || state.wardId },
+    wards: state.wards,
+    context: flowContext,
+    onDone: (result) => {
+      state.flowForm = null;
+      render();
+      showFlowResult(result);
+    },
+    onClose: () => {
+      state.flowForm = null;
+      focusLater(`${kind}:${patient.patientId}`);
+      render();
+    },
+  };
+  const form = kind === 'discharge' ? dischargeForm(options) : transferForm(options);
+  state.flowForm = { kind, patientId: patient.patientId, ...form };
+  render();
+  form.focus();
+}
+
 // ---- trends for the selected patient ----
 
 function select(patientId) {
   state.selected = state.selected === patientId ? null : patientId;
   if (state.editor && state.editor.patientId !== state.selected) state.editor = null;
+  if (state.flowForm && state.flowForm.patientId !== state.selected) state.flowForm = null;
   if (state.selected) {
     for (const chart of CHARTS) for (const type of chart.series) send({ type: 'series', patientId, readingType: type, since: new Date(Date.now() - chart.spanMs).toISOString() });
   }
@@ -782,6 +908,7 @@ function renderDetail() {
   const patient = state.selected && state.patients.get(state.selected);
   if (!patient) {
     detail.hidden = true;
+    detail.replaceChildren();
     return;
   }
   // Moving a form would take the focus from whoever is typing in it: update it in place instead.
@@ -790,6 +917,7 @@ function renderDetail() {
     return;
   }
   if (state.referring && state.referring.node.contains(document.activeElement) && detail.contains(state.referring.node)) return;
+  if (state.flowForm && state.flowForm.node.contains(document.activeElement) && detail.contains(state.flowForm.node)) return;
   if (state.noteForm && state.noteForm.node.contains(document.activeElement) && detail.contains(state.noteForm.node)) {
     // Someone is writing a note: refresh only the list beside it.
     const list = detail.querySelector('[data-testid="handover-notes"]');
@@ -810,7 +938,9 @@ function renderDetail() {
         'aria-expanded': String(Boolean(referringHere)),
         disabled: !state.connected || !state.routes.patientRoutes.length,
         onclick: () => openReferral(patient.patientId, null),
-      }, 'Refer or escalate')),
+      }, 'Refer or escalate'),
+      ...flowButtons(patient)),
+    state.flowForm && state.flowForm.patientId === patient.patientId ? state.flowForm.node : null,
     referringHere ? state.referring.node : null,
     referrals.length ? referralSection(`detail-${patient.patientId}`, referrals) : null,
     notesSection(patient),
@@ -1118,6 +1248,7 @@ function start() {
     connect();
   });
   $('ward-select').addEventListener('change', (event) => subscribe(event.target.value));
+  $('admit-open').addEventListener('click', () => admitDialog.open());
   // Someone who moves on elsewhere keeps the focus where they put it.
   document.addEventListener('focusin', (event) => {
     if (focusWanted && event.target.dataset && event.target.dataset.focusKey !== focusWanted && event.target !== document.body) focusWanted = null;

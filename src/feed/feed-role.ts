@@ -10,7 +10,8 @@ import type { RouteCatalogue } from '../referrals/routes-file.ts';
 import type { ChartBands } from './chart-bands.ts';
 import type { Logger } from '../observability/logger.ts';
 import { secondsSince, type Metrics } from '../observability/metrics.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { EnrolmentChange, Registry } from '../registry/registry.ts';
+import { WARD_LEAD_ROLE } from '../flow/http-api.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
 import type { ConsoleUser, TokenAuthority } from './auth.ts';
 import { ClientFrame, type ServerFrame } from './protocol.ts';
@@ -22,6 +23,8 @@ const MAX_FRAME_BYTES = 64 * 1024;
 /** A console this far behind is cut off; it reconnects and starts again from a snapshot. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const DEFAULT_SERIES_MS = 6 * 3600_000;
+/** An admission or transfer dated further ahead than this reaches consoles with their next snapshot. */
+const MAX_ROSTER_DELAY_MS = 24 * 3600_000;
 
 interface Session {
   socket: WebSocket;
@@ -35,7 +38,8 @@ interface Session {
  * subscribe only to wards the token grants, gets a snapshot and then live deltas, and can act on
  * alerts; actions go to the rules role over the bus, and the resulting alert comes back as a delta.
  * Clinicians also change patients' settings here: a new version goes on the settings topic and, once
- * applied in order, to every console on the patient's ward.
+ * applied in order, to every console on the patient's ward. When an admission, transfer or discharge
+ * changes who is on a ward, its consoles get a `roster` of the ward.
  */
 export async function startFeedRole(deps: {
   bus: Bus;
@@ -96,6 +100,50 @@ export async function startFeedRole(deps: {
     }
   }
 
+  /**
+   * A ward's snapshots and rosters are built and sent one at a time, in order: a roster never reaches
+   * a console ahead of a snapshot built before its change, nor an older roster after a newer one.
+   */
+  const wardQueues = new Map<string, Promise<void>>();
+  function inWardOrder(wardId: string, task: () => Promise<void>): Promise<void> {
+    const done = (wardQueues.get(wardId) ?? Promise.resolve()).then(task);
+    const settled = done.catch(() => undefined);
+    wardQueues.set(wardId, settled);
+    void settled.then(() => {
+      if (wardQueues.get(wardId) === settled) wardQueues.delete(wardId);
+    });
+    return done;
+  }
+
+  /**
+   * After an admission, transfer or discharge (the registry follows the flow topic, and this process's
+   * own flow API), each ward it changed gets a roster: the patient appears or leaves on its consoles
+   * without a reload. A change dated ahead is sent when it takes effect.
+   */
+  const rosterTimers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+  function pushRosters(change: EnrolmentChange): void {
+    if (stopping) return;
+    const due = Date.parse(change.at) - Date.now();
+    if (due > 0) {
+      if (due > MAX_ROSTER_DELAY_MS) return;
+      const timer = setTimeout(() => {
+        rosterTimers.delete(timer);
+        pushRosters({ ...change, at: new Date().toISOString() });
+      }, due + 10);
+      rosterTimers.add(timer);
+      return;
+    }
+    for (const wardId of new Set(change.wardIds)) {
+      inWardOrder(wardId, async () => {
+        if (![...sessions].some((s) => s.wards.has(wardId))) return;
+        broadcast(wardId, await view.roster(wardId, [change.patientId]));
+        // The beds in use changed with it.
+        broadcast(wardId, { type: 'capacity', wardId, capacity: capacity.forWard(wardId) });
+      }).catch((error: unknown) => log.warn({ err: error, wardId }, 'could not send a ward roster; its consoles catch up at their next snapshot'));
+    }
+  }
+
   function broadcast(wardId: string, frame: ServerFrame): number {
     let delivered = 0;
     const now = Date.now();
@@ -145,7 +193,7 @@ export async function startFeedRole(deps: {
         const ward = registry.ward(id);
         return ward ? [{ wardId: id, name: ward.name }] : [];
       });
-      send(session, { type: 'welcome', user: user.user, roles: [...user.roles], wards });
+      send(session, { type: 'welcome', user: user.user, roles: [...user.roles], wardLead: user.roles.has(WARD_LEAD_ROLE), wards });
       return;
     }
     const user = session.user;
@@ -160,7 +208,10 @@ export async function startFeedRole(deps: {
           return;
         }
         session.wards.add(frame.wardId);
-        send(session, await view.snapshot(frame.wardId));
+        const wardId = frame.wardId;
+        await inWardOrder(wardId, async () => {
+          send(session, await view.snapshot(wardId));
+        });
         return;
       }
       case 'unsubscribe':
@@ -400,6 +451,7 @@ export async function startFeedRole(deps: {
       ],
     }),
   ];
+  const stopFollowingEnrolments = registry.onEnrolmentChange(pushRosters);
   log.info('feed role consuming');
 
   return {
@@ -409,6 +461,10 @@ export async function startFeedRole(deps: {
     },
     connections: () => sessions.size,
     async stop(): Promise<void> {
+      stopping = true;
+      stopFollowingEnrolments();
+      for (const timer of rosterTimers) clearTimeout(timer);
+      rosterTimers.clear();
       await Promise.all(subscriptions.map((s) => s.stop()));
       for (const session of sessions) session.socket.close(1001, 'server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));

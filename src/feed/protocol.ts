@@ -7,7 +7,8 @@ import { ChartBands } from './chart-bands.ts';
 /**
  * WebSocket frames between vw and a ward console, JSON text frames, one object each.
  * A console first sends `hello` with its token, then `subscribe` to a ward it may see; it receives a
- * `snapshot` and then live `reading`, `score` and `alert` deltas for that ward. Documented in docs/feed.md.
+ * `snapshot` and then live `reading`, `score` and `alert` deltas for that ward, and a `roster` whenever
+ * an admission, transfer or discharge changes who is on it. Documented in docs/feed.md.
  */
 
 export const ClientFrame = z.discriminatedUnion('type', [
@@ -106,6 +107,11 @@ export const ServerFrame = z.discriminatedUnion('type', [
     user: z.string(),
     /** Roles the token names: notifications to them show as a banner on this console. */
     roles: z.array(z.string()).default([]),
+    /**
+     * The token names the role "ward lead": this console offers admitting, discharging and transferring
+     * patients (POST /api/v1/flow with the same token, which enforces it again).
+     */
+    wardLead: z.boolean().default(false),
     wards: z.array(z.object({ wardId: z.string(), name: z.string() })),
   }),
   z.object({
@@ -128,6 +134,22 @@ export const ServerFrame = z.discriminatedUnion('type', [
     /** Threshold bands shaded behind the charts, from the NEWS2 rule. */
     chartBands: ChartBands,
     /** Each patient's recent handover notes, newest first. */
+    handoverNotes: z.array(HandoverNote),
+  }),
+  /**
+   * Who is on the ward now, after an admission, transfer or discharge changed it: a console drops the
+   * patients not in `patientIds` and adds (or redraws) those in `patients`, keeping what it holds of
+   * the others. A console that finds an id it holds no view of asks for a snapshot (subscribes again).
+   */
+  z.object({
+    type: z.literal('roster'),
+    wardId: z.string(),
+    generatedAt: IsoTimestamp,
+    /** Every patient on the ward now, in no particular order. */
+    patientIds: z.array(z.string()),
+    /** The patients the change brought onto the ward, drawn as in a snapshot. */
+    patients: z.array(PatientView),
+    /** Their recent handover notes, newest first. */
     handoverNotes: z.array(HandoverNote),
   }),
   z.object({ type: z.literal('handoverNote'), wardId: z.string(), note: HandoverNote }),
