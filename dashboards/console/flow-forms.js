@@ -178,7 +178,7 @@ export function createAdmitDialog({ context, onDone }) {
         field('pathway', 'Pathway', pathway),
         choice('admission', 'Type of admission', ADMISSIONS),
         field('source', 'Referred by', source),
-        field('deviceIds', 'Devices to lend (optional)', devices, 'Device IDs from their labels, separated by commas, for example oxi-0012, bp-0012. Readings from them show for this patient from the time of admission. Without a device the patient is recorded but not listed on the console.'),
+        field('deviceIds', 'Devices to lend (optional)', devices, 'Device IDs from their labels, separated by commas, for example oxi-0012, bp-0012. Readings from them show for this patient from the time of admission.'),
         field('imdDecile', 'Deprivation decile, IMD (optional)', imd, '1 is the most deprived area, 10 the least. Leave blank if not known.'),
         timeField('at', 'Admitted at', 'admit-at', 'Your local time. Change it if the admission was earlier.'),
       ],
@@ -205,8 +205,7 @@ export function createAdmitDialog({ context, onDone }) {
     if (!answer.ok) return ui.showError(answer.field, answer.message);
     dialog.close();
     const beds = answer.beds ? ` ${answer.beds.occupied} of ${answer.beds.capacity} beds now in use.` : '';
-    // The console lists the patients whose devices are lent to them here.
-    const unlisted = request.body.deviceIds ? '' : ' No devices were lent, so the patient is not listed on this console.';
+    const unlisted = answer.listed ? '' : ' The patient is not in the registry, so they are counted in the beds but not listed on this console.';
     onDone({
       text: answer.duplicate ? `Admission of ${request.body.patientId} was already recorded.` : `Admitted ${request.body.patientId} to ${wardNames[wardId] || wardId}.${beds}${unlisted}`,
       warning: answer.capacityWarning,

@@ -152,12 +152,14 @@ export function plainMessage(message, { field, wardNames = {} } = {}) {
 export function readAnswer(kind, status, body, wardNames = {}) {
   body = body || {};
   if (status === 202) {
-    if (body.duplicate) return { ok: true, duplicate: true, beds: null, overCapacity: false, capacityWarning: null };
+    if (body.duplicate) return { ok: true, duplicate: true, beds: null, listed: true, overCapacity: false, capacityWarning: null };
     const beds = typeof body.occupied === 'number' && typeof body.capacity === 'number' ? { occupied: body.occupied, capacity: body.capacity } : null;
     return {
       ok: true,
       duplicate: false,
       beds,
+      // A patient not in the registry is counted, but has no name for a console to list.
+      listed: body.registered !== false,
       overCapacity: body.overCapacity === true,
       capacityWarning: body.overCapacity === true && beds ? `Over commissioned capacity: ${beds.occupied} of ${beds.capacity} beds in use.` : null,
     };

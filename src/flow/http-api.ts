@@ -24,7 +24,7 @@ const REQUESTS = {
 /** An answer to a flow request, whichever API it came through. */
 export interface FlowOutcome {
   status: 202 | 400 | 403 | 409 | 503;
-  body: { eventId?: string; duplicate?: boolean; occupied?: number; capacity?: number; overCapacity?: boolean; error?: string; field?: string; message?: string };
+  body: { eventId?: string; duplicate?: boolean; occupied?: number; capacity?: number; overCapacity?: boolean; registered?: boolean; error?: string; field?: string; message?: string };
   headers?: Record<string, string>;
 }
 
@@ -70,7 +70,10 @@ export function createFlowIntake(deps: { bus: Bus; registry: Registry; view: Flo
       deps.registry.applyFlow(event);
       const ward = deps.registry.ward(event.wardId)!;
       const occupied = deps.view.occupied(event.wardId);
-      return { status: 202, body: { eventId: event.eventId, occupied, capacity: ward.capacity, overCapacity: event.kind !== 'discharge' && occupied > ward.capacity } };
+      return {
+        status: 202,
+        body: { eventId: event.eventId, occupied, capacity: ward.capacity, overCapacity: event.kind !== 'discharge' && occupied > ward.capacity, registered: Boolean(deps.registry.patient(event.patientId)) },
+      };
     },
   };
 }

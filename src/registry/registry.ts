@@ -1,6 +1,6 @@
 import { REGISTRY_SETTER, type CapacitySource, type FlowEvent, type IntegratedCareSystem, type Device, type Enrolment, type Pathway, type Patient, type PatientSettings, type RegistryData, type Ward } from '../domain/index.ts';
 
-/** What an admission, transfer or discharge changed: whose devices, on which wards. */
+/** What an admission, transfer or discharge changed: who, on which wards (their list of patients, their devices). */
 export interface EnrolmentChange {
   patientId: string;
   /** The wards that gained or lost the patient. */
@@ -25,7 +25,7 @@ export interface Registry {
   system(icsId: string): IntegratedCareSystem | undefined;
   /** Who may send capacity snapshots, and for which service and provider. */
   capacitySources(): CapacitySource[];
-  /** Patients with at least one device enrolled on the ward at `at`. */
+  /** Patients with at least one device enrolled on the ward at `at`, or admitted to it by the flow. */
   patientsOfWard(wardId: string, at: Date): Patient[];
   pathwaysOf(patientId: string, at: Date): Pathway[];
   wardOf(patientId: string, at: Date): string | undefined;
@@ -46,8 +46,9 @@ export interface Registry {
   lendingProblem(patientId: string, deviceIds: readonly string[], at: Date): { field: string; message: string; conflict: boolean } | undefined;
   /**
    * Enrolments follow the flow: an admission enrols the devices it names from its time, a transfer
-   * moves the patient's enrolments to the new ward, a discharge ends them. Idempotent by event id;
-   * returns what changed, or undefined for a redelivery or an event that changes no enrolment.
+   * moves the patient's enrolments to the new ward, a discharge ends them; a registered patient is on
+   * the ward from admission to discharge, devices or not. Idempotent by event id; returns what
+   * changed, or undefined for a redelivery or an event that changes nothing the registry knows.
    */
   applyFlow(event: FlowEvent): EnrolmentChange | undefined;
   /** Called after each change `applyFlow` makes. */
@@ -158,27 +159,51 @@ export function createRegistry(data: RegistryData): Registry {
   /** The patient's enrolments not ended by `at` (including any starting later). */
   const openAt = (patientId: string, at: number) => (byPatient.get(patientId) ?? []).filter((e) => e.until === undefined || at < Date.parse(e.until));
 
+  /**
+   * Registered patients' time on wards by the flow, devices or not: a patient admitted before any
+   * device is lent is on the ward all the same, and consoles list them.
+   */
+  const flowStays = new Map<string, Array<{ wardId: string; pathway: Pathway; from: number; until?: number }>>();
+  const stayAt = (patientId: string, at: number) => flowStays.get(patientId)?.find((st) => st.from <= at && (st.until === undefined || at < st.until));
+  function followStay(event: FlowEvent, at: number): string[] {
+    if (!patients.has(event.patientId)) return [];
+    const list = flowStays.get(event.patientId) ?? [];
+    flowStays.set(event.patientId, list);
+    if (event.kind === 'admit') {
+      if (!wards.has(event.wardId)) return [];
+      list.push({ wardId: event.wardId, pathway: event.pathway, from: at });
+      return [event.wardId];
+    }
+    const fromWard = event.kind === 'transfer' ? event.fromWardId : event.wardId;
+    const open = list.find((st) => st.wardId === fromWard && (st.until === undefined || at < st.until));
+    if (!open) return [];
+    open.until = at;
+    if (event.kind === 'discharge' || !wards.has(event.wardId)) return [fromWard];
+    list.push({ wardId: event.wardId, pathway: event.pathway ?? open.pathway, from: at });
+    return [fromWard, event.wardId];
+  }
+
   function applyFlow(event: FlowEvent): EnrolmentChange | undefined {
     if (flowApplied.has(event.eventId)) return undefined;
     flowApplied.add(event.eventId);
     const at = Date.parse(event.at);
-    let wardIds: string[] = [];
+    let wardIds: string[] = followStay(event, at);
     if (event.kind === 'admit') {
       for (const deviceId of event.deviceIds ?? []) {
         // The intake checked these; a record that no longer fits (e.g. replayed against other seeds) enrols what it can.
         if (!devices.has(deviceId) || !patients.has(event.patientId) || !wards.has(event.wardId)) continue;
         if ((byDevice.get(deviceId) ?? []).some((e) => e.patientId !== event.patientId && (e.until === undefined || at < Date.parse(e.until)))) continue;
         enrol({ deviceId, patientId: event.patientId, wardId: event.wardId, pathway: event.pathway, from: event.at });
-        wardIds = [event.wardId];
+        wardIds = [...new Set([...wardIds, event.wardId])];
       }
     } else {
       for (const e of openAt(event.patientId, at)) {
         if (event.kind === 'transfer' && e.wardId !== event.fromWardId) continue;
         end(e, event.at);
-        wardIds = [e.wardId];
+        wardIds = [...new Set([...wardIds, e.wardId])];
         if (event.kind === 'transfer' && wards.has(event.wardId)) {
           enrol({ deviceId: e.deviceId, patientId: e.patientId, wardId: event.wardId, pathway: event.pathway ?? e.pathway, from: event.at });
-          wardIds = [e.wardId, event.wardId];
+          wardIds = [...new Set([...wardIds, event.wardId])];
         }
       }
     }
@@ -203,10 +228,17 @@ export function createRegistry(data: RegistryData): Registry {
       for (const [patientId] of byPatient) {
         if (activeOf(patientId, at).some((e) => e.wardId === wardId)) out.push(patients.get(patientId)!);
       }
+      for (const [patientId] of flowStays) {
+        if (stayAt(patientId, at.getTime())?.wardId === wardId && !out.some((p) => p.patientId === patientId)) out.push(patients.get(patientId)!);
+      }
       return out;
     },
-    pathwaysOf: (patientId, at) => [...new Set(activeOf(patientId, at).map((e) => e.pathway))],
-    wardOf: (patientId, at) => activeOf(patientId, at)[0]?.wardId,
+    pathwaysOf(patientId, at) {
+      const enrolled = [...new Set(activeOf(patientId, at).map((e) => e.pathway))];
+      const stay = enrolled.length ? undefined : stayAt(patientId, at.getTime());
+      return stay ? [stay.pathway] : enrolled;
+    },
+    wardOf: (patientId, at) => activeOf(patientId, at)[0]?.wardId ?? stayAt(patientId, at.getTime())?.wardId,
     settingsAt(patientId, at) {
       const versions = versionsOf(patientId);
       if (!versions) return undefined;

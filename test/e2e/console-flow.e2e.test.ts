@@ -248,7 +248,7 @@ describe('admitting, transferring and discharging from the console', () => {
 
   it('warns when an admission takes the ward beyond its commissioned beds, and still records it', async () => {
     const page = await openConsole(lead, { ward: 'ward-hf' });
-    // Fill Heart Failure Virtual Ward (25 beds) through the API: patients without devices, on no console list.
+    // Fill Heart Failure Virtual Ward (25 beds) through the API: patients not in the registry, counted but on no console list.
     let answer = await postFlow({ kind: 'admit', patientId: 'pt-full-0', wardId: 'ward-hf', pathway: 'heart-failure', admission: 'step-down', source: 'acute-discharge', at: new Date().toISOString() });
     for (let i = 1; answer.status === 202 && (answer.body.occupied as number) < (answer.body.capacity as number); i++) {
       answer = await postFlow({ kind: 'admit', patientId: `pt-full-${i}`, wardId: 'ward-hf', pathway: 'heart-failure', admission: 'step-down', source: 'acute-discharge', at: new Date().toISOString() });
@@ -265,7 +265,7 @@ describe('admitting, transferring and discharging from the console', () => {
     const warning = page.locator('[data-testid="flow-result"] [data-testid="flow-warning"]');
     await warning.waitFor({ timeout: 10_000 });
     expect(await warning.textContent()).toBe('Over commissioned capacity: 26 of 25 beds in use.');
-    expect(await page.locator('[data-testid="flow-result-text"]').textContent()).toContain('No devices were lent, so the patient is not listed on this console.');
+    expect(await page.locator('[data-testid="flow-result-text"]').textContent()).toContain('The patient is not in the registry, so they are counted in the beds but not listed on this console.');
     await page.close();
   });
 

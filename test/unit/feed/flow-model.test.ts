@@ -65,6 +65,8 @@ describe('the server’s answer in words', () => {
     expect(readAnswer('admit', 202, { eventId: 'e', occupied: 12, capacity: 40, overCapacity: false })).toMatchObject({ ok: true, beds: { occupied: 12, capacity: 40 }, capacityWarning: null });
     expect(readAnswer('admit', 202, { eventId: 'e', occupied: 41, capacity: 40, overCapacity: true })).toMatchObject({ ok: true, overCapacity: true, capacityWarning: 'Over commissioned capacity: 41 of 40 beds in use.' });
     expect(readAnswer('admit', 202, { eventId: 'e', duplicate: true })).toMatchObject({ ok: true, duplicate: true });
+    expect(readAnswer('admit', 202, { eventId: 'e', occupied: 3, capacity: 40, overCapacity: false, registered: true })).toMatchObject({ listed: true });
+    expect(readAnswer('admit', 202, { eventId: 'e', occupied: 3, capacity: 40, overCapacity: false, registered: false })).toMatchObject({ listed: false });
   });
 
   it('puts an error beside the field it names, without the field’s code name', () => {

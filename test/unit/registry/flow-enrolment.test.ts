@@ -68,6 +68,24 @@ describe('enrolments follow the patient flow', () => {
     expect(registry.lendingProblem('p9', [], at('2026-03-01T00:00:00Z'))).toBeUndefined();
   });
 
+  it('lists a registered patient admitted without devices on the ward, until discharge', () => {
+    const registry = createRegistry(data());
+    expect(registry.applyFlow(admit({ eventId: 'e-p2', patientId: 'p2', deviceIds: undefined, pathway: 'copd' }))).toEqual({ patientId: 'p2', wardIds: ['w1'], at: '2026-03-01T10:00:00Z' });
+    const on = (iso: string, ward = 'w1') => registry.patientsOfWard(ward, at(iso)).map((p) => p.patientId).sort();
+    expect(on('2026-03-01T09:59:00Z')).toEqual(['p3']);
+    expect(on('2026-03-01T10:00:00Z')).toEqual(['p2', 'p3']);
+    expect(registry.wardOf('p2', at('2026-03-02T00:00:00Z'))).toBe('w1');
+    expect(registry.pathwaysOf('p2', at('2026-03-02T00:00:00Z'))).toEqual(['copd']);
+    expect(registry.devicesOf('p2', at('2026-03-02T00:00:00Z'))).toEqual([]);
+    registry.applyFlow(FlowEvent.parse({ eventId: 'e-p2-t', kind: 'transfer', patientId: 'p2', fromWardId: 'w1', wardId: 'w2', at: '2026-03-03T00:00:00Z', by: 'lead' }));
+    expect(on('2026-03-04T00:00:00Z')).toEqual(['p3']);
+    expect(on('2026-03-04T00:00:00Z', 'w2')).toEqual(['p2']);
+    expect(registry.pathwaysOf('p2', at('2026-03-04T00:00:00Z'))).toEqual(['copd']);
+    expect(registry.applyFlow(FlowEvent.parse({ eventId: 'e-p2-d', kind: 'discharge', patientId: 'p2', wardId: 'w2', outcome: 'ed', at: '2026-03-05T00:00:00Z', by: 'lead' }))).toEqual({ patientId: 'p2', wardIds: ['w2'], at: '2026-03-05T00:00:00Z' });
+    expect(on('2026-03-06T00:00:00Z', 'w2')).toEqual([]);
+    expect(registry.wardOf('p2', at('2026-03-06T00:00:00Z'))).toBeUndefined();
+  });
+
   it('absorbs a redelivered event and tells listeners once per change', () => {
     const registry = createRegistry(data());
     const seen: EnrolmentChange[] = [];
@@ -76,8 +94,8 @@ describe('enrolments follow the patient flow', () => {
     expect(registry.applyFlow(admit())).toBeUndefined();
     expect(registry.patientsOfWard('w1', at('2026-03-02T00:00:00Z'))).toHaveLength(2);
     expect(registry.enrolmentAt('ox1', at('2026-03-02T00:00:00Z'))).toBeDefined();
-    // An admission lending nothing changes no enrolment.
-    expect(registry.applyFlow(admit({ eventId: 'e-other', patientId: 'p2', deviceIds: [] }))).toBeUndefined();
+    // An unregistered patient's admission changes nothing the registry knows (reports still count it).
+    expect(registry.applyFlow(admit({ eventId: 'e-other', patientId: 'p-unregistered', deviceIds: [] }))).toBeUndefined();
     stop();
     registry.applyFlow(FlowEvent.parse({ eventId: 'e-d', kind: 'discharge', patientId: 'p1', wardId: 'w1', outcome: 'died', at: '2026-03-03T00:00:00Z', by: 'lead' }));
     expect(seen).toEqual([{ patientId: 'p1', wardIds: ['w1'], at: '2026-03-01T10:00:00Z' }]);
