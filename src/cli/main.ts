@@ -190,7 +190,7 @@ async function mqttAuth(args: string[]): Promise<void> {
   await writeFile(join(values.out, 'passwd'), mosquittoPasswordLines(data, { deviceSecret, ingestUser: username, ingestPassword: password, ...(capacitySecret ? { capacitySecret } : {}) }), { mode: 0o600 });
   await writeFile(join(values.out, 'acl'), mosquittoAcl({ ingestUser: username, capacitySources }));
   process.stdout.write(
-    `wrote ${join(values.out, 'passwd')} (enrolled devices, ${capacitySources.length} capacity sources and ingest; hash it with mosquitto_passwd -U) and ${join(values.out, 'acl')}\n`,
+    `wrote ${join(values.out, 'passwd')} (registered devices, ${capacitySources.length} capacity sources and ingest; hash it with mosquitto_passwd -U) and ${join(values.out, 'acl')}\n`,
   );
   if (sources.size && !capacitySecret) {
     process.stderr.write(`vw mqtt-auth: VW_CAPACITY_SECRET is not set, so capacity sources (${[...sources.keys()].join(', ')}) cannot connect to the broker; they can still post to the HTTP API\n`);

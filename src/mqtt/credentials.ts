@@ -15,20 +15,19 @@ export function devicePassword(secret: string, deviceId: string): string {
 }
 
 /**
- * Plain `user:password` lines, for `mosquitto_passwd -U` to hash in place: ingest, every device
- * with an enrolment that has not ended, and, given the capacity secret, every capacity source. A
- * device in the store cupboard cannot connect at all.
+ * Plain `user:password` lines, for `mosquitto_passwd -U` to hash in place: ingest, every device in
+ * the registry, and, given the capacity secret, every capacity source. Devices are lent and returned
+ * with admissions and discharges (the flow), which a broker's password file cannot follow, so any
+ * registered device may connect; ingest files a reading only under the patient the device is lent to
+ * at the reading's time and refuses the rest (`device_not_enrolled`). A device retired from the
+ * registry cannot connect at all.
  */
 export function mosquittoPasswordLines(
   registry: RegistryData,
-  options: { deviceSecret: string; ingestUser: string; ingestPassword: string; capacitySecret?: string; now?: Date },
+  options: { deviceSecret: string; ingestUser: string; ingestPassword: string; capacitySecret?: string },
 ): string {
-  const now = (options.now ?? new Date()).getTime();
-  const enrolled = new Set(registry.enrolments.filter((e) => e.until === undefined || Date.parse(e.until) > now).map((e) => e.deviceId));
   const lines = [`${options.ingestUser}:${options.ingestPassword}`];
-  for (const device of registry.devices) {
-    if (enrolled.has(device.deviceId)) lines.push(`${device.deviceId}:${devicePassword(options.deviceSecret, device.deviceId)}`);
-  }
+  for (const device of registry.devices) lines.push(`${device.deviceId}:${devicePassword(options.deviceSecret, device.deviceId)}`);
   if (options.capacitySecret) {
     for (const source of registry.capacitySources ?? []) lines.push(`${source.sourceId}:${capacitySourceToken(options.capacitySecret, source.sourceId)}`);
   }

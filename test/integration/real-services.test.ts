@@ -142,6 +142,35 @@ describeWith(
       await until('ingest to refuse the mismatched payload', async () => (await metricOf(roles.ingest!.url, 'vw_readings_rejected_total', 'reason="device_mismatch"')) === before + 1);
     }, 60_000);
 
+    it('enrols an admitted patient’s device in the ingest process, and ends the enrolment at discharge', async () => {
+      const lead = await createTokenAuthority({ secret: tokenSecret, issuer: 'vw' }).issue({ sub: 'lead.it', wards: ['ward-it'], roles: ['ward lead'] });
+      const flow = (body: unknown) => fetch(`${roles.feed!.url}/api/v1/flow`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${lead}` }, body: JSON.stringify(body) });
+      const admittedAt = new Date(Date.now() - 60_000).toISOString();
+      const admitted = await flow({ kind: 'admit', patientId: 'it-p041', wardId: 'ward-it', pathway: 'copd', admission: 'step-up', source: 'nhs111', at: admittedAt, deviceIds: ['it-oxi041'] });
+      expect(admitted.status).toBe(202);
+      // The feed process took the admission; the ingest process learns of it from the flow topic. The
+      // device sends again each second (as a pulse oximeter in use does) until a reading reaches the patient.
+      let n = 0;
+      await until('a reading of the lent device to reach the admitted patient', async () => {
+        await publish('it-oxi041', { type: 'spo2', value: 95 - (n++ % 3), unit: '%', ts: new Date(Date.now() - 1000).toISOString() });
+        return readingsSeen.some((r) => r.deviceId === 'it-oxi041');
+      }, 30_000);
+      expect(readingsSeen.find((r) => r.deviceId === 'it-oxi041')).toMatchObject({ patientId: 'it-p041', wardId: 'ward-it' });
+
+      const dischargedAt = new Date(Date.now() - 500).toISOString();
+      expect((await flow({ kind: 'discharge', patientId: 'it-p041', wardId: 'ward-it', outcome: 'care-completed', at: dischargedAt })).status).toBe(202);
+      const rejectedBefore = await metricOf(roles.ingest!.url, 'vw_readings_rejected_total', 'reason="device_not_enrolled"');
+      const seenBefore = readingsSeen.filter((r) => r.deviceId === 'it-oxi041').length;
+      // Readings measured after the discharge belong to nobody: refused with a reason, never filed under the patient.
+      await until('ingest to refuse readings after the discharge', async () => {
+        await publish('it-oxi041', { type: 'spo2', value: 97, unit: '%', ts: new Date().toISOString() });
+        return (await metricOf(roles.ingest!.url, 'vw_readings_rejected_total', 'reason="device_not_enrolled"')) > rejectedBefore;
+      }, 30_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(readingsSeen.filter((r) => r.deviceId === 'it-oxi041' && Date.parse(r.ts) >= Date.parse(dischargedAt))).toEqual([]);
+      expect(readingsSeen.filter((r) => r.deviceId === 'it-oxi041').length).toBeGreaterThanOrEqual(seenBefore);
+    }, 90_000);
+
     it('loses no reading and duplicates no alert when a rules process is killed mid-stream', async () => {
       // Patient 1 is left out: the first test gave it a newer reading, which these older ones would not displace.
       const patients = Array.from({ length: 39 }, (_, i) => i + 2);

@@ -20,7 +20,6 @@ const registry: RegistryData = {
     { sourceId: 'cap-111', service: 'nhs111', providerId: '111-NWEST' },
   ],
 };
-const now = new Date('2026-06-01T00:00:00Z');
 
 describe('Mosquitto credentials from the registry', () => {
   it('derives a stable password per device that differs between devices and secrets', () => {
@@ -29,19 +28,19 @@ describe('Mosquitto credentials from the registry', () => {
     expect(devicePassword('secret-one-123456', 'oxi-1')).not.toBe(devicePassword('secret-two-123456', 'oxi-1'));
   });
 
-  it('lists ingest and only currently enrolled devices', () => {
-    const lines = mosquittoPasswordLines(registry, { deviceSecret: 's'.repeat(16), ingestUser: 'vw-ingest', ingestPassword: 'pw', now })
+  it('lists ingest and every registered device, lent now or not: admissions lend them without touching the broker', () => {
+    const lines = mosquittoPasswordLines(registry, { deviceSecret: 's'.repeat(16), ingestUser: 'vw-ingest', ingestPassword: 'pw' })
       .trim()
       .split('\n');
-    expect(lines.map((l) => l.split(':')[0])).toEqual(['vw-ingest', 'oxi-1']);
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['vw-ingest', 'oxi-1', 'returned-1', 'spare-1']);
     expect(lines[1]).toBe(`oxi-1:${devicePassword('s'.repeat(16), 'oxi-1')}`);
   });
 
   it('gives each capacity source its token as password, given the capacity secret', () => {
-    const lines = mosquittoPasswordLines(registry, { deviceSecret: 's'.repeat(16), ingestUser: 'vw-ingest', ingestPassword: 'pw', capacitySecret: 'c'.repeat(16), now })
+    const lines = mosquittoPasswordLines(registry, { deviceSecret: 's'.repeat(16), ingestUser: 'vw-ingest', ingestPassword: 'pw', capacitySecret: 'c'.repeat(16) })
       .trim()
       .split('\n');
-    expect(lines.map((l) => l.split(':')[0])).toEqual(['vw-ingest', 'oxi-1', 'cap-amb', 'cap-111']);
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['vw-ingest', 'oxi-1', 'returned-1', 'spare-1', 'cap-amb', 'cap-111']);
     expect(lines).toContain(`cap-amb:${capacitySourceToken('c'.repeat(16), 'cap-amb')}`);
     expect(lines).toContain(`cap-111:${capacitySourceToken('c'.repeat(16), 'cap-111')}`);
   });
