@@ -218,7 +218,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       metrics: metrics.registry,
       health,
       routes: apiRoutes,
-      ...(feed ? { consoleDir: CONSOLE_DIR, extraFiles: CONSOLE_VENDOR_FILES, onFeedUpgrade: feed.handleUpgrade } : {}),
+      ...(feed ? { consoleDir: CONSOLE_DIR, plannerDir: join(CONSOLE_DIR, '..', 'planner'), extraFiles: CONSOLE_VENDOR_FILES, onFeedUpgrade: feed.handleUpgrade } : {}),
     });
     stops.push(http.close);
     if (feed) stops.push(feed.stop);

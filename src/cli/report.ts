@@ -2,9 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config.ts';
 import { parseJsonl } from './jsonl.ts';
-import { Alert, CapacitySnapshot, FlowEvent, Referral, RegistryData } from '../domain/index.ts';
+import { Alert, CapacitySnapshot, FlowEvent, Reading, Referral, RegistryData, type Ward } from '../domain/index.ts';
 import { loadYamlAs } from '../config/yaml-file.ts';
-import { londonInstant } from '../reports/flow-measures.ts';
+import { londonInstant, type ReadingHour } from '../reports/flow-measures.ts';
 import { capacityReport, REPORT_FORMATS as FORMATS } from '../reports/capacity-report.ts';
 import { londonDay } from '../rules/engine/calendar.ts';
 
@@ -41,7 +41,7 @@ function fraction(text: string | undefined, flag: string, fallback: number, low:
 }
 
 export const REPORT_USAGE =
-  'usage: vw report capacity --ics ID --from YYYY-MM-DD --to YYYY-MM-DD --format html|csv|json --seeds registry.yaml --flow flow.jsonl [--alerts alerts.jsonl] [--referrals referrals.jsonl] [--capacity capacity.jsonl] [--census-hour 8] [--target-occupancy 0.85] [--probability 0.95] [--surge-factor 1.6] [--out FILE]';
+  'usage: vw report capacity --ics ID --from YYYY-MM-DD --to YYYY-MM-DD --format html|csv|json --seeds registry.yaml --flow flow.jsonl [--alerts alerts.jsonl] [--referrals referrals.jsonl] [--capacity capacity.jsonl] [--readings readings.jsonl] [--expected-every-hours 24] [--census-hour 8] [--target-occupancy 0.85] [--probability 0.95] [--surge-factor 1.6] [--out FILE]';
 
 export async function reportCommand(args: string[]): Promise<void> {
   let parsed;
@@ -57,6 +57,8 @@ export async function reportCommand(args: string[]): Promise<void> {
         seeds: { type: 'string' },
         flow: { type: 'string' },
         alerts: { type: 'string' },
+        readings: { type: 'string' },
+        'expected-every-hours': { type: 'string' },
         referrals: { type: 'string' },
         capacity: { type: 'string' },
         'census-hour': { type: 'string' },
@@ -84,6 +86,7 @@ export async function reportCommand(args: string[]): Promise<void> {
   if (!/^\d{1,2}$/.test(values['census-hour'] ?? '8') || censusHour > 23) throw new ConfigError(`vw report: --census-hour must be a whole hour 0–23, not '${values['census-hour']}'`);
   const targetOccupancy = fraction(values['target-occupancy'], '--target-occupancy', 0.85, 0, 1, 'a share of beds above 0 and at most 1, e.g. 0.85');
   const probability = fraction(values.probability, '--probability', 0.95, 0, 0.9999, 'a probability above 0 and below 1, e.g. 0.95');
+  const expectedEveryHours = fraction(values['expected-every-hours'], '--expected-every-hours', 24, 0, 24 * 14, 'hours a patient may go without a reading before the time counts as missing, e.g. 24');
   const surgeFactor = fraction(values['surge-factor'], '--surge-factor', 1.6, 0, 100, 'a factor above 0 by which step-up referrals from ambulance and 111 rise, e.g. 1.6');
 
   // UK calendar days, --to inclusive: from 00:00 UK on the first day to 00:00 UK on the day after the last.
@@ -107,8 +110,9 @@ export async function reportCommand(args: string[]): Promise<void> {
   const alerts = values.alerts ? parseJsonl(Alert, 'an alert', values.alerts, await readText(values.alerts, '--alerts'), refusal) : [];
   const referrals = values.referrals ? parseJsonl(Referral, 'a referral', values.referrals, await readText(values.referrals, '--referrals'), refusal) : [];
   const snapshots = values.capacity ? parseJsonl(CapacitySnapshot, 'a capacity snapshot', values.capacity, await readText(values.capacity, '--capacity'), refusal) : undefined;
+  const readingHours = values.readings ? readingHoursOf(parseJsonl(Reading, 'a reading', values.readings, await readText(values.readings, '--readings'), refusal), wards) : undefined;
   const { output, report } = capacityReport(
-    { wards, systems: registry.systems ?? [], events, alerts, referrals, ...(snapshots ? { snapshots } : {}) },
+    { wards, systems: registry.systems ?? [], events, alerts, referrals, ...(snapshots ? { snapshots } : {}), ...(readingHours ? { readingHours, expectedEveryHours } : {}) },
     { ics, from, to, fromDate: values.from!, toDate: values.to!, format, censusHour, targetOccupancy, probability, surgeFactor, ...(values.title ? { title: values.title } : {}) },
   );
   if (report.problems.length) process.stderr.write(`vw report: left out ${report.problems.length} flow events that make no sense in order (see "problems" in --format json)\n`);
@@ -116,4 +120,21 @@ export async function reportCommand(args: string[]): Promise<void> {
     await writeFile(values.out, output);
     process.stderr.write(`vw report: wrote ${values.out}\n`);
   } else process.stdout.write(output);
+}
+
+/** The hours each patient sent readings in on the ICS's wards, as the stores answer them. */
+function readingHoursOf(readings: readonly Reading[], wards: readonly Ward[]): ReadingHour[] {
+  const wardIds = new Set(wards.map((w) => w.wardId));
+  const seen = new Set<string>();
+  const out: ReadingHour[] = [];
+  for (const r of readings) {
+    if (!wardIds.has(r.wardId)) continue;
+    const t = Date.parse(r.ts);
+    const hour = t - (t % 3_600_000);
+    const key = `${r.patientId}\u0000${hour}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ patientId: r.patientId, hour });
+  }
+  return out;
 }

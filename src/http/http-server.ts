@@ -40,6 +40,8 @@ export async function startHttpServer(options: {
   metrics: MetricsRegistry;
   health: HealthCheck[];
   consoleDir?: string;
+  /** The planner view's static files, served at /planner/<name> (its index.html at /planner/). */
+  plannerDir?: string;
   /** Extra static files, by URL path (e.g. the chart library from node_modules). */
   extraFiles?: Record<string, string>;
   /** API endpoints of the roles in this process. */
@@ -55,6 +57,14 @@ export async function startHttpServer(options: {
     }
     const index = files.get('/index.html');
     if (index) files.set('/', index);
+  }
+  if (options.plannerDir) {
+    for (const name of await readdir(options.plannerDir)) {
+      const type = CONTENT_TYPES[extname(name)];
+      if (type) files.set(`/planner/${name}`, { body: await readFile(join(options.plannerDir, name)), type });
+    }
+    const index = files.get('/planner/index.html');
+    if (index) files.set('/planner/', index);
   }
   for (const [path, file] of Object.entries(options.extraFiles ?? {})) {
     const type = CONTENT_TYPES[extname(file)];
@@ -89,6 +99,10 @@ export async function startHttpServer(options: {
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': options.metrics.contentType }).end(await options.metrics.metrics());
+      return;
+    }
+    if (path === '/planner' && files.has('/planner/')) {
+      res.writeHead(308, { location: '/planner/' }).end();
       return;
     }
     const file = files.get(path);

@@ -1,10 +1,11 @@
 import type { Alert, CapacitySnapshot, FlowEvent, IntegratedCareSystem, Referral, Ward } from '../domain/index.ts';
-import { flowReport, type FlowInput, type FlowReport } from './flow-measures.ts';
+import { flowReport, type FlowInput, type FlowReport, type ReadingHour } from './flow-measures.ts';
 import { monthlyReports, weeklyReports } from './monthly.ts';
 import { commissionedBeds, planBeds } from './planning.ts';
 import { dailyPressure, periodPressure, type PressureProviders } from './pressure.ts';
 import { reportCsv } from './render-csv.ts';
 import { reportHtml } from './render-html.ts';
+import { DISCLOSURE_CONTROL, suppressReports } from './suppress.ts';
 
 export const REPORT_FORMATS = ['html', 'csv', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -35,8 +36,20 @@ function providerOf(wards: readonly Ward[], key: 'ambulanceService' | 'nhs111Pro
  * The capacity report of one ICS for a period, in one format, from whatever holds the records (files
  * for `vw report capacity`, the store for the reports API): the one place both assemble it.
  */
+export interface CapacityReportData {
+  wards: readonly Ward[];
+  systems: readonly IntegratedCareSystem[];
+  events: readonly FlowEvent[];
+  alerts: readonly Alert[];
+  referrals: readonly Referral[];
+  snapshots?: readonly CapacitySnapshot[];
+  /** Without them, device adherence and missing data are not measured. */
+  readingHours?: readonly ReadingHour[];
+  expectedEveryHours?: number;
+}
+
 export function capacityReport(
-  data: { wards: readonly Ward[]; systems: readonly IntegratedCareSystem[]; events: readonly FlowEvent[]; alerts: readonly Alert[]; referrals: readonly Referral[]; snapshots?: readonly CapacitySnapshot[] },
+  data: CapacityReportData,
   options: { ics: string; from: Date; to: Date; fromDate: string; toDate: string; format: ReportFormat; censusHour: number; targetOccupancy: number; probability: number; surgeFactor: number; title?: string },
 ): { output: string; report: FlowReport } {
   const { ics, from, to, censusHour } = options;
@@ -52,6 +65,8 @@ export function capacityReport(
     systems: data.systems.filter((s) => s.icsId === ics),
     alerts: newest(data.alerts, (a) => a.alertId).filter((a) => wardIds.has(a.wardId)),
     referrals: newest(data.referrals, (r) => r.referralId).filter((r) => wardIds.has(r.wardId)),
+    ...(data.readingHours ? { readingHours: data.readingHours } : {}),
+    ...(data.expectedEveryHours ? { expectedEveryHours: data.expectedEveryHours } : {}),
   };
   const report = flowReport(input, { from, to, censusHour });
   const monthly = monthlyReports(input, from, to, { censusHour, levels: ['ics', 'provider', 'ward'] });
@@ -64,18 +79,21 @@ export function capacityReport(
     ? { providers, daily: dailyPressure(snapshots, providers, from, to), monthly: periodPressure(snapshots, providers, monthly.periods) }
     : undefined;
 
+  // One disclosure control over everything any format publishes, so each figure is withheld alike in all.
+  const weekly = weeklyReports(input, from, to, { censusHour, levels: ['ics'] });
+  const shown = suppressReports({ report, monthly, weekly, plan: { plan, events: wardEvents }, wards });
+
   let output: string;
   if (options.format === 'json') {
-    output = `${JSON.stringify({ ics, report, monthly: monthly.periods.map(({ period, from: f, to: t, report: r }) => ({ period, from: f, to: t, groups: r.groups })), plan, pressure: pressure ?? null }, null, 2)}\n`;
-  } else if (options.format === 'csv') output = reportCsv(monthly, pressure ? { pressure: pressure.monthly } : {});
+    output = `${JSON.stringify({ ics, disclosureControl: DISCLOSURE_CONTROL, report: shown.report, monthly: shown.monthly!.periods.map(({ period, from: f, to: t, report: r }) => ({ period, from: f, to: t, groups: r.groups })), plan: shown.plan, pressure: pressure ?? null }, null, 2)}\n`;
+  } else if (options.format === 'csv') output = reportCsv(shown.monthly!, pressure ? { pressure: pressure.monthly } : {});
   else {
     const name = input.systems[0]?.name ?? ics;
-    const weekly = weeklyReports(input, from, to, { censusHour, levels: ['ics'] });
-    output = reportHtml(report, monthly, {
+    output = reportHtml(shown.report, shown.monthly!, {
       title: options.title ?? `Virtual ward capacity and flow: ${name}, ${options.fromDate} to ${options.toDate}`,
       generatedAt: new Date(),
-      weekly,
-      plan,
+      weekly: shown.weekly!,
+      plan: shown.plan!,
       ...(pressure ? { pressure: { providers, daily: pressure.daily } } : {}),
     });
   }

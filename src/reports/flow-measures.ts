@@ -175,15 +175,17 @@ export interface FlowInput {
   referrals?: readonly Referral[];
   /** The hours in which each patient sent readings; without them monitoring is not measured. */
   readingHours?: readonly ReadingHour[];
+  /** The longest a patient may go without a reading before the time counts as missing (default 24). */
+  expectedEveryHours?: number;
 }
 
 /**
  * Every measure for every group (the ICS, each provider, ward and pathway) over [from, to): UK calendar
  * days from `from`'s to the one before `to`'s, occupancy counted at `censusHour` UK time each day.
  */
-export function flowReport(input: FlowInput, options: { from: Date; to: Date; censusHour?: number; levels?: GroupLevel[]; expectedEveryHours?: number }): FlowReport {
+export function flowReport(input: FlowInput, options: { from: Date; to: Date; censusHour?: number; levels?: GroupLevel[] }): FlowReport {
   const censusHour = options.censusHour ?? 8;
-  const expectedEveryMs = (options.expectedEveryHours ?? DEFAULT_EXPECTED_EVERY_HOURS) * HOUR_MS;
+  const expectedEveryMs = (input.expectedEveryHours ?? DEFAULT_EXPECTED_EVERY_HOURS) * HOUR_MS;
   const hoursOf = input.readingHours ? readingHoursByPatient(input.readingHours) : undefined;
   const from = options.from.getTime();
   const to = options.to.getTime();

@@ -5,8 +5,11 @@ import type { Registry } from '../registry/registry.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
 import { capacityReport, REPORT_FORMATS, type ReportFormat } from './capacity-report.ts';
 import { londonInstant } from './flow-measures.ts';
+import { reportDataFromStore } from './store-data.ts';
 
 export const REPORT_PATH = '/api/v1/reports/capacity';
+/** The ICSs a planner's token covers, for the planner view to choose from. */
+export const SYSTEMS_PATH = '/api/v1/reports/systems';
 /** The role a console token must name to read reports; its wards must include every ward of the ICS. */
 export const PLANNER_ROLE = 'planner';
 const DAY_MS = 86_400_000;
@@ -22,16 +25,29 @@ const CONTENT_TYPE: Record<ReportFormat, string> = {
  * GET /api/v1/reports/capacity?ics=QXX&from=YYYY-MM-DD&to=YYYY-MM-DD&format=html|csv|json: the capacity
  * report of an ICS from the running store, for a planner (a token naming the role "planner" and
  * granting every ward of the ICS). The same report as `vw report capacity`; aggregates only.
+ *
+ * GET /api/v1/reports/systems: `{ systems: [{ icsId, name }] }`, the ICSs every ward of which the
+ * planner's token grants (the ones it can have reports of); 403 for a token without the role.
  */
 export function reportsApi(deps: { store: TimeSeriesStore; registry: Registry; tokens: TokenAuthority; logger: Logger }): ApiRoute {
   return {
     method: 'GET',
-    path: REPORT_PATH,
-    async handle(req, res) {
+    path: /^\/api\/v1\/reports\/(capacity|systems)$/,
+    async handle(req, res, [what]) {
       const token = bearerToken(req);
       const user = token ? await deps.tokens.verify(token) : undefined;
       if (!user) {
         sendJson(res, 401, { error: 'unauthorized', message: 'send a planner’s token as Authorization: Bearer <token>' }, { 'www-authenticate': 'Bearer realm="vw-reports"' });
+        return;
+      }
+      if (what === 'systems') {
+        if (!user.roles.has(PLANNER_ROLE)) {
+          sendJson(res, 403, { error: 'forbidden', message: `reports need a token naming the role ${PLANNER_ROLE}` });
+          return;
+        }
+        const wards = deps.registry.wards();
+        const ids = [...new Set(wards.flatMap((w) => (w.ics ? [w.ics] : [])))].filter((ics) => wards.every((w) => w.ics !== ics || user.wards.has(w.wardId))).sort();
+        sendJson(res, 200, { systems: ids.map((icsId) => ({ icsId, name: deps.registry.system(icsId)?.name ?? icsId })) });
         return;
       }
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -59,18 +75,10 @@ export function reportsApi(deps: { store: TimeSeriesStore; registry: Registry; t
       }
       const from = new Date(londonInstant(first.day, 0));
       const to = new Date(londonInstant(last.day + 1, 0));
-      const wardIds = wards.map((w) => w.wardId);
-      const range = { since: from, until: new Date(to.getTime() - 1) };
-      // Spells open at the start began before it: flow is read from the beginning.
-      const [events, alerts, referrals, snapshots] = await Promise.all([
-        deps.store.flowEvents(wardIds, { since: new Date(0), until: range.until }),
-        deps.store.alerts(wardIds, range),
-        Promise.all(wardIds.map((w) => deps.store.referrals(w, range))).then((lists) => lists.flat()),
-        deps.store.capacity([...new Set(wards.flatMap((w) => [w.ambulanceService, w.nhs111Provider].filter((p): p is string => Boolean(p))).concat(ics))], range),
-      ]);
       const system = deps.registry.system(ics);
+      const data = await reportDataFromStore(deps.store, { wards, ...(system ? { system } : {}), icsId: ics }, from, to);
       const { output } = capacityReport(
-        { wards, systems: system ? [system] : [], events, alerts, referrals, snapshots },
+        data,
         { ics, from, to, fromDate: first.text, toDate: last.text, format, censusHour: 8, targetOccupancy: 0.85, probability: 0.95, surgeFactor: 1.6 },
       );
       deps.logger.info({ ics, format, days: last.day - first.day + 1, user: user.user }, 'capacity report served');

@@ -1,12 +1,13 @@
-import type { GroupReport } from './flow-measures.ts';
-import type { PeriodReports } from './monthly.ts';
 import type { PressureSummary } from './pressure.ts';
+import { isWithheld, type SuppressedGroupReport, type SuppressedPeriodReports } from './suppress.ts';
 
 /**
  * The capacity report as CSV (RFC 4180: comma-separated, CRLF line ends, a header row, fields with a
  * comma, quote or line break in double quotes with quotes doubled). One row per month per ICS, then one
  * per month per provider of that ICS. A value that cannot be computed (no beds, no patient-days, no
- * discharges) is an empty field, never 0. Aggregates only: no patient appears in it.
+ * discharges) is an empty field, never 0. Aggregates only: no patient appears in it, and a figure
+ * withheld by disclosure control (suppress.ts: a count of 1 to 4, what is worked out from one, or what
+ * would give one away) is `*`.
  *
  * The first seven columns are those of NHS England's monthly virtual ward capacity and occupancy
  * publication; the rest are vw's own, the last four the pressure on the ICS's ambulance service, NHS 111
@@ -30,25 +31,25 @@ const COLUMNS: ReadonlyArray<readonly [name: string, value: (row: Row) => string
   // Mean number of patients on the wards at the daily census time.
   ['mean_occupied', (r) => r.group.occupancy.meanOccupied],
   // Admissions in the month (a transfer between wards is not one).
-  ['admissions', (r) => r.group.admissions.total],
+  ['admissions', (r) => shown(r, 'admissions.total', r.group.admissions.total)],
   // Admissions instead of going into hospital.
-  ['step_up', (r) => r.group.admissions.stepUp],
+  ['step_up', (r) => shown(r, 'admissions.stepUp', r.group.admissions.stepUp)],
   // Admissions to leave hospital early.
-  ['step_down', (r) => r.group.admissions.stepDown],
+  ['step_down', (r) => shown(r, 'admissions.stepDown', r.group.admissions.stepDown)],
   // Discharges in the month, whatever the outcome.
-  ['discharges', (r) => r.group.discharges.total],
+  ['discharges', (r) => shown(r, 'discharges.total', r.group.discharges.total)],
   // Discharges to an acute hospital bed.
-  ['acute_admissions', (r) => r.group.acuteAdmissions],
+  ['acute_admissions', (r) => shown(r, 'acuteAdmissions', r.group.acuteAdmissions)],
   // Median length of stay, in days from admission to discharge across transfers, of spells discharged in the month.
-  ['los_median_days', (r) => r.group.lengthOfStayDays.median],
+  ['los_median_days', (r) => shown(r, 'lengthOfStayDays.median', r.group.lengthOfStayDays.median)],
   // 90th centile (nearest rank) of the same lengths of stay.
-  ['los_p90_days', (r) => r.group.lengthOfStayDays.p90],
+  ['los_p90_days', (r) => shown(r, 'lengthOfStayDays.p90', r.group.lengthOfStayDays.p90)],
   // Days patients spent on the wards within the month, to two decimal places.
   ['patient_days', (r) => r.group.patientDays],
   // Referrals made (to 999, 111, community teams and other routes) per 100 patient-days.
-  ['referrals_per_100_patient_days', (r) => r.group.referrals.per100PatientDays],
+  ['referrals_per_100_patient_days', (r) => shown(r, 'referrals.per100PatientDays', r.group.referrals.per100PatientDays)],
   // Alerts raised by the monitoring rules per patient-day.
-  ['alerts_per_patient_day', (r) => r.group.alerts.perPatientDay],
+  ['alerts_per_patient_day', (r) => shown(r, 'alerts.perPatientDay', r.group.alerts.perPatientDay)],
   // Mean of the month's ambulance snapshots' Category 2 mean response times, in minutes (ICS rows only).
   ['c2_mean_minutes', (r) => r.pressure?.c2MeanMinutes ?? null],
   // Highest ambulance REAP level (1–4) in the month (ICS rows only).
@@ -59,12 +60,19 @@ const COLUMNS: ReadonlyArray<readonly [name: string, value: (row: Row) => string
   ['opel_max', (r) => r.pressure?.opelMax ?? null],
 ];
 
+/** A withheld figure: distinct from an empty field, which is one that cannot be computed. */
+export const WITHHELD = '*';
+/** A figure of the group, or `*` where withheld. */
+function shown(r: Row, path: string, value: number | null): string | number | null {
+  return isWithheld(r.group, path) ? WITHHELD : value;
+}
+
 interface Row {
   period: string;
   icb: string;
   icbName: string;
   provider: string;
-  group: GroupReport;
+  group: SuppressedGroupReport;
   pressure?: PressureSummary | undefined;
 }
 
@@ -81,10 +89,10 @@ export function csvField(value: string | number | null | undefined): string {
 }
 
 /**
- * The monthly rows of `monthly` (monthlyReports). A provider running wards in several ICSs has its
+ * The monthly rows of `monthly` (monthlyReports, after suppressReports). A provider running wards in several ICSs has its
  * one row under each of them in `icb`, joined by ';', and named by none.
  */
-export function reportCsv(monthly: PeriodReports, options: CsvOptions = {}): string {
+export function reportCsv(monthly: SuppressedPeriodReports, options: CsvOptions = {}): string {
   const rows: Row[] = [];
   for (const { period, report } of monthly.periods) {
     const systems = report.groups.filter((g) => g.level === 'ics');

@@ -1,23 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { londonDate } from '../rules/engine/calendar.ts';
-import type { FlowReport, GroupReport } from './flow-measures.ts';
-import type { PeriodReports } from './monthly.ts';
-import type { PathwayBeds, Plan } from './planning.ts';
 import type { DayPressure, PressureProviders } from './pressure.ts';
+import { isWithheld, type SuppressedFlowReport, type SuppressedGroupReport, type SuppressedPeriodReports, type SuppressedPlan } from './suppress.ts';
 
 /**
  * The capacity report as one HTML file a planner opens offline: uPlot and its CSS inlined, the chart
  * data embedded as JSON, every table readable without the charts.
  *
- * Disclosure control: counts below SMALL_COUNT are shown as "<5", and a rate, length of stay or time
- * to acknowledge worked out from fewer than SMALL_COUNT events is not shown either (it would give the
- * count, or one patient's stay, back). The embedded chart data is suppressed the same way, so the page
- * source holds nothing the tables do not. No patient id, name or NHS number is ever written.
+ * Disclosure control is the report's own (suppress.ts): it is given figures already withheld, shows
+ * each withheld one as "withheld" and one that cannot be computed as "–". The embedded chart data is
+ * made from the same figures, so the page source holds nothing the tables do not. No patient id, name
+ * or NHS number is ever written.
  */
-export const SMALL_COUNT = 5;
-const SUPPRESSED = '<5';
-const NOT_SHOWN = 'not shown (<5)';
+export const WITHHELD_TEXT = 'withheld';
 
 const require = createRequire(import.meta.url);
 let uplotAssets: { js: string; css: string } | undefined;
@@ -33,9 +29,9 @@ export interface HtmlOptions {
   title: string;
   generatedAt: Date;
   /** weeklyReports over the same period, for admissions per week; without it that chart is left out. */
-  weekly?: PeriodReports;
+  weekly?: SuppressedPeriodReports;
   /** planBeds over the period, with the commissioned beds of each pathway where they can be told apart; without it the Planning section is left out. */
-  plan?: Plan & { commissionedBeds?: readonly PathwayBeds[] };
+  plan?: SuppressedPlan;
   /** dailyPressure over the period; without it the pressure section is left out. */
   pressure?: { providers: PressureProviders; daily: readonly DayPressure[] };
 }
@@ -49,12 +45,13 @@ export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/<\//g, '<\\/').replace(/<(?!\\\/)/g, '\\u003c');
 }
 
-const count = (n: number) => (n < SMALL_COUNT ? SUPPRESSED : String(n));
-/** A figure worked out from `basis` events: shown only if there are enough of them. */
-const from = (basis: number, value: number | null, unit = '') => (value === null ? '–' : basis < SMALL_COUNT ? NOT_SHOWN : `${value}${unit}`);
+/** The figure at `path` of `item`: "withheld", "–" where it cannot be computed, or the value. */
+const fig = (item: { suppressed: readonly string[] }, path: string, value: number | null | undefined, unit = '') =>
+  isWithheld(item, path) ? WITHHELD_TEXT : value === null || value === undefined ? '–' : `${value}${unit}`;
+/** A count of a breakdown, where a key left out is 0. */
+const part = (item: { suppressed: readonly string[] }, path: string, value: number | null | undefined) => (isWithheld(item, path) ? WITHHELD_TEXT : String(value ?? 0));
 const pct = (v: number | null) => (v === null ? '–' : `${v}%`);
 const num = (v: number | null) => (v === null ? '–' : String(v));
-const suppressed = (n: number) => (n < SMALL_COUNT ? null : n);
 
 const longDate = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 const dayText = (date: string) => longDate.format(new Date(`${date}T12:00:00Z`));
@@ -69,7 +66,7 @@ const OUTCOMES = [
   ['self-discharged', 'Self-discharged', 'Left the virtual ward against advice.'],
 ] as const;
 
-const LEVEL_WORDS: Record<GroupReport['level'], string> = { ics: 'ICS', provider: 'Provider', ward: 'Ward', pathway: 'Pathway' };
+const LEVEL_WORDS: Record<SuppressedGroupReport['level'], string> = { ics: 'ICS', provider: 'Provider', ward: 'Ward', pathway: 'Pathway' };
 
 function table(caption: string, head: string[], rows: string[][], definitions: Array<[string, string]>): string {
   return [
@@ -83,7 +80,7 @@ function table(caption: string, head: string[], rows: string[][], definitions: A
 }
 
 /** The row header of a group: its name and, unless a ward, what it is. */
-function rowName(g: GroupReport): string {
+function rowName(g: SuppressedGroupReport): string {
   const name = escapeHtml(g.name);
   return g.level === 'ward' ? name : `${name} <span class="level">(${LEVEL_WORDS[g.level]}${g.level === 'ics' ? ', all wards' : ''})</span>`;
 }
@@ -102,7 +99,7 @@ interface ChartData {
   summary: string;
 }
 
-function charts(ics: GroupReport, index: number, report: FlowReport, monthly: PeriodReports, weekly: PeriodReports | undefined): ChartData[] {
+function charts(ics: SuppressedGroupReport, index: number, report: SuppressedFlowReport, monthly: SuppressedPeriodReports, weekly: SuppressedPeriodReports | undefined): ChartData[] {
   const out: ChartData[] = [];
   const daily = ics.occupancy.daily;
   const percents = daily.map((d) => d.percent).filter((p): p is number => p !== null);
@@ -123,8 +120,8 @@ function charts(ics: GroupReport, index: number, report: FlowReport, monthly: Pe
   });
   if (weekly) {
     const weeks = weekly.periods.map((w) => ({ period: w.period, g: w.report.groups.find((x) => x.level === 'ics' && x.id === ics.id) }));
-    const up = weeks.map((w) => suppressed(w.g?.admissions.stepUp ?? 0));
-    const down = weeks.map((w) => suppressed(w.g?.admissions.stepDown ?? 0));
+    const up = weeks.map((w) => (w.g ? w.g.admissions.stepUp : 0));
+    const down = weeks.map((w) => (w.g ? w.g.admissions.stepDown : 0));
     const shown = [...up, ...down].filter((v) => v !== null).length;
     out.push({
       id: `chart-admissions-${index}`,
@@ -139,14 +136,13 @@ function charts(ics: GroupReport, index: number, report: FlowReport, monthly: Pe
       ],
       summary:
         `Bar chart of admissions per week (weeks from Monday, the first and last clipped to the period) to ${ics.name}, step-up and step-down: ` +
-        weeks.map((w, i) => `week from ${dayText(w.period)} step-up ${up[i] ?? SUPPRESSED}, step-down ${down[i] ?? SUPPRESSED}`).join('; ') +
-        (shown < up.length * 2 ? '. Weeks with fewer than 5 are not drawn.' : '.'),
+        weeks.map((w, i) => `week from ${dayText(w.period)} step-up ${up[i] ?? WITHHELD_TEXT}, step-down ${down[i] ?? WITHHELD_TEXT}`).join('; ') +
+        (shown < up.length * 2 ? '. Withheld weeks are not drawn.' : '.'),
     });
   }
   const months = monthly.periods.map((m) => ({ period: m.period, g: m.report.groups.find((x) => x.level === 'ics' && x.id === ics.id) }));
-  const enough = (g: GroupReport | undefined) => (g?.lengthOfStayDays.spells ?? 0) >= SMALL_COUNT;
-  const medians = months.map((m) => (enough(m.g) ? m.g!.lengthOfStayDays.median : null));
-  const p90s = months.map((m) => (enough(m.g) ? m.g!.lengthOfStayDays.p90 : null));
+  const medians = months.map((m) => m.g?.lengthOfStayDays.median ?? null);
+  const p90s = months.map((m) => m.g?.lengthOfStayDays.p90 ?? null);
   out.push({
     id: `chart-los-${index}`,
     kind: 'los',
@@ -160,7 +156,7 @@ function charts(ics: GroupReport, index: number, report: FlowReport, monthly: Pe
     ],
     summary:
       `Chart of the median and 90th centile length of stay, in days, of spells discharged each month from ${ics.name}: ` +
-      months.map((m, i) => `${monthText(m.period)} ${medians[i] === null ? 'not shown, fewer than 5 discharges' : `median ${medians[i]}, 90th centile ${p90s[i]}`}`).join('; ') +
+      months.map((m, i) => `${monthText(m.period)} ${medians[i] !== null ? `median ${medians[i]}, 90th centile ${p90s[i]}` : m.g && isWithheld(m.g, 'lengthOfStayDays.median') ? 'withheld, fewer than 5 discharges' : 'no discharges'}`).join('; ') +
       '.',
   });
   return out;
@@ -181,7 +177,7 @@ const PLAN_ASSUMPTIONS = [
   'Assumed: arrivals independent of one another and of how full the wards are; the period’s mean arrival rate and mean stay hold over the planning horizon; no day-of-week or seasonal pattern within it; each pathway planned on its own, so their beds add up (what commissioning them separately costs; pooling them needs fewer).',
 ];
 
-function planningChart(plan: Plan, commissioned: readonly PathwayBeds[]): ChartData {
+function planningChart(plan: SuppressedPlan, commissioned: NonNullable<SuppressedPlan['commissionedBeds']>): ChartData {
   const beds = new Map(commissioned.map((c) => [c.pathway, c.beds]));
   const now = plan.pathways.map((p) => p.bedsNeeded);
   const surge = plan.pathways.map((p) => p.surge.bedsNeeded);
@@ -205,7 +201,7 @@ function planningChart(plan: Plan, commissioned: readonly PathwayBeds[]): ChartD
   };
 }
 
-function pressureCharts(ics: GroupReport, pressure: NonNullable<HtmlOptions['pressure']>): ChartData[] {
+function pressureCharts(ics: SuppressedGroupReport, pressure: NonNullable<HtmlOptions['pressure']>): ChartData[] {
   const occupancy = new Map(ics.occupancy.daily.map((d) => [d.date, d.percent]));
   const days = pressure.daily;
   const x = days.map((d) => seconds(d.date));
@@ -346,7 +342,7 @@ const CLIENT = `
  * The report for `report`'s period: charts per ICS (daily occupancy against the 80% target, weekly
  * admissions, length of stay by month) and tables per ward, provider, pathway, month and IMD decile.
  */
-export function reportHtml(report: FlowReport, monthly: PeriodReports, options: HtmlOptions): string {
+export function reportHtml(report: SuppressedFlowReport, monthly: SuppressedPeriodReports, options: HtmlOptions): string {
   const { js, css } = uplot();
   const systems = report.groups.filter((g) => g.level === 'ics');
   const providers = report.groups.filter((g) => g.level === 'provider');
@@ -365,7 +361,7 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
   body.push(`<h1>${escapeHtml(options.title)}</h1>`);
   body.push(
     `<p class="meta">Period: ${escapeHtml(dayText(first))} to ${escapeHtml(dayText(last))} inclusive (UK dates). Occupancy counted at ${report.censusHour}:00 UK time each day. ` +
-      `Generated ${escapeHtml(options.generatedAt.toISOString().replace('T', ' ').slice(0, 16))} UTC. Counts below 5 are shown as “&lt;5”, and figures worked out from fewer than 5 events are not shown, so that no patient can be recognised.</p>`,
+      `Generated ${escapeHtml(options.generatedAt.toISOString().replace('T', ' ').slice(0, 16))} UTC. So that no patient can be recognised, a figure shown as “${WITHHELD_TEXT}” is a count of 1 to 4 people or events, a rate, median or mean worked out from fewer than 5, or a figure from which one of those could be worked out by subtraction.</p>`,
   );
   if (report.problems.length) body.push(`<p class="meta">${report.problems.length} flow event${report.problems.length === 1 ? ' was' : 's were'} left out as out of order (for example a discharge of a patient not on the ward); the figures do not include ${report.problems.length === 1 ? 'it' : 'them'}.</p>`);
 
@@ -374,7 +370,7 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
     table(
       'Capacity and use of each integrated care system (ICS)',
       ['ICS', 'Beds', 'Beds per 100,000 adults', 'Mean occupancy', 'Admissions', 'Discharges', 'Admitted to acute', 'Patient-days'],
-      systems.map((g) => [rowName(g), num(g.capacity), num(g.capacityPer100kAdults), pct(g.occupancy.meanPercent), count(g.admissions.total), count(g.discharges.total), count(g.acuteAdmissions), String(g.patientDays)]),
+      systems.map((g) => [rowName(g), num(g.capacity), num(g.capacityPer100kAdults), pct(g.occupancy.meanPercent), fig(g, 'admissions.total', g.admissions.total), fig(g, 'discharges.total', g.discharges.total), fig(g, 'acuteAdmissions', g.acuteAdmissions), String(g.patientDays)]),
       [
         ['Beds', 'Commissioned virtual-ward beds (the most patients the wards are funded to care for at once).'],
         ['Beds per 100,000 adults', 'Beds for every 100,000 GP-registered adults (16 and over) of the ICS.'],
@@ -395,7 +391,7 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
           c.kind === 'occupancy'
             ? 'Patients on the wards at the census time each day as a percentage of beds; the dashed red line is the national 80% occupancy target.'
             : c.kind === 'admissions'
-              ? 'Admissions each week: step-up (admitted instead of going into hospital) and step-down (leaving hospital early to the ward); weeks with fewer than 5 are not drawn.'
+              ? 'Admissions each week: step-up (admitted instead of going into hospital) and step-down (leaving hospital early to the ward); withheld weeks are not drawn.'
               : 'The median and 90th centile of the days from admission to discharge (across moves between wards) of the spells ending each month; months with fewer than 5 discharges are not drawn.',
       ),
     );
@@ -420,7 +416,16 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
     table(
       'Admissions and discharges by ward, provider and ICS',
       ['Ward', 'Admissions', 'Step-up', 'Step-down', 'Moved in', 'Moved out', 'Discharges', ...OUTCOMES.map(([, label]) => label)],
-      byWard.map((g) => [rowName(g), count(g.admissions.total), count(g.admissions.stepUp), count(g.admissions.stepDown), count(g.transfers.in), count(g.transfers.out), count(g.discharges.total), ...OUTCOMES.map(([k]) => count(g.discharges.byOutcome[k] ?? 0))]),
+      byWard.map((g) => [
+        rowName(g),
+        fig(g, 'admissions.total', g.admissions.total),
+        fig(g, 'admissions.stepUp', g.admissions.stepUp),
+        fig(g, 'admissions.stepDown', g.admissions.stepDown),
+        fig(g, 'transfers.in', g.transfers.in),
+        fig(g, 'transfers.out', g.transfers.out),
+        fig(g, 'discharges.total', g.discharges.total),
+        ...OUTCOMES.map(([k]) => part(g, `discharges.byOutcome.${k}`, g.discharges.byOutcome[k])),
+      ]),
       [
         ['Admissions', 'Patients admitted to the ward in the period.'],
         ['Step-up', 'Admissions instead of going into hospital (from a GP, NHS 111, an ambulance or an emergency department).'],
@@ -437,12 +442,12 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
       ['Ward', 'Length of stay, median (days)', 'Length of stay, 90th centile (days)', 'Referrals', 'Referrals per 100 patient-days', 'Alerts', 'Alerts per patient-day'],
       byWard.map((g) => [
         rowName(g),
-        from(g.lengthOfStayDays.spells, g.lengthOfStayDays.median),
-        from(g.lengthOfStayDays.spells, g.lengthOfStayDays.p90),
-        count(g.referrals.total),
-        from(g.referrals.total, g.referrals.per100PatientDays),
-        count(g.alerts.total),
-        from(g.alerts.total, g.alerts.perPatientDay),
+        fig(g, 'lengthOfStayDays.median', g.lengthOfStayDays.median),
+        fig(g, 'lengthOfStayDays.p90', g.lengthOfStayDays.p90),
+        fig(g, 'referrals.total', g.referrals.total),
+        fig(g, 'referrals.per100PatientDays', g.referrals.per100PatientDays),
+        fig(g, 'alerts.total', g.alerts.total),
+        fig(g, 'alerts.perPatientDay', g.alerts.perPatientDay),
       ]),
       [
         ['Length of stay, median', 'The middle of the days from admission to discharge, across moves between wards, of the patients discharged from the ward in the period.'],
@@ -463,7 +468,10 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
         systems.flatMap((g) =>
           Object.entries(g.alerts.minutesToAcknowledge)
             .sort(([a], [b]) => a.localeCompare(b))
-            .map(([severity, m]) => [`${escapeHtml(g.name)}: ${escapeHtml(severity)}`, count(m.acknowledged), count(m.notAcknowledged), from(m.acknowledged, m.median), from(m.acknowledged, m.p90)]),
+            .map(([severity, m]) => {
+              const at = `alerts.minutesToAcknowledge.${severity}`;
+              return [`${escapeHtml(g.name)}: ${escapeHtml(severity)}`, fig(g, `${at}.acknowledged`, m.acknowledged), fig(g, `${at}.notAcknowledged`, m.notAcknowledged), fig(g, `${at}.median`, m.median), fig(g, `${at}.p90`, m.p90)];
+            }),
         ),
         [
           ['Acknowledged', 'Alerts raised in the period that a clinician acknowledged.'],
@@ -481,7 +489,7 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
       table(
         'Use of each clinical pathway, across the wards',
         ['Pathway', 'Mean occupied', 'Patient-days', 'Admissions', 'Discharges', 'Admitted to acute', 'Length of stay, median (days)'],
-        pathways.map((g) => [escapeHtml(g.name), String(g.occupancy.meanOccupied), String(g.patientDays), count(g.admissions.total), count(g.discharges.total), count(g.acuteAdmissions), from(g.lengthOfStayDays.spells, g.lengthOfStayDays.median)]),
+        pathways.map((g) => [escapeHtml(g.name), String(g.occupancy.meanOccupied), String(g.patientDays), fig(g, 'admissions.total', g.admissions.total), fig(g, 'discharges.total', g.discharges.total), fig(g, 'acuteAdmissions', g.acuteAdmissions), fig(g, 'lengthOfStayDays.median', g.lengthOfStayDays.median)]),
         [
           ['Pathway', 'The condition the patient is monitored for (for example acute respiratory infection, heart failure).'],
           ['Mean occupied', 'The mean number of the pathway’s patients on the wards at the daily census time.'],
@@ -514,21 +522,22 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
         [
           ...plan.pathways.map((p) => [
             escapeHtml(p.pathway),
-            String(p.arrivalsPerDay),
-            String(p.stepUpFromAmbulanceAnd111PerDay),
-            from(p.completedSpells, p.meanStayDays),
-            from(p.completedSpells, p.meanStayDays === null ? null : p.offeredLoad),
+            fig(p, 'arrivalsPerDay', p.arrivalsPerDay),
+            fig(p, 'stepUpFromAmbulanceAnd111PerDay', p.stepUpFromAmbulanceAnd111PerDay),
+            fig(p, 'meanStayDays', p.meanStayDays),
+            // No completed stay, no mean stay: the load cannot be worked out.
+            fig(p, 'offeredLoad', p.meanStayDays === null && !isWithheld(p, 'meanStayDays') ? null : p.offeredLoad),
             String(p.bedsNeeded),
-            String(p.surge.arrivalsPerDay),
+            fig(p, 'surge.arrivalsPerDay', p.surge.arrivalsPerDay),
             String(p.surge.bedsNeeded),
             bedsText(p.pathway),
           ]),
-          ['All pathways <span class="level">(planned separately)</span>', '', '', '', plan.pathways.every((p) => p.completedSpells >= SMALL_COUNT) ? String(plan.total.offeredLoad) : NOT_SHOWN, String(plan.total.bedsNeeded), '', String(plan.total.surgeBedsNeeded), ''],
+          ['All pathways <span class="level">(planned separately)</span>', '', '', '', fig(plan.total, 'offeredLoad', plan.total.offeredLoad), String(plan.total.bedsNeeded), '', String(plan.total.surgeBedsNeeded), ''],
         ],
         [
           ['Arrivals a day', 'Admissions of the pathway’s patients to the ICS’s wards in the period, divided by its days.'],
           ['Of which step-up from ambulance and 111', 'Admissions instead of going into hospital that came from the ambulance service or NHS 111, a day: the ones the surge multiplies.'],
-          ['Mean stay', 'The mean days from admission to discharge of the pathway’s spells completed in the period (not shown when fewer than 5).'],
+          ['Mean stay', 'The mean days from admission to discharge of the pathway’s spells completed in the period (withheld when fewer than 5).'],
           ['Offered load', 'Arrivals a day × mean stay: the patients on the pathway on average.'],
           ['Beds needed now', `The fewest beds that keep the pathway at or under ${target} occupancy on ${probability} of days at this period’s arrivals and stays.`],
           ['Beds needed with the surge', `The same with step-up admissions from the ambulance service and NHS 111 multiplied by ${plan.surgeFactor}.`],
@@ -578,7 +587,7 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
       monthly.periods.flatMap((m) =>
         m.report.groups
           .filter((g) => g.level === 'ics')
-          .map((g) => [`${escapeHtml(monthText(m.period))}: ${escapeHtml(g.name)}`, num(g.capacity), pct(g.occupancy.meanPercent), num(g.capacityPer100kAdults), count(g.admissions.total), count(g.discharges.total), count(g.acuteAdmissions)]),
+          .map((g) => [`${escapeHtml(monthText(m.period))}: ${escapeHtml(g.name)}`, num(g.capacity), pct(g.occupancy.meanPercent), num(g.capacityPer100kAdults), fig(g, 'admissions.total', g.admissions.total), fig(g, 'discharges.total', g.discharges.total), fig(g, 'acuteAdmissions', g.acuteAdmissions)]),
       ),
       [
         ['Month', 'A calendar month, the first and last cut to the report’s period.'],
@@ -593,7 +602,7 @@ export function reportHtml(report: FlowReport, monthly: PeriodReports, options: 
     table(
       'Admissions by deprivation of the patient’s home (Index of Multiple Deprivation decile)',
       ['Decile', ...systems.map((g) => g.name)],
-      deciles.map((d) => [d === 'unknown' ? 'Not known' : d === '1' ? '1 (most deprived)' : d === '10' ? '10 (least deprived)' : d, ...systems.map((g) => count(g.equity.admissionsByImdDecile[d] ?? 0))]),
+      deciles.map((d) => [d === 'unknown' ? 'Not known' : d === '1' ? '1 (most deprived)' : d === '10' ? '10 (least deprived)' : d, ...systems.map((g) => part(g, `equity.admissionsByImdDecile.${d}`, g.equity.admissionsByImdDecile[d]))]),
       [
         ['Decile', 'The tenth of English neighbourhoods, ranked by the Index of Multiple Deprivation, the patient lives in: 1 is the most deprived tenth, 10 the least.'],
         ['Admissions', 'Patients admitted in the period from homes in that decile; about a tenth in each would match the population.'],

@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: speed and memory of vw on this machine, printed, never asserted.
  * - Stages: edge decoding, NEWS2 scoring, and the rule engine with every pack loaded (rules.ts).
+ * - Reports: the 90-day ICS capacity report from the memory store and from InfluxDB (reports.ts).
  * - Scenarios (bench/scenarios.yaml, e2e/run-scenarios.ts): load-fleet devices over MQTT against vw
  *   embedded, vw on Mosquitto + Kafka + InfluxDB (when `npm run services up` has them running) and the
  *   Node-RED peer: sustained readings/s, publish-to-console latency, readings lost, CPU and peak RSS of
  *   every process. Written as JSON and a markdown table under bench/results/.
  *
- * `--only=decode,news2,rules,scenarios` runs some sections; `--scenarios=a,b` and
+ * `--only=decode,news2,rules,reports,scenarios` runs some sections; `--scenarios=a,b` and
  * `--targets=embedded,real,node-red` pick scenarios and targets; `--seconds=N` shortens every scenario
  * (a quick look, not the stated targets); `--rules-patients`, `--rules-days`, `--rules-warmup-hours`
  * and `--rules-seed` size the rule-engine ward.
@@ -23,12 +24,13 @@ import { loadNews2Rule } from '../../src/rules/news2/rule-file.ts';
 import { createNews2Scorer } from '../../src/rules/news2/scorer.ts';
 import { loadBenchScenarios, runScenario, type ScenarioResult } from './e2e/run-scenarios.ts';
 import { scenarioReport } from './e2e/report.ts';
-import type { TargetName } from './e2e/targets.ts';
+import { servicesEnv, type TargetName } from './e2e/targets.ts';
+import { benchReports } from './reports.ts';
 import { benchRules, rulesReport } from './rules.ts';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
-const SECTIONS = new Set((args.get('only') ?? 'decode,news2,rules,scenarios').split(','));
-for (const s of SECTIONS) if (!['decode', 'news2', 'rules', 'scenarios'].includes(s)) throw new Error(`--only: unknown section ${s} (decode, news2, rules, scenarios)`);
+const SECTIONS = new Set((args.get('only') ?? 'decode,news2,rules,reports,scenarios').split(','));
+for (const s of SECTIONS) if (!['decode', 'news2', 'rules', 'reports', 'scenarios'].includes(s)) throw new Error(`--only: unknown section ${s} (decode, news2, rules, reports, scenarios)`);
 const TARGETS = new Set((args.get('targets') ?? 'embedded,real,node-red').split(',') as TargetName[]);
 
 function wardOf(patients: number, devicesPerPatient = 1): RegistryData {
@@ -117,6 +119,7 @@ const rules = SECTIONS.has('rules')
   : undefined;
 const decode = SECTIONS.has('decode') ? await benchDecode() : undefined;
 const news2 = SECTIONS.has('news2') ? await benchNews2() : undefined;
+const reports = SECTIONS.has('reports') ? await benchReports(servicesEnv(), (line) => process.stderr.write(`${line}\n`)) : undefined;
 const lines = [
   '',
   `vw benchmark: node ${process.version}, ${new Date().toISOString()}`,
@@ -131,6 +134,7 @@ const lines = [
       ]
     : []),
   ...(rules?.rows ?? []),
+  ...(reports?.rows ?? []),
   '',
   ...(rules ? [...rules.detail, ''] : []),
 ];
@@ -170,7 +174,7 @@ if (SECTIONS.has('scenarios')) {
   const markdown = scenarioReport(machine, results, notRun);
   mkdirSync('bench/results', { recursive: true });
   const stamp = machine.at.replace(/[:.]/g, '-');
-  writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify({ machine, stages: { decode, news2, rules: rules?.rows }, scenarios: results, notRun }, null, 2)}\n`);
+  writeFileSync(`bench/results/${stamp}.json`, `${JSON.stringify({ machine, stages: { decode, news2, rules: rules?.rows, reports: reports?.figures }, scenarios: results, notRun }, null, 2)}\n`);
   writeFileSync(`bench/results/${stamp}.md`, markdown);
   process.stdout.write(`\n${markdown}\nwritten: bench/results/${stamp}.json, bench/results/${stamp}.md\n`);
 }

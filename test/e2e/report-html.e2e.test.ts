@@ -14,6 +14,8 @@ import { flowReport, type FlowInput } from '../../src/reports/flow-measures.ts';
 import { monthlyReports, weeklyReports } from '../../src/reports/monthly.ts';
 import { reportCsv } from '../../src/reports/render-csv.ts';
 import { reportHtml } from '../../src/reports/render-html.ts';
+import { capacityReport } from '../../src/reports/capacity-report.ts';
+import { suppressReports } from '../../src/reports/suppress.ts';
 import { launchChromium } from '../support/chromium.ts';
 
 /**
@@ -69,12 +71,12 @@ afterAll(async () => {
 describe('the capacity report in a browser, offline', () => {
   it('draws the planning and pressure charts', async () => {
     const file = join(dir, 'planning.html');
-    const report = flowReport(qxx, { from, to, censusHour: 8 });
     const plan = { ...planBeds(qxx.events, { from, to }), commissionedBeds: commissionedBeds(qxx.events, qxx.wards, { from, to }) };
+    const s = suppressReports({ report: flowReport(qxx, { from, to, censusHour: 8 }), monthly: monthlyReports(qxx, from, to), plan: { plan, events: qxx.events }, wards: qxx.wards });
     const providers = { ambulance: 'RX9', nhs111: '111-X', ics: 'QXX' };
     writeFileSync(
       file,
-      reportHtml(report, monthlyReports(qxx, from, to), { title: 'Capacity of Test ICS', generatedAt: new Date('2026-04-01T09:00:00Z'), plan, pressure: { providers, daily: dailyPressure(snapshots, providers, from, to) } }),
+      reportHtml(s.report, s.monthly!, { title: 'Capacity of Test ICS', generatedAt: new Date('2026-04-01T09:00:00Z'), plan: s.plan!, pressure: { providers, daily: dailyPressure(snapshots, providers, from, to) } }),
     );
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
@@ -106,8 +108,8 @@ describe('the capacity report in a browser, offline', () => {
 
   it('opens from file:// with no network, draws every chart and shows the figures', async () => {
     const file = join(dir, 'report.html');
-    const report = flowReport(qxx, { from, to, censusHour: 8 });
-    writeFileSync(file, reportHtml(report, monthlyReports(qxx, from, to), { title: 'Capacity of Test ICS', generatedAt: new Date('2026-04-01T09:00:00Z'), weekly: weeklyReports(qxx, from, to, { levels: ['ics'] }) }));
+    const s = suppressReports({ report: flowReport(qxx, { from, to, censusHour: 8 }), monthly: monthlyReports(qxx, from, to), weekly: weeklyReports(qxx, from, to, { levels: ['ics'] }), wards: qxx.wards });
+    writeFileSync(file, reportHtml(s.report, s.monthly!, { title: 'Capacity of Test ICS', generatedAt: new Date('2026-04-01T09:00:00Z'), weekly: s.weekly! }));
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const online: string[] = [];
     const errors: string[] = [];
@@ -139,7 +141,8 @@ describe('the capacity report in a browser, offline', () => {
         const table = tables.find((t) => t.caption?.textContent === caption)!;
         return Array.from(table.querySelectorAll('tbody tr'), (tr) => Array.from(tr.children, (c) => c.textContent));
       }, caption);
-    expect(await cells('Capacity and use of each integrated care system (ICS)')).toEqual([['Test ICS (ICS, all wards)', '9', '9', '22.2%', '<5', '<5', '<5', '6.98']]);
+    const W = 'withheld';
+    expect(await cells('Capacity and use of each integrated care system (ICS)')).toEqual([['Test ICS (ICS, all wards)', '9', '9', '22.2%', W, W, W, '6.98']]);
     expect(await cells('Capacity and occupancy by ward, provider and ICS')).toEqual([
       ['Ward A', 'RXA', '4', '0.75', '18.8%', '3.13'],
       ['Ward B', 'RXB', '2', '1.25', '62.5%', '3.85'],
@@ -148,7 +151,7 @@ describe('the capacity report in a browser, offline', () => {
       ['RXB (Provider)', '', '5', '1.25', '25%', '3.85'],
       ['Test ICS (ICS, all wards)', '', '9', '2', '22.2%', '6.98'],
     ]);
-    expect((await cells('Admissions and discharges by ward, provider and ICS'))[0]).toEqual(['Ward A', ...Array(11).fill('<5')]);
+    expect((await cells('Admissions and discharges by ward, provider and ICS'))[0]).toEqual(['Ward A', W, W, W, '0', W, W, W, '0', '0', '0', W]);
     expect(await page.locator('html').getAttribute('lang')).toBe('en-GB');
     expect(await page.$$eval('h1', (h) => h.map((x) => x.textContent))).toEqual(['Capacity of Test ICS']);
     expect(await page.textContent('body')).not.toMatch(/pt-e2e/);
@@ -183,10 +186,11 @@ describe('vw report capacity', () => {
     const run = await vw(args('csv'));
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toBe(reportCsv(monthlyReports(qxx, from, to)));
+    expect(run.stdout).toBe(capacityReport({ wards, systems, events, alerts, referrals: [] }, { ics: 'QXX', from, to, fromDate: '2026-03-28', toDate: '2026-03-31', format: 'csv', censusHour: 8, targetOccupancy: 0.85, probability: 0.95, surgeFactor: 1.6 }).output);
     const lines = run.stdout.split('\r\n');
     expect(lines[0]).toMatch(/^period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults,mean_occupied,/);
-    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,0,0.43,,,,');
+    // Counts of 1 to 4 withheld (*), with the medians and rates worked out from them; no referrals (0).
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,0,*,,,,');
     expect(run.stdout).not.toMatch(/QZZ|RZZ/);
   }, 60_000);
 
@@ -200,7 +204,9 @@ describe('vw report capacity', () => {
     expect(json.report.to).toBe('2026-03-31T23:00:00.000Z');
     expect(json.report.groups.map((g: { level: string; id: string }) => `${g.level}:${g.id}`)).toEqual(flowReport(qxx, { from, to }).groups.map((g) => `${g.level}:${g.id}`));
     const ics = json.report.groups.find((g: { level: string }) => g.level === 'ics');
-    expect(ics).toMatchObject({ id: 'QXX', capacity: 9, patientDays: 6.98, admissions: { total: 3 }, alerts: { total: 3 } });
+    expect(ics).toMatchObject({ id: 'QXX', capacity: 9, patientDays: 6.98, admissions: { total: null }, alerts: { total: null } });
+    expect(ics.suppressed).toEqual(expect.arrayContaining(['admissions.total', 'alerts.total', 'alerts.perPatientDay']));
+    expect(json.disclosureControl).toMatchObject({ threshold: 5 });
     expect(json.monthly.map((m: { period: string }) => m.period)).toEqual(['2026-03']);
   }, 60_000);
 
@@ -218,7 +224,7 @@ describe('vw report capacity', () => {
     expect(out.pressure.providers).toEqual({ ambulance: 'RX9', nhs111: '111-X', ics: 'QXX' });
     expect(out.pressure.daily.map((d: { date: string; reapMax: number | null }) => [d.date, d.reapMax])).toEqual([['2026-03-28', null], ['2026-03-29', 2], ['2026-03-30', 3], ['2026-03-31', null]]);
     const csv = await vw(args('csv', ...more));
-    expect(csv.stdout.split('\r\n')[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,0,0.43,25.5,3,81,3');
+    expect(csv.stdout.split('\r\n')[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,0,*,25.5,3,81,3');
     const bad = join(dir, 'bad-capacity.jsonl');
     writeFileSync(bad, [JSON.stringify(snapshots[0]), JSON.stringify({ ...snapshots[1], reapLevel: 7 })].join('\n'));
     const refused = await vw(args('csv', '--capacity', bad));

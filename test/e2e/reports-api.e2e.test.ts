@@ -34,21 +34,28 @@ describe('reports API', () => {
   it('gives a planner the ICS report from the store: flow, pressure and plan', async () => {
     await expect
       .poll(async () => {
-        const report = (await (await get(`ics=QXX&from=${yesterday}&to=${today}&format=json`)).json()) as { report: { groups: Array<{ level: string; admissions: { total: number }; acuteAdmissions: number }> } };
+        const report = (await (await get(`ics=QXX&from=${yesterday}&to=${today}&format=json`)).json()) as { report: { groups: Array<{ level: string; admissions: { total: number | null }; acuteAdmissions: number | null; suppressed: string[] }> } };
         const ics = report.report.groups.find((g) => g.level === 'ics')!;
-        return [ics.admissions.total, ics.acuteAdmissions];
+        // 2 admissions and 1 acute admission: counts of 1 to 4, withheld (docs/reports.md, "Small numbers").
+        return [ics.admissions.total, ics.acuteAdmissions, ['admissions.total', 'acuteAdmissions'].filter((p) => ics.suppressed.includes(p))];
       })
-      .toEqual([2, 1]);
+      .toEqual([null, null, ['admissions.total', 'acuteAdmissions']]);
     const json = (await (await get(`ics=QXX&from=${yesterday}&to=${today}&format=json`)).json()) as { pressure: { daily: Array<Record<string, unknown>> }; plan: { pathways: unknown[] } };
     expect(json.pressure.daily.map((d) => d.date)).toEqual([yesterday, today]);
     expect(JSON.stringify(json.pressure.daily)).toContain('44');
     expect(json.plan.pathways.length).toBeGreaterThan(0);
     const csv = await get(`ics=QXX&from=${today}&to=${today}&format=csv`);
     expect(csv.headers.get('content-type')).toContain('text/csv');
-    expect((await csv.text()).split(/\r?\n/)[0]).toMatch(/^period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults/);
+    const lines = (await csv.text()).split(/\r?\n/);
+    expect(lines[0]).toMatch(/^period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults/);
+    // The admissions withheld as in the JSON (the period's row, or rows if it spans two months).
+    const withheldCsv = await (await get(`ics=QXX&from=${yesterday}&to=${today}&format=csv`)).text();
+    const column = lines[0]!.split(',').indexOf('admissions');
+    expect(withheldCsv.split('\r\n').slice(1).some((l) => l.split(',')[column] === '*')).toBe(true);
     const html = await get(`ics=QXX&from=${today}&to=${today}&format=html`);
     const text = await html.text();
     expect(text).toMatch(/^<!doctype html>/i);
+    expect(text).toContain('<td>withheld</td>');
     // Aggregates only: no patient id reaches the planner.
     expect(text).not.toContain('pt-rep-1');
   });

@@ -167,7 +167,7 @@ describe('flow measures', () => {
     expect(ics.monitoring).toEqual({ expectedEveryHours: 24, expectedDays: 8, daysWithReadings: 4, percent: 50, hoursMissing: 61, hoursMissingPerPatientDay: 8.74 });
     expect(ics.equity.adherenceByImdDecile).toEqual({ unknown: { expectedDays: 6, daysWithReadings: 4, percent: 66.7 }, 2: { expectedDays: 2, daysWithReadings: 0, percent: 0 } });
     // A longer expected interval forgives P1's 35 h gap; P3's 57 h runs 21 h over 36, P4's 41 h 5 h over.
-    const lenient = flowReport({ events, wards, systems, readingHours }, { from, to, censusHour: 8, expectedEveryHours: 36 });
+    const lenient = flowReport({ events, wards, systems, readingHours, expectedEveryHours: 36 }, { from, to, censusHour: 8 });
     expect(lenient.groups.find((x) => x.level === 'ics')!.monitoring?.hoursMissing).toBe(26);
     // Without readings monitoring is not measured, rather than measured as none.
     expect(group('ics', 'QXX').monitoring).toBeNull();

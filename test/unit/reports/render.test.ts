@@ -7,6 +7,7 @@ import { csvField, reportCsv } from '../../../src/reports/render-csv.ts';
 import { reportHtml, scriptJson } from '../../../src/reports/render-html.ts';
 import { bedsFor, commissionedBeds, planBeds } from '../../../src/reports/planning.ts';
 import { dailyPressure, periodPressure } from '../../../src/reports/pressure.ts';
+import { suppressReports } from '../../../src/reports/suppress.ts';
 import type { CapacitySnapshot } from '../../../src/domain/index.ts';
 
 /**
@@ -40,7 +41,13 @@ const input: FlowInput = {
 const from = new Date('2026-03-28T00:00:00Z');
 const to = new Date('2026-03-31T23:00:00Z');
 const options = { title: 'Capacity of Test ICS', generatedAt: new Date('2026-04-01T09:00:00Z') };
-const render = (i: FlowInput = input) => reportHtml(flowReport(i, { from, to, censusHour: 8 }), monthlyReports(i, from, to, { censusHour: 8 }), { ...options, weekly: weeklyReports(i, from, to, { censusHour: 8 }) });
+/** The report, months and weeks of `i` through disclosure control (suppress.ts), as capacityReport gives them to the renderers. */
+const shown = (i: FlowInput = input, plan?: Parameters<typeof suppressReports>[0]['plan']) =>
+  suppressReports({ report: flowReport(i, { from, to, censusHour: 8 }), monthly: monthlyReports(i, from, to, { censusHour: 8 }), weekly: weeklyReports(i, from, to, { censusHour: 8 }), wards: i.wards, ...(plan ? { plan } : {}) });
+const render = (i: FlowInput = input) => {
+  const s = shown(i);
+  return reportHtml(s.report, s.monthly!, { ...options, weekly: s.weekly! });
+};
 
 /** The cells of the table row whose header is `name`, in the table with `caption`. */
 function row(html: string, caption: string, name: string): string[] {
@@ -69,32 +76,48 @@ describe('monthly reports', () => {
 });
 
 describe('reportCsv', () => {
-  it('writes the publication columns, then vw’s, one row per month for the ICS and each provider', () => {
-    const csv = reportCsv(monthlyReports(input, from, to, { censusHour: 8 }));
+  it('works out the month’s figures of the ICS and each provider', () => {
+    const month = monthlyReports(input, from, to, { censusHour: 8 }).periods[0]!.report.groups;
+    // The columns of the rows below, before disclosure control.
+    const columns = (level: string, id: string) => {
+      const g = month.find((x) => x.level === level && x.id === id)!;
+      return [g.capacity, g.occupancy.meanPercent, g.capacityPer100kAdults, g.occupancy.meanOccupied, g.admissions.total, g.admissions.stepUp, g.admissions.stepDown, g.discharges.total, g.acuteAdmissions, g.lengthOfStayDays.median, g.lengthOfStayDays.p90, g.patientDays, g.referrals.per100PatientDays, g.alerts.perPatientDay];
+    };
+    // ICS: census 1, 2, 3, 2 of 9 beds; P1, P2, P3 discharged (3.08, 0.33, 2.44 days); 6.98 patient-days,
+    // 2 referrals (28.66 per 100) and 3 alerts (0.43 a day).
+    expect(columns('ics', 'QXX')).toEqual([9, 22.2, 9, 2, 3, 2, 1, 3, 1, 2.4, 3.1, 6.98, 28.66, 0.43]);
+    // RXA (ward A): census 1, 1, 1, 0 of 4; no referrals in 3.13 patient-days; one alert.
+    expect(columns('provider', 'RXA')).toEqual([4, 18.8, null, 0.75, 2, 1, 1, 2, 0, 1.7, 3.1, 3.13, 0, 0.32]);
+    // RXB (wards B and C, 5 beds): census 0, 1, 2, 2; P3 arrived by transfer, so one admission (P4).
+    expect(columns('provider', 'RXB')).toEqual([5, 25, null, 1.25, 1, 1, 0, 1, 1, 2.4, 2.4, 3.85, 51.89, 0.52]);
+  });
+
+  it('writes the publication columns, then vw’s, one row per month for the ICS and each provider, withheld figures as *', () => {
+    const csv = reportCsv(shown().monthly!);
     expect(csv.endsWith('\r\n')).toBe(true);
     const lines = csv.split('\r\n');
     expect(lines[0]).toBe(
       'period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults,mean_occupied,admissions,step_up,step_down,discharges,acute_admissions,los_median_days,los_p90_days,patient_days,referrals_per_100_patient_days,alerts_per_patient_day,c2_mean_minutes,reap_max,nhs111_answered_60s_percent,opel_max',
     );
-    // ICS: census 1, 2, 3, 2 of 9 beds; P1, P2, P3 discharged (3.08, 0.33, 2.44 days); 6.98 patient-days,
-    // 2 referrals (28.66 per 100) and 3 alerts (0.43 a day).
-    // No capacity snapshots: the pressure columns are empty.
-    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,28.66,0.43,,,,');
-    // RXA (ward A): census 1, 1, 1, 0 of 4; no referrals in 3.13 patient-days; one alert.
-    expect(lines[2]).toBe('2026-03,QXX,Test ICS,RXA,4,18.8,,0.75,2,1,1,2,0,1.7,3.1,3.13,0,0.32,,,,');
-    // RXB (wards B and C, 5 beds): census 0, 1, 2, 2; P3 arrived by transfer, so one admission (P4).
-    expect(lines[3]).toBe('2026-03,QXX,Test ICS,RXB,5,25,,1.25,1,1,0,1,1,2.4,2.4,3.85,51.89,0.52,,,,');
+    // The counts above are all 1 to 4: withheld, with the medians and rates worked out from them; bed
+    // use shown. No capacity snapshots: the pressure columns are empty.
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,*,*,,,,');
+    // RXA has no referrals (0, shown) and no acute admissions.
+    expect(lines[2]).toBe('2026-03,QXX,Test ICS,RXA,4,18.8,,0.75,*,*,*,*,0,*,*,3.13,0,*,,,,');
+    // RXB: no step-down admissions.
+    expect(lines[3]).toBe('2026-03,QXX,Test ICS,RXB,5,25,,1.25,*,*,0,*,*,*,*,3.85,*,*,,,,');
     expect(lines).toHaveLength(5);
     expect(lines[4]).toBe('');
   });
 
   it('adds the month’s ambulance, 111 and OPEL pressure to the ICS rows', () => {
-    const monthly = monthlyReports(input, from, to, { censusHour: 8 });
+    const monthly = shown().monthly!;
     const csv = reportCsv(monthly, { pressure: periodPressure(SNAPSHOTS, PROVIDERS, monthly.periods) });
     const lines = csv.split('\r\n');
-    // C2 means 20 and 31 (25.5); REAP 2 then 3; 111 answered 90% and 81% (85.5); OPEL 2 then 3.
-    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,3,2,1,3,1,2.4,3.1,6.98,28.66,0.43,25.5,3,85.5,3');
-    expect(lines[2]!.endsWith(',0.32,,,,')).toBe(true);
+    // C2 means 20 and 31 (25.5); REAP 2 then 3; 111 answered 90% and 81% (85.5); OPEL 2 then 3: not of
+    // the wards' patients, never withheld.
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,*,*,25.5,3,85.5,3');
+    expect(lines[2]!.endsWith(',3.13,0,*,,,,')).toBe(true);
   });
 
   it('quotes fields by RFC 4180', () => {
@@ -102,7 +125,7 @@ describe('reportCsv', () => {
     expect(csvField('two\nlines')).toBe('"two\nlines"');
     expect(csvField(null)).toBe('');
     expect(csvField(12.5)).toBe('12.5');
-    const csv = reportCsv(monthlyReports({ ...input, systems: [{ icsId: 'QXX', name: 'North, "East"' }] }, from, to));
+    const csv = reportCsv(shown({ ...input, systems: [{ icsId: 'QXX', name: 'North, "East"' }] }).monthly!);
     expect(csv.split('\r\n')[1]).toMatch(/^2026-03,QXX,"North, ""East""",,9,/);
   });
 });
@@ -122,26 +145,31 @@ const SNAPSHOTS: CapacitySnapshot[] = [
 describe('reportHtml', () => {
   const html = render();
 
-  it('shows counts below 5 as <5, and no figure worked out from fewer than 5', () => {
-    // Ward A: 2 admissions (1 step-up, 1 step-down), no transfer in, 1 out, 2 discharges.
-    expect(row(html, 'Admissions and discharges by ward, provider and ICS', 'Ward A')).toEqual(['&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5', '&lt;5']);
-    expect(row(html, 'Length of stay, referrals and alerts by ward, provider and ICS', 'Ward B')).toEqual(['not shown (&lt;5)', 'not shown (&lt;5)', '&lt;5', 'not shown (&lt;5)', '&lt;5', 'not shown (&lt;5)']);
-    // Capacity and occupancy are not counts of patients: shown.
+  it('shows counts of 1 to 4, and figures worked out from them, as withheld, and 0 as 0', () => {
+    // Ward A: 2 admissions (1 step-up, 1 step-down), no transfer in, 1 out, 2 discharges (1 care
+    // completed, 1 self-discharged).
+    const W = 'withheld';
+    expect(row(html, 'Admissions and discharges by ward, provider and ICS', 'Ward A')).toEqual([W, W, W, '0', W, W, W, '0', '0', '0', W]);
+    expect(row(html, 'Length of stay, referrals and alerts by ward, provider and ICS', 'Ward B')).toEqual([W, W, W, W, W, W]);
+    // Capacity and occupancy are bed use, not counts of patients: shown.
     expect(row(html, 'Capacity and occupancy by ward, provider and ICS', 'Ward A')).toEqual(['RXA', '4', '0.75', '18.8%', '3.13']);
-    expect(row(html, 'Capacity and use of each integrated care system (ICS)', 'Test ICS')).toEqual(['9', '9', '22.2%', '&lt;5', '&lt;5', '&lt;5', '6.98']);
+    expect(row(html, 'Capacity and use of each integrated care system (ICS)', 'Test ICS')).toEqual(['9', '9', '22.2%', W, W, W, '6.98']);
     // Rates that would give a small count back appear nowhere, in the tables or the chart data.
     for (const hidden of ['51.89', '28.66', '25.95', '0.52', '0.43']) expect(html).not.toContain(hidden);
-    expect(row(html, 'Admissions by deprivation of the patient’s home (Index of Multiple Deprivation decile)', '2')).toEqual(['&lt;5']);
+    expect(row(html, 'Admissions by deprivation of the patient’s home (Index of Multiple Deprivation decile)', '2')).toEqual([W]);
+    expect(row(html, 'Admissions by deprivation of the patient’s home (Index of Multiple Deprivation decile)', '5')).toEqual(['0']);
+    expect(html).toContain('a figure shown as “withheld” is a count of 1 to 4 people or events');
   });
 
   it('shows counts of 5 and more', () => {
-    const more: FlowEvent[] = [...events];
+    // Six patients on ward C, and no one else: no figure beside theirs to give a small one away.
+    const more: FlowEvent[] = [];
     for (let i = 0; i < 6; i++) {
       more.push({ kind: 'admit', eventId: `ev-more-${i}`, patientId: `pt-more-${i}`, wardId: 'ward-c', pathway: 'ari', admission: 'step-up', source: 'gp', at: `2026-03-29T1${i}:00:00Z`, by });
       more.push({ kind: 'discharge', eventId: `ev-more-d${i}`, patientId: `pt-more-${i}`, wardId: 'ward-c', outcome: 'care-completed', at: `2026-03-30T1${i}:00:00Z`, by });
     }
-    const page = render({ ...input, events: more });
-    expect(row(page, 'Admissions and discharges by ward, provider and ICS', 'Ward C').slice(0, 3)).toEqual(['6', '6', '&lt;5']);
+    const page = render({ ...input, events: more, referrals: [], alerts: [] });
+    expect(row(page, 'Admissions and discharges by ward, provider and ICS', 'Ward C').slice(0, 3)).toEqual(['6', '6', '0']);
     // Six stays of exactly one day.
     expect(row(page, 'Length of stay, referrals and alerts by ward, provider and ICS', 'Ward C').slice(0, 2)).toEqual(['1', '1']);
   });
@@ -186,7 +214,8 @@ describe('reportHtml planning and pressure', () => {
   const withMore = { ...input, events: more };
   const plan = { ...planBeds(more, { from, to, targetOccupancy: 0.85, probability: 0.95, surgeFactor: 1.6 }), commissionedBeds: commissionedBeds(more, wards, { from, to }) };
   const pressure = { providers: PROVIDERS, daily: dailyPressure(SNAPSHOTS, PROVIDERS, from, to) };
-  const page = reportHtml(flowReport(withMore, { from, to, censusHour: 8 }), monthlyReports(withMore, from, to, { censusHour: 8 }), { ...options, weekly: weeklyReports(withMore, from, to, { censusHour: 8 }), plan, pressure });
+  const s = shown(withMore, { plan, events: more });
+  const page = reportHtml(s.report, s.monthly!, { ...options, weekly: s.weekly!, plan: s.plan!, pressure });
   const caption = 'Beds needed by pathway at 85% target occupancy with 95% probability, and with a 1.6× surge';
 
   it('tells which pathways have wards of their own', () => {
@@ -202,12 +231,16 @@ describe('reportHtml planning and pressure', () => {
     // 6 admissions in the 95 hours of the period: 1.52 a day, each staying 1 day.
     const beds = bedsFor(6 / (95 / 24), 0.85, 0.95);
     expect(beds).toBe(5);
+    expect(plan.pathways.find((p) => p.pathway === 'frailty')).toMatchObject({ arrivalsPerDay: 1.52, stepUpFromAmbulanceAnd111PerDay: 0, meanStayDays: 1, offeredLoad: 1.5, bedsNeeded: 5, surge: { arrivalsPerDay: 1.52, bedsNeeded: 5 } });
+    // Six admissions and six completed spells: shown, with the rates and load worked out from them.
+    const W = 'withheld';
     expect(row(page, caption, 'frailty')).toEqual(['1.52', '0', '1', '1.5', '5', '1.52', '5', '3']);
     // ARI: one admission in the period (P2), two spells completed (P1, P2).
     const ari = row(page, caption, 'ari');
-    expect(ari.slice(0, 4)).toEqual(['0.25', '0', 'not shown (&lt;5)', 'not shown (&lt;5)']);
+    expect(ari.slice(0, 4)).toEqual([W, '0', W, W]);
     expect(ari[7]).toBe('not the pathway’s own: Ward A also takes other pathways');
-    expect(row(page, caption, 'heart-failure').slice(0, 2)).toEqual(['0.25', '0.25']);
+    expect(row(page, caption, 'heart-failure').slice(0, 2)).toEqual([W, W]);
+    expect(row(page, caption, 'All pathways')).toEqual(['', '', '', W, '11', '', '12', '']);
     expect(page).toContain('<h2>Planning</h2>');
     expect(page).toContain('<h3>The model and its assumptions</h3>');
     expect(page).toMatch(/M\/G\/∞ queue/);

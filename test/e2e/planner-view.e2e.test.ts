@@ -1,0 +1,245 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startVw, type VwApp } from '../../src/app/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { loadRegistryFile } from '../../src/registry/load.ts';
+import { londonDate } from '../../src/rules/engine/calendar.ts';
+import { launchChromium } from '../support/chromium.ts';
+
+/**
+ * The planner's view in a real browser: /planner/ signed in with a planner's token, over the running
+ * store fed through the flow and capacity APIs. Its figures are the JSON report's, after disclosure
+ * control; no patient is named anywhere; it is usable by keyboard and at 390 px, and axe-core finds
+ * nothing wrong.
+ */
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const DAY = 86_400_000;
+let app: VwApp;
+let browser: Browser;
+let planner: string;
+const posted: string[] = [];
+
+/** 11:00 UTC `days` ago: inside the default period (the last 28 days to yesterday) for 1 ≤ days ≤ 28. */
+const daysAgo = (days: number, hour = 11) => {
+  const d = new Date(Date.now() - days * DAY);
+  d.setUTCHours(hour, 0, 0, 0);
+  return d.toISOString();
+};
+const yesterday = londonDate(Date.now() - DAY);
+const firstDay = londonDate(Date.parse(`${yesterday}T12:00:00Z`) - 27 * DAY);
+
+beforeAll(async () => {
+  app = await startVw(loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'planner-view-secret-planner-view-secret', 'capacity.secret': 'planner-view-capacity-secret' }), { logger: createLogger({ level: 'silent' }) });
+  browser = await launchChromium();
+  const wards = app.registry.wards().filter((w) => w.ics === 'QXX').map((w) => w.wardId);
+  planner = await app.tokens.issue({ sub: 'planner.ng', wards, roles: ['planner'] });
+  const lead = await app.tokens.issue({ sub: 'lead.jones', wards, roles: ['ward lead'] });
+  const post = async (path: string, token: string, body: unknown) => {
+    const res = await fetch(`${app.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    if (res.status !== 202) throw new Error(`${path} ${JSON.stringify(body)}: ${res.status} ${await res.text()}`);
+  };
+  // ARI: 9 step-up admissions 20 to 4 days ago, 7 discharged after 2 days (one to an acute bed).
+  for (let i = 0; i < 9; i++) {
+    const patientId = `pt-plan-ari-${i}`;
+    posted.push(patientId);
+    await post('/api/v1/flow', lead, { kind: 'admit', patientId, wardId: 'ward-ari', pathway: 'ari', admission: 'step-up', source: i % 2 ? 'ambulance' : 'nhs111', imdDecile: (i % 10) + 1, at: daysAgo(20 - 2 * i) });
+    if (i < 7) await post('/api/v1/flow', lead, { kind: 'discharge', patientId, wardId: 'ward-ari', outcome: i === 3 ? 'admitted-acute' : 'care-completed', at: daysAgo(18 - 2 * i, 15) });
+  }
+  // Heart failure: 6 step-down admissions 15 to 10 days ago, 5 discharged after 3 days.
+  for (let i = 0; i < 6; i++) {
+    const patientId = `pt-plan-hf-${i}`;
+    posted.push(patientId);
+    await post('/api/v1/flow', lead, { kind: 'admit', patientId, wardId: 'ward-hf', pathway: 'heart-failure', admission: 'step-down', source: 'acute-discharge', at: daysAgo(15 - i) });
+    if (i < 5) await post('/api/v1/flow', lead, { kind: 'discharge', patientId, wardId: 'ward-hf', outcome: 'care-completed', at: daysAgo(12 - i, 16) });
+  }
+  // One hypertension admission: a count of 1 on its ward and pathway, withheld everywhere.
+  posted.push('pt-plan-htn-0');
+  await post('/api/v1/flow', lead, { kind: 'admit', patientId: 'pt-plan-htn-0', wardId: 'ward-htn', pathway: 'hypertension', admission: 'step-up', source: 'gp', at: daysAgo(6) });
+  // Ambulance, 111 and OPEL on the last 10 days.
+  const responses = (c2: number) => ({ c1: { meanMinutes: 8, p90Minutes: 15 }, c2: { meanMinutes: c2, p90Minutes: c2 * 2 }, c3: { meanMinutes: 70, p90Minutes: 180 }, c4: { meanMinutes: 90, p90Minutes: 240 } });
+  for (let d = 1; d <= 10; d++) {
+    await post('/api/v1/capacity', app.capacityCredentials.tokenFor('cap-rx9-ambulance'), { service: 'ambulance', providerId: 'RX9', ts: daysAgo(d, 10), reapLevel: d < 4 ? 3 : 2, responses: responses(20 + d * 3) });
+    await post('/api/v1/capacity', app.capacityCredentials.tokenFor('cap-111-nwest'), { service: 'nhs111', providerId: '111-NWEST', ts: daysAgo(d, 10), callsWaiting: 10 + d, answeredWithin60sPct: 60 + d * 3 });
+    await post('/api/v1/capacity', app.capacityCredentials.tokenFor('cap-qxx-opel'), { service: 'system', providerId: 'QXX', ts: daysAgo(d, 9), opelLevel: d < 3 ? 4 : 2 });
+  }
+  // Until the sink has stored them all.
+  for (let tries = 0; ; tries++) {
+    const json = await reportJson();
+    if (json.report.groups.find((g) => g.level === 'ics')?.admissions.total === 16 && json.pressure?.daily.filter((d) => d.opelMax !== null).length === 10) break;
+    if (tries > 150) throw new Error('the flow and capacity posted did not reach the store');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+interface Group { level: string; id: string; name: string; capacity: number | null; capacityPer100kAdults: number | null; occupancy: { meanOccupied: number; meanPercent: number | null }; admissions: { total: number | null; stepUp: number | null; stepDown: number | null }; lengthOfStayDays: { spells: number | null; median: number | null; p90: number | null }; suppressed: string[] }
+interface ReportJson { report: { groups: Group[] }; plan: { total: { bedsNeeded: number; surgeBedsNeeded: number } }; pressure: { daily: Array<{ date: string; opelMax: number | null }> } | null }
+
+async function reportJson(from = firstDay, to = yesterday): Promise<ReportJson> {
+  const res = await fetch(`${app.httpUrl}/api/v1/reports/capacity?ics=QXX&from=${from}&to=${to}&format=json`, { headers: { authorization: `Bearer ${planner}` } });
+  return (await res.json()) as ReportJson;
+}
+
+/** A figure as the page writes it. */
+const shown = (g: { suppressed: string[] }, path: string, v: number | null) => (g.suppressed.includes(path) ? 'withheld' : v === null ? '–' : v.toLocaleString('en-GB', { maximumFractionDigits: 2 }));
+
+async function openPlanner(token: string, viewport = { width: 1280, height: 900 }, options: { bypassCSP?: boolean } = {}): Promise<Page> {
+  const page = await browser.newPage({ viewport, ...options });
+  await page.goto(`${app.httpUrl}/planner/#token=${token}`);
+  return page;
+}
+
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+    return axe.run(document, { resultTypes: ['violations'] });
+  });
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+}
+
+describe('planner view', () => {
+  it('shows the JSON report’s headline figures, draws the charts, and names no patient', async () => {
+    const page = await openPlanner(planner);
+    const errors: string[] = [];
+    const urls: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => urls.push(r.url()));
+    await page.locator('#chart-occupancy[data-drawn="true"]').waitFor({ timeout: 15_000 });
+    // The token left the address bar; the default period is the last 28 days to yesterday.
+    expect(page.url()).not.toContain('token');
+    expect(await page.inputValue('#from')).toBe(firstDay);
+    expect(await page.inputValue('#to')).toBe(yesterday);
+
+    const json = await reportJson();
+    const ics = json.report.groups.find((g) => g.level === 'ics')!;
+    const text = (testid: string) => page.locator(`[data-testid="${testid}"]`).textContent();
+    expect(await text('headline-capacity')).toBe(shown(ics, 'capacity', ics.capacity));
+    expect(await text('headline-occupancy')).toBe(shown(ics, 'occupancy.meanPercent', ics.occupancy.meanPercent));
+    expect(await text('headline-mean-occupied')).toBe(shown(ics, 'occupancy.meanOccupied', ics.occupancy.meanOccupied));
+    expect(await text('headline-per100k')).toBe(shown(ics, 'capacityPer100kAdults', ics.capacityPer100kAdults));
+    expect(await text('headline-admissions')).toBe(shown(ics, 'admissions.total', ics.admissions.total));
+    expect(await text('headline-step-up')).toBe(shown(ics, 'admissions.stepUp', ics.admissions.stepUp));
+    expect(await text('headline-step-down')).toBe(shown(ics, 'admissions.stepDown', ics.admissions.stepDown));
+    expect(await text('headline-los-median')).toBe(shown(ics, 'lengthOfStayDays.median', ics.lengthOfStayDays.median));
+    expect(await text('headline-los-p90')).toBe(shown(ics, 'lengthOfStayDays.p90', ics.lengthOfStayDays.p90));
+    expect(await text('headline-beds-now')).toBe(String(json.plan.total.bedsNeeded));
+    expect(await text('headline-beds-surge')).toBe(String(json.plan.total.surgeBedsNeeded));
+    // The figures themselves, worked out here: 95 beds; 16 admissions (9 + 1 step-up, 6 step-down);
+    // 12 discharges, their stays 2 or 3 days and a bit.
+    expect(ics.capacity).toBe(95);
+    expect(await text('headline-admissions')).toBe('16');
+    expect([await text('headline-step-up'), await text('headline-step-down')]).toEqual(['10', '6']);
+    expect(Number(await text('headline-los-median'))).toBeGreaterThanOrEqual(2);
+
+    // The hypertension ward's one admission is withheld, in words a planner can read, and explained.
+    const htn = page.locator('#wards-table tbody tr', { has: page.locator('th', { hasText: 'Hypertension and Cardiology Virtual Ward' }) });
+    expect(await htn.locator('td').nth(3).textContent()).toBe('withheld');
+    expect(await text('withheld-note')).toMatch(/fewer than 5 people or events/);
+    // Tables with captions; the plan's totals are the JSON's.
+    expect(await page.locator('table caption').count()).toBe(await page.locator('table').count());
+    expect(await text('plan-beds-now')).toBe(String(json.plan.total.bedsNeeded));
+
+    // Both charts drawn by uPlot, on canvases of some size.
+    for (const id of ['chart-occupancy', 'chart-pressure', 'chart-111']) {
+      const size = await page.$eval(`#${id} canvas`, (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height, c.getBoundingClientRect().width]);
+      expect(size.every((n) => n > 0), id).toBe(true);
+      expect(await page.getAttribute(`#${id}`, 'aria-label')).toMatch(/^Line chart/);
+    }
+
+    // Aggregates only: no patient id, name or NHS number of the registry, nor any id posted.
+    const { data } = await loadRegistryFile('seeds/demo-ward.yaml');
+    const identifiers = [...data.patients.flatMap((p) => [p.patientId, p.displayName, p.nhsNumber]), ...posted].filter((x): x is string => Boolean(x));
+    expect(identifiers.length).toBeGreaterThan(30);
+    await page.click('details.daily summary');
+    const pageText = (await page.textContent('body')) ?? '';
+    const source = await page.content();
+    for (const id of identifiers) {
+      expect(pageText, id).not.toContain(id);
+      expect(source, id).not.toContain(id);
+    }
+
+    // The downloads are fetched with the token in a header, never in a URL.
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="download-csv"]')]);
+    expect(csv.suggestedFilename()).toBe(`vw-capacity-QXX-${firstDay}-${yesterday}.csv`);
+    const body = readFileSync((await csv.path())!, 'utf8');
+    expect(body.split('\r\n')[0]).toMatch(/^period,icb,icb_name,provider,capacity,/);
+    const [html] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="download-html"]')]);
+    expect(html.suggestedFilename()).toMatch(/\.html$/);
+    expect(readFileSync((await html.path())!, 'utf8')).toMatch(/^<!doctype html>/i);
+    expect(urls.some((u) => u.includes(planner) || /token=/.test(u))).toBe(false);
+    expect(errors).toEqual([]);
+
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/planner-desktop.png', fullPage: true });
+    await page.close();
+  }, 60_000);
+
+  it('works by keyboard alone: choose the period and show it', async () => {
+    const page = await openPlanner(planner);
+    await page.locator('#chart-occupancy[data-drawn="true"]').waitFor({ timeout: 15_000 });
+    const weekAgo = londonDate(Date.now() - 7 * DAY);
+    await page.focus('#from');
+    await page.fill('#from', weekAgo);
+    // On through the date's day, month and year to the button, by Tab alone.
+    const focused = () => page.evaluate(() => document.activeElement?.id);
+    for (let i = 0; i < 8 && (await focused()) !== 'show'; i++) await page.keyboard.press('Tab');
+    expect(await focused()).toBe('show');
+    await page.keyboard.press('Enter');
+    const spoken = new Date(`${weekAgo}T12:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    await expect.poll(() => page.textContent('#period')).toContain(spoken);
+    const json = await reportJson(weekAgo, yesterday);
+    const ics = json.report.groups.find((g) => g.level === 'ics')!;
+    expect(await page.textContent('[data-testid="headline-admissions"]')).toBe(shown(ics, 'admissions.total', ics.admissions.total));
+    // A period the wrong way round is refused with a message, and nothing is fetched.
+    await page.fill('#from', yesterday);
+    await page.fill('#to', weekAgo);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.textContent('[data-testid="error"]')).toMatch(/on or before/);
+    await page.close();
+  }, 30_000);
+
+  it('has no accessibility violations (axe-core) at 1280 and 390 px, and no sideways scroll at 390 px', async () => {
+    for (const width of [1280, 390]) {
+      const page = await openPlanner(planner, { width, height: 900 }, { bypassCSP: true });
+      await page.locator('#chart-occupancy[data-drawn="true"]').waitFor({ timeout: 15_000 });
+      await page.click('details.daily summary');
+      expect(await axeViolations(page), `${width} px`).toEqual([]);
+      if (width === 390) {
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+        // Wide tables scroll inside their own container, which the keyboard can reach.
+        expect(await page.getAttribute('#wards-table >> xpath=..', 'tabindex')).toBe('0');
+        const canvas = await page.$eval('#chart-occupancy canvas', (c) => c.getBoundingClientRect().right);
+        expect(canvas).toBeLessThanOrEqual(390);
+        await page.screenshot({ path: 'test-results/planner-390.png', fullPage: true });
+      }
+      await page.close();
+    }
+  }, 60_000);
+
+  it('tells someone without a planner’s token why, and offers the sign-in form', async () => {
+    const nurse = await app.tokens.issue({ sub: 'nurse.patel', wards: ['ward-ari'] });
+    for (const [token, message] of [[nurse, /not a planner’s/], ['not-a-valid-token', /not valid/]] as const) {
+      const page = await openPlanner(token, { width: 390, height: 800 });
+      const error = page.locator('[data-testid="auth-error"]');
+      await error.waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await error.textContent()).toMatch(message);
+      expect(await page.isVisible('#signin-form')).toBe(true);
+      expect(await page.isVisible('#planner')).toBe(false);
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('token-input');
+      // Signing in there with a planner's token shows the report.
+      await page.fill('#token-input', planner);
+      await page.click('#signin-form button[type="submit"]');
+      await page.locator('[data-testid="headline-capacity"]').waitFor({ timeout: 10_000 });
+      expect(await page.textContent('[data-testid="headline-capacity"]')).toBe('95');
+      await page.close();
+    }
+  }, 30_000);
+});
