@@ -20,6 +20,7 @@ import { createWardSimulator } from '../../simulators/ward-simulator.ts';
 import { httpCapacitySender, loadCapacityScenario, startCapacityFeed } from '../../simulators/capacity.ts';
 import { replayCommand } from './replay.ts';
 import { reportCommand } from './report.ts';
+import { writeDemoHistory } from '../../simulators/demo-history.ts';
 import { startReferralReceiver } from '../../simulators/referral-receiver.ts';
 import { startFlowFeed } from '../../simulators/flow-feed.ts';
 import { loadReferralRoutes, ROUTES_FILE } from '../referrals/routes-file.ts';
@@ -94,6 +95,8 @@ async function demo(): Promise<void> {
   const callbackToken = process.env.VW_REFERRAL_CALLBACK_TOKEN ?? randomBytes(24).toString('base64url');
   const config = loadConfig(process.env, { 'simulator.enabled': true, 'referrals.endpoints': endpoints, 'referrals.callbackToken': callbackToken, 'notify.webhooks': webhooks, 'notify.secret': webhookSecret, ...(process.env.VW_LOG_LEVEL ? {} : { logLevel: 'warn' }) });
   const app = await startVw(config);
+  // Four weeks of simulated history in the store, so the planner view has days to show.
+  const history = await writeDemoHistory(app.store);
   // The receiving service answers a few seconds later, as a real one would: "sent", then "accepted".
   receiver.answerLater({ baseUrl: app.httpUrl, token: callbackToken, afterMs: 4_000 });
   const { data } = await loadRegistryFile(config.registry.seedsFile);
@@ -126,6 +129,8 @@ async function demo(): Promise<void> {
   });
   const firstWard = data.wards[0]!;
   const nurse = await app.tokens.issue({ sub: 'demo.nurse', name: 'Demo Nurse', wards: [firstWard.wardId] });
+  const ics = firstWard.ics;
+  const planner = ics ? await app.tokens.issue({ sub: 'demo.planner', name: 'Demo Planner', wards: data.wards.filter((w) => w.ics === ics).map((w) => w.wardId), roles: ['planner'] }) : undefined;
   process.stdout.write(
     [
       '',
@@ -136,6 +141,12 @@ async function demo(): Promise<void> {
       `  Console (ward lead and consultant, all wards; escalations to them show as banners;`,
       `  the same token admits and discharges through POST /api/v1/flow, as the demo does every few seconds):`,
       `    ${app.httpUrl}/#token=${lead}`,
+      ...(planner
+        ? [
+            `  Planner view (${ics}: capacity, occupancy, flow and pressure; ${history.days} days of simulated history, ${history.admissions} admissions, then live):`,
+            `    ${app.httpUrl}/planner/#token=${planner}`,
+          ]
+        : []),
       `  MQTT broker:  ${app.mqttUrl}   (devices publish to vw/v1/devices/{deviceId}/readings)`,
       `  Referrals received by the demo's receiving service (FHIR message bundles):`,
       `    ${receiver.url}/`,
