@@ -34,6 +34,20 @@ export const PANELS = [
   |> aggregateWindow(every: 1d, fn: count, createEmpty: true)`,
   },
   {
+    title: 'Patients sending readings, a day',
+    description: 'Patients on each ward who sent at least one reading that day (UTC days): beside the occupancy above, how many are being monitored. The reports give device adherence exactly: patient-days at census with a reading.',
+    unit: 'short',
+    flux: `from(bucket: "${BUCKET}")
+  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
+  |> filter(fn: (r) => r._measurement == "vital" and r._field == "reading_id")
+  |> group(columns: ["ward_id", "patient_id"])
+  |> aggregateWindow(every: 1d, fn: count, createEmpty: false)
+  |> group(columns: ["ward_id", "_time"])
+  |> count()
+  |> group(columns: ["ward_id"])
+  |> sort(columns: ["_time"])`,
+  },
+  {
     title: 'Referrals a day by route',
     description: 'Referrals requested a day (their first revision), by route: 999, 111, urgent community response, GP, home visit, SDEC/ED.',
     unit: 'short',

@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 import type { Alert, CapacitySnapshot, FlowEvent, Referral } from '../../src/domain/index.ts';
 import { createInfluxStore } from '../../src/store/influx-store.ts';
 import { dashboard, PANELS } from '../../dashboards/grafana/build.ts';
-import { flowHistoryEvents } from '../fixtures/flow-history.ts';
+import { flowHistoryEvents, flowHistoryReadings } from '../fixtures/flow-history.ts';
 import { describeWith, runPrefix, services } from '../support/services.ts';
 
 /**
@@ -31,6 +31,7 @@ describeWith(['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'], 'Grafana dashboard
       ...(e.kind === 'transfer' ? { fromWardId: ward(e.fromWardId) } : {}),
     }));
     await store.writeFlowEvents(events);
+    await store.writeReadings(flowHistoryReadings((p) => `${run}-${p}`, ward).map((r) => ({ ...r, readingId: `${run}-${r.readingId}`, ts: shift(r.ts), receivedAt: shift(r.receivedAt) })));
     const t = shift('2026-03-30T09:00:00Z');
     const referral: Referral = {
       referralId: `${run}-ref-0001`.slice(-60), patientId: `${run}-p4`, wardId: ward('ward-b'), route: 'urgent-community-response', routeTitle: 'UCR', routesVersion: '1.0.0', priority: 'asap', urgency: 'within 2 hours',
@@ -62,6 +63,10 @@ describeWith(['INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'], 'Grafana dashboard
     expect(occupancy).toEqual([1, 2, 1]);
     const wardA = results.get('Patients on each virtual ward')!.filter((r) => r.ward_id === ward('ward-a')).map((r) => r._value);
     expect(wardA.at(-1)).toBe(0);
+    // Ward A: P1 and P2 sent on the 28th, P1 and P3 on the 29th; ward B: P3 on the 31st.
+    const sending = (w: string) => results.get('Patients sending readings, a day')!.filter((r) => r.ward_id === ward(w)).map((r) => r._value);
+    expect(sending('ward-a')).toEqual([2, 2]);
+    expect(sending('ward-b')).toEqual([1]);
     expect(results.get('Referrals a day by route')!.some((r) => r.route === 'urgent-community-response' && r._value === 1)).toBe(true);
     expect(results.get('Alerts raised a day by rule')!.some((r) => r.rule === 'news2' && Number(r._value) >= 1)).toBe(true);
     expect(results.get('Ambulance C2 mean response (minutes)')!.find((r) => r.provider_id === `${run}-amb`)?._value).toBe(41);
