@@ -4,7 +4,7 @@
 import { $, el, ago, clockTime, localDateTime, localised, plain } from './dom.js';
 import { capacitySummary, renderCapacityStrip, updateCapacityAges } from './capacity.js';
 import { referralForm, referralItem, STATE_LABEL } from './referrals.js';
-import { applyRoster } from './flow-model.js';
+import { applyRoster, applyRosterRecords } from './flow-model.js';
 import { createAdmitDialog, dischargeForm, transferForm } from './flow-forms.js';
 
 const SEVERITY_RANK = { 'low-medium': 1, medium: 2, high: 3 };
@@ -314,10 +314,19 @@ function subscribe(wardId) {
 
 /**
  * Someone admitted, transferred or discharged a patient: the roster says who is on the ward now.
- * Patients join or leave the list; everything else on the console stays as it is.
+ * Patients join or leave the list. A patient's alerts, referrals, notifications and notes follow them:
+ * those of a patient transferred away leave with them, and those of a patient transferred in arrive
+ * with them. Everything else on the console stays as it is.
  */
 function applyRosterFrame(frame) {
   const { joined, left, missing } = applyRoster(state.patients, frame);
+  const { dropped, arrived } = applyRosterRecords(state, frame);
+  for (const alertId of dropped) {
+    state.pendingAck.delete(alertId);
+    state.fresh.delete(alertId);
+  }
+  const movedAway = new Set(frame.transferredOut || []);
+  if (state.referring && movedAway.has(state.referring.patientId)) state.referring = null;
   const notesOf = new Map();
   for (const note of frame.handoverNotes) notesOf.set(note.patientId, [...(notesOf.get(note.patientId) || []), note]);
   for (const [patientId, notes] of notesOf) {
@@ -327,7 +336,12 @@ function applyRosterFrame(frame) {
   }
   for (const patient of left) state.notes.delete(patient.patientId);
   if (state.selected && !state.patients.has(state.selected)) forgetSelection();
-  const words = [...joined.map((p) => `${p.displayName} joined the ward.`), ...left.map((p) => `${p.displayName} left the ward.`)];
+  const openArrived = (patientId) => arrived.filter((a) => a.patientId === patientId && a.state !== 'resolved').length;
+  const joinedWords = (p) => {
+    const open = openArrived(p.patientId);
+    return `${p.displayName} joined the ward${open ? `, with ${open} unresolved alert${open === 1 ? '' : 's'}` : ''}.`;
+  };
+  const words = [...joined.map(joinedWords), ...left.map((p) => `${p.displayName} left the ward.`)];
   if (words.length) $('announcer').textContent = words.join(' ');
   // An id it cannot draw means the console missed something: it starts again from a snapshot.
   if (missing.length) send({ type: 'subscribe', wardId: state.wardId });

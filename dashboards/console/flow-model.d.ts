@@ -1,4 +1,5 @@
 // Types of flow-model.js, for the unit tests (test/unit/feed/flow-model.test.ts); the console itself is plain JavaScript.
+import type { Alert, HandoverNote, Notification, Referral } from '../../src/domain/index.ts';
 import type { PatientView, ServerFrame } from '../../src/feed/protocol.ts';
 
 export interface Option { value: string; label: string }
@@ -23,7 +24,20 @@ export function fieldOf(field: string | undefined, kind: 'admit' | 'discharge' |
 export function plainMessage(message: string, options?: { field?: string; wardNames?: Record<string, string> }): string;
 export function readAnswer(kind: 'admit' | 'discharge' | 'transfer', status: number, body: Record<string, unknown> | undefined, wardNames?: Record<string, string>): Answer;
 export function postFlow(token: string, body: unknown, fetchImpl?: typeof fetch): Promise<{ status: number; body: Record<string, unknown> }>;
+type RosterFrame = Extract<ServerFrame, { type: 'roster' }>;
 export function applyRoster(
   patients: Map<string, PatientView>,
-  frame: Extract<ServerFrame, { type: 'roster' }>,
+  frame: Pick<RosterFrame, 'patientIds' | 'patients'>,
 ): { joined: PatientView[]; left: PatientView[]; missing: string[] };
+export interface HeldRecords {
+  alerts: Map<string, Alert>;
+  alertRoutes: Map<string, string[]>;
+  referrals: Map<string, Referral>;
+  notifications: Map<string, Notification>;
+  /** Handover notes by patient id. */
+  notes?: Map<string, HandoverNote[]>;
+}
+export function applyRosterRecords(
+  held: HeldRecords,
+  frame: Partial<Pick<RosterFrame, 'alerts' | 'alertRoutes' | 'referrals' | 'notifications' | 'transferredOut'>>,
+): { dropped: string[]; arrived: Alert[] };

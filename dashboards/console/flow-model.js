@@ -228,3 +228,45 @@ export function applyRoster(patients, frame) {
   const missing = frame.patientIds.filter((id) => !patients.has(id));
   return { joined, left, missing };
 }
+
+/** Puts a record in a Map by id unless the Map holds the same or a higher revision; true if it did. */
+function keepNewest(map, id, record) {
+  const held = map.get(id);
+  if (held && held.revision >= record.revision) return false;
+  map.set(id, record);
+  return true;
+}
+
+/**
+ * A patient's alerts, referrals, notifications and handover notes are shown on the ward the patient
+ * is on now (docs/feed.md). Applies a `roster` frame's share of them to what the console holds
+ * (`held`: Maps of alerts, referrals and notifications by id, the routes each alert offers by alert id,
+ * and handover notes by patient id), in place: drops everything of the patients the change took to
+ * another ward (`transferredOut`), then adds the arriving patients' records, keeping the higher
+ * revision of each. Returns the ids of the alerts dropped and the alerts taken from the frame.
+ */
+export function applyRosterRecords(held, frame) {
+  const gone = new Set(frame.transferredOut || []);
+  const dropped = [];
+  if (gone.size) {
+    for (const [id, alert] of held.alerts) {
+      if (!gone.has(alert.patientId)) continue;
+      held.alerts.delete(id);
+      held.alertRoutes.delete(id);
+      dropped.push(id);
+    }
+    for (const [id, referral] of held.referrals) if (gone.has(referral.patientId)) held.referrals.delete(id);
+    for (const [id, notification] of held.notifications) if (gone.has(notification.patientId)) held.notifications.delete(id);
+    if (held.notes) for (const patientId of gone) held.notes.delete(patientId);
+  }
+  const arrived = [];
+  const routes = frame.alertRoutes || {};
+  for (const alert of frame.alerts || []) {
+    if (!keepNewest(held.alerts, alert.alertId, alert)) continue;
+    held.alertRoutes.set(alert.alertId, routes[alert.alertId] || []);
+    arrived.push(alert);
+  }
+  for (const referral of frame.referrals || []) keepNewest(held.referrals, referral.referralId, referral);
+  for (const notification of frame.notifications || []) keepNewest(held.notifications, notification.notificationId, notification);
+  return { dropped, arrived };
+}

@@ -37,6 +37,9 @@ interface Session {
  * The feed role: the ward consoles' WebSocket. Each console proves who it is with a token, may
  * subscribe only to wards the token grants, gets a snapshot and then live deltas, and can act on
  * alerts; actions go to the rules role over the bus, and the resulting alert comes back as a delta.
+ * A patient's alerts, referrals, notifications and handover notes are shown, and acted on, on the
+ * ward the patient is on now (the ward they were raised on once the patient is on none): they follow
+ * a transfer.
  * Clinicians also change patients' settings here: a new version goes on the settings topic and, once
  * applied in order, to every console on the patient's ward. When an admission, transfer or discharge
  * changes who is on a ward, its consoles get a `roster` of the ward.
@@ -220,8 +223,10 @@ export async function startFeedRole(deps: {
       case 'acknowledge':
       case 'resolve': {
         const alert = view.alert(frame.alertId);
-        // Alerts on wards the user cannot see are reported as absent, so their existence does not leak.
-        if (!alert || !user.wards.has(alert.wardId)) {
+        // The alert is acted on where it is shown: the patient's ward now (view.wardFor), not
+        // necessarily the ward it was raised on. Alerts on wards the user cannot see are reported as
+        // absent, so their existence does not leak.
+        if (!alert || !user.wards.has(view.wardFor(alert))) {
           send(session, { type: 'error', code: 'not_found', message: 'no such alert on your wards' });
           return;
         }
@@ -282,7 +287,8 @@ export async function startFeedRole(deps: {
       }
       case 'cancelReferral': {
         const referral = view.referral(frame.referralId);
-        if (!referral || !user.wards.has(referral.wardId)) {
+        // As for alerts: the ward that shows the referral now (the patient's) may cancel it.
+        if (!referral || !user.wards.has(view.wardFor(referral))) {
           send(session, { type: 'error', code: 'not_found', message: 'no such referral on your wards' });
           return;
         }
@@ -309,7 +315,7 @@ export async function startFeedRole(deps: {
       return;
     }
     const alert = frame.alertId ? view.alert(frame.alertId) : undefined;
-    if (frame.alertId && (!alert || alert.patientId !== frame.patientId || !user.wards.has(alert.wardId))) {
+    if (frame.alertId && (!alert || alert.patientId !== frame.patientId || !user.wards.has(view.wardFor(alert)))) {
       send(session, { type: 'error', code: 'not_found', message: 'no such alert for this patient on your wards' });
       return;
     }
@@ -394,7 +400,9 @@ export async function startFeedRole(deps: {
             metrics.duplicatesAbsorbed.inc({ stage: 'feed-alert' });
             return;
           }
-          if (broadcast(alert.wardId, { type: 'alert', wardId: alert.wardId, alert, routes: view.routesFor(alert) }) > 0) {
+          // To the ward that shows the patient's alerts now: after a transfer, the new one.
+          const wardId = view.wardFor(alert);
+          if (broadcast(wardId, { type: 'alert', wardId, alert, routes: view.routesFor(alert) }) > 0) {
             metrics.pipelineLatency.observe({ stage: 'alert' }, secondsSince(alert.receivedAt));
           }
         }),
@@ -409,13 +417,19 @@ export async function startFeedRole(deps: {
       fromBeginning: true,
       topics: [
         on(Topics.referrals, async ({ value: referral }) => {
-          if (view.applyReferral(referral)) broadcast(referral.wardId, { type: 'referral', wardId: referral.wardId, referral });
+          if (!view.applyReferral(referral)) return;
+          const wardId = view.wardFor(referral);
+          broadcast(wardId, { type: 'referral', wardId, referral });
         }),
         on(Topics.handoverNotes, async ({ value: note }) => {
-          if (view.applyNote(note)) broadcast(note.wardId, { type: 'handoverNote', wardId: note.wardId, note });
+          if (!view.applyNote(note)) return;
+          const wardId = view.wardFor(note);
+          broadcast(wardId, { type: 'handoverNote', wardId, note });
         }),
         on(Topics.notifications, async ({ value: notification }) => {
-          if (view.applyNotification(notification)) broadcast(notification.wardId, { type: 'notification', wardId: notification.wardId, notification });
+          if (!view.applyNotification(notification)) return;
+          const wardId = view.wardFor(notification);
+          broadcast(wardId, { type: 'notification', wardId, notification });
         }),
       ],
     }),

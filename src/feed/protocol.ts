@@ -8,7 +8,9 @@ import { ChartBands } from './chart-bands.ts';
  * WebSocket frames between vw and a ward console, JSON text frames, one object each.
  * A console first sends `hello` with its token, then `subscribe` to a ward it may see; it receives a
  * `snapshot` and then live `reading`, `score` and `alert` deltas for that ward, and a `roster` whenever
- * an admission, transfer or discharge changes who is on it. Documented in docs/feed.md.
+ * an admission, transfer or discharge changes who is on it. A patient's alerts, referrals,
+ * notifications and handover notes are sent to the ward the patient is on now (the ward they were
+ * raised on once the patient is on none), which is the `wardId` of their frames. Documented in docs/feed.md.
  */
 
 export const ClientFrame = z.discriminatedUnion('type', [
@@ -151,6 +153,20 @@ export const ServerFrame = z.discriminatedUnion('type', [
     patients: z.array(PatientView),
     /** Their recent handover notes, newest first. */
     handoverNotes: z.array(HandoverNote),
+    /**
+     * Their alerts, referrals and notifications as the snapshot lists them (they follow the patient
+     * to the ward they are on now), and the routes each of those alerts offers.
+     */
+    alerts: z.array(Alert).default([]),
+    alertRoutes: z.record(z.string(), z.array(z.string())).default({}),
+    referrals: z.array(Referral).default([]),
+    notifications: z.array(Notification).default([]),
+    /**
+     * Patients the change took from this ward to another: their alerts, referrals, notifications and
+     * handover notes are shown there now, so the console drops what it holds of them. (A discharged
+     * patient is not listed: their items stay on the ward they were raised on.)
+     */
+    transferredOut: z.array(z.string()).default([]),
   }),
   z.object({ type: z.literal('handoverNote'), wardId: z.string(), note: HandoverNote }),
   z.object({ type: z.literal('handoverNoteAccepted'), noteId: z.string(), patientId: z.string() }),

@@ -81,6 +81,42 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
     return patients;
   }
 
+  /**
+   * The ward whose consoles show a patient's alert, referral, notification or handover note, and
+   * whose staff may act on it: the patient's ward now, so it follows a transfer; for a patient on no
+   * ward (discharged), the ward it was raised on. The record itself keeps the ward it was raised on.
+   */
+  function wardFor(item: { patientId: string; wardId: string }, at = new Date(now())): string {
+    return deps.registry.wardOf(item.patientId, at) ?? item.wardId;
+  }
+
+  /**
+   * The alerts (unresolved, and resolved in the last 24 hours), referrals (open, and closed in the
+   * last 24 hours) and notifications (changed in the last 24 hours) the ward's consoles show, newest
+   * change first; only those of `patients`, when given.
+   */
+  function recordsOfWard(wardId: string, at: Date, patients?: ReadonlySet<string>) {
+    const cutoff = at.getTime() - RESOLVED_KEPT_MS;
+    const wardOfPatient = new Map<string, string | undefined>();
+    const shownHere = (item: { patientId: string; wardId: string }) => {
+      if (patients && !patients.has(item.patientId)) return false;
+      if (!wardOfPatient.has(item.patientId)) wardOfPatient.set(item.patientId, deps.registry.wardOf(item.patientId, at));
+      return (wardOfPatient.get(item.patientId) ?? item.wardId) === wardId;
+    };
+    const newestFirst = (a: { updatedAt: string }, b: { updatedAt: string }) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt);
+    const wardAlerts = [...alerts.values()]
+      .filter((a) => (a.state !== 'resolved' || Date.parse(a.updatedAt) >= cutoff) && shownHere(a))
+      .sort(newestFirst);
+    return {
+      alerts: wardAlerts,
+      referrals: [...referrals.values()]
+        .filter((r) => (!TERMINAL_REFERRAL_STATES.has(r.state) || Date.parse(r.updatedAt) >= cutoff) && shownHere(r))
+        .sort(newestFirst),
+      notifications: [...notifications.values()].filter((n) => Date.parse(n.updatedAt) >= cutoff && shownHere(n)).sort(newestFirst),
+      alertRoutes: Object.fromEntries(wardAlerts.map((a) => [a.alertId, routes.offeredFor(a).map((r) => r.id)] as const).filter(([, ids]) => ids.length)),
+    };
+  }
+
   return {
     /** Returns false when the alert is not newer than the one held (a duplicate or stale copy). */
     applyAlert(alert: Alert): boolean {
@@ -166,16 +202,23 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
       return [...deps.registry.settingsVersions(patientId), ...(settingsSeen.get(patientId) ?? [])].sort((a, b) => b.version - a.version);
     },
 
+    wardFor,
+
     /**
      * Who is on the ward now, after an admission, transfer or discharge: every patient's id, and the
      * patients named in `changed` who are on the ward, drawn as in a snapshot (those who left are
-     * simply not listed), with their handover notes. Cheaper than a snapshot, and it leaves what
-     * consoles hold of the other patients (and any form being filled in) alone.
+     * simply not listed), with their handover notes, alerts, referrals and notifications as the
+     * snapshot lists them (they follow the patient: {@link wardFor}). `transferredOut` names the
+     * changed patients now on another ward: their alerts, referrals, notifications and notes went with
+     * them. Cheaper than a snapshot, and it leaves what consoles hold of the other patients (and any
+     * form being filled in) alone.
      */
     async roster(wardId: string, changed: readonly string[]): Promise<Extract<ServerFrame, { type: 'roster' }>> {
       const at = new Date(now());
       const ward = deps.registry.patientsOfWard(wardId, at);
       const joined = ward.filter((p) => changed.includes(p.patientId));
+      const records = recordsOfWard(wardId, at, new Set(joined.map((p) => p.patientId)));
+      const onWard = new Set(ward.map((p) => p.patientId));
       return {
         type: 'roster',
         wardId,
@@ -183,6 +226,11 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
         patientIds: ward.map((p) => p.patientId),
         patients: await patientViews(joined, at),
         handoverNotes: joined.flatMap((p) => [...(notes.get(p.patientId) ?? [])].reverse()),
+        ...records,
+        transferredOut: [...new Set(changed)].filter((id) => {
+          const wardNow = deps.registry.wardOf(id, at);
+          return !onWard.has(id) && wardNow !== undefined && wardNow !== wardId;
+        }),
       };
     },
 
@@ -194,25 +242,21 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
       // What consoles no longer show leaves memory here.
       for (const [id, r] of referrals) if (TERMINAL_REFERRAL_STATES.has(r.state) && Date.parse(r.updatedAt) < cutoff) referrals.delete(id);
       for (const [id, n] of notifications) if (Date.parse(n.updatedAt) < cutoff) notifications.delete(id);
-      const wardAlerts = [...alerts.values()]
-        .filter((a) => a.wardId === wardId && (a.state !== 'resolved' || Date.parse(a.updatedAt) >= cutoff))
-        .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt));
+      const records = recordsOfWard(wardId, at);
       return {
         type: 'snapshot',
         wardId,
         wardName: deps.registry.ward(wardId)?.name ?? wardId,
         generatedAt: at.toISOString(),
         patients,
-        alerts: wardAlerts,
+        alerts: records.alerts,
         capacity: capacity.forWard(wardId),
-        referrals: [...referrals.values()]
-          .filter((r) => r.wardId === wardId && (!TERMINAL_REFERRAL_STATES.has(r.state) || Date.parse(r.updatedAt) >= cutoff))
-          .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt)),
+        referrals: records.referrals,
         routes: { version: routes.version, routes: routes.all(), patientRoutes: routes.patientRoutes().map((r) => r.id) },
         chartBands: deps.chartBands ?? { ruleVersion: '', bands: {} },
         handoverNotes: ward.flatMap((p) => [...(notes.get(p.patientId) ?? [])].reverse()),
-        notifications: [...notifications.values()].filter((n) => n.wardId === wardId && Date.parse(n.updatedAt) >= cutoff),
-        alertRoutes: Object.fromEntries(wardAlerts.map((a) => [a.alertId, routes.offeredFor(a).map((r) => r.id)]).filter(([, ids]) => ids!.length)),
+        notifications: records.notifications,
+        alertRoutes: records.alertRoutes,
       };
     },
   };

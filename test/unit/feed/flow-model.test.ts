@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { admitRequest, applyRoster, deviceList, dischargeRequest, fieldOf, inputTime, isoFromInput, plainMessage, postFlow, readAnswer, transferRequest } from '../../../dashboards/console/flow-model.js';
+import { admitRequest, applyRoster, applyRosterRecords, deviceList, dischargeRequest, fieldOf, inputTime, isoFromInput, plainMessage, postFlow, readAnswer, transferRequest } from '../../../dashboards/console/flow-model.js';
+import type { Alert, HandoverNote, Notification, Referral } from '../../../src/domain/index.ts';
 import type { PatientView } from '../../../src/feed/protocol.ts';
 
 /** The console's admit, discharge and transfer forms, without a browser (dashboards/console/flow-model.js). */
@@ -124,5 +125,47 @@ describe('a roster applied to the console’s patients', () => {
     expect(p1.latest.spo2).toEqual(newer);
     expect(p1.latest.heart_rate?.value).toBe(80);
     expect(p1.lastSeen).toBe(newer.ts);
+  });
+});
+
+describe('a roster’s alerts, referrals and notifications applied to the console’s', () => {
+  const at = new Date(NOW).toISOString();
+  const alert = (alertId: string, patientId: string, revision = 1) => ({ alertId, patientId, wardId: 'w1', state: 'open', revision, updatedAt: at }) as unknown as Alert;
+  const referral = (referralId: string, patientId: string) => ({ referralId, patientId, wardId: 'w1', state: 'sent', revision: 1 }) as unknown as Referral;
+  const notification = (notificationId: string, patientId: string) => ({ notificationId, patientId, wardId: 'w1', revision: 1 }) as unknown as Notification;
+  const held = () => ({
+    alerts: new Map([['a1', alert('a1', 'p1')], ['a2', alert('a2', 'p2', 3)]]),
+    alertRoutes: new Map([['a1', ['ucr']], ['a2', ['gp']]]),
+    referrals: new Map([['r1', referral('r1', 'p1')]]),
+    notifications: new Map([['a1:1', notification('a1:1', 'p1')]]),
+    notes: new Map<string, HandoverNote[]>([['p1', []], ['p2', []]]),
+  });
+
+  it('drops everything of a patient transferred away, and nothing of the others', () => {
+    const shown = held();
+    expect(applyRosterRecords(shown, { transferredOut: ['p1'], alerts: [], alertRoutes: {}, referrals: [], notifications: [] })).toEqual({ dropped: ['a1'], arrived: [] });
+    expect([...shown.alerts.keys()]).toEqual(['a2']);
+    expect([...shown.alertRoutes.keys()]).toEqual(['a2']);
+    expect(shown.referrals.size).toBe(0);
+    expect(shown.notifications.size).toBe(0);
+    expect([...shown.notes.keys()]).toEqual(['p2']);
+  });
+
+  it('adds an arriving patient’s, keeping the higher revision of any already held', () => {
+    const shown = held();
+    const result = applyRosterRecords(shown, {
+      transferredOut: [],
+      alerts: [alert('a3', 'p3'), alert('a2', 'p2', 2)],
+      alertRoutes: { a3: ['ucr', 'gp'], a2: [] },
+      referrals: [referral('r3', 'p3')],
+      notifications: [notification('a3:1', 'p3')],
+    });
+    expect(result.arrived.map((a) => a.alertId)).toEqual(['a3']);
+    expect(result.dropped).toEqual([]);
+    expect(shown.alerts.get('a2')!.revision).toBe(3);
+    expect(shown.alertRoutes.get('a2')).toEqual(['gp']);
+    expect(shown.alertRoutes.get('a3')).toEqual(['ucr', 'gp']);
+    expect([...shown.referrals.keys()]).toEqual(['r1', 'r3']);
+    expect([...shown.notifications.keys()]).toEqual(['a1:1', 'a3:1']);
   });
 });

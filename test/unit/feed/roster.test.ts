@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../../src/bus/memory-bus.ts';
-import { FlowEvent, RegistryData } from '../../../src/domain/index.ts';
+import { on } from '../../../src/bus/bus.ts';
+import { Topics } from '../../../src/bus/topics.ts';
+import { FlowEvent, RegistryData, type Alert, type Referral } from '../../../src/domain/index.ts';
 import { createTokenAuthority } from '../../../src/feed/auth.ts';
 import { startFeedRole, type FeedRole } from '../../../src/feed/feed-role.ts';
 import { ServerFrame } from '../../../src/feed/protocol.ts';
@@ -69,8 +71,7 @@ describe('feed role follows admissions, transfers and discharges', () => {
     await new Promise((resolve) => server?.close(resolve));
   });
 
-  async function start(registry: Registry) {
-    const bus = createMemoryBus();
+  async function start(registry: Registry, bus = createMemoryBus()) {
     const tokens = createTokenAuthority({ secret: 'roster-test-secret-roster-test-secret', issuer: 'vw' });
     feed = await startFeedRole({
       bus,
@@ -89,9 +90,9 @@ describe('feed role follows admissions, transfers and discharges', () => {
     server.on('upgrade', (request, socket, head) => role.handleUpgrade(request, socket, head));
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const open = async (wardId: string, roles: string[] = []) => {
+    const open = async (wardId: string, roles: string[] = [], wards: string[] = ['w1', 'w2']) => {
       const client = await connectConsole(url);
-      client.send({ type: 'hello', token: await tokens.issue({ sub: 'someone', wards: ['w1', 'w2'], roles }) });
+      client.send({ type: 'hello', token: await tokens.issue({ sub: 'someone', wards, roles }) });
       const welcome = await client.waitFor(isType('welcome'));
       client.send({ type: 'subscribe', wardId });
       await client.waitFor(isType('snapshot'));
@@ -149,6 +150,63 @@ describe('feed role follows admissions, transfers and discharges', () => {
     expect(roster.patientIds.sort()).toEqual(['p1', 'p2']);
     expect(Date.parse(roster.generatedAt)).toBeGreaterThanOrEqual(Date.now() - 5_000);
     client.close();
+  });
+
+  it('moves a transferred patient’s open alert and referral to her new ward: shown, sent and acted on there only', async () => {
+    const registry = createRegistry(data());
+    const bus = createMemoryBus();
+    const at = new Date(Date.now() - 5 * 60_000).toISOString();
+    const alert: Alert = {
+      alertId: 'a1', patientId: 'p1', wardId: 'w1', cause: 'news2', ruleId: 'news2', ruleVersion: '1.0.0', severity: 'high', state: 'open', revision: 1,
+      raisedAt: at, updatedAt: at, eventTs: at, score: 7, partial: false, explanation: 'NEWS2 7', response: 'Review now', evidence: [], history: [], receivedAt: at,
+    };
+    const referral: Referral = {
+      referralId: 'ref-00001', patientId: 'p1', wardId: 'w1', route: 'ucr', routeTitle: 'Urgent community response', routesVersion: '0.0.0', priority: 'urgent',
+      urgency: 'within 2 hours', alertIds: ['a1'], reason: 'NEWS2 7', evidence: [], requestedBy: 'nurse.a', requestedAt: at, state: 'sent', revision: 1,
+      updatedAt: at, history: [{ state: 'requested', at, by: 'nurse.a' }], delivery: { status: 'delivered', attempts: 1 },
+    };
+    const actions: string[] = [];
+    const seen = await bus.consume({ groupId: 'actions-seen', fromBeginning: true, topics: [
+      on(Topics.alertActions, async ({ value }) => void actions.push(`${value.action} ${value.alertId} on ${value.wardId}`)),
+      on(Topics.referralActions, async ({ value }) => void actions.push(`${value.action} ${value.referralId} on ${value.wardId}`)),
+    ] });
+    const { open } = await start(registry, bus);
+    const one = (await open('w1', [], ['w1'])).client;
+    const two = (await open('w2', [], ['w2'])).client;
+    // Raised on ward one: shown there.
+    await bus.publish(Topics.alerts, [{ key: 'p1', value: alert }]);
+    await bus.publish(Topics.referrals, [{ key: 'p1', value: referral }]);
+    expect(await one.waitFor(isType('alert'))).toMatchObject({ wardId: 'w1', alert: { alertId: 'a1' } });
+    await one.waitFor(isType('referral'));
+    one.frames.length = 0;
+
+    registry.applyFlow(flow({ eventId: 'tr-p1', kind: 'transfer', patientId: 'p1', fromWardId: 'w1', wardId: 'w2', at: new Date(Date.now() - 1000).toISOString() }));
+    const arrived = await two.waitFor(isType('roster'));
+    expect(arrived).toMatchObject({ wardId: 'w2', patientIds: ['p1'], alerts: [{ alertId: 'a1', wardId: 'w1' }], referrals: [{ referralId: 'ref-00001' }], transferredOut: [] });
+    expect(await one.waitFor(isType('roster'))).toMatchObject({ wardId: 'w1', patientIds: [], alerts: [], transferredOut: ['p1'] });
+
+    // The nurse of ward one may no longer act on them; the nurse of ward two may.
+    one.send({ type: 'acknowledge', alertId: 'a1' });
+    one.send({ type: 'cancelReferral', referralId: 'ref-00001', note: 'no longer needed' });
+    await expect.poll(() => one.frames.filter(isType('error')).map((e) => e.code)).toEqual(['not_found', 'not_found']);
+    two.send({ type: 'acknowledge', alertId: 'a1' });
+    expect(await two.waitFor(isType('accepted'))).toMatchObject({ alertId: 'a1' });
+    two.send({ type: 'cancelReferral', referralId: 'ref-00001', note: 'no longer needed' });
+    expect(await two.waitFor(isType('referralAccepted'))).toMatchObject({ referralId: 'ref-00001' });
+    // The actions keep the ward the records were raised on.
+    await expect.poll(() => actions.sort()).toEqual(['acknowledge a1 on w1', 'cancel ref-00001 on w1']);
+
+    // Their next revisions go to ward two's consoles, under ward two; ward one hears nothing of them.
+    await bus.publish(Topics.alerts, [{ key: 'p1', value: { ...alert, state: 'acknowledged', revision: 2 } }]);
+    await bus.publish(Topics.referrals, [{ key: 'p1', value: { ...referral, state: 'cancelled', revision: 2 } }]);
+    expect(await two.waitFor(isType('alert'))).toMatchObject({ wardId: 'w2', alert: { alertId: 'a1', revision: 2, wardId: 'w1' } });
+    expect(await two.waitFor(isType('referral'))).toMatchObject({ wardId: 'w2', referral: { referralId: 'ref-00001', revision: 2 } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(one.frames.filter((f) => f.type === 'alert' || f.type === 'referral')).toEqual([]);
+    expect(two.frames.filter(isType('alert')).map((f) => f.alert.revision)).toEqual([2]);
+    await seen.stop();
+    one.close();
+    two.close();
   });
 
   it('stops following the registry when stopped', async () => {

@@ -27,9 +27,9 @@ const registry = createRegistry({
   ],
 });
 
-function alert(alertId: string, revision: number, state: Alert['state'], updatedAt: string, wardId = 'w1'): Alert {
+function alert(alertId: string, revision: number, state: Alert['state'], updatedAt: string, wardId = 'w1', patientId = 'p1'): Alert {
   return {
-    alertId, patientId: 'p1', wardId, cause: 'news2', ruleId: 'news2', ruleVersion: '1.0.0', severity: 'medium', state, revision,
+    alertId, patientId, wardId, cause: 'news2', ruleId: 'news2', ruleVersion: '1.0.0', severity: 'medium', state, revision,
     raisedAt: updatedAt, updatedAt, eventTs: updatedAt, score: 5, partial: false, explanation: 'x', response: 'y', evidence: [],
     history: [], receivedAt: updatedAt,
   };
@@ -64,7 +64,7 @@ describe('ward view', () => {
     expect(view.applyAlert(alert('a1', 1, 'open', recent))).toBe(false);
     expect(view.applyAlert(alert('a1', 2, 'open', recent))).toBe(false);
     view.applyAlert(alert('a2', 3, 'resolved', old));
-    view.applyAlert(alert('a3', 0, 'open', recent, 'w2'));
+    view.applyAlert(alert('a3', 0, 'open', recent, 'w2', 'p3'));
     const snapshot = await view.snapshot('w1');
     expect(snapshot.alerts.map((a) => [a.alertId, a.state])).toEqual([['a1', 'acknowledged']]);
   });
