@@ -141,6 +141,22 @@ function figSpan(item, path, value, attrs = {}) {
   return el('span', { ...attrs, class: [attrs.class, text === WITHHELD ? 'withheld' : ''].filter(Boolean).join(' ') || undefined }, text);
 }
 
+/** A percentage: "withheld", "–", or the number and %. */
+function pctSpan(item, path, value) {
+  const text = fig(item, path, value);
+  return el('span', { class: text === WITHHELD ? 'withheld' : undefined }, text === WITHHELD || text === '–' ? text : `${text}%`);
+}
+/** Said wherever device adherence would be when the report was made without readings: not measured is not 0%. */
+const NOT_MEASURED = 'Device adherence not measured: the report was made without readings.';
+/** A group's device adherence, or "not measured". */
+const adherenceSpan = (g) => (g.monitoring ? pctSpan(g, 'monitoring.percent', g.monitoring.percent) : 'not measured');
+/** A group's hours of expected data missing per patient-day, or "not measured". */
+const missingSpan = (g) => (g.monitoring ? figSpan(g, 'monitoring.hoursMissingPerPatientDay', g.monitoring.hoursMissingPerPatientDay) : 'not measured');
+const DECILES = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', 'unknown'];
+const decileText = (d) => (d === 'unknown' ? 'Not known' : d === '1' ? '1 (most deprived)' : d === '10' ? '10 (least deprived)' : d);
+const OUTCOMES = [['care-completed', 'Care completed'], ['admitted-acute', 'Admitted to acute'], ['ed', 'Sent to ED'], ['died', 'Died'], ['self-discharged', 'Self-discharged']];
+const monthText = (month) => new Date(`${month}-15T12:00:00Z`).toLocaleDateString('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+
 function setStatus(text) {
   $('status').textContent = text;
 }
@@ -212,8 +228,11 @@ function render(json, query) {
   renderCharts(ics, json.pressure, census);
   renderDaily(ics, json.pressure, census);
   renderPlan(json.plan, groups);
-  renderWards(groups);
-  renderPathways(groups);
+  const monitoring = (groups.find((g) => g.monitoring) || {}).monitoring || null;
+  renderWards(groups, monitoring);
+  renderPathways(groups, monitoring);
+  renderMonths(json.monthly || [], ics, monitoring);
+  renderEquity(ics, monitoring);
 }
 
 function tile(title, testid, item, path, value, unit, detail) {
@@ -250,12 +269,31 @@ function renderHeadline(ics, plan, census) {
     tile('Length of stay, median', 'headline-los-median', ics, 'lengthOfStayDays.median', los.median, ' days', [
       '90th centile ', figSpan(ics, 'lengthOfStayDays.p90', los.p90, { 'data-testid': 'headline-los-p90' }), typeof los.p90 === 'number' ? ' days' : '', '; of ', figSpan(ics, 'lengthOfStayDays.spells', los.spells, { 'data-testid': 'headline-discharges' }), ' discharges',
     ]),
+    ...adherenceTiles(ics),
     plan
       ? tile('Beds needed now', 'headline-beds-now', plan.total, 'bedsNeeded', plan.total.bedsNeeded, '', [
           'with a ', `${plan.surgeFactor}×`, ' surge in step-up admissions from ambulance and NHS 111: ', el('span', { 'data-testid': 'headline-beds-surge' }, number(plan.total.surgeBedsNeeded)),
         ])
       : null,
   );
+}
+
+/** Device adherence and hours of expected data missing, or one tile saying they were not measured. */
+function adherenceTiles(ics) {
+  const m = ics.monitoring;
+  if (!m) {
+    return [el('div', { class: 'tile' },
+      el('dt', {}, 'Device adherence'),
+      el('dd', {}, el('span', { class: 'big not-measured', 'data-testid': 'headline-adherence' }, 'not measured'), el('span', { class: 'detail', 'data-testid': 'headline-not-measured' }, NOT_MEASURED)))];
+  }
+  return [
+    tile('Device adherence', 'headline-adherence', ics, 'monitoring.percent', m.percent, '%', [
+      figSpan(ics, 'monitoring.daysWithReadings', m.daysWithReadings, { 'data-testid': 'headline-days-with-readings' }), ` of ${number(m.expectedDays)} patient-days had a reading (at least one reading every ${m.expectedEveryHours} hours expected)`,
+    ]),
+    tile('Data missing, hours per patient-day', 'headline-missing', ics, 'monitoring.hoursMissingPerPatientDay', m.hoursMissingPerPatientDay, '', [
+      `time a patient’s last reading was over ${m.expectedEveryHours} hours old: `, figSpan(ics, 'monitoring.hoursMissing', m.hoursMissing, { 'data-testid': 'headline-hours-missing' }), ' hours in all',
+    ]),
+  ];
 }
 
 // ---- charts (uPlot) ----
@@ -433,33 +471,73 @@ function renderPlan(plan, groups) {
     'Assumed: arrivals independent of one another and of how full the wards are; this period’s rates hold; no weekly or seasonal pattern; each pathway commissioned on its own (pooling them needs fewer beds).';
 }
 
-function groupRow(g, label) {
+/** The wards, then the providers, then the ICS, each with a maker of its row header (a node goes in one table only). */
+function byWard(groups) {
   return [
-    label,
-    number(g.capacity),
-    number(g.occupancy.meanOccupied),
-    g.occupancy.meanPercent === null ? '–' : `${number(g.occupancy.meanPercent)}%`,
-    figSpan(g, 'admissions.total', g.admissions.total),
-    figSpan(g, 'discharges.total', g.discharges.total),
-    figSpan(g, 'acuteAdmissions', g.acuteAdmissions),
-    figSpan(g, 'lengthOfStayDays.median', g.lengthOfStayDays.median),
+    ...groups.filter((g) => g.level === 'ward').map((g) => [g, () => g.name]),
+    ...groups.filter((g) => g.level === 'provider').map((g) => [g, () => `${g.name} (provider, all its wards)`]),
+    ...groups.filter((g) => g.level === 'ics').map((g) => [g, () => el('strong', {}, `${g.name} (ICS, all wards)`)]),
   ];
 }
 
-function renderWards(groups) {
-  const head = ['Ward', 'Beds', 'Patients on average', 'Mean occupancy', 'Admissions', 'Discharges', 'Discharged to an acute bed', 'Length of stay, median (days)'];
-  fillTable('wards-table', head, [
-    ...groups.filter((g) => g.level === 'ward').map((g) => groupRow(g, g.name)),
-    ...groups.filter((g) => g.level === 'provider').map((g) => groupRow(g, `${g.name} (provider, all its wards)`)),
-    ...groups.filter((g) => g.level === 'ics').map((g) => groupRow(g, el('strong', {}, `${g.name} (ICS, all wards)`))),
-  ]);
+function renderWards(groups, monitoring) {
+  const rows = byWard(groups);
+  const measured = (cells) => (monitoring ? cells : []);
+  $('wards-caption').textContent = monitoring ? 'Capacity, occupancy and device adherence by ward, provider and ICS' : 'Capacity and occupancy by ward, provider and ICS';
+  fillTable('wards-table', ['Ward', 'Beds', 'Patients on average', 'Mean occupancy', 'Patient-days', ...measured(['Device adherence', 'Hours missing per patient-day'])],
+    rows.map(([g, label]) => [
+      label(),
+      number(g.capacity),
+      number(g.occupancy.meanOccupied),
+      g.occupancy.meanPercent === null ? '–' : `${number(g.occupancy.meanPercent)}%`,
+      number(g.patientDays),
+      ...measured([adherenceSpan(g), missingSpan(g)]),
+    ]));
+  $('monitoring-note').textContent = monitoring
+    ? `Device adherence: of the days a patient was on the ward at the census, the share on which at least one reading arrived (at least one every ${monitoring.expectedEveryHours} hours is expected); “–” where no patient was on the ward at a census. ` +
+      `Hours missing: the hours patients went more than ${monitoring.expectedEveryHours} hours without a reading, per day a patient spent on the ward.`
+    : NOT_MEASURED;
+
+  fillTable('flow-table', ['Ward', 'Admissions', 'Step-up', 'Step-down', 'Moved in', 'Moved out', 'Discharges', ...OUTCOMES.map(([, label]) => label)],
+    rows.map(([g, label]) => [
+      label(),
+      figSpan(g, 'admissions.total', g.admissions.total),
+      figSpan(g, 'admissions.stepUp', g.admissions.stepUp),
+      figSpan(g, 'admissions.stepDown', g.admissions.stepDown),
+      figSpan(g, 'transfers.in', g.transfers.in),
+      figSpan(g, 'transfers.out', g.transfers.out),
+      figSpan(g, 'discharges.total', g.discharges.total),
+      // A breakdown leaves out an outcome no one had: 0.
+      ...OUTCOMES.map(([k]) => figSpan(g, `discharges.byOutcome.${k}`, g.discharges.byOutcome[k] === undefined ? 0 : g.discharges.byOutcome[k])),
+    ]));
+
+  fillTable('care-table', ['Ward', 'Length of stay, median (days)', 'Length of stay, 90th centile (days)', 'Referrals', 'Referrals per 100 patient-days', 'Alerts', 'Alerts per patient-day'],
+    rows.map(([g, label]) => [
+      label(),
+      figSpan(g, 'lengthOfStayDays.median', g.lengthOfStayDays.median),
+      figSpan(g, 'lengthOfStayDays.p90', g.lengthOfStayDays.p90),
+      figSpan(g, 'referrals.total', g.referrals.total),
+      figSpan(g, 'referrals.per100PatientDays', g.referrals.per100PatientDays),
+      figSpan(g, 'alerts.total', g.alerts.total),
+      figSpan(g, 'alerts.perPatientDay', g.alerts.perPatientDay),
+    ]));
+
+  const systems = groups.filter((g) => g.level === 'ics');
+  const ack = systems.flatMap((g) => Object.entries(g.alerts.minutesToAcknowledge).sort(([a], [b]) => a.localeCompare(b)).map(([severity, m]) => {
+    const at = `alerts.minutesToAcknowledge.${severity}`;
+    return [`${g.name}: ${severity}`, figSpan(g, `${at}.acknowledged`, m.acknowledged), figSpan(g, `${at}.notAcknowledged`, m.notAcknowledged), figSpan(g, `${at}.median`, m.median), figSpan(g, `${at}.p90`, m.p90)];
+  }));
+  $('ack-wrap').hidden = !ack.length;
+  fillTable('ack-table', ['ICS and severity', 'Acknowledged', 'Not acknowledged', 'Median (minutes)', '90th centile (minutes)'], ack);
 }
 
-function renderPathways(groups) {
-  fillTable('pathways-table', ['Pathway', 'Patients on average', 'Admissions', 'Step-up', 'Step-down', 'Discharges', 'Discharged to an acute bed', 'Length of stay, median (days)', 'Length of stay, 90th centile (days)'],
+function renderPathways(groups, monitoring) {
+  const measured = (cells) => (monitoring ? cells : []);
+  fillTable('pathways-table', ['Pathway', 'Patients on average', 'Patient-days', 'Admissions', 'Step-up', 'Step-down', 'Discharges', 'Discharged to an acute bed', 'Length of stay, median (days)', 'Length of stay, 90th centile (days)', ...measured(['Device adherence', 'Hours missing per patient-day'])],
     groups.filter((g) => g.level === 'pathway').map((g) => [
       g.name,
       number(g.occupancy.meanOccupied),
+      number(g.patientDays),
       figSpan(g, 'admissions.total', g.admissions.total),
       figSpan(g, 'admissions.stepUp', g.admissions.stepUp),
       figSpan(g, 'admissions.stepDown', g.admissions.stepDown),
@@ -467,7 +545,51 @@ function renderPathways(groups) {
       figSpan(g, 'acuteAdmissions', g.acuteAdmissions),
       figSpan(g, 'lengthOfStayDays.median', g.lengthOfStayDays.median),
       figSpan(g, 'lengthOfStayDays.p90', g.lengthOfStayDays.p90),
+      ...measured([adherenceSpan(g), missingSpan(g)]),
     ]));
+}
+
+function renderMonths(months, ics, monitoring) {
+  const measured = (cells) => (monitoring ? cells : []);
+  $('months-caption').textContent = `Each month’s figures: the national virtual ward publication’s, with flow, length of stay${monitoring ? ' and device adherence' : ''}`;
+  fillTable('months-table', ['Month', 'Beds', 'Occupancy', 'Beds per 100,000 adults', 'Admissions', 'Discharges', 'Admitted to acute', 'Length of stay, median (days)', 'Length of stay, 90th centile (days)', ...measured(['Device adherence'])],
+    months.flatMap((m) => m.groups.filter((g) => g.level === 'ics' && (!ics || g.id === ics.id)).map((g) => [
+      monthText(m.period),
+      number(g.capacity),
+      g.occupancy.meanPercent === null ? '–' : `${number(g.occupancy.meanPercent)}%`,
+      number(g.capacityPer100kAdults),
+      figSpan(g, 'admissions.total', g.admissions.total),
+      figSpan(g, 'discharges.total', g.discharges.total),
+      figSpan(g, 'acuteAdmissions', g.acuteAdmissions),
+      figSpan(g, 'lengthOfStayDays.median', g.lengthOfStayDays.median),
+      figSpan(g, 'lengthOfStayDays.p90', g.lengthOfStayDays.p90),
+      ...measured([adherenceSpan(g)]),
+    ])));
+}
+
+function renderEquity(ics, monitoring) {
+  if (!ics) return;
+  const measured = (cells) => (monitoring ? cells : []);
+  $('equity-caption').textContent = monitoring
+    ? 'Admissions and device adherence by deprivation of the patient’s home (Index of Multiple Deprivation decile)'
+    : 'Admissions by deprivation of the patient’s home (Index of Multiple Deprivation decile)';
+  $('equity-note').textContent =
+    'Decile: the tenth of English neighbourhoods, ranked by the Index of Multiple Deprivation, the patient lives in (1 the most deprived, 10 the least); about a tenth of admissions in each would match the population. ' +
+    (monitoring
+      ? 'Patient-days at census: the days patients from that decile were on the wards at the census, when a reading was expected of them; device adherence: the share of those days with at least one reading. A lower share in the more deprived deciles may point to devices, connectivity or support to look at.'
+      : NOT_MEASURED);
+  const adherence = ics.equity.adherenceByImdDecile || {};
+  fillTable('equity-table', ['Decile', 'Admissions', ...measured(['Patient-days at census', 'Device adherence'])],
+    DECILES.map((d) => {
+      const a = adherence[d];
+      const at = `equity.adherenceByImdDecile.${d}`;
+      const admitted = ics.equity.admissionsByImdDecile[d];
+      return [
+        decileText(d),
+        figSpan(ics, `equity.admissionsByImdDecile.${d}`, admitted === undefined ? 0 : admitted),
+        ...measured([figSpan(ics, `${at}.expectedDays`, a ? a.expectedDays : 0), pctSpan(ics, `${at}.percent`, a ? a.percent : null)]),
+      ];
+    }));
 }
 
 // ---- downloads: fetched with the token in a header, saved as a file ----

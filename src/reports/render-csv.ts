@@ -10,7 +10,9 @@ import { isWithheld, type SuppressedGroupReport, type SuppressedPeriodReports } 
  * would give one away) is `*`.
  *
  * The first seven columns are those of NHS England's monthly virtual ward capacity and occupancy
- * publication; the rest are vw's own, the last four the pressure on the ICS's ambulance service, NHS 111
+ * publication; the rest are vw's own: bed use, flow, length of stay, referrals and alerts, then device
+ * adherence and hours of expected data missing per patient-day (empty when the report was made without
+ * readings: not measured, not 0), and last four the pressure on the ICS's ambulance service, NHS 111
  * and system in the month (ICS rows only; empty without capacity snapshots).
  */
 const COLUMNS: ReadonlyArray<readonly [name: string, value: (row: Row) => string | number | null]> = [
@@ -50,6 +52,10 @@ const COLUMNS: ReadonlyArray<readonly [name: string, value: (row: Row) => string
   ['referrals_per_100_patient_days', (r) => shown(r, 'referrals.per100PatientDays', r.group.referrals.per100PatientDays)],
   // Alerts raised by the monitoring rules per patient-day.
   ['alerts_per_patient_day', (r) => shown(r, 'alerts.perPatientDay', r.group.alerts.perPatientDay)],
+  // Device adherence: of the patient-days at census, the % with at least one reading (empty without readings).
+  ['device_adherence_percent', (r) => (r.group.monitoring ? shown(r, 'monitoring.percent', r.group.monitoring.percent) : null)],
+  // Hours patients went longer than the expected interval (24 h by default) without a reading, per patient-day (empty without readings).
+  ['hours_missing_per_patient_day', (r) => (r.group.monitoring ? shown(r, 'monitoring.hoursMissingPerPatientDay', r.group.monitoring.hoursMissingPerPatientDay) : null)],
   // Mean of the month's ambulance snapshots' Category 2 mean response times, in minutes (ICS rows only).
   ['c2_mean_minutes', (r) => r.pressure?.c2MeanMinutes ?? null],
   // Highest ambulance REAP level (1–4) in the month (ICS rows only).

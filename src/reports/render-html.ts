@@ -51,6 +51,15 @@ const fig = (item: { suppressed: readonly string[] }, path: string, value: numbe
 /** A count of a breakdown, where a key left out is 0. */
 const part = (item: { suppressed: readonly string[] }, path: string, value: number | null | undefined) => (isWithheld(item, path) ? WITHHELD_TEXT : String(value ?? 0));
 const pct = (v: number | null) => (v === null ? '–' : `${v}%`);
+
+/** Said wherever device adherence would be, when the report was made without readings: not measured is not 0%. */
+export const NOT_MEASURED_TEXT = 'Device adherence not measured: the report was made without readings';
+/** A group's device adherence: "withheld", "–" where no reading was expected (no patient at a census), or the percentage. */
+const adherence = (g: SuppressedGroupReport) => (g.monitoring ? fig(g, 'monitoring.percent', g.monitoring.percent, '%') : 'not measured');
+/** A group's hours of expected data missing per patient-day. */
+const missingPerDay = (g: SuppressedGroupReport) => (g.monitoring ? fig(g, 'monitoring.hoursMissingPerPatientDay', g.monitoring.hoursMissingPerPatientDay) : 'not measured');
+const DECILES = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', 'unknown'];
+const decileText = (d: string) => (d === 'unknown' ? 'Not known' : d === '1' ? '1 (most deprived)' : d === '10' ? '10 (least deprived)' : d);
 const num = (v: number | null) => (v === null ? '–' : String(v));
 
 const longDate = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
@@ -262,6 +271,16 @@ function pressureCharts(ics: SuppressedGroupReport, pressure: NonNullable<HtmlOp
   ];
 }
 
+function monitoringDefinitions(every: number): Array<[string, string]> {
+  return [
+    ['Patient-days at census', 'The days on which a patient was on the wards at the census time: the days a reading was expected.'],
+    ['Days with a reading', 'Of those, the days on which at least one reading from any of the patient’s devices arrived (00:00 to 24:00 UK time).'],
+    ['Device adherence', 'Days with a reading as a percentage of patient-days at census.'],
+    ['Hours of expected data missing', `The hours on the wards during which a patient’s last reading (or admission) was more than ${every} hours ago: the time the missing-data rules would call overdue.`],
+    ['Hours missing per patient-day', 'Hours of expected data missing for every day a patient spent on the wards.'],
+  ];
+}
+
 const CSS = `
 body{font-family:Arial,Helvetica,sans-serif;color:#212b32;margin:0;background:#f0f4f5;line-height:1.4}
 main{max-width:1200px;margin:0 auto;padding:16px 24px 48px;background:#fff}
@@ -340,7 +359,9 @@ const CLIENT = `
 
 /**
  * The report for `report`'s period: charts per ICS (daily occupancy against the 80% target, weekly
- * admissions, length of stay by month) and tables per ward, provider, pathway, month and IMD decile.
+ * admissions, length of stay by month) and tables per ward, provider, pathway, month and IMD decile,
+ * with device adherence and hours of expected data missing beside them (or, when the report was made
+ * without readings, a plain statement that they were not measured: never 0%).
  */
 export function reportHtml(report: SuppressedFlowReport, monthly: SuppressedPeriodReports, options: HtmlOptions): string {
   const { js, css } = uplot();
@@ -356,6 +377,9 @@ export function reportHtml(report: SuppressedFlowReport, monthly: SuppressedPeri
   const pressureIcs = options.pressure ? (systems.find((g) => g.id === options.pressure!.providers.ics) ?? systems[0]) : undefined;
   const pressureData = options.pressure && pressureIcs ? pressureCharts(pressureIcs, options.pressure) : [];
   const wardName = new Map(wards.map((g) => [g.id, g.name]));
+  // Null throughout when the report was made without readings: then adherence is said to be not measured, never 0%.
+  const monitoring = report.groups.find((g) => g.monitoring)?.monitoring ?? null;
+  const withMonitoring = <T>(cells: T[]): T[] => (monitoring ? cells : []);
 
   const body: string[] = [];
   body.push(`<h1>${escapeHtml(options.title)}</h1>`);
@@ -382,6 +406,28 @@ export function reportHtml(report: SuppressedFlowReport, monthly: SuppressedPeri
       ],
     ),
   );
+  if (monitoring) {
+    const every = monitoring.expectedEveryHours;
+    body.push(
+      `<p>Device adherence: patients on a virtual ward are expected to send at least one reading every ${escapeHtml(every)} hours. ` +
+        'Adherence is the share of the days a patient was on the wards at the census time on which at least one reading arrived; hours of expected data missing are the hours a patient went without one for longer than that.</p>',
+    );
+    body.push(
+      table(
+        `Device adherence and hours of expected data missing of each ICS (at least one reading every ${every} hours expected)`,
+        ['ICS', 'Patient-days at census', 'Days with a reading', 'Device adherence', 'Hours of expected data missing', 'Hours missing per patient-day'],
+        systems.map((g) => [
+          rowName(g),
+          num(g.monitoring?.expectedDays ?? null),
+          fig(g, 'monitoring.daysWithReadings', g.monitoring?.daysWithReadings),
+          adherence(g),
+          fig(g, 'monitoring.hoursMissing', g.monitoring?.hoursMissing),
+          missingPerDay(g),
+        ]),
+        monitoringDefinitions(every),
+      ),
+    );
+  } else body.push(`<p class="not-measured">${escapeHtml(NOT_MEASURED_TEXT)}, so neither the share of patient-days with a reading nor the hours of expected data missing can be given.</p>`);
 
   body.push('<h2>Charts</h2>');
   for (const c of chartData) {
@@ -400,15 +446,19 @@ export function reportHtml(report: SuppressedFlowReport, monthly: SuppressedPeri
   body.push('<h2>Wards</h2>');
   body.push(
     table(
-      'Capacity and occupancy by ward, provider and ICS',
-      ['Ward', 'Provider', 'Beds', 'Mean occupied', 'Mean occupancy', 'Patient-days'],
-      byWard.map((g) => [rowName(g), g.level === 'ward' ? (monthly.wardProviders[g.id] ?? '') : '', num(g.capacity), String(g.occupancy.meanOccupied), pct(g.occupancy.meanPercent), String(g.patientDays)]),
+      monitoring ? 'Capacity, occupancy and device adherence by ward, provider and ICS' : 'Capacity and occupancy by ward, provider and ICS',
+      ['Ward', 'Provider', 'Beds', 'Mean occupied', 'Mean occupancy', 'Patient-days', ...withMonitoring(['Device adherence', 'Hours missing per patient-day'])],
+      byWard.map((g) => [rowName(g), g.level === 'ward' ? (monthly.wardProviders[g.id] ?? '') : '', num(g.capacity), String(g.occupancy.meanOccupied), pct(g.occupancy.meanPercent), String(g.patientDays), ...withMonitoring([adherence(g), missingPerDay(g)])]),
       [
         ['Provider', 'The organisation running the ward.'],
         ['Beds', 'Commissioned virtual-ward beds.'],
         ['Mean occupied', 'The mean number of patients on the ward at the daily census time.'],
         ['Mean occupancy', 'Mean occupied as a percentage of beds (the national target is 80%).'],
         ['Patient-days', 'The days patients spent on the ward within the period, added up.'],
+        ...withMonitoring<[string, string]>([
+          ['Device adherence', `Of the days a patient was on the ward at the census time, the share on which at least one reading arrived (at least one every ${monitoring?.expectedEveryHours} hours is expected); “–” where no patient was on the ward at a census.`],
+          ['Hours missing per patient-day', `The hours patients on the ward went more than ${monitoring?.expectedEveryHours} hours without a reading, for every day a patient spent on the ward.`],
+        ]),
       ],
     ),
   );
@@ -488,12 +538,16 @@ export function reportHtml(report: SuppressedFlowReport, monthly: SuppressedPeri
     body.push(
       table(
         'Use of each clinical pathway, across the wards',
-        ['Pathway', 'Mean occupied', 'Patient-days', 'Admissions', 'Discharges', 'Admitted to acute', 'Length of stay, median (days)'],
-        pathways.map((g) => [escapeHtml(g.name), String(g.occupancy.meanOccupied), String(g.patientDays), fig(g, 'admissions.total', g.admissions.total), fig(g, 'discharges.total', g.discharges.total), fig(g, 'acuteAdmissions', g.acuteAdmissions), fig(g, 'lengthOfStayDays.median', g.lengthOfStayDays.median)]),
+        ['Pathway', 'Mean occupied', 'Patient-days', 'Admissions', 'Discharges', 'Admitted to acute', 'Length of stay, median (days)', ...withMonitoring(['Device adherence', 'Hours missing per patient-day'])],
+        pathways.map((g) => [escapeHtml(g.name), String(g.occupancy.meanOccupied), String(g.patientDays), fig(g, 'admissions.total', g.admissions.total), fig(g, 'discharges.total', g.discharges.total), fig(g, 'acuteAdmissions', g.acuteAdmissions), fig(g, 'lengthOfStayDays.median', g.lengthOfStayDays.median), ...withMonitoring([adherence(g), missingPerDay(g)])]),
         [
           ['Pathway', 'The condition the patient is monitored for (for example acute respiratory infection, heart failure).'],
           ['Mean occupied', 'The mean number of the pathway’s patients on the wards at the daily census time.'],
           ['Length of stay, median', 'The middle of the days from admission to discharge of the pathway’s patients discharged in the period.'],
+          ...withMonitoring<[string, string]>([
+            ['Device adherence', 'Of the days the pathway’s patients were on the wards at the census time, the share on which at least one reading arrived.'],
+            ['Hours missing per patient-day', `The hours the pathway’s patients went more than ${monitoring?.expectedEveryHours} hours without a reading, for every day they spent on the wards.`],
+          ]),
         ],
       ),
     );
@@ -582,30 +636,43 @@ export function reportHtml(report: SuppressedFlowReport, monthly: SuppressedPeri
   body.push('<h2>By month</h2>');
   body.push(
     table(
-      'Monthly figures as in the national virtual ward publication',
-      ['Month and ICS', 'Beds', 'Occupancy', 'Beds per 100,000 adults', 'Admissions', 'Discharges', 'Admitted to acute'],
+      monitoring ? 'Each month’s figures: the national virtual ward publication’s, with flow, length of stay and device adherence' : 'Each month’s figures: the national virtual ward publication’s, with flow and length of stay',
+      ['Month and ICS', 'Beds', 'Occupancy', 'Beds per 100,000 adults', 'Admissions', 'Discharges', 'Admitted to acute', 'Length of stay, median (days)', 'Length of stay, 90th centile (days)', ...withMonitoring(['Device adherence'])],
       monthly.periods.flatMap((m) =>
         m.report.groups
           .filter((g) => g.level === 'ics')
-          .map((g) => [`${escapeHtml(monthText(m.period))}: ${escapeHtml(g.name)}`, num(g.capacity), pct(g.occupancy.meanPercent), num(g.capacityPer100kAdults), fig(g, 'admissions.total', g.admissions.total), fig(g, 'discharges.total', g.discharges.total), fig(g, 'acuteAdmissions', g.acuteAdmissions)]),
+          .map((g) => [`${escapeHtml(monthText(m.period))}: ${escapeHtml(g.name)}`, num(g.capacity), pct(g.occupancy.meanPercent), num(g.capacityPer100kAdults), fig(g, 'admissions.total', g.admissions.total), fig(g, 'discharges.total', g.discharges.total), fig(g, 'acuteAdmissions', g.acuteAdmissions), fig(g, 'lengthOfStayDays.median', g.lengthOfStayDays.median), fig(g, 'lengthOfStayDays.p90', g.lengthOfStayDays.p90), ...withMonitoring([adherence(g)])]),
       ),
       [
         ['Month', 'A calendar month, the first and last cut to the report’s period.'],
         ['Occupancy', 'The mean, over the month’s days, of the patients on the wards at the census time as a percentage of beds.'],
+        ['Length of stay', 'The median and 90th centile of the days from admission to discharge of the spells ending in the month (as charted above).'],
+        ...withMonitoring<[string, string]>([['Device adherence', 'Of the month’s days patients were on the wards at the census time, the share on which at least one reading arrived.']]),
       ],
     ),
   );
 
   body.push('<h2>Equity</h2>');
-  const deciles = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', 'unknown'];
+  // One ICS (as vw report capacity makes): plain column names; several: each named.
+  const named = (g: SuppressedGroupReport, what: string) => (systems.length > 1 ? `${g.name}: ${what.toLowerCase()}` : what);
+  const decileAdherence = (g: SuppressedGroupReport, d: string) => {
+    const a = g.equity.adherenceByImdDecile?.[d];
+    const at = `equity.adherenceByImdDecile.${d}`;
+    return [part(g, `${at}.expectedDays`, a?.expectedDays), fig(g, `${at}.percent`, a ? a.percent : null, '%')];
+  };
+  if (!monitoring) body.push(`<p class="not-measured">${escapeHtml(NOT_MEASURED_TEXT)}, so it is not given by decile.</p>`);
   body.push(
     table(
-      'Admissions by deprivation of the patient’s home (Index of Multiple Deprivation decile)',
-      ['Decile', ...systems.map((g) => g.name)],
-      deciles.map((d) => [d === 'unknown' ? 'Not known' : d === '1' ? '1 (most deprived)' : d === '10' ? '10 (least deprived)' : d, ...systems.map((g) => part(g, `equity.admissionsByImdDecile.${d}`, g.equity.admissionsByImdDecile[d]))]),
+      monitoring ? 'Admissions and device adherence by deprivation of the patient’s home (Index of Multiple Deprivation decile)' : 'Admissions by deprivation of the patient’s home (Index of Multiple Deprivation decile)',
+      ['Decile', ...systems.flatMap((g) => [named(g, 'Admissions'), ...withMonitoring([named(g, 'Patient-days at census'), named(g, 'Device adherence')])])],
+      DECILES.map((d) => [decileText(d), ...systems.flatMap((g) => [part(g, `equity.admissionsByImdDecile.${d}`, g.equity.admissionsByImdDecile[d]), ...withMonitoring(decileAdherence(g, d))])]),
       [
         ['Decile', 'The tenth of English neighbourhoods, ranked by the Index of Multiple Deprivation, the patient lives in: 1 is the most deprived tenth, 10 the least.'],
         ['Admissions', 'Patients admitted in the period from homes in that decile; about a tenth in each would match the population.'],
+        ...withMonitoring<[string, string]>([
+          ['Patient-days at census', 'The days on which patients from homes in that decile were on the wards at the census time: the days a reading was expected of them.'],
+          ['Device adherence', 'Of those days, the share on which at least one reading arrived; “–” where none was expected. A lower share in the more deprived deciles may point to devices, connectivity or support to look at.'],
+        ]),
       ],
     ),
   );

@@ -6,6 +6,7 @@ import { startVw, type VwApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { loadRegistryFile } from '../../src/registry/load.ts';
+import type { Reading } from '../../src/domain/index.ts';
 import { londonDate } from '../../src/rules/engine/calendar.ts';
 import { launchChromium } from '../support/chromium.ts';
 
@@ -48,12 +49,14 @@ beforeAll(async () => {
     await post('/api/v1/flow', lead, { kind: 'admit', patientId, wardId: 'ward-ari', pathway: 'ari', admission: 'step-up', source: i % 2 ? 'ambulance' : 'nhs111', imdDecile: (i % 10) + 1, at: daysAgo(20 - 2 * i) });
     if (i < 7) await post('/api/v1/flow', lead, { kind: 'discharge', patientId, wardId: 'ward-ari', outcome: i === 3 ? 'admitted-acute' : 'care-completed', at: daysAgo(18 - 2 * i, 15) });
   }
-  // Heart failure: 6 step-down admissions 15 to 10 days ago, 5 discharged after 3 days.
+  // Heart failure: 6 step-down admissions 15 to 10 days ago, 5 discharged after 4 days: so that 11
+  // days ago 5 patients (4 of them heart failure) are on the wards at the census, and the ICS's device
+  // adherence can be shown (docs/reports.md, "Small numbers").
   for (let i = 0; i < 6; i++) {
     const patientId = `pt-plan-hf-${i}`;
     posted.push(patientId);
     await post('/api/v1/flow', lead, { kind: 'admit', patientId, wardId: 'ward-hf', pathway: 'heart-failure', admission: 'step-down', source: 'acute-discharge', at: daysAgo(15 - i) });
-    if (i < 5) await post('/api/v1/flow', lead, { kind: 'discharge', patientId, wardId: 'ward-hf', outcome: 'care-completed', at: daysAgo(12 - i, 16) });
+    if (i < 5) await post('/api/v1/flow', lead, { kind: 'discharge', patientId, wardId: 'ward-hf', outcome: 'care-completed', at: daysAgo(11 - i, 16) });
   }
   // One hypertension admission: a count of 1 on its ward and pathway, withheld everywhere.
   posted.push('pt-plan-htn-0');
@@ -65,6 +68,21 @@ beforeAll(async () => {
     await post('/api/v1/capacity', app.capacityCredentials.tokenFor('cap-111-nwest'), { service: 'nhs111', providerId: '111-NWEST', ts: daysAgo(d, 10), callsWaiting: 10 + d, answeredWithin60sPct: 60 + d * 3 });
     await post('/api/v1/capacity', app.capacityCredentials.tokenFor('cap-qxx-opel'), { service: 'system', providerId: 'QXX', ts: daysAgo(d, 9), opelLevel: d < 3 ? 4 : 2 });
   }
+  // Readings, as the sink stores them from the pipeline: one at 12:00 UTC on each day of each stay
+  // (ARI and hypertension), and on the heart-failure patients' first two days only, so that device
+  // adherence and hours of expected data missing are measured, and not all 100% and 0.
+  const stays = [
+    ...Array.from({ length: 9 }, (_, i) => ({ patientId: `pt-plan-ari-${i}`, wardId: 'ward-ari', first: 20 - 2 * i, last: i < 7 ? 18 - 2 * i : 1 })),
+    ...Array.from({ length: 6 }, (_, i) => ({ patientId: `pt-plan-hf-${i}`, wardId: 'ward-hf', first: 15 - i, last: 14 - i })),
+    { patientId: 'pt-plan-htn-0', wardId: 'ward-htn', first: 6, last: 1 },
+  ];
+  const readings: Reading[] = stays.flatMap(({ patientId, wardId, first, last }) =>
+    Array.from({ length: first - last + 1 }, (_, k) => {
+      const ts = daysAgo(first - k, 12);
+      return { readingId: `rd-${patientId}-${k}`, patientId, wardId, deviceId: `dev-${patientId}`, type: 'spo2' as const, value: 96, unit: '%', ts, receivedAt: ts };
+    }),
+  );
+  await app.store.writeReadings(readings);
   // Until the sink has stored them all.
   for (let tries = 0; ; tries++) {
     const json = await reportJson();
@@ -79,8 +97,15 @@ afterAll(async () => {
   await app?.close();
 });
 
-interface Group { level: string; id: string; name: string; capacity: number | null; capacityPer100kAdults: number | null; occupancy: { meanOccupied: number; meanPercent: number | null }; admissions: { total: number | null; stepUp: number | null; stepDown: number | null }; lengthOfStayDays: { spells: number | null; median: number | null; p90: number | null }; suppressed: string[] }
-interface ReportJson { report: { groups: Group[] }; plan: { total: { bedsNeeded: number; surgeBedsNeeded: number } }; pressure: { daily: Array<{ date: string; opelMax: number | null }> } | null }
+interface Group {
+  level: string; id: string; name: string; capacity: number | null; capacityPer100kAdults: number | null; occupancy: { meanOccupied: number; meanPercent: number | null };
+  admissions: { total: number | null; stepUp: number | null; stepDown: number | null }; lengthOfStayDays: { spells: number | null; median: number | null; p90: number | null };
+  referrals: { total: number | null; per100PatientDays: number | null }; alerts: { total: number | null; perPatientDay: number | null };
+  monitoring: { expectedDays: number; daysWithReadings: number | null; percent: number | null; expectedEveryHours: number; hoursMissing: number | null; hoursMissingPerPatientDay: number | null } | null;
+  equity: { admissionsByImdDecile: Record<string, number | null>; adherenceByImdDecile: Record<string, { expectedDays: number | null; daysWithReadings: number | null; percent: number | null }> | null };
+  suppressed: string[];
+}
+interface ReportJson { report: { groups: Group[] }; monthly: Array<{ period: string; groups: Group[] }>; plan: { total: { bedsNeeded: number; surgeBedsNeeded: number } }; pressure: { daily: Array<{ date: string; opelMax: number | null }> } | null }
 
 async function reportJson(from = firstDay, to = yesterday): Promise<ReportJson> {
   const res = await fetch(`${app.httpUrl}/api/v1/reports/capacity?ics=QXX&from=${from}&to=${to}&format=json`, { headers: { authorization: `Bearer ${planner}` } });
@@ -139,9 +164,53 @@ describe('planner view', () => {
     expect([await text('headline-step-up'), await text('headline-step-down')]).toEqual(['10', '6']);
     expect(Number(await text('headline-los-median'))).toBeGreaterThanOrEqual(2);
 
+    // Device adherence and hours of expected data missing, from the readings in the store: measured,
+    // shown for the ICS (5 patients at one census), and the page's figures the JSON's.
+    const m = ics.monitoring!;
+    expect(m).toMatchObject({ expectedEveryHours: 24, percent: expect.any(Number), hoursMissingPerPatientDay: expect.any(Number) });
+    expect(m.percent).toBeGreaterThan(0);
+    expect(m.percent).toBeLessThan(100);
+    expect(await text('headline-adherence')).toBe(shown(ics, 'monitoring.percent', m.percent));
+    expect(await text('headline-days-with-readings')).toBe(shown(ics, 'monitoring.daysWithReadings', m.daysWithReadings));
+    expect(await text('headline-missing')).toBe(shown(ics, 'monitoring.hoursMissingPerPatientDay', m.hoursMissingPerPatientDay));
+    expect(await text('headline-hours-missing')).toBe(shown(ics, 'monitoring.hoursMissing', m.hoursMissing));
+    expect(await page.locator('[data-testid="headline"]').textContent()).toContain('(at least one reading every 24 hours expected)');
+    // The same figure in the wards table's ICS row, and each ward's as the JSON has it.
+    const cells = (table: string, name: string) => page.locator(`#${table} tbody tr`, { has: page.locator('th', { hasText: name }) }).locator('td').allTextContents();
+    const percent = (g: Group, path: string, v: number | null) => (g.suppressed.includes(path) || v === null ? shown(g, path, v) : `${shown(g, path, v)}%`);
+    const wardsHead = await page.locator('#wards-table thead th').allTextContents();
+    const adherenceAt = wardsHead.indexOf('Device adherence') - 1;
+    expect(adherenceAt).toBeGreaterThan(0);
+    for (const g of json.report.groups.filter((x) => x.level === 'ward' || x.level === 'ics')) {
+      expect((await cells('wards-table', g.name))[adherenceAt], g.id).toBe(percent(g, 'monitoring.percent', g.monitoring!.percent));
+    }
+    expect((await cells('wards-table', ics.name))[adherenceAt]).toBe(`${shown(ics, 'monitoring.percent', m.percent)}%`);
+
+    // Equity: admissions and device adherence by IMD decile, a table with a caption, the JSON's figures.
+    expect(await page.locator('#equity-table caption').textContent()).toBe('Admissions and device adherence by deprivation of the patient’s home (Index of Multiple Deprivation decile)');
+    expect(await page.locator('#equity-table thead th').allTextContents()).toEqual(['Decile', 'Admissions', 'Patient-days at census', 'Device adherence']);
+    const equity = await page.locator('#equity-table tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.children, (c) => c.textContent)));
+    expect(equity.map((r) => r[0])).toEqual(['1 (most deprived)', '2', '3', '4', '5', '6', '7', '8', '9', '10 (least deprived)', 'Not known']);
+    const deciles = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', 'unknown'];
+    deciles.forEach((d, i) => {
+      const a = ics.equity.adherenceByImdDecile?.[d];
+      expect(equity[i]![1], d).toBe(shown(ics, `equity.admissionsByImdDecile.${d}`, ics.equity.admissionsByImdDecile[d] ?? 0));
+      expect(equity[i]![3], d).toBe(percent(ics, `equity.adherenceByImdDecile.${d}.percent`, a ? a.percent : null));
+    });
+    // By month: one row a month of the period, its occupancy and admissions the JSON's.
+    const months = await page.locator('#months-table tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.children, (c) => c.textContent)));
+    expect(months).toHaveLength(json.monthly.length);
+    json.monthly.forEach((mo, i) => {
+      const g = mo.groups.find((x) => x.level === 'ics')!;
+      expect(months[i]![2]).toBe(g.occupancy.meanPercent === null ? '–' : `${shown(g, 'occupancy.meanPercent', g.occupancy.meanPercent)}%`);
+      expect(months[i]![4]).toBe(shown(g, 'admissions.total', g.admissions.total));
+    });
+    // Referrals and alerts, as in the HTML report (none here: 0, with no rate to withhold).
+    expect((await cells('care-table', ics.name)).slice(2)).toEqual([shown(ics, 'referrals.total', ics.referrals.total), shown(ics, 'referrals.per100PatientDays', ics.referrals.per100PatientDays), shown(ics, 'alerts.total', ics.alerts.total), shown(ics, 'alerts.perPatientDay', ics.alerts.perPatientDay)]);
+
     // The hypertension ward's one admission is withheld, in words a planner can read, and explained.
-    const htn = page.locator('#wards-table tbody tr', { has: page.locator('th', { hasText: 'Hypertension and Cardiology Virtual Ward' }) });
-    expect(await htn.locator('td').nth(3).textContent()).toBe('withheld');
+    const htn = page.locator('#flow-table tbody tr', { has: page.locator('th', { hasText: 'Hypertension and Cardiology Virtual Ward' }) });
+    expect(await htn.locator('td').nth(0).textContent()).toBe('withheld');
     expect(await text('withheld-note')).toMatch(/fewer than 5 people or events/);
     // Tables with captions; the plan's totals are the JSON's.
     expect(await page.locator('table caption').count()).toBe(await page.locator('table').count());

@@ -155,6 +155,11 @@ describe('the capacity report in a browser, offline', () => {
     expect(await page.locator('html').getAttribute('lang')).toBe('en-GB');
     expect(await page.$$eval('h1', (h) => h.map((x) => x.textContent))).toEqual(['Capacity of Test ICS']);
     expect(await page.textContent('body')).not.toMatch(/pt-e2e/);
+    // Made without readings: said in words, in the summary and the equity section, never as 0%.
+    expect(await page.locator('p.not-measured').allTextContents()).toEqual([
+      expect.stringMatching(/^Device adherence not measured: the report was made without readings/),
+      expect.stringMatching(/^Device adherence not measured: the report was made without readings/),
+    ]);
     await page.close();
   });
 });
@@ -190,7 +195,8 @@ describe('vw report capacity', () => {
     const lines = run.stdout.split('\r\n');
     expect(lines[0]).toMatch(/^period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults,mean_occupied,/);
     // Counts of 1 to 4 withheld (*), with the medians and rates worked out from them; no referrals (0).
-    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,0,*,,,,');
+    // Without --readings, device adherence and hours missing are not measured: empty.
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,0,*,,,,,,');
     expect(run.stdout).not.toMatch(/QZZ|RZZ/);
   }, 60_000);
 
@@ -224,7 +230,7 @@ describe('vw report capacity', () => {
     expect(out.pressure.providers).toEqual({ ambulance: 'RX9', nhs111: '111-X', ics: 'QXX' });
     expect(out.pressure.daily.map((d: { date: string; reapMax: number | null }) => [d.date, d.reapMax])).toEqual([['2026-03-28', null], ['2026-03-29', 2], ['2026-03-30', 3], ['2026-03-31', null]]);
     const csv = await vw(args('csv', ...more));
-    expect(csv.stdout.split('\r\n')[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,0,*,25.5,3,81,3');
+    expect(csv.stdout.split('\r\n')[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,0,*,,,25.5,3,81,3');
     const bad = join(dir, 'bad-capacity.jsonl');
     writeFileSync(bad, [JSON.stringify(snapshots[0]), JSON.stringify({ ...snapshots[1], reapLevel: 7 })].join('\n'));
     const refused = await vw(args('csv', '--capacity', bad));

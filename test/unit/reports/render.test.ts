@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert, FlowEvent, Referral } from '../../../src/domain/index.ts';
-import { FLOW_SYSTEMS, FLOW_WARDS, flowHistoryEvents } from '../../fixtures/flow-history.ts';
+import { FLOW_READING_HOURS, FLOW_SYSTEMS, FLOW_WARDS, flowHistoryEvents } from '../../fixtures/flow-history.ts';
 import { flowReport, type FlowInput } from '../../../src/reports/flow-measures.ts';
 import { monthlyReports, weeklyReports } from '../../../src/reports/monthly.ts';
 import { csvField, reportCsv } from '../../../src/reports/render-csv.ts';
-import { reportHtml, scriptJson } from '../../../src/reports/render-html.ts';
+import { NOT_MEASURED_TEXT, reportHtml, scriptJson } from '../../../src/reports/render-html.ts';
 import { bedsFor, commissionedBeds, planBeds } from '../../../src/reports/planning.ts';
 import { dailyPressure, periodPressure } from '../../../src/reports/pressure.ts';
 import { suppressReports } from '../../../src/reports/suppress.ts';
@@ -38,6 +38,21 @@ const input: FlowInput = {
     alert('alert-zqx-3', P[0], 'ward-a', 'news2', 'medium', '2026-03-28T10:00:00Z'),
   ],
 };
+/** The hours the history's patients sent readings in (FLOW_READING_HOURS, p1 to p4 as P). */
+const readingHours = FLOW_READING_HOURS.map(({ patientId, hour }) => ({ patientId: P[Number(patientId.slice(1)) - 1]!, hour }));
+/**
+ * The history ten times over (ten patients in each one's place, each sending readings as that one
+ * did): every count 0 or 10 or more, and 10 patients at a census, so nothing is withheld.
+ */
+const tenfold: FlowInput = (() => {
+  const copies = Array.from({ length: 10 }, (_, k) => ['1', '2', '3', '4'].map((n) => `pt-zqx-${k}-${n}`) as [string, string, string, string]);
+  return {
+    events: copies.flatMap((c, k) => flowHistoryEvents(c, (n) => `ev-zqx-${k}-${n}`)),
+    wards,
+    systems,
+    readingHours: copies.flatMap((c) => FLOW_READING_HOURS.map(({ patientId, hour }) => ({ patientId: c[Number(patientId.slice(1)) - 1]!, hour }))),
+  };
+})();
 const from = new Date('2026-03-28T00:00:00Z');
 const to = new Date('2026-03-31T23:00:00Z');
 const options = { title: 'Capacity of Test ICS', generatedAt: new Date('2026-04-01T09:00:00Z') };
@@ -97,15 +112,16 @@ describe('reportCsv', () => {
     expect(csv.endsWith('\r\n')).toBe(true);
     const lines = csv.split('\r\n');
     expect(lines[0]).toBe(
-      'period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults,mean_occupied,admissions,step_up,step_down,discharges,acute_admissions,los_median_days,los_p90_days,patient_days,referrals_per_100_patient_days,alerts_per_patient_day,c2_mean_minutes,reap_max,nhs111_answered_60s_percent,opel_max',
+      'period,icb,icb_name,provider,capacity,occupancy_percent,capacity_per_100k_adults,mean_occupied,admissions,step_up,step_down,discharges,acute_admissions,los_median_days,los_p90_days,patient_days,referrals_per_100_patient_days,alerts_per_patient_day,device_adherence_percent,hours_missing_per_patient_day,c2_mean_minutes,reap_max,nhs111_answered_60s_percent,opel_max',
     );
     // The counts above are all 1 to 4: withheld, with the medians and rates worked out from them; bed
-    // use shown. No capacity snapshots: the pressure columns are empty.
-    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,*,*,,,,');
+    // use shown. No readings: device adherence and hours missing not measured, empty. No capacity
+    // snapshots: the pressure columns are empty.
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,*,*,,,,,,');
     // RXA has no referrals (0, shown) and no acute admissions.
-    expect(lines[2]).toBe('2026-03,QXX,Test ICS,RXA,4,18.8,,0.75,*,*,*,*,0,*,*,3.13,0,*,,,,');
+    expect(lines[2]).toBe('2026-03,QXX,Test ICS,RXA,4,18.8,,0.75,*,*,*,*,0,*,*,3.13,0,*,,,,,,');
     // RXB: no step-down admissions.
-    expect(lines[3]).toBe('2026-03,QXX,Test ICS,RXB,5,25,,1.25,*,*,0,*,*,*,*,3.85,*,*,,,,');
+    expect(lines[3]).toBe('2026-03,QXX,Test ICS,RXB,5,25,,1.25,*,*,0,*,*,*,*,3.85,*,*,,,,,,');
     expect(lines).toHaveLength(5);
     expect(lines[4]).toBe('');
   });
@@ -116,8 +132,32 @@ describe('reportCsv', () => {
     const lines = csv.split('\r\n');
     // C2 means 20 and 31 (25.5); REAP 2 then 3; 111 answered 90% and 81% (85.5); OPEL 2 then 3: not of
     // the wards' patients, never withheld.
-    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,*,*,25.5,3,85.5,3');
-    expect(lines[2]!.endsWith(',3.13,0,*,,,,')).toBe(true);
+    expect(lines[1]).toBe('2026-03,QXX,Test ICS,,9,22.2,9,2,*,*,*,*,*,*,*,6.98,*,*,,,25.5,3,85.5,3');
+    expect(lines[2]!.endsWith(',3.13,0,*,,,,,,')).toBe(true);
+  });
+
+  it('gives device adherence and hours missing per patient-day, withheld (*) where they could be of fewer than 5 patients', () => {
+    const column = (csv: string, name: string) => {
+      const [head, ...rows] = csv.trimEnd().split('\r\n').map((l) => l.split(','));
+      return rows.map((r) => r[head!.indexOf(name)]);
+    };
+    // The hand-worked history with its readings: the ICS's adherence is 50% (4 of 8 patient-days) and
+    // 61 hours were missing (8.74 a patient-day), but 8 patient-days at census over 4 days could be 2
+    // patients: withheld, as is every provider's.
+    const few = shown({ ...input, readingHours });
+    expect(few.monthly!.periods[0]!.report.groups.find((g) => g.level === 'ics')!.monitoring).toMatchObject({ expectedDays: 8, percent: null, hoursMissingPerPatientDay: null });
+    const small = reportCsv(few.monthly!);
+    expect(column(small, 'device_adherence_percent')).toEqual(['*', '*', '*']);
+    expect(column(small, 'hours_missing_per_patient_day')).toEqual(['*', '*', '*']);
+    // Ten times over, shown: 40 of 80 days, 50%; 610 hours missing in 69.79 patient-days, 8.74 a day.
+    // RXA is ward A (P1: 2 of 3 days, 11 hours missing in 3.125 patient-days); RXB wards B and C (P3,
+    // P4: 2 of 5 days; 50 hours in 3.854).
+    const csv = reportCsv(shown(tenfold).monthly!);
+    expect(column(csv, 'device_adherence_percent')).toEqual(['50', '66.7', '40']);
+    expect(column(csv, 'hours_missing_per_patient_day')).toEqual(['8.74', '3.52', '12.97']);
+    // The national columns first, as ever (ten patients in each bed's place: 222.2% of 9 beds); no
+    // referrals or alerts; no capacity snapshots.
+    expect(csv.split('\r\n')[1]).toBe('2026-03,QXX,Test ICS,,9,222.2,9,20,30,20,10,30,10,2.4,3.1,69.79,0,0,50,8.74,,,,');
   });
 
   it('quotes fields by RFC 4180', () => {
@@ -176,6 +216,62 @@ describe('reportHtml', () => {
 
   it('never writes a patient id, or an event, alert or referral id', () => {
     expect(html).not.toMatch(/zqx/i);
+    expect(render(tenfold)).not.toMatch(/zqx/i);
+  });
+
+  it('says plainly that device adherence was not measured without readings, never 0%', () => {
+    expect(NOT_MEASURED_TEXT).toBe('Device adherence not measured: the report was made without readings');
+    // In the summary and in the equity section; no adherence column anywhere.
+    expect(html.split(NOT_MEASURED_TEXT)).toHaveLength(3);
+    expect(html).not.toContain('<th scope="col">Device adherence</th>');
+    expect(html).not.toContain('Hours of expected data missing');
+    expect(row(html, 'Capacity and occupancy by ward, provider and ICS', 'Ward A')).toEqual(['RXA', '4', '0.75', '18.8%', '3.13']);
+  });
+
+  it('shows device adherence and hours of expected data missing, withheld where of fewer than 5 patients', () => {
+    const W = 'withheld';
+    const page = render({ ...input, readingHours });
+    expect(page).not.toContain(NOT_MEASURED_TEXT);
+    // The summary says the interval; the ICS's 8 patient-days at census are occupancy's, shown; its 4
+    // days with readings (50%) and 61 hours missing could be of 2 patients: withheld.
+    expect(page).toContain('at least one reading every 24 hours');
+    const summary = 'Device adherence and hours of expected data missing of each ICS (at least one reading every 24 hours expected)';
+    expect(row(page, summary, 'Test ICS')).toEqual(['8', W, W, W, W]);
+    for (const hidden of ['50%', '8.74', '61', '66.7%', '40%', '3.52', '12.97']) expect(page).not.toContain(`<td>${hidden}</td>`);
+    // Ward C had no one at a census: no adherence to give ("–"), not withheld, not 0%.
+    const wardsCaption = 'Capacity, occupancy and device adherence by ward, provider and ICS';
+    expect(row(page, wardsCaption, 'Ward A')).toEqual(['RXA', '4', '0.75', '18.8%', '3.13', W, W]);
+    expect(row(page, wardsCaption, 'Ward C')).toEqual(['RXB', '3', '0', '0%', '0', '–', '–']);
+    expect(row(page, 'Use of each clinical pathway, across the wards', 'heart-failure').slice(-2)).toEqual([W, W]);
+    const equity = 'Admissions and device adherence by deprivation of the patient’s home (Index of Multiple Deprivation decile)';
+    // Decile 2 (P4): admissions, patient-days at census and adherence withheld; decile 5: none, 0 and "–".
+    expect(row(page, equity, '2')).toEqual([W, W, W]);
+    expect(row(page, equity, '5')).toEqual(['0', '0', '–']);
+  });
+
+  it('shows them where enough patients were on the wards: the summary, wards, pathways, months and deciles', () => {
+    const page = render(tenfold);
+    // Ten times the hand-worked history: 40 of 80 patient-days at census with a reading (50%), 610 hours
+    // of expected data missing, 8.74 for each of the 69.79 patient-days.
+    const summary = 'Device adherence and hours of expected data missing of each ICS (at least one reading every 24 hours expected)';
+    expect(row(page, summary, 'Test ICS')).toEqual(['80', '40', '50%', '610', '8.74']);
+    const wardsCaption = 'Capacity, occupancy and device adherence by ward, provider and ICS';
+    // Ward A: P1 2 of 3 days, 11 hours missing in 3.125 patient-days; ward B: P3 and P4 2 of 5, 50 hours in 3.854.
+    expect(row(page, wardsCaption, 'Ward A').slice(-2)).toEqual(['66.7%', '3.52']);
+    expect(row(page, wardsCaption, 'Ward B').slice(-2)).toEqual(['40%', '12.97']);
+    expect(row(page, wardsCaption, 'Ward C').slice(-2)).toEqual(['–', '–']);
+    expect(row(page, wardsCaption, 'Test ICS').slice(-2)).toEqual(['50%', '8.74']);
+    // Pathways: ARI is P1 (P2 came and went between censuses), COPD P3 (the 29th and 31st of 3), heart failure P4 (none of 2).
+    const pathways = 'Use of each clinical pathway, across the wards';
+    expect(row(page, pathways, 'ari').at(-2)).toBe('66.7%');
+    expect(row(page, pathways, 'copd').at(-2)).toBe('66.7%');
+    expect(row(page, pathways, 'heart-failure').at(-2)).toBe('0%');
+    expect(row(page, 'Each month’s figures: the national virtual ward publication’s, with flow, length of stay and device adherence', 'March 2026: Test ICS').at(-1)).toBe('50%');
+    // By decile: P4's decile 2 sent nothing on its 20 patient-days; the rest (not known) 40 of 60.
+    const equity = 'Admissions and device adherence by deprivation of the patient’s home (Index of Multiple Deprivation decile)';
+    expect(row(page, equity, '2')).toEqual(['10', '20', '0%']);
+    expect(row(page, equity, 'Not known')).toEqual(['20', '60', '66.7%']);
+    expect(row(page, equity, '1 (most deprived)')).toEqual(['0', '0', '–']);
   });
 
   it('is one self-contained, accessible page', () => {

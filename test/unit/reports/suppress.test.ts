@@ -298,6 +298,6 @@ describe('the outputs written through it', () => {
     const line = reportCsv(s.monthly!).split('\r\n')[1]!;
     // ICS: 6 admissions, all step-up from a GP, 6 discharges each after a day.
     // ICS: 6 admissions, all step-up from a GP, 6 discharges each after a day; all 6 on at the census of the 30th.
-    expect(line).toBe('2026-03,QXX,Test ICS,,9,16.7,9,1.5,6,6,0,6,0,1,1,6,0,0,,,,');
+    expect(line).toBe('2026-03,QXX,Test ICS,,9,16.7,9,1.5,6,6,0,6,0,1,1,6,0,0,,,,,,');
   });
 });
