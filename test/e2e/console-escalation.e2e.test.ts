@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { startReferralReceiver } from '../../simulators/referral-receiver.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { ago, deterioratePt0002, publishAs } from '../support/ward-actions.ts';
 
 /**
  * The nurse escalating from the console, in a real browser on the embedded pipeline: live capacity
@@ -20,16 +21,11 @@ let app: VwApp;
 let browser: Browser;
 let receiver: Awaited<ReturnType<typeof startReferralReceiver>>;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
 /** Snapshots go stale after this long, so the test can watch one turn stale. */
 const STALE_SECONDS = 6;
 const WEBHOOK_SECRET = 'webhook-secret-for-the-test';
 
-async function publish(deviceId: string, payload: unknown): Promise<void> {
-  const client = await mqtt.connectAsync(app.mqttUrl, { clientId: deviceId, protocolVersion: 4, reconnectPeriod: 0 });
-  await client.publishAsync(`vw/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 });
-  await client.endAsync();
-}
+const publish = (deviceId: string, payload: unknown) => publishAs(app.mqttUrl, deviceId, payload);
 
 async function postCapacity(sourceId: string, snapshot: unknown): Promise<number> {
   const response = await fetch(`${app.httpUrl}/api/v1/capacity`, {
@@ -40,17 +36,7 @@ async function postCapacity(sourceId: string, snapshot: unknown): Promise<number
   return response.status;
 }
 
-/** Readings that give pt-0002 a NEWS2 of 12: a high alert offering 999, SDEC/ED and urgent community response. */
-async function deteriorate(): Promise<void> {
-  await publish('app-0002', [
-    { type: 'respiratory_rate', value: 27, unit: '/min', ts: ago(20) },
-    { type: 'consciousness', value: 'A', ts: ago(20) },
-    { type: 'supplemental_oxygen', value: false, ts: ago(20) },
-  ]);
-  await publish('oxi-0002', { measurement: 'pulse_oximetry', time: ago(15), spo2: 90, pulseRate: 126 });
-  await publish('bp-0002', { measurement: 'blood_pressure', time: ago(12), systolic: 96, diastolic: 58, pulse: 125 });
-  await publish('temp-0002', { measurement: 'body_temperature', time: ago(10), temperature: 39.3, unit: 'C' });
-}
+const deteriorate = () => deterioratePt0002(app.mqttUrl);
 
 beforeAll(async () => {
   receiver = await startReferralReceiver({ name: 'Northshire community response team', webhookSecret: WEBHOOK_SECRET });

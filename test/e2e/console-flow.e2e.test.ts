@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { metricOf } from '../support/processes.ts';
+import { postFlow as postFlowAs, publishAs } from '../support/ward-actions.ts';
 
 /**
  * A ward lead admits, transfers and discharges a patient from the console, in a real browser on the
@@ -26,16 +27,9 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const PATIENT = 'pt-0012';
 const DEVICE = 'oxi-0012';
 
-async function publish(deviceId: string, payload: unknown): Promise<void> {
-  const client = await mqtt.connectAsync(app.mqttUrl, { clientId: deviceId, protocolVersion: 4, reconnectPeriod: 0 });
-  await client.publishAsync(`vw/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 });
-  await client.endAsync();
-}
+const publish = (deviceId: string, payload: unknown) => publishAs(app.mqttUrl, deviceId, payload);
 
-async function postFlow(body: unknown, token = lead): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${app.httpUrl}/api/v1/flow`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const postFlow = (body: unknown, token = lead) => postFlowAs(app.httpUrl, token, body);
 
 beforeAll(async () => {
   const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'console-flow-secret-console-flow-secret' });

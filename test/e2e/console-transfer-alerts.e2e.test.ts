@@ -8,6 +8,7 @@ import type { ServerFrame } from '../../src/feed/protocol.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
+import { deterioratePt0002, postFlow as postFlowAs } from '../support/ward-actions.ts';
 
 /**
  * A patient's open alert and pending referral follow her when she is transferred: on the embedded
@@ -23,18 +24,9 @@ let nurseHf: string;
 const PATIENT = 'pt-0002';
 const NAME = 'Bill Deteriorating';
 
-const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
 
-async function publish(deviceId: string, payload: unknown): Promise<void> {
-  const client = await mqtt.connectAsync(app.mqttUrl, { clientId: deviceId, protocolVersion: 4, reconnectPeriod: 0 });
-  await client.publishAsync(`vw/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 });
-  await client.endAsync();
-}
 
-async function postFlow(body: unknown, token = lead): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${app.httpUrl}/api/v1/flow`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const postFlow = (body: unknown, token = lead) => postFlowAs(app.httpUrl, token, body);
 
 /** A console without a browser, subscribed to one ward. */
 async function wsConsole(token: string, wardId: string) {
@@ -78,14 +70,7 @@ describe('a transferred patient’s alerts and referrals follow her to her new w
     const hfPage = await openConsole(nurseHf, 'ward-hf');
 
     // She deteriorates on the Acute Respiratory ward: a high NEWS2 alert there.
-    await publish('app-0002', [
-      { type: 'respiratory_rate', value: 27, unit: '/min', ts: ago(20) },
-      { type: 'consciousness', value: 'A', ts: ago(20) },
-      { type: 'supplemental_oxygen', value: false, ts: ago(20) },
-    ]);
-    await publish('oxi-0002', { measurement: 'pulse_oximetry', time: ago(15), spo2: 90, pulseRate: 126 });
-    await publish('bp-0002', { measurement: 'blood_pressure', time: ago(12), systolic: 96, diastolic: 58, pulse: 125 });
-    await publish('temp-0002', { measurement: 'body_temperature', time: ago(10), temperature: 39.3, unit: 'C' });
+    await deterioratePt0002(app.mqttUrl);
     const isNews2High = (f: ServerFrame): f is Extract<ServerFrame, { type: 'alert' }> =>
       f.type === 'alert' && f.alert.patientId === PATIENT && f.alert.ruleId === 'news2' && f.alert.severity === 'high';
     const raised = await ari.client.waitFor(isNews2High, 15_000);
