@@ -226,6 +226,7 @@ function render(json, query) {
   const census = `${String(json.report.censusHour).padStart(2, '0')}:00`;
   renderHeadline(ics, json.plan, census);
   renderCharts(ics, json.pressure, census);
+  renderWeekly(ics, json.weekly || []);
   renderDaily(ics, json.pressure, census);
   renderPlan(json.plan, groups);
   const monitoring = (groups.find((g) => g.monitoring) || {}).monitoring || null;
@@ -298,16 +299,18 @@ function adherenceTiles(ics) {
 
 // ---- charts (uPlot) ----
 
-const COLOURS = { occupied: '#005eb8', beds: '#212b32', target: '#d5281b', c2: '#005eb8', opel: '#7c2855', reap: '#ed8b00', nhs111: '#007f3b' };
+const COLOURS = { occupied: '#005eb8', beds: '#212b32', target: '#d5281b', c2: '#005eb8', opel: '#7c2855', reap: '#ed8b00', nhs111: '#007f3b', stepUp: '#005eb8', stepDown: '#c25e00' };
 const seconds = (date) => Date.parse(`${date}T12:00:00Z`) / 1000;
 /** Axis widths, the same in every chart so that their days line up. */
 const LEFT = 58;
 const RIGHT = 48;
 
+/** Items [label, colour, style]: a line, dashed with `true`, or a block of colour with 'bar'. */
 function legend(id, items) {
-  $(id).replaceChildren(...items.map(([label, colour, dashed]) => {
-    const swatch = el('span', { class: `swatch${dashed ? ' dashed' : ''}`, 'aria-hidden': 'true' });
+  $(id).replaceChildren(...items.map(([label, colour, style]) => {
+    const swatch = el('span', { class: `swatch${style === 'bar' ? ' fill' : style ? ' dashed' : ''}`, 'aria-hidden': 'true' });
     swatch.style.borderColor = colour;
+    if (style === 'bar') swatch.style.background = colour;
     return el('li', {}, swatch, label);
   }));
 }
@@ -407,6 +410,60 @@ function renderCharts(ics, pressure, census) {
     series: [{}, { label: 'NHS 111 answered within 60 seconds (%)', stroke: COLOURS.nhs111, width: 2, spanGaps: false, points: { show: days.length <= 31, size: 5 } }],
   }, [px, answered]);
   legend('legend-111', [['NHS 111 calls answered within 60 seconds (%)', COLOURS.nhs111]]);
+}
+
+/**
+ * The ICS's admissions each week (the JSON's `weekly`, weeks from Monday, the first and last cut to
+ * the period), step-up and step-down side by side, as in the HTML report. A withheld figure (null) is
+ * not drawn, and said so beside the chart and in its text summary. Weeks are evenly spaced categories,
+ * so that a first week of a day or two does not make every bar thin.
+ */
+function renderWeekly(ics, weekly) {
+  const box = $('chart-admissions');
+  box.replaceChildren();
+  delete box.dataset.drawn;
+  const note = $('admissions-withheld');
+  note.hidden = true;
+  note.textContent = '';
+  if (!ics) {
+    box.setAttribute('aria-label', 'No ward of this integrated care system is in the registry.');
+    return;
+  }
+  const weeks = weekly.map((w) => ({ period: w.period, g: w.groups.find((g) => g.level === 'ics' && g.id === ics.id) }));
+  const up = weeks.map((w) => (w.g ? w.g.admissions.stepUp : 0));
+  const down = weeks.map((w) => (w.g ? w.g.admissions.stepDown : 0));
+  const figure = (v) => (v === null ? WITHHELD : number(v));
+  const withheldWeeks = weeks
+    .map((w, i) => [w.period, [up[i] === null ? 'step-up' : null, down[i] === null ? 'step-down' : null].filter(Boolean)])
+    .filter(([, which]) => which.length);
+  box.setAttribute('aria-label', weeks.length
+    ? `Bar chart of admissions per week (weeks from Monday, the first and last clipped to the period) to ${ics.name}, step-up and step-down: ` +
+      weeks.map((w, i) => `week from ${longDate(w.period)} step-up ${figure(up[i])}, step-down ${figure(down[i])}`).join('; ') +
+      (withheldWeeks.length ? '. Withheld weeks are not drawn.' : '.')
+    : 'No weeks in the period.');
+  if (withheldWeeks.length) {
+    note.hidden = false;
+    note.textContent = `Withheld, so not drawn: ${withheldWeeks.map(([period, which]) => `the week from ${shortDate(period)} ${which.join(' and ')}`).join('; ')}.`;
+  }
+  legend('legend-admissions', [['Step-up', COLOURS.stepUp, 'bar'], ['Step-down', COLOURS.stepDown, 'bar']]);
+  if (!weeks.length) return;
+  const x = weeks.map((w, i) => i);
+  const top = Math.max(0, ...[...up, ...down].filter((v) => v !== null));
+  const bars = (align) => window.uPlot.paths.bars({ size: [0.35, 48], align });
+  plot(box, {
+    height: 240,
+    scales: { x: { time: false, range: () => [-0.5, weeks.length - 0.5] }, y: { range: () => [0, Math.max(5, Math.ceil(top * 1.15))] } },
+    axes: [
+      { label: 'Week beginning', stroke: '#4c6272', grid: { show: false }, font: '12px system-ui', labelFont: '12px system-ui', space: 56, incrs: [1, 2, 3, 4, 6, 8, 13, 26, 52],
+        values: (u, splits) => splits.map((s) => (Number.isInteger(s) && weeks[s] ? shortDate(weeks[s].period) : '')) },
+      { label: 'Admissions', size: LEFT, stroke: '#4c6272', grid: { stroke: '#e8edee' }, font: '12px system-ui', labelFont: '12px system-ui', incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000] },
+    ],
+    series: [
+      {},
+      { label: 'Step-up', stroke: COLOURS.stepUp, fill: COLOURS.stepUp, width: 1, paths: bars(-1), points: { show: false } },
+      { label: 'Step-down', stroke: COLOURS.stepDown, fill: COLOURS.stepDown, width: 1, paths: bars(1), points: { show: false } },
+    ],
+  }, [x, up, down]);
 }
 
 function resize() {

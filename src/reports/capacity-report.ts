@@ -85,7 +85,7 @@ export function capacityReport(
 
   let output: string;
   if (options.format === 'json') {
-    output = `${JSON.stringify({ ics, disclosureControl: DISCLOSURE_CONTROL, report: shown.report, monthly: shown.monthly!.periods.map(({ period, from: f, to: t, report: r }) => ({ period, from: f, to: t, groups: r.groups })), plan: shown.plan, pressure: pressure ?? null }, null, 2)}\n`;
+    output = `${JSON.stringify({ ics, disclosureControl: DISCLOSURE_CONTROL, report: shown.report, monthly: shown.monthly!.periods.map(({ period, from: f, to: t, report: r }) => ({ period, from: f, to: t, groups: r.groups })), weekly: shown.weekly!.periods.map(({ period, from: f, to: t, report: r }) => ({ period, from: f, to: t, groups: r.groups })), plan: shown.plan, pressure: pressure ?? null }, null, 2)}\n`;
   } else if (options.format === 'csv') output = reportCsv(shown.monthly!, pressure ? { pressure: pressure.monthly } : {});
   else {
     const name = input.systems[0]?.name ?? ics;

@@ -105,7 +105,7 @@ interface Group {
   equity: { admissionsByImdDecile: Record<string, number | null>; adherenceByImdDecile: Record<string, { expectedDays: number | null; daysWithReadings: number | null; percent: number | null }> | null };
   suppressed: string[];
 }
-interface ReportJson { report: { groups: Group[] }; monthly: Array<{ period: string; groups: Group[] }>; plan: { total: { bedsNeeded: number; surgeBedsNeeded: number } }; pressure: { daily: Array<{ date: string; opelMax: number | null }> } | null }
+interface ReportJson { report: { groups: Group[] }; monthly: Array<{ period: string; groups: Group[] }>; weekly: Array<{ period: string; from: string; to: string; groups: Group[] }>; plan: { total: { bedsNeeded: number; surgeBedsNeeded: number } }; pressure: { daily: Array<{ date: string; opelMax: number | null }> } | null }
 
 async function reportJson(from = firstDay, to = yesterday): Promise<ReportJson> {
   const res = await fetch(`${app.httpUrl}/api/v1/reports/capacity?ics=QXX&from=${from}&to=${to}&format=json`, { headers: { authorization: `Bearer ${planner}` } });
@@ -128,6 +128,41 @@ async function axeViolations(page: Page): Promise<string[]> {
     return axe.run(document, { resultTypes: ['violations'] });
   });
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+}
+
+/**
+ * The weekly admissions chart's step-up (#005eb8) and step-down (#c25e00) bars as drawn: for each, the
+ * rows of the canvas holding its colour (how tall the tallest bar is; a week of 0 is a line a pixel or
+ * so high) and the runs of columns (one a week drawn; a withheld week has none).
+ */
+async function bars(page: Page): Promise<Array<{ rows: number; runs: number }>> {
+  return page.$eval('#chart-admissions canvas', (c) => {
+    const canvas = c as HTMLCanvasElement;
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    const colours = [[0x00, 0x5e, 0xb8], [0xc2, 0x5e, 0x00]];
+    return colours.map(([r, g, b]) => {
+      const rows = new Set<number>();
+      const columns = new Set<number>();
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i] !== r || data[i + 1] !== g || data[i + 2] !== b || data[i + 3] !== 255) continue;
+        rows.add(Math.floor(i / 4 / canvas.width));
+        columns.add((i / 4) % canvas.width);
+      }
+      const runs = [...columns].filter((x) => !columns.has(x - 1)).length;
+      return { rows: rows.size, runs };
+    });
+  });
+}
+
+/** The weeks of the JSON, each with its ICS group, and the figures the page's text summary gives for each. */
+async function weeklyFigures(page: Page, json: ReportJson) {
+  const ics = json.report.groups.find((g) => g.level === 'ics')!;
+  const summary = (await page.getAttribute('#chart-admissions', 'aria-label'))!;
+  const said = [...summary.matchAll(/week from (\d{1,2} \w+ \d{4}) step-up ([\w,]+), step-down ([\w,]+)/g)].map((m) => m.slice(1));
+  const longDate = (date: string) => new Date(`${date}T12:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const weeks = json.weekly.map((w) => ({ period: w.period, g: w.groups.find((x) => x.level === 'ics' && x.id === ics.id)! }));
+  const expected = weeks.map(({ period, g }) => [longDate(period), shown(g, 'admissions.stepUp', g.admissions.stepUp), shown(g, 'admissions.stepDown', g.admissions.stepDown)]);
+  return { ics, summary, said, weeks, expected };
 }
 
 describe('planner view', () => {
@@ -222,6 +257,28 @@ describe('planner view', () => {
       expect(size.every((n) => n > 0), id).toBe(true);
       expect(await page.getAttribute(`#${id}`, 'aria-label')).toMatch(/^Line chart/);
     }
+    // Admissions per week, step-up and step-down: drawn, and its text summary the JSON's weeks, each
+    // withheld figure "withheld" (and not drawn), as in the HTML report.
+    const weekly = await page.$eval('#chart-admissions canvas', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height, c.getBoundingClientRect().width]);
+    expect(weekly.every((n) => n > 0), 'chart-admissions').toBe(true);
+    expect(await page.getAttribute('#chart-admissions', 'role')).toBe('img');
+    const { summary, said, weeks, expected } = await weeklyFigures(page, json);
+    expect(summary.startsWith(`Bar chart of admissions per week (weeks from Monday, the first and last clipped to the period) to ${ics.name}, step-up and step-down: week from `), summary).toBe(true);
+    expect(said).toEqual(expected);
+    // The weeks of the 28 days: Mondays after the first, which starts on the period's first day; 16 admissions among them.
+    expect(weeks[0]!.period).toBe(firstDay);
+    for (const { period } of weeks.slice(1)) expect(new Date(`${period}T12:00:00Z`).getUTCDay(), period).toBe(1);
+    expect(weeks.length).toBeGreaterThanOrEqual(4);
+    const anyWithheld = weeks.some(({ g }) => g.admissions.stepUp === null || g.admissions.stepDown === null);
+    expect(summary.endsWith('. Withheld weeks are not drawn.')).toBe(anyWithheld);
+    expect(await page.isVisible('[data-testid="admissions-withheld"]')).toBe(anyWithheld);
+    expect(await page.locator('#legend-admissions li').allTextContents()).toEqual(['Step-up', 'Step-down']);
+    // Here every week's figure is 0 or withheld (a few a week): no bar rises above the axis, a 0 is a
+    // line along it, and a withheld figure is not drawn.
+    expect(weeks.every(({ g }) => !g.admissions.stepUp && !g.admissions.stepDown)).toBe(true);
+    const drawn = await bars(page);
+    for (const { rows } of drawn) expect(rows).toBeLessThanOrEqual(2);
+    expect(drawn.map(({ runs }) => runs)).toEqual([weeks.filter(({ g }) => g.admissions.stepUp !== null).length, weeks.filter(({ g }) => g.admissions.stepDown !== null).length]);
 
     // Aggregates only: no patient id, name or NHS number of the registry, nor any id posted.
     const { data } = await loadRegistryFile('seeds/demo-ward.yaml');
@@ -285,8 +342,10 @@ describe('planner view', () => {
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
         // Wide tables scroll inside their own container, which the keyboard can reach.
         expect(await page.getAttribute('#wards-table >> xpath=..', 'tabindex')).toBe('0');
-        const canvas = await page.$eval('#chart-occupancy canvas', (c) => c.getBoundingClientRect().right);
-        expect(canvas).toBeLessThanOrEqual(390);
+        for (const id of ['chart-occupancy', 'chart-admissions']) {
+          const right = await page.$eval(`#${id} canvas`, (c) => c.getBoundingClientRect().right);
+          expect(right, id).toBeLessThanOrEqual(390);
+        }
         await page.screenshot({ path: 'test-results/planner-390.png', fullPage: true });
       }
       await page.close();
@@ -311,4 +370,39 @@ describe('planner view', () => {
       await page.close();
     }
   }, 30_000);
+
+  // Last, as it adds admissions: 10 step-up and 10 step-down yesterday, in the period's last week.
+  it('draws the weekly admissions whose figures are shown, step-up and step-down, and not those withheld', async () => {
+    const lead = await app.tokens.issue({ sub: 'lead.jones', wards: ['ward-ari', 'ward-hf'], roles: ['ward lead'] });
+    const post = async (body: unknown) => {
+      const res = await fetch(`${app.httpUrl}/api/v1/flow`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${lead}` }, body: JSON.stringify(body) });
+      expect(res.status).toBe(202);
+    };
+    for (let i = 0; i < 10; i++) {
+      await post({ kind: 'admit', patientId: `pt-plan-week-up-${i}`, wardId: 'ward-ari', pathway: 'ari', admission: 'step-up', source: 'gp', at: daysAgo(1, 9) });
+      await post({ kind: 'admit', patientId: `pt-plan-week-down-${i}`, wardId: 'ward-hf', pathway: 'heart-failure', admission: 'step-down', source: 'acute-discharge', at: daysAgo(1, 10) });
+    }
+    await expect.poll(async () => (await reportJson()).report.groups.find((g) => g.level === 'ics')?.admissions.total, { timeout: 15_000 }).toBe(36);
+    const json = await reportJson();
+    for (const width of [1280, 390]) {
+      const page = await openPlanner(planner, { width, height: 900 });
+      await page.locator('#chart-admissions[data-drawn="true"]').waitFor({ timeout: 15_000 });
+      const { said, weeks, expected } = await weeklyFigures(page, json);
+      expect(said, `${width} px`).toEqual(expected);
+      // The last week's figures, 10 and more, are shown, and drawn; the earlier weeks' are as before.
+      const last = weeks.at(-1)!.g.admissions;
+      expect(last.stepUp).toBeGreaterThanOrEqual(10);
+      expect(last.stepDown).toBeGreaterThanOrEqual(10);
+      // Bars of 10 and more, most of the plot's height, as tall as each other as their figures; one bar
+      // (or line, for a 0) a week shown, none for a week withheld.
+      const [up, down] = await bars(page);
+      expect(Math.min(up!.rows, down!.rows), `${width} px`).toBeGreaterThan(60);
+      expect(up!.rows / down!.rows, `${width} px`).toBeCloseTo(last.stepUp! / last.stepDown!, 1);
+      expect(weeks.some(({ g }) => g.admissions.stepUp === null), 'a week withheld').toBe(true);
+      expect([up!.runs, down!.runs], `${width} px`).toEqual([weeks.filter(({ g }) => g.admissions.stepUp !== null).length, weeks.filter(({ g }) => g.admissions.stepDown !== null).length]);
+      const right = await page.$eval('#chart-admissions canvas', (c) => c.getBoundingClientRect().right);
+      expect(right).toBeLessThanOrEqual(width);
+      await page.close();
+    }
+  }, 45_000);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert, FlowEvent, Referral } from '../../../src/domain/index.ts';
 import { FLOW_READING_HOURS, FLOW_SYSTEMS, FLOW_WARDS, flowHistoryEvents } from '../../fixtures/flow-history.ts';
+import { capacityReport } from '../../../src/reports/capacity-report.ts';
 import { flowReport, type FlowInput } from '../../../src/reports/flow-measures.ts';
 import { monthlyReports, weeklyReports } from '../../../src/reports/monthly.ts';
 import { csvField, reportCsv } from '../../../src/reports/render-csv.ts';
@@ -87,6 +88,51 @@ describe('monthly reports', () => {
 
   it('splits weeks on Mondays (UK), the first one clipped', () => {
     expect(weeklyReports(input, from, to).periods.map((w) => w.period)).toEqual(['2026-03-28', '2026-03-30']);
+  });
+});
+
+describe('capacityReport JSON', () => {
+  // The tenfold history over three weeks and a bit, Wednesday 18 March to Wednesday 8 April 2026
+  // (inclusive, UK days): across the clock change, the first and last weeks clipped.
+  const weeksFrom = new Date('2026-03-18T00:00:00Z');
+  const weeksTo = new Date('2026-04-08T23:00:00Z');
+  const json = JSON.parse(
+    capacityReport({ ...tenfold, alerts: [], referrals: [] }, { ics: 'QXX', from: weeksFrom, to: weeksTo, fromDate: '2026-03-18', toDate: '2026-04-08', format: 'json', censusHour: 8, targetOccupancy: 0.85, probability: 0.95, surgeFactor: 1.6 }).output,
+  );
+  type Admissions = { total: number | null; stepUp: number | null; stepDown: number | null };
+  type Group = { level: string; id: string; admissions: Admissions; suppressed: string[] };
+  const weekly = json.weekly as Array<{ period: string; from: string; to: string; groups: Group[] }>;
+
+  it('has the ICS’s weeks beside its months, the weeks from Monday (UK), the first and last clipped to the period', () => {
+    expect(Object.keys(json)).toEqual(['ics', 'disclosureControl', 'report', 'monthly', 'weekly', 'plan', 'pressure']);
+    expect(weekly.map((w) => [w.period, w.from, w.to])).toEqual([
+      ['2026-03-18', '2026-03-18T00:00:00.000Z', '2026-03-23T00:00:00.000Z'],
+      // Monday 30 March starts at 00:00 BST, 23:00 UTC the day before.
+      ['2026-03-23', '2026-03-23T00:00:00.000Z', '2026-03-29T23:00:00.000Z'],
+      ['2026-03-30', '2026-03-29T23:00:00.000Z', '2026-04-05T23:00:00.000Z'],
+      ['2026-04-06', '2026-04-05T23:00:00.000Z', '2026-04-08T23:00:00.000Z'],
+    ]);
+    for (const w of weekly.slice(1)) expect(new Date(`${w.period}T12:00:00Z`).getUTCDay(), w.period).toBe(1);
+    // At the ICS level only, as the HTML report's chart has them.
+    for (const w of weekly) expect(w.groups.map((g) => [g.level, g.id])).toEqual([['ics', 'QXX']]);
+  });
+
+  it('gives each week’s step-up and step-down admissions, adding up to the period’s when none is withheld', () => {
+    const ics = (json.report.groups as Group[]).find((g) => g.level === 'ics')!;
+    const weeks = weekly.map((w) => w.groups[0]!);
+    // Ten of each patient: P1 (step-up) on the 27th, P2 (step-down) and P3 (step-up) on the 28th, P4 (step-up) on the 30th.
+    expect(weeks.map((g) => [g.admissions.stepUp, g.admissions.stepDown])).toEqual([[0, 0], [20, 10], [10, 0], [0, 0]]);
+    for (const g of [ics, ...weeks]) expect(g.suppressed.filter((p) => p.startsWith('admissions.'))).toEqual([]);
+    expect(ics.admissions).toMatchObject({ total: 40, stepUp: 30, stepDown: 10 });
+    for (const key of ['total', 'stepUp', 'stepDown'] as const) expect(weeks.reduce((n, g) => n + g.admissions[key]!, 0), key).toBe(ics.admissions[key]);
+    // The months are as they were.
+    expect((json.monthly as Array<{ period: string }>).map((m) => m.period)).toEqual(['2026-03', '2026-04']);
+  });
+
+  it('withholds a week’s small counts, as the HTML report’s chart does', () => {
+    const few = JSON.parse(capacityReport({ ...input, alerts: [], referrals: [] }, { ics: 'QXX', from, to, fromDate: '2026-03-28', toDate: '2026-03-31', format: 'json', censusHour: 8, targetOccupancy: 0.85, probability: 0.95, surgeFactor: 1.6 }).output);
+    const weeks = (few.weekly as typeof weekly).map((w) => [w.period, w.groups[0]!.admissions.stepUp, w.groups[0]!.admissions.stepDown]);
+    expect(weeks).toEqual([['2026-03-28', null, null], ['2026-03-30', null, 0]]);
   });
 });
 
