@@ -33,6 +33,13 @@ const SERIES_STROKE = ['#005eb8', '#7c2855'];
 const SETTING_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const STALE_AMBER_MS = 15 * 60_000;
 const STALE_RED_MS = 60 * 60_000;
+// vw closes the socket with this code when the token expires (docs/feed.md#token-expiry-and-refresh).
+const CLOSE_TOKEN_EXPIRED = 4001;
+const EXPIRED_MESSAGE = 'Your sign-in has expired: sign in again.';
+// How long before the token expires the console renews it (through the deployment's hook) or warns.
+const EXPIRY_WARNING_MS = 2 * 60_000;
+// How long a notice such as "updates were missed" stays in the banner.
+const NOTICE_MS = 20_000;
 
 const state = {
   token: null,
@@ -73,6 +80,11 @@ const state = {
   wardLead: false,
   // The open discharge or transfer form of the selected patient: { kind, patientId, node, focus }.
   flowForm: null,
+  // When the token expires (from the welcome, or the last refresh), and the timer that warns before.
+  expiresAt: null,
+  expiryTimer: null,
+  // The warning shown while the token is about to expire, kept in the banner until it is renewed.
+  expiryWarning: '',
 };
 
 // ---- token and connection ----
@@ -115,6 +127,68 @@ function showBanner(text) {
   banner.textContent = text || '';
 }
 
+/** A passing notice in the banner: cleared after a while unless something else has replaced it. */
+function showNotice(text) {
+  showBanner(text);
+  setTimeout(() => {
+    if ($('banner').textContent === text) showBanner('');
+  }, NOTICE_MS);
+}
+
+// ---- token expiry and renewal ----
+
+/**
+ * Before the token expires the console renews it: through `window.vwRefreshToken`, if the deployment
+ * provides one (an async function resolving to a fresh token for the same user, e.g. from its SSO), or
+ * else by warning the user and offering the sign-in form while the ward stays on screen. The new token
+ * goes to vw in a `refresh` frame; the session goes on without a reload.
+ */
+function scheduleExpiry(expiresAt) {
+  clearTimeout(state.expiryTimer);
+  state.expiryTimer = null;
+  state.expiryWarning = '';
+  state.expiresAt = expiresAt ? Date.parse(expiresAt) : null;
+  if (!state.expiresAt) return;
+  const due = state.expiresAt - EXPIRY_WARNING_MS - Date.now();
+  state.expiryTimer = setTimeout(renewSignIn, Math.max(0, Math.min(due, 2 ** 31 - 1)));
+}
+
+async function renewSignIn() {
+  if (typeof window.vwRefreshToken === 'function') {
+    try {
+      const token = await window.vwRefreshToken();
+      if (typeof token === 'string' && token) return sendRefresh(token);
+    } catch {
+      // Falls back to asking the user.
+    }
+  }
+  const at = new Date(state.expiresAt).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+  state.expiryWarning = `Your sign-in expires at ${at}: sign in again below to stay connected.`;
+  showBanner(state.expiryWarning);
+  $('signin').hidden = false;
+  const error = $('auth-error');
+  error.hidden = false;
+  error.textContent = `Your sign-in expires at ${at}. Paste a new access token to stay signed in.`;
+}
+
+function sendRefresh(token) {
+  state.token = token;
+  sessionStorage.setItem('vw.token', token);
+  send({ type: 'refresh', token });
+}
+
+/** The token expired: vw has closed the session. The ward is hidden and the sign-in form shown. */
+function signInExpired() {
+  state.authFailed = true;
+  clearTimeout(state.expiryTimer);
+  sessionStorage.removeItem('vw.token');
+  state.token = null;
+  state.expiryWarning = '';
+  setConnection(false, 'Signed out');
+  showBanner('');
+  showSignIn(EXPIRED_MESSAGE);
+}
+
 function send(frame) {
   if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(frame));
 }
@@ -135,9 +209,10 @@ function connect() {
     }
     onFrame(frame);
   });
-  socket.addEventListener('close', () => {
+  socket.addEventListener('close', (event) => {
     if (state.socket !== socket) return;
     state.socket = null;
+    if (event.code === CLOSE_TOKEN_EXPIRED) return signInExpired();
     if (state.authFailed) return setConnection(false, 'Signed out');
     setConnection(false, 'Offline');
     showBanner(`Connection lost — reconnecting. What you see may be out of date (since ${new Date().toLocaleTimeString('en-GB')}).`);
@@ -163,6 +238,7 @@ function onFrame(frame) {
       state.retryMs = 1000;
       $('user').textContent = frame.user;
       $('signin').hidden = true;
+      scheduleExpiry(frame.expiresAt);
       fillWardPicker();
       if (!frame.wards.length) return showSignIn('Your token grants no ward.');
       const wanted = state.wardId || wantedWard();
@@ -188,10 +264,31 @@ function onFrame(frame) {
       if (state.selected && !state.patients.has(state.selected)) forgetSelection();
       renderCapacity();
       setConnection(true, 'Live');
-      showBanner('');
+      // Sent unasked when vw dropped updates before it could read them: this picture replaces the partial one.
+      if (frame.missedUpdates) showNotice(`Some updates were missed while vw was very busy: the ward was reloaded at ${new Date().toLocaleTimeString('en-GB')}.`);
+      else showBanner(state.expiryWarning);
       $('ward').hidden = false;
       render();
       return;
+    case 'refreshed': {
+      // The session goes on with the new token: its wards (a subscription it no longer grants has ended) and expiry.
+      state.roles = frame.roles || [];
+      state.wardLead = frame.wardLead === true;
+      state.wards = frame.wards;
+      $('admit-open').hidden = !state.wardLead;
+      $('signin').hidden = true;
+      $('auth-error').hidden = true;
+      showBanner('');
+      scheduleExpiry(frame.expiresAt);
+      fillWardPicker();
+      $('announcer').textContent = 'Sign-in renewed.';
+      if (!frame.wards.length) return showSignIn('Your token grants no ward.');
+      if (!frame.wards.some((w) => w.wardId === state.wardId)) {
+        state.wardId = null;
+        subscribe(frame.wards[0].wardId);
+      } else $('ward-select').value = state.wardId;
+      return;
+    }
     case 'roster':
       if (frame.wardId === state.wardId) applyRosterFrame(frame);
       return;
@@ -271,8 +368,11 @@ function onFrame(frame) {
       renderDetail();
       return;
     case 'error':
-      if (frame.code === 'unauthorized') {
+      if (frame.code === 'unauthorized' && frame.message === 'token expired') {
+        signInExpired();
+      } else if (frame.code === 'unauthorized') {
         state.authFailed = true;
+        clearTimeout(state.expiryTimer);
         sessionStorage.removeItem('vw.token');
         state.token = null;
         setConnection(false, 'Signed out');
@@ -1255,6 +1355,11 @@ function start() {
     event.preventDefault();
     const token = $('token-input').value.trim();
     if (!token) return;
+    // Signed in and connected: the new token renews this session (vw refuses one for another user).
+    if (state.socket && state.socket.readyState === WebSocket.OPEN && state.user && !state.authFailed) {
+      $('token-input').value = '';
+      return sendRefresh(token);
+    }
     sessionStorage.setItem('vw.token', token);
     state.token = token;
     state.authFailed = false;

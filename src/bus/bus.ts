@@ -77,6 +77,22 @@ export interface ConsumeOptions {
   topics: TopicHandler<any>[];
   /** Where a group with no committed offset starts: the oldest retained record, or only new ones. */
   fromBeginning?: boolean;
+  /**
+   * Called when records of a partition this member holds were dropped before the group read them
+   * (the in-process bus's bound on a partition, when a consumer falls that far behind), just before
+   * the records after the gap are delivered. The records are gone: a consumer that keeps a picture
+   * must rebuild it from elsewhere (a store, a snapshot). A Kafka consumer does not drop records and
+   * does not call it.
+   */
+  onGap?: (gap: BusGap) => void;
+}
+
+export interface BusGap {
+  groupId: string;
+  topic: string;
+  partition: number;
+  /** How many records were dropped unread. */
+  records: number;
 }
 
 export interface Subscription {

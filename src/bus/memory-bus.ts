@@ -13,7 +13,10 @@ import type { BusEvents } from './events.ts';
  */
 export interface MemoryBusOptions {
   partitions?: number;
-  /** Oldest records beyond this count per partition are dropped, as Kafka's retention would. */
+  /**
+   * Oldest records beyond this count per partition are dropped, as Kafka's retention would. A group
+   * that had not read them is told: `retention.skipped` on `events`, and its `onGap` callback.
+   */
   maxRecordsPerPartition?: number;
   retryBackoffMs?: { initial: number; max: number };
   events?: BusEvents;
@@ -46,6 +49,7 @@ interface PartitionLog {
 interface Member {
   id: number;
   handlers: Map<string, TopicHandler<unknown>>;
+  onGap?: ConsumeOptions['onGap'];
 }
 
 interface Cursor {
@@ -132,13 +136,15 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
         continue;
       }
       if (cursor.committed < log.base) {
-        events?.emit('retention.skipped', {
-          groupId: group.groupId,
-          topic: cursor.topic,
-          partition: cursor.partition,
-          records: log.base - cursor.committed,
-        });
+        const gap = { groupId: group.groupId, topic: cursor.topic, partition: cursor.partition, records: log.base - cursor.committed };
+        events?.emit('retention.skipped', gap);
         cursor.committed = log.base;
+        // The consumer hears of it before the records after the gap, so it can rebuild its picture.
+        try {
+          owner.onGap?.(gap);
+        } catch (error) {
+          events?.emit('handler.failed', { groupId: group.groupId, topic: cursor.topic, partition: cursor.partition, offset: String(log.base), attempt: 1, error });
+        }
       }
       const offset = cursor.committed;
       const end = log.base + log.records.length;
@@ -247,6 +253,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       const member: Member = {
         id: nextMemberId++,
         handlers: new Map(options.topics.map((t) => [t.topic.name, t as TopicHandler<unknown>])),
+        ...(options.onGap ? { onGap: options.onGap } : {}),
       };
       group.members.push(member);
       rebalance(group);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import type { Bus, Subscription } from '../bus/bus.ts';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Bus, BusGap, Subscription } from '../bus/bus.ts';
 import { on } from '../bus/bus.ts';
 import { Topics } from '../bus/topics.ts';
 import { TERMINAL_REFERRAL_STATES, type AlertAction, type AlertEvidence, type ReferralAction } from '../domain/index.ts';
@@ -19,7 +19,25 @@ import { createSettingsChanges } from './settings-changes.ts';
 import { createWardView } from './ward-view.ts';
 import { createCapacityBoard } from '../capacity/board.ts';
 
+/** The largest frame a console may send (ws closes the socket with 1009 beyond it); the largest real one, a settings change, is about 20 KiB. */
 const MAX_FRAME_BYTES = 64 * 1024;
+/**
+ * Frames a console may send: a burst of FRAME_BURST, refilled at FRAME_RATE a second. The burst lets a
+ * console sign in and subscribe to 50 wards at once (the largest load-test deployment's console does).
+ */
+const FRAME_RATE = 20;
+const FRAME_BURST = 64;
+/** Frames received and not yet answered (a settings change waits up to 10 s for its confirmation). */
+const MAX_PENDING_FRAMES = 64;
+/** A console that keeps sending past its limit (this many frames refused within the window) is closed with 1008. */
+const MAX_REFUSED_FRAMES = 100;
+const REFUSED_WINDOW_MS = 10_000;
+/** Close codes: an expired token (the console asks the user to sign in again), and a console that would not slow down. */
+export const CLOSE_TOKEN_EXPIRED = 4001;
+export const CLOSE_POLICY_VIOLATION = 1008;
+/** After records were dropped unread, consoles get fresh snapshots: gaps this close together share one round. */
+const GAP_SETTLE_MS = 100;
+const GAP_MIN_INTERVAL_MS = 1_000;
 /** A console this far behind is cut off; it reconnects and starts again from a snapshot. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const DEFAULT_SERIES_MS = 6 * 3600_000;
@@ -31,6 +49,16 @@ interface Session {
   user?: ConsoleUser;
   wards: Set<string>;
   buckets: Partial<Record<'refer' | 'handoverNote', { tokens: number; at: number }>>;
+  /** Closes the session when its token expires, unless a `refresh` moves it on. */
+  expiryTimer?: NodeJS.Timeout;
+  /** The token expired (or the console was closed for cause): nothing more is sent. */
+  ended?: boolean;
+  /** Every frame the console sends: FRAME_BURST, refilled at FRAME_RATE a second. */
+  frames: { tokens: number; at: number };
+  /** Frames refused for the rate in the current window, and when the console was last told. */
+  refused: { since: number; count: number; toldAt: number };
+  /** Frames received and not yet handled. */
+  pending: number;
 }
 
 /**
@@ -71,6 +99,16 @@ export async function startFeedRole(deps: {
   const group = `vw-feed-${deps.instanceId ?? randomUUID()}`;
 
   function send(session: Session, frame: ServerFrame): boolean {
+    if (session.ended || session.socket.readyState !== session.socket.OPEN) return false;
+    // Nothing reaches a console after its token expires, whatever the timer's lateness.
+    if (session.user && session.user.expiresAt <= Date.now()) {
+      expire(session);
+      return false;
+    }
+    return write(session, frame);
+  }
+
+  function write(session: Session, frame: ServerFrame): boolean {
     if (session.socket.readyState !== session.socket.OPEN) return false;
     // Judged at a turn's first frame: frames held back within the turn are not the console's backlog.
     if (!corked.has(session.socket) && session.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
@@ -149,18 +187,103 @@ export async function startFeedRole(deps: {
 
   function broadcast(wardId: string, frame: ServerFrame): number {
     let delivered = 0;
-    const now = Date.now();
     for (const session of sessions) {
-      if (!session.wards.has(wardId)) continue;
-      // A console whose token has expired gets nothing more: it is told, and closed.
-      if (session.user && session.user.expiresAt <= now) {
-        refuse(session, 'unauthorized', 'token expired');
-        session.wards.clear();
-        continue;
-      }
-      if (send(session, frame)) delivered++;
+      // send() closes a console whose token has expired instead.
+      if (session.wards.has(wardId) && send(session, frame)) delivered++;
     }
     return delivered;
+  }
+
+  /**
+   * A console whose token has expired gets nothing more: it is told, and closed with 4001 so it asks
+   * the user to sign in again. Called by the session's timer at `expiresAt`, and by send() and the frame
+   * handler should that timer run late.
+   */
+  function expire(session: Session): void {
+    if (session.ended) return;
+    session.ended = true;
+    clearTimeout(session.expiryTimer);
+    session.wards.clear();
+    metrics.feedAuthFailures.inc({ reason: 'expired' });
+    write(session, { type: 'error', code: 'unauthorized', message: 'token expired' });
+    session.socket.close(CLOSE_TOKEN_EXPIRED, 'token expired');
+  }
+
+  /** (Re)arms the session's expiry timer for its token's `expiresAt`. */
+  function armExpiry(session: Session): void {
+    clearTimeout(session.expiryTimer);
+    const user = session.user;
+    if (!user) return;
+    // setTimeout holds at most 2^31-1 ms (24.8 days): a longer token is re-armed when that passes.
+    const due = Math.min(user.expiresAt - Date.now(), 2 ** 31 - 1);
+    session.expiryTimer = setTimeout(() => {
+      if (session.user !== user) return;
+      if (user.expiresAt <= Date.now()) expire(session);
+      else armExpiry(session);
+    }, Math.max(0, due));
+  }
+
+  /**
+   * Every frame a console sends is counted against a token bucket (FRAME_BURST, refilled at FRAME_RATE
+   * a second) and against the frames it has waiting. A frame beyond either is not handled: the console
+   * hears `rate_limited` (at most once a second), and one that keeps on is closed with 1008.
+   */
+  function admitFrame(session: Session): boolean {
+    const now = Date.now();
+    const bucket = session.frames;
+    bucket.tokens = Math.min(FRAME_BURST, bucket.tokens + ((now - bucket.at) * FRAME_RATE) / 1000);
+    bucket.at = now;
+    if (bucket.tokens >= 1 && session.pending < MAX_PENDING_FRAMES) {
+      bucket.tokens -= 1;
+      return true;
+    }
+    const refused = session.refused;
+    if (now - refused.since > REFUSED_WINDOW_MS) {
+      refused.since = now;
+      refused.count = 0;
+    }
+    refused.count++;
+    if (refused.count > MAX_REFUSED_FRAMES) {
+      if (!session.ended) {
+        session.ended = true;
+        clearTimeout(session.expiryTimer);
+        session.wards.clear();
+        log.warn({ user: session.user?.user }, 'console kept sending frames beyond its rate limit; closing it');
+        metrics.feedAuthFailures.inc({ reason: 'rate_limited' });
+        session.socket.close(CLOSE_POLICY_VIOLATION, 'too many frames');
+      }
+      return false;
+    }
+    if (now - refused.toldAt >= 1000) {
+      refused.toldAt = now;
+      send(session, { type: 'error', code: 'rate_limited', message: 'too many frames from this console: slow down' });
+    }
+    return false;
+  }
+
+  /**
+   * Records dropped before the feed read them (the in-process bus bounds each partition) leave holes in
+   * what consoles were sent. Which wards they were about cannot be known (they are gone), so every ward
+   * with a console gets a fresh snapshot, marked `missedUpdates`. Gaps close together share one round,
+   * and rounds are at least GAP_MIN_INTERVAL_MS apart, so a sustained overload is not made worse.
+   */
+  let gapTimer: NodeJS.Timeout | undefined;
+  let lastGapRound = 0;
+  function onGap(gap: BusGap): void {
+    log.warn({ topic: gap.topic, partition: gap.partition, records: gap.records }, 'records dropped before the feed read them; consoles get a fresh snapshot');
+    if (stopping || gapTimer) return;
+    const wait = Math.max(GAP_SETTLE_MS, lastGapRound + GAP_MIN_INTERVAL_MS - Date.now());
+    gapTimer = setTimeout(() => {
+      gapTimer = undefined;
+      lastGapRound = Date.now();
+      const wards = new Set([...sessions].flatMap((s) => [...s.wards]));
+      for (const wardId of wards) {
+        inWardOrder(wardId, async () => {
+          if (![...sessions].some((s) => s.wards.has(wardId))) return;
+          broadcast(wardId, { ...(await view.snapshot(wardId)), missedUpdates: true });
+        }).catch((error: unknown) => log.warn({ err: error, wardId }, 'could not send a fresh snapshot after missed records'));
+      }
+    }, wait);
   }
 
   /**
@@ -182,8 +305,31 @@ export async function startFeedRole(deps: {
   function refuse(session: Session, code: 'unauthorized', message: string): void {
     metrics.feedAuthFailures.inc({ reason: code });
     send(session, { type: 'error', code, message });
+    session.ended = true;
+    clearTimeout(session.expiryTimer);
+    session.wards.clear();
     session.socket.close(4401, code);
   }
+
+  /** The token's wards the registry knows, as the welcome lists them. */
+  function grantedWards(user: ConsoleUser): Array<{ wardId: string; name: string }> {
+    return [...user.wards].flatMap((id) => {
+      const ward = registry.ward(id);
+      return ward ? [{ wardId: id, name: ward.name }] : [];
+    });
+  }
+
+  /**
+   * What a console hears for a ward, alert, referral or patient it may not see: the same whether the
+   * thing does not exist or is on a ward not in the token, so an answer reveals nothing of other wards.
+   */
+  const NOT_YOURS = {
+    ward: { type: 'error', code: 'forbidden', message: 'this ward is not in your token' },
+    alert: { type: 'error', code: 'not_found', message: 'no such alert on your wards' },
+    patient: { type: 'error', code: 'not_found', message: 'no such patient on your wards' },
+    patientAlert: { type: 'error', code: 'not_found', message: 'no such alert for this patient on your wards' },
+    referral: { type: 'error', code: 'not_found', message: 'no such referral on your wards' },
+  } as const satisfies Record<string, ServerFrame>;
 
   async function onFrame(session: Session, frame: ClientFrame): Promise<void> {
     if (frame.type === 'hello') {
@@ -192,22 +338,40 @@ export async function startFeedRole(deps: {
       // A new token starts afresh: wards the previous one granted are not carried over.
       session.user = user;
       session.wards.clear();
-      const wards = [...user.wards].flatMap((id) => {
-        const ward = registry.ward(id);
-        return ward ? [{ wardId: id, name: ward.name }] : [];
-      });
-      send(session, { type: 'welcome', user: user.user, roles: [...user.roles], wardLead: user.roles.has(WARD_LEAD_ROLE), wards });
+      armExpiry(session);
+      send(session, { type: 'welcome', user: user.user, roles: [...user.roles], wardLead: user.roles.has(WARD_LEAD_ROLE), wards: grantedWards(user), expiresAt: new Date(user.expiresAt).toISOString() });
       return;
     }
     const user = session.user;
     if (!user) return refuse(session, 'unauthorized', 'send hello with a token first');
-    if (user.expiresAt <= Date.now()) return refuse(session, 'unauthorized', 'token expired');
+    if (user.expiresAt <= Date.now()) return expire(session);
 
     switch (frame.type) {
+      case 'refresh': {
+        // The same user with a fresh token (from the deployment's sign-in): the session goes on.
+        const fresh = await tokens.verify(frame.token);
+        if (!fresh) return refuse(session, 'unauthorized', 'token missing, invalid or expired');
+        if (fresh.user !== user.user) return refuse(session, 'unauthorized', 'a refreshed token must name the same user');
+        if (session.ended) return;
+        session.user = fresh;
+        const dropped = [...session.wards].filter((wardId) => !fresh.wards.has(wardId) || !registry.ward(wardId));
+        for (const wardId of dropped) session.wards.delete(wardId);
+        armExpiry(session);
+        send(session, {
+          type: 'refreshed',
+          user: fresh.user,
+          roles: [...fresh.roles],
+          wardLead: fresh.roles.has(WARD_LEAD_ROLE),
+          wards: grantedWards(fresh),
+          expiresAt: new Date(fresh.expiresAt).toISOString(),
+          dropped,
+        });
+        return;
+      }
       case 'subscribe': {
         if (!user.wards.has(frame.wardId) || !registry.ward(frame.wardId)) {
           metrics.feedAuthFailures.inc({ reason: 'forbidden' });
-          send(session, { type: 'error', code: 'forbidden', message: 'this ward is not in your token' });
+          send(session, NOT_YOURS.ward);
           return;
         }
         session.wards.add(frame.wardId);
@@ -227,7 +391,7 @@ export async function startFeedRole(deps: {
         // necessarily the ward it was raised on. Alerts on wards the user cannot see are reported as
         // absent, so their existence does not leak.
         if (!alert || !user.wards.has(view.wardFor(alert))) {
-          send(session, { type: 'error', code: 'not_found', message: 'no such alert on your wards' });
+          send(session, NOT_YOURS.alert);
           return;
         }
         const action: AlertAction = {
@@ -247,7 +411,7 @@ export async function startFeedRole(deps: {
       case 'series': {
         const wardId = registry.wardOf(frame.patientId, new Date());
         if (!wardId || !user.wards.has(wardId)) {
-          send(session, { type: 'error', code: 'not_found', message: 'no such patient on your wards' });
+          send(session, NOT_YOURS.patient);
           return;
         }
         const since = frame.since ? new Date(frame.since) : new Date(Date.now() - DEFAULT_SERIES_MS);
@@ -277,7 +441,7 @@ export async function startFeedRole(deps: {
         }
         const wardId = registry.wardOf(frame.patientId, new Date());
         if (!wardId || !user.wards.has(wardId)) {
-          send(session, { type: 'error', code: 'not_found', message: 'no such patient on your wards' });
+          send(session, NOT_YOURS.patient);
           return;
         }
         const note = { noteId: randomUUID(), patientId: frame.patientId, wardId, text: frame.text, by: user.user, at: new Date().toISOString() };
@@ -289,7 +453,7 @@ export async function startFeedRole(deps: {
         const referral = view.referral(frame.referralId);
         // As for alerts: the ward that shows the referral now (the patient's) may cancel it.
         if (!referral || !user.wards.has(view.wardFor(referral))) {
-          send(session, { type: 'error', code: 'not_found', message: 'no such referral on your wards' });
+          send(session, NOT_YOURS.referral);
           return;
         }
         if (TERMINAL_REFERRAL_STATES.has(referral.state)) {
@@ -311,12 +475,12 @@ export async function startFeedRole(deps: {
   async function refer(session: Session, user: ConsoleUser, frame: Extract<ClientFrame, { type: 'refer' }>): Promise<void> {
     const wardId = registry.wardOf(frame.patientId, new Date());
     if (!wardId || !user.wards.has(wardId)) {
-      send(session, { type: 'error', code: 'not_found', message: 'no such patient on your wards' });
+      send(session, NOT_YOURS.patient);
       return;
     }
     const alert = frame.alertId ? view.alert(frame.alertId) : undefined;
     if (frame.alertId && (!alert || alert.patientId !== frame.patientId || !user.wards.has(view.wardFor(alert)))) {
-      send(session, { type: 'error', code: 'not_found', message: 'no such alert for this patient on your wards' });
+      send(session, NOT_YOURS.patientAlert);
       return;
     }
     const offered = alert ? view.routesFor(alert) : deps.routes.patientRoutes().map((r) => r.id);
@@ -353,7 +517,7 @@ export async function startFeedRole(deps: {
   }
 
   wss.on('connection', (socket) => {
-    const session: Session = { socket, wards: new Set(), buckets: {} };
+    const session: Session = { socket, wards: new Set(), buckets: {}, frames: { tokens: FRAME_BURST, at: Date.now() }, refused: { since: 0, count: 0, toldAt: 0 }, pending: 0 };
     sessions.add(session);
     metrics.feedConnections.inc();
     const helloTimer = setTimeout(() => {
@@ -362,27 +526,40 @@ export async function startFeedRole(deps: {
     // Frames are handled one at a time so a subscribe's snapshot precedes later frames' replies.
     let queue = Promise.resolve();
     socket.on('message', (data, isBinary) => {
+      if (session.ended || !admitFrame(session)) return;
+      session.pending++;
       queue = queue.then(async () => {
-        let frame: ClientFrame;
         try {
-          const parsed = ClientFrame.safeParse(JSON.parse(isBinary ? '' : data.toString()));
-          if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid frame');
-          frame = parsed.data;
-        } catch (error) {
-          if (!session.user) return refuse(session, 'unauthorized', 'send hello with a token first');
-          send(session, { type: 'error', code: 'bad_frame', message: (error as Error).message });
-          return;
-        }
-        try {
-          await onFrame(session, frame);
-        } catch (error) {
-          log.error({ err: error, frame: frame.type }, 'feed frame failed');
-          send(session, { type: 'error', code: 'unavailable', message: 'could not complete the request; try again' });
+          await handle(data, isBinary);
+        } finally {
+          session.pending--;
         }
       });
     });
+    /** One frame, once it is its turn; nothing for a session already ended (an expired token). */
+    async function handle(data: RawData, isBinary: boolean): Promise<void> {
+      if (session.ended) return;
+      let frame: ClientFrame;
+      try {
+        const parsed = ClientFrame.safeParse(JSON.parse(isBinary ? '' : data.toString()));
+        if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid frame');
+        frame = parsed.data;
+      } catch (error) {
+        if (!session.user) return refuse(session, 'unauthorized', 'send hello with a token first');
+        send(session, { type: 'error', code: 'bad_frame', message: (error as Error).message });
+        return;
+      }
+      try {
+        await onFrame(session, frame);
+      } catch (error) {
+        log.error({ err: error, frame: frame.type }, 'feed frame failed');
+        send(session, { type: 'error', code: 'unavailable', message: 'could not complete the request; try again' });
+      }
+    }
     socket.on('close', () => {
       clearTimeout(helloTimer);
+      clearTimeout(session.expiryTimer);
+      session.ended = true;
       sessions.delete(session);
       metrics.feedConnections.dec();
     });
@@ -393,6 +570,7 @@ export async function startFeedRole(deps: {
     // State first, from the start of the retained streams, so snapshots show alerts raised before this process started.
     await bus.consume({
       groupId: `${group}-state`,
+      onGap,
       fromBeginning: true,
       topics: [
         on(Topics.alerts, async ({ value: alert }) => {
@@ -414,6 +592,7 @@ export async function startFeedRole(deps: {
     // Referrals and notifications are keyed by patient too, but kept apart: their histories are long-lived.
     await bus.consume({
       groupId: `${group}-referrals`,
+      onGap,
       fromBeginning: true,
       topics: [
         on(Topics.referrals, async ({ value: referral }) => {
@@ -436,6 +615,7 @@ export async function startFeedRole(deps: {
     // The whole audit log from the start: the current version per patient is the last one applied.
     await bus.consume({
       groupId: `${group}-settings`,
+      onGap,
       fromBeginning: true,
       topics: [
         on(Topics.patientSettings, async (record) => {
@@ -447,6 +627,7 @@ export async function startFeedRole(deps: {
     // Live capacity: a day back from the start, so consoles show the trend at once.
     await bus.consume({
       groupId: `${group}-capacity`,
+      onGap,
       fromBeginning: true,
       topics: [
         on(Topics.capacity, async ({ value: snapshot }) => {
@@ -456,6 +637,7 @@ export async function startFeedRole(deps: {
     }),
     await bus.consume({
       groupId: `${group}-live`,
+      onGap,
       topics: [
         on(Topics.readings, async ({ value: reading }) => {
           if (broadcast(reading.wardId, { type: 'reading', wardId: reading.wardId, reading }) > 0) {
@@ -479,6 +661,8 @@ export async function startFeedRole(deps: {
       stopFollowingEnrolments();
       for (const timer of rosterTimers) clearTimeout(timer);
       rosterTimers.clear();
+      clearTimeout(gapTimer);
+      for (const session of sessions) clearTimeout(session.expiryTimer);
       await Promise.all(subscriptions.map((s) => s.stop()));
       for (const session of sessions) session.socket.close(1001, 'server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -15,6 +15,11 @@ import { ChartBands } from './chart-bands.ts';
 
 export const ClientFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), token: z.string().min(1).max(4096) }),
+  /**
+   * A fresh token for the same user, sent before the session's token expires: the session goes on with
+   * the new token's wards and expiry (subscriptions to wards it no longer grants are dropped).
+   */
+  z.object({ type: z.literal('refresh'), token: z.string().min(1).max(4096) }),
   z.object({ type: z.literal('subscribe'), wardId: z.string().min(1) }),
   z.object({ type: z.literal('unsubscribe'), wardId: z.string().min(1) }),
   z.object({
@@ -115,6 +120,18 @@ export const ServerFrame = z.discriminatedUnion('type', [
      */
     wardLead: z.boolean().default(false),
     wards: z.array(z.object({ wardId: z.string(), name: z.string() })),
+    /** When the token expires: vw then closes the socket (4001, "token expired") unless a `refresh` came first. */
+    expiresAt: IsoTimestamp.optional(),
+  }),
+  /** A `refresh` was accepted: the session goes on with this token. `dropped`: subscriptions it no longer grants, now ended. */
+  z.object({
+    type: z.literal('refreshed'),
+    user: z.string(),
+    roles: z.array(z.string()).default([]),
+    wardLead: z.boolean().default(false),
+    wards: z.array(z.object({ wardId: z.string(), name: z.string() })),
+    expiresAt: IsoTimestamp,
+    dropped: z.array(z.string()).default([]),
   }),
   z.object({
     type: z.literal('snapshot'),
@@ -137,6 +154,11 @@ export const ServerFrame = z.discriminatedUnion('type', [
     chartBands: ChartBands,
     /** Each patient's recent handover notes, newest first. */
     handoverNotes: z.array(HandoverNote),
+    /**
+     * True on a snapshot vw sent unasked because records were dropped before it could read them: the
+     * console's picture had missed updates and this one replaces it.
+     */
+    missedUpdates: z.boolean().optional(),
   }),
   /**
    * Who is on the ward now, after an admission, transfer or discharge changed it: a console drops the

@@ -41,14 +41,15 @@ export function createSettingsChanges(deps: {
 
   const error = (code: ErrorFrame['code'], message: string): ErrorFrame => ({ type: 'error', code, message });
 
-  /** The patient's ward now, if the user may see it; otherwise the error to send. */
+  /**
+   * The patient's ward now, if the user may see it; otherwise the error to send: the same one whether
+   * the patient is unknown, on no ward, or on a ward not in the token, so it reveals nothing of other wards.
+   */
   function wardFor(user: ConsoleUser, patientId: string): { wardId: string } | ErrorFrame {
-    if (!registry.patient(patientId)) return error('not_found', 'no such patient');
-    const wardId = registry.wardOf(patientId, new Date(now()));
-    if (!wardId) return error('not_found', 'this patient is not on a virtual ward now');
-    if (!user.wards.has(wardId)) {
-      metrics.feedAuthFailures.inc({ reason: 'forbidden' });
-      return error('forbidden', "this patient's ward is not in your token");
+    const wardId = registry.patient(patientId) ? registry.wardOf(patientId, new Date(now())) : undefined;
+    if (!wardId || !user.wards.has(wardId)) {
+      if (wardId) metrics.feedAuthFailures.inc({ reason: 'forbidden' });
+      return error('not_found', 'no such patient on your wards');
     }
     return { wardId };
   }
@@ -72,7 +73,7 @@ export function createSettingsChanges(deps: {
       const access = wardFor(user, frame.patientId);
       if ('type' in access) return access;
       const current = view.settings(frame.patientId);
-      if (!current) return error('not_found', 'no such patient');
+      if (!current) return error('not_found', 'no such patient on your wards');
       if (frame.baseVersion !== current.version || inFlight.has(frame.patientId)) {
         return error('conflict', `these settings changed since you read them (now version ${current.version}): reload them and decide again`);
       }

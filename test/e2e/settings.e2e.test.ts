@@ -96,12 +96,15 @@ describe('per-patient settings from the console', () => {
     const { console: ari } = await signIn('nurse.ari', ['ward-ari'], 'ward-ari');
     const published = topic.length;
     ari.send({ type: 'settings', patientId: HF, baseVersion: 3, values: { baselineWeight: 70 }, reason: 'not my patient' });
-    expect((await ari.waitFor(errorFrame('forbidden'))).message).toMatch(/ward is not in your token/);
+    // The same answer as for a patient who does not exist: it reveals nothing of other wards.
+    const refused = await ari.waitFor(errorFrame('not_found'));
+    expect(refused.message).toBe('no such patient on your wards');
     ari.send({ type: 'settingsHistory', patientId: HF });
-    await expect.poll(() => ari.frames.filter(errorFrame('forbidden')).length).toBe(2);
+    await expect.poll(() => ari.frames.filter(errorFrame('not_found')).length).toBe(2);
     expect(ari.frames.filter(isType('settingsHistory'))).toEqual([]);
     ari.send({ type: 'settings', patientId: 'pt-9999', baseVersion: 0, values: {}, reason: 'no such patient' });
-    await ari.waitFor(errorFrame('not_found'));
+    await expect.poll(() => ari.frames.filter(errorFrame('not_found')).length).toBe(3);
+    expect(ari.frames.filter(errorFrame('not_found')).at(-1)).toEqual(refused);
     await new Promise((r) => setTimeout(r, 100));
     expect(topic.length).toBe(published);
   });

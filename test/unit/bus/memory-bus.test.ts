@@ -128,6 +128,29 @@ describe('memory bus', () => {
     await bus.close();
   });
 
+  it('tells a group that fell behind its bound which records it lost, before the records after the gap', async () => {
+    const events = new BusEvents();
+    const skipped: number[] = [];
+    events.on('retention.skipped', ({ records }) => skipped.push(records));
+    const bus = createMemoryBus({ partitions: 1, maxRecordsPerPartition: 10, events });
+    const seen: Array<number | string> = [];
+    await bus.consume({
+      groupId: 'slow',
+      topics: [on(topic, async ({ value }) => void seen.push(value.seq))],
+      onGap: (gap) => seen.push(`gap ${gap.groupId} ${gap.topic}/${gap.partition} ${gap.records}`),
+    });
+    // One publish of 100 records: the consumer cannot run before 90 of them are dropped.
+    await bus.publish(topic, records(['p1'], 100));
+    await until(() => seen.length === 11);
+    expect(seen).toEqual(['gap slow test.msgs/0 90', ...Array.from({ length: 10 }, (_, i) => 90 + i)]);
+    expect(skipped).toEqual([90]);
+    // A group that keeps up hears of no gap.
+    await bus.publish(topic, records(['p1'], 5));
+    await until(() => seen.length === 16);
+    expect(seen.filter((s) => typeof s === 'string')).toHaveLength(1);
+    await bus.close();
+  });
+
   it('drops records every group has committed, keeping the newest 2,000 for a group that joins later', async () => {
     const bus = createMemoryBus({ partitions: 1 });
     let seen = 0;
