@@ -18,6 +18,8 @@ export const RejectionReason = z.enum([
   'timestamp_too_old',
   // Capacity snapshots (src/capacity): a source may speak only for its own service and provider.
   'source_mismatch',
+  // Ingest failed on this one message (a bug, not the device's fault): refused alone, never its batch.
+  'internal_error',
 ]);
 export type RejectionReason = z.infer<typeof RejectionReason>;
 
@@ -33,7 +35,7 @@ export const DeadLetter = z.object({
   receivedAt: IsoTimestamp,
   /** Index in a batch payload, when one item of several was refused. */
   item: z.number().int().nonnegative().optional(),
-  /** The original bytes, base64, capped: for diagnosis by people allowed to see patient data. */
+  /** The start of the original bytes (ingest keeps 512), base64: for diagnosis by people allowed to see patient data. */
   payloadBase64: z.string(),
   payloadTruncated: z.boolean(),
 });

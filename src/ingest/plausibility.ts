@@ -16,7 +16,9 @@ export const PLAUSIBLE: Record<NumericReadingType, { min: number; max: number; u
 
 /** Undefined when plausible, otherwise what is wrong. */
 export function implausibility(type: NumericReadingType, value: number): string | undefined {
-  const limit = PLAUSIBLE[type];
+  // Own properties only: the type has been checked, but a lookup keyed by input never reaches the prototype.
+  const limit = Object.hasOwn(PLAUSIBLE, type) ? PLAUSIBLE[type] : undefined;
+  if (!limit) return `no limits for ${String(type).slice(0, 40)}`;
   if (value >= limit.min && value <= limit.max) return undefined;
   return `${value} ${limit.unit} outside ${limit.min}-${limit.max}`;
 }

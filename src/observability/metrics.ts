@@ -22,6 +22,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    deadLettersSuppressed: new Counter({
+      name: 'vw_dead_letters_suppressed_total',
+      help: "Refusals not written to the dead-letter topic because their device had used its dead-letter budget (still counted in vw_readings_rejected_total), by reason",
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     mqttMessages: new Counter({
       name: 'vw_mqtt_messages_total',
       help: 'MQTT messages received by ingest',

@@ -20,9 +20,12 @@ export const CanonicalPayloadItem = z.discriminatedUnion('type', [
   }),
 ]);
 
+const isRecord = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Own properties only: a payload's keys are input, and `'type' in x` would also see the prototype's. */
 export function looksCanonical(json: unknown): boolean {
-  if (Array.isArray(json)) return json.length > 0 && json.every((i) => typeof i === 'object' && i !== null && 'type' in i);
-  return typeof json === 'object' && json !== null && 'type' in json && 'value' in json;
+  if (Array.isArray(json)) return json.length > 0 && json.every((i) => isRecord(i) && Object.hasOwn(i, 'type'));
+  return isRecord(json) && Object.hasOwn(json, 'type') && Object.hasOwn(json, 'value');
 }
 
 export function decodeCanonical(json: unknown): ShapeResult {

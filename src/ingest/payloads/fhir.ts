@@ -7,16 +7,17 @@ import { schemaRefusal, type Observation, type Refusal, type ShapeResult } from 
  * vw needs are validated; everything else in the resource is allowed and ignored.
  */
 const LOINC = 'http://loinc.org';
-const LOINC_TYPES: Record<string, NumericReadingType> = {
-  '9279-1': 'respiratory_rate',
-  '8867-4': 'heart_rate',
-  '2708-6': 'spo2',
-  '59408-5': 'spo2',
-  '8310-5': 'temperature',
-  '29463-7': 'weight',
-  '8480-6': 'systolic_bp',
-  '8462-4': 'diastolic_bp',
-};
+/** Keyed by the code the payload sends: a Map, so `constructor` or `__proto__` is just an unknown code. */
+const LOINC_TYPES: ReadonlyMap<string, NumericReadingType> = new Map([
+  ['9279-1', 'respiratory_rate'],
+  ['8867-4', 'heart_rate'],
+  ['2708-6', 'spo2'],
+  ['59408-5', 'spo2'],
+  ['8310-5', 'temperature'],
+  ['29463-7', 'weight'],
+  ['8480-6', 'systolic_bp'],
+  ['8462-4', 'diastolic_bp'],
+]);
 const BP_PANEL = '85354-9';
 
 const Coding = z.object({ system: z.string().optional(), code: z.string() });
@@ -42,15 +43,16 @@ const Bundle = z.object({
 });
 
 export function looksLikeFhir(json: unknown): boolean {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return false;
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !Object.hasOwn(json, 'resourceType')) return false;
   const type = (json as { resourceType?: unknown }).resourceType;
   return type === 'Observation' || type === 'Bundle';
 }
 
 function loincType(concept: z.infer<typeof CodeableConcept>): { code: string; type?: NumericReadingType } | undefined {
-  const coding = concept.coding.find((c) => (c.system === undefined || c.system === LOINC) && (LOINC_TYPES[c.code] || c.code === BP_PANEL));
+  const coding = concept.coding.find((c) => (c.system === undefined || c.system === LOINC) && (LOINC_TYPES.has(c.code) || c.code === BP_PANEL));
   if (!coding) return undefined;
-  return { code: coding.code, ...(LOINC_TYPES[coding.code] ? { type: LOINC_TYPES[coding.code] } : {}) };
+  const type = LOINC_TYPES.get(coding.code);
+  return { code: coding.code, ...(type ? { type } : {}) };
 }
 
 function unitOf(q: z.infer<typeof Quantity>): string | undefined {
@@ -63,8 +65,9 @@ function decodeObservation(raw: unknown, prefix: string, item: number | undefine
   if (!parsed.success) return { observations: [], refusals: [schemaRefusal(parsed.error, prefix, item)] };
   const o = parsed.data;
   const time = (o.effectiveInstant ?? o.effectiveDateTime)!;
+  // The device the resource names, if it names one (even an empty one): checked against the topic's in decode.ts.
   const deviceId = o.device?.identifier?.value ?? o.device?.reference?.replace(/^Device\//, '');
-  const base = { time, ...(deviceId ? { deviceId } : {}), ...(item !== undefined ? { item } : {}) };
+  const base = { time, ...(deviceId !== undefined ? { deviceId } : {}), ...(item !== undefined ? { item } : {}) };
   const code = loincType(o.code);
   if (!code) return { observations: [], refusals: [at({ reason: 'schema_violation', detail: `${prefix}code: no supported LOINC vital-sign code` })] };
 

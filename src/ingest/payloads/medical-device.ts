@@ -32,7 +32,7 @@ export const MedicalDevicePayload = z.discriminatedUnion('measurement', [
 ]);
 
 export function looksLikeMedicalDevice(json: unknown): boolean {
-  return typeof json === 'object' && json !== null && !Array.isArray(json) && 'measurement' in json;
+  return typeof json === 'object' && json !== null && !Array.isArray(json) && Object.hasOwn(json, 'measurement');
 }
 
 export function decodeMedicalDevice(json: unknown): ShapeResult {

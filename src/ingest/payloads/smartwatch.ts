@@ -24,9 +24,11 @@ const HeartRateSample = z.object({ time: IsoTimestamp, bpm: z.number().finite() 
 const Spo2Sample = z.object({ time: IsoTimestamp, percent: z.number().finite() });
 const IrregularRhythm = z.object({ time: IsoTimestamp, detected: z.boolean() });
 
+/** Own properties only: a payload's keys are input, and `'type' in x` would also see the prototype's. */
 export function looksLikeSmartwatch(json: unknown): boolean {
-  if (typeof json !== 'object' || json === null || Array.isArray(json) || 'type' in json || 'measurement' in json) return false;
-  return Array.isArray((json as { heartRate?: unknown }).heartRate) || 'irregularRhythm' in json || Array.isArray((json as { spo2?: unknown }).spo2);
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || Object.hasOwn(json, 'type') || Object.hasOwn(json, 'measurement')) return false;
+  const own = (key: string): unknown => (Object.hasOwn(json, key) ? (json as Record<string, unknown>)[key] : undefined);
+  return Array.isArray(own('heartRate')) || Object.hasOwn(json, 'irregularRhythm') || Array.isArray(own('spo2'));
 }
 
 export function decodeSmartwatch(json: unknown): ShapeResult {
