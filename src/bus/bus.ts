@@ -15,6 +15,11 @@ export interface TopicSpec<T> {
   readonly compacted?: boolean;
   /** Never delete records (no time or size retention): for audit logs such as patient settings. */
   readonly retainForever?: boolean;
+  /**
+   * A bound for a topic kept for people to inspect rather than for a consumer (dead letters): the
+   * in-process bus keeps at most this many records per partition, Kafka keeps them `retentionMs`.
+   */
+  readonly keep?: { recordsPerPartition: number; retentionMs: number };
 }
 
 export interface OutgoingRecord<T> {
@@ -130,6 +135,6 @@ export class PoisonRecordError extends Error {
   }
 }
 
-export function defineTopic<T>(name: string, schema: z.ZodType<T>, options: { compacted?: boolean; retainForever?: boolean } = {}): TopicSpec<T> {
-  return { name, schema, ...(options.compacted ? { compacted: true } : {}), ...(options.retainForever ? { retainForever: true } : {}) };
+export function defineTopic<T>(name: string, schema: z.ZodType<T>, options: { compacted?: boolean; retainForever?: boolean; keep?: TopicSpec<T>['keep'] } = {}): TopicSpec<T> {
+  return { name, schema, ...(options.compacted ? { compacted: true } : {}), ...(options.retainForever ? { retainForever: true } : {}), ...(options.keep ? { keep: options.keep } : {}) };
 }

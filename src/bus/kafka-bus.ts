@@ -89,6 +89,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           configEntries: [
             ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
             ...(t.retainForever ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] : []),
+            ...(t.keep ? [{ name: 'retention.ms', value: String(t.keep.retentionMs) }] : []),
           ],
         })),
       });

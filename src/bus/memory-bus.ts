@@ -224,8 +224,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
         if (!topic.retainForever && !topic.compacted && partition.records.length >= 2 * KEEP_CONSUMED && partition.records.length % KEEP_CONSUMED === 0) {
           dropConsumed(topic.name, partitionFor(r.key, partitions), partition);
         }
-        if (partition.records.length > maxRecords && !topic.retainForever) {
-          const drop = partition.records.length - maxRecords;
+        const bound = Math.min(maxRecords, topic.keep?.recordsPerPartition ?? Infinity);
+        if (partition.records.length > bound && !topic.retainForever) {
+          const drop = partition.records.length - bound;
           partition.records.splice(0, drop);
           partition.base += drop;
         }

@@ -8,7 +8,8 @@ export const Topics = {
   scores: defineTopic('vw.scores.v1', ScoreEvent),
   alerts: defineTopic('vw.alerts.v1', Alert),
   alertActions: defineTopic('vw.alert-actions.v1', AlertAction),
-  deadLetter: defineTopic('vw.dead-letter.v1', DeadLetter),
+  /** Refusals, for people to inspect (nothing consumes them): bounded, since a device can send any number. */
+  deadLetter: defineTopic('vw.dead-letter.v1', DeadLetter, { keep: { recordsPerPartition: 2_000, retentionMs: 7 * 86_400_000 } }),
   capacity: defineTopic('vw.capacity.v1', CapacitySnapshot),
   /** Every revision of every referral, keyed by patient: the referral lifecycle, kept for reports. */
   referrals: defineTopic('vw.referrals.v1', Referral, { retainForever: true }),

@@ -128,6 +128,15 @@ describe('memory bus', () => {
     await bus.close();
   });
 
+  it('keeps a topic nothing consumes (dead letters) within the topic’s own bound', async () => {
+    const bus = createMemoryBus({ partitions: 1, maxRecordsPerPartition: 1000 });
+    const kept = defineTopic('test.kept', Msg, { keep: { recordsPerPartition: 4, retentionMs: 60_000 } });
+    await bus.publish(kept, records(['p1'], 10));
+    await bus.publish(kept, records(['p2'], 3));
+    expect(await bus.offsets(kept)).toEqual([{ partition: 0, low: 9, high: 13 }]);
+    await bus.close();
+  });
+
   it('tells a group that fell behind its bound which records it lost, before the records after the gap', async () => {
     const events = new BusEvents();
     const skipped: number[] = [];
