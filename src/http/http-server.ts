@@ -24,6 +24,19 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
+/**
+ * On every answer, whatever its route: an answer that sets its own (a page's CSP, a report's) keeps it.
+ * The default policy allows nothing, right for JSON, metrics and errors, which are never pages.
+ */
+const BASELINE_HEADERS = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
 export interface HealthCheck {
   name: string;
   ok: () => boolean;
@@ -114,6 +127,7 @@ export async function startHttpServer(options: {
   }
 
   const server = createServer((req, res) => {
+    for (const [name, value] of Object.entries(BASELINE_HEADERS)) res.setHeader(name, value);
     route(req, res).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
       if (!res.headersSent) res.writeHead(500).end();
