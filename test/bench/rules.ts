@@ -8,6 +8,8 @@
  * acknowledging and resolving the alerts that open, so alerts follow their whole lifecycle.
  */
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { Alert, AlertAction, Pathway, Reading } from '../../src/domain/index.ts';
 import { CANONICAL_UNIT } from '../../src/domain/index.ts';
 import { readingIdOf } from '../../src/ingest/reading-id.ts';
@@ -471,4 +473,95 @@ export function rulesReport(r: RulesBenchResult): { rows: string[]; detail: stri
     `  state held per patient (mean): ${r.changelog.seriesPointsMean.toFixed(1)} series points, ${r.changelog.nodesMean.toFixed(1)} sustained/hysteresis nodes; points by series: ${r.changelog.pointsByType.map(([t, n]) => `${t} ${n.toFixed(1)}`).join(', ')}`,
   ];
   return { rows, detail };
+}
+
+/**
+ * Alarm burden of a simulated-ward rehearsal, without a broker: the scenario's emissions (faults
+ * included) in delivery order, through the real ingest decoder and the rules processor. `clock: live`
+ * moves the timers as the rules role does during a rehearsal at the scenario's speed (every 15 s of
+ * wall clock, at wall time, which runs ahead of the simulated readings: the simulator starts its
+ * simulated time one duration before the wall clock); `clock: event` as `vw replay` does (every
+ * simulated minute, at event time). Issue 13, item 5; figures in docs/hazard-log.md (H7).
+ *
+ *   npx tsx test/bench/rules.ts --alarm-burden [--rules DIR] [--clock live|event] [--scenario FILE]
+ */
+export async function rehearsalAlarmBurden(opts: { rulesDir: string; clock: 'live' | 'event'; scenario: string }) {
+  const { loadScenario } = await import('../../simulators/scenario.ts');
+  const { scenarioStream } = await import('../../simulators/ward-simulator.ts');
+  const { createRegistry } = await import('../../src/registry/registry.ts');
+  const { decodeDevicePayload } = await import('../../src/ingest/decode.ts');
+  const { createPatientContexts } = await import('../../src/rules/patient-context.ts');
+  const scenario = await loadScenario(opts.scenario);
+  const start = Date.parse('2026-11-20T00:00:00Z');
+  const duration = scenario.durationSeconds! * 1000;
+  const s = scenarioStream(undefined, scenario, start);
+  const registry = createRegistry(s.registry);
+  const contexts = createPatientContexts(registry);
+  const processor = createRulesProcessor({ news2: await loadNews2Rule(`${opts.rulesDir}/news2.yaml`), packs: await loadRulePacks(opts.rulesDir) });
+  const emissions = [];
+  for (let t = start + HOUR; ; t += HOUR) {
+    emissions.push(...s.stream.take(Math.min(t, start + duration)));
+    if (t >= start + duration) break;
+  }
+  emissions.sort((a, b) => a.deliverAtMs - b.deliverAtMs);
+  const wall = (sim: number) => start + duration + (sim - start) / scenario.speed;
+  const tickEvery = opts.clock === 'live' ? 15_000 * scenario.speed : MINUTE;
+  const openCheck = start + 90_000 * scenario.speed; // 90 s of wall clock into the rehearsal
+  const open = new Map<string, Alert>();
+  const raised: Array<{ sim: number; alert: Alert }> = [];
+  let openAt90s: Record<string, number> | undefined;
+  const take = (alerts: Alert[], sim: number) => {
+    for (const a of alerts) {
+      const key = `${a.patientId} ${a.ruleId}`;
+      if (a.state === 'resolved') open.delete(key);
+      else open.set(key, a);
+      if (a.revision === 0) raised.push({ sim, alert: a });
+    }
+  };
+  let nextTick = start + tickEvery;
+  for (const e of emissions) {
+    for (; nextTick <= e.deliverAtMs; nextTick += tickEvery) {
+      take(processor.tick(opts.clock === 'live' ? wall(nextTick) : nextTick), nextTick);
+      if (!openAt90s && nextTick >= openCheck) {
+        openAt90s = {};
+        for (const a of open.values()) openAt90s[a.ruleId] = (openAt90s[a.ruleId] ?? 0) + 1;
+      }
+    }
+    const receivedAt = new Date(opts.clock === 'live' ? wall(e.deliverAtMs) : e.deliverAtMs);
+    for (const r of decodeDevicePayload({ topicDeviceId: e.deviceId, payload: Buffer.from(e.body), receivedAt }, { registry }).readings) {
+      take(processor.onReading(r, contexts.contextOf(r.patientId, r.wardId, Date.parse(r.ts))).alerts, e.deliverAtMs);
+    }
+  }
+  const byRule = (xs: Array<{ alert: Alert }>) => {
+    const out: Record<string, number> = {};
+    for (const { alert } of xs) out[alert.ruleId] = (out[alert.ruleId] ?? 0) + 1;
+    return Object.fromEntries(Object.entries(out).sort());
+  };
+  const missing = ['no-spo2-data', 'no-temperature-data', 'no-weight-data', 'no-bp-data'];
+  const day1 = raised.filter((r) => r.sim < start + DAY);
+  const noSpo2 = raised.filter((r) => r.alert.ruleId === 'no-spo2-data');
+  return {
+    rules: opts.rulesDir,
+    clock: opts.clock,
+    emissions: emissions.length,
+    raisedFirstDay: byRule(day1),
+    raisedAllDays: byRule(raised),
+    missingRaisedFirstDay: day1.filter((r) => missing.includes(r.alert.ruleId)).length,
+    openAt90sWall: openAt90s ?? {},
+    openAt90sWallTotal: Object.values(openAt90s ?? {}).reduce((a, b) => a + b, 0),
+    noSpo2PatientsRaised: new Set(noSpo2.map((r) => r.alert.patientId)).size,
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes('--alarm-burden')) {
+  const { values } = parseArgs({
+    options: {
+      'alarm-burden': { type: 'boolean' },
+      rules: { type: 'string', default: 'rules' },
+      clock: { type: 'string', default: 'live' },
+      scenario: { type: 'string', default: 'simulators/scenarios/ward-3-days.yaml' },
+    },
+  });
+  const clock = values.clock === 'event' ? 'event' : 'live';
+  void rehearsalAlarmBurden({ rulesDir: values.rules!, clock, scenario: values.scenario! }).then((r) => process.stdout.write(`${JSON.stringify(r, null, 1)}\n`));
 }

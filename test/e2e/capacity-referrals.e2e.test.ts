@@ -292,7 +292,7 @@ describe('referrals from the console', () => {
     await expect.poll(async () => Object.keys(await app.store.latest('pt-0001')).sort()).toEqual(expect.arrayContaining(['heart_rate', 'spo2']));
 
     const { console: nurse, snapshot } = await signIn('nurse.jones', ['ward-ari'], 'ward-ari');
-    expect(snapshot.routes.version).toBe('1.0.0');
+    expect(snapshot.routes.version).toBe('1.1.0');
     expect(snapshot.routes.patientRoutes).toContain(UCR);
     const referralId = await refer(nurse, 'pt-0001', UCR, 'Breathless at rest, SpO2 falling; family worried');
 

@@ -141,7 +141,7 @@ describe('vw end to end on the embedded default', () => {
     const af = await ward.waitFor(
       (f): f is Extract<ServerFrame, { type: 'alert' }> => f.type === 'alert' && f.alert.ruleId === 'af-irregular-rhythm',
     );
-    expect(af.alert).toMatchObject({ patientId: 'pt-0003', ruleVersion: '1.0.0', severity: 'low-medium', response: expect.stringMatching(/Obtain an ECG/) });
+    expect(af.alert).toMatchObject({ patientId: 'pt-0003', ruleVersion: '1.0.1', severity: 'low-medium', response: expect.stringMatching(/12-lead ECG/) });
     expect(af.alert.evidence[0]).toMatchObject({ type: 'irregular_rhythm', value: true });
     ward.close();
   });

@@ -23,7 +23,7 @@ export function describeCondition(c: Condition): string {
     case 'average':
       return `average ${c.type} over ${formatDuration(c.window)} (at least ${c.minReadings} readings) ${c.op} ${operand(c.value)}`;
     case 'protocol-average':
-      return `home average of ${c.type} over the last ${c.days} calendar days (UK time), at least ${c.minDays} days with readings${c.discardFirstDay ? ', the first day of monitoring left out' : ''}${c.excludeFlagged ? ', flagged readings left out' : ''}${c.position ? `, ${c.position} readings only` : ''}, ${c.op} ${operand(c.value)}`;
+      return `home average of ${c.type} over the last ${c.days} calendar days (UK time), ${c.discardFirstDay ? `at least ${c.minDays} days with readings after the first day of monitoring, which is left out (${c.minDays + 1} days of monitoring counting it)` : `at least ${c.minDays} days with readings`}${c.excludeFlagged ? ', flagged readings left out' : ''}${c.position ? `, ${c.position} readings only` : ''}, ${c.op} ${operand(c.value)}`;
     case 'postural-drop':
       return `${c.type} falls by ${c.drop} or more from a sitting or lying reading to a standing one within ${formatDuration(c.within)}`;
     case 'missing':
@@ -44,9 +44,11 @@ const ENGINE_SEMANTICS = `## How rules are evaluated
 
 Each file in \`rules/\` (except \`news2.yaml\`, the NEWS2 table) is a pack: \`pack\`, \`version\`, \`title\`
 and \`rules\`. Each rule has an \`id\`, a semantic \`version\` (change it with any change to the rule), the
-\`pathways\` it applies to (or \`all\`), a \`description\`, its clinical \`source\`, a \`condition\`, a
-\`severity\`, optional \`levels\` (higher severities with their own condition and response), a
-\`response\`, an optional \`escalation\` ladder and \`autoResolve\`. Files are validated when vw starts;
+\`pathways\` it applies to (or \`all\`), optionally the NEWS2 \`spo2Scale\` (1 or 2) of the patients it
+applies to (a rule for Scale 1 judges a 94-98% target, one for Scale 2 a prescribed 88-92% target), a
+\`description\`, its clinical \`source\`, a \`condition\`, a \`severity\`, optional \`levels\` (higher
+severities with their own condition and response), a \`response\`, an optional \`escalation\` ladder
+and \`autoResolve\`. Files are validated when vw starts;
 a bad file stops it with the file, the rule and the field named.
 
 ### Conditions
@@ -60,7 +62,7 @@ a bad file stops it with the file, the rule and the field named.
 | \`average\` | the mean of readings in a time window (with a minimum count) compares true |
 | \`protocol-average\` | the NICE home-BP protocol: the mean over the last N calendar days (UK time), with a minimum number of days, the first day of monitoring left out, readings flagged unreliable left out, optionally one body position only |
 | \`postural-drop\` | a standing reading is lower than the seated or lying reading shortly before it by at least a value |
-| \`missing\` | no reading of a type for longer than the expected interval; checked on the clock, so it fires on time when nothing arrives |
+| \`missing\` | no reading of a type for longer than the expected interval; checked on the clock, so it fires on time when nothing arrives. Judged at the later of the patient's clock and the timers' time, so the same time raises and clears it: a late reading (an offline burst, a device clock behind) that is itself older than the interval does not clear the alert, and it does not flap |
 | \`flagged\` | the latest reading of a type carries a device flag (e.g. irregular pulse during a BP measurement) |
 | \`all\` / \`any\` | every / at least one of the nested conditions holds |
 
@@ -95,7 +97,8 @@ a default and without the setting, the condition cannot hold (the rule does not 
   counts in every window, average and delta it falls in, and an alert it causes is raised at the
   patient's clock. A reading older than the newest of its type is never the latest reading and advances no
   sustained count or hysteresis state. A reading older than everything a rule keeps has no effect. The
-  same reading delivered twice (same reading id) is absorbed.
+  same reading delivered twice (same reading id) is absorbed. Missing data is the exception to "at the
+  patient's clock": it is judged at the later of that clock and the timers' time (above).
 - The engine is deterministic: the same readings, actions and timer ticks in the same order give the
   same alerts, byte for byte, with the same alert ids. \`vw replay\` relies on this.
 
@@ -154,7 +157,7 @@ export function rulesMarkdown(news2: News2Rule, packs: readonly RulePack[], rout
         '',
         rule.description,
         '',
-        `- **Pathways:** ${rule.pathways === 'all' ? 'all' : rule.pathways.join(', ')}`,
+        `- **Pathways:** ${rule.pathways === 'all' ? 'all' : rule.pathways.join(', ')}${rule.spo2Scale ? `; only patients on SpO2 Scale ${rule.spo2Scale} (target ${rule.spo2Scale === 2 ? '88-92%' : '94-98%'})` : ''}`,
         `- **Condition:** ${describeCondition(rule.condition)}`,
         `- **Severity:** ${rule.severity}${rule.levels.map((l) => `; ${l.severity} when ${describeCondition(l.when)}`).join('')}${rule.levels.length ? (rule.severityMayFall ? ' (steps down again when the higher level no longer holds)' : ' (steps up, never down by itself)') : ''}`,
         `- **Response:** ${rule.response}`,

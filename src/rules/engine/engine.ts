@@ -220,11 +220,14 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
   }
 
   const ruleSets = new Map<string, RuleSet>();
-  function ruleSetFor(pathways: readonly Pathway[]): RuleSet {
-    const key = pathways.length === 1 ? pathways[0]! : [...pathways].sort().join('|');
+  function ruleSetFor(pathways: readonly Pathway[], spo2Scale: 1 | 2): RuleSet {
+    const key = (pathways.length === 1 ? pathways[0]! : [...pathways].sort().join('|')) + (spo2Scale === 2 ? '#scale2' : '');
     let set = ruleSets.get(key);
     if (set) return set;
-    const applicable = rules.filter((r) => r.def.pathways === 'all' || r.def.pathways.some((p) => pathways.includes(p)));
+    // A rule for one SpO2 scale applies only to patients judged on it (their prescribed target range).
+    const applicable = rules.filter(
+      (r) => (r.def.pathways === 'all' || r.def.pathways.some((p) => pathways.includes(p))) && (r.def.spo2Scale === undefined || r.def.spo2Scale === spo2Scale),
+    );
     // NEWS2 reads the latest reading of each of its parameters, for every patient.
     const keep: number[] = SERIES_TYPES.map((t) => (scoreHook && IS_NEWS2_TYPE[TYPE_INDEX[t]] ? 0 : -1));
     const compressible = SERIES_TYPES.map(() => true);
@@ -253,18 +256,20 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
   const byId = new Map<string, { patientId: string; rule: number }>();
   const resolved = createRecentIds();
   const timers = createTimerQueue();
+  /** The latest time `tick` moved to: missing data is judged at it too (see EvaluationContext.timerNow). */
+  let timerNow = Number.NEGATIVE_INFINITY;
 
   function stateOf(patientId: string, ctx: PatientContext, t: number): PatientState {
     let state = patients.get(patientId);
     if (!state) {
-      state = new PatientState(patientId, ctx, ruleSetFor(ctx.pathways), t, t);
+      state = new PatientState(patientId, ctx, ruleSetFor(ctx.pathways, ctx.spo2Scale ?? 1), t, t);
       patients.set(patientId, state);
       return state;
     }
-    const previous = state.ctx.pathways;
+    const previous = state.ctx;
     state.ctx = ctx;
-    if (previous !== ctx.pathways && !samePathways(previous, ctx.pathways)) {
-      const set = ruleSetFor(ctx.pathways);
+    if ((previous.pathways !== ctx.pathways && !samePathways(previous.pathways, ctx.pathways)) || (previous.spo2Scale ?? 1) !== (ctx.spo2Scale ?? 1)) {
+      const set = ruleSetFor(ctx.pathways, ctx.spo2Scale ?? 1);
       if (set !== state.ruleSet) {
         state.ruleSet = set;
         state.wakes = NO_WAKES;
@@ -346,7 +351,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
 
   function contextFor(state: PatientState, now: number, fresh: readonly SeriesType[]): EvaluationContext {
     if (state.nodes === NO_NODES && state.ruleSet.hasNodes) state.nodes = new Array<NodeState | undefined>(slotNames.length).fill(undefined);
-    const ctx: EvaluationContext = { history: state, settings: state.ctx.settings, now, fresh, nodes: state.nodes, slotOf };
+    const ctx: EvaluationContext = { history: state, settings: state.ctx.settings, now, timerNow, fresh, nodes: state.nodes, slotOf };
     if (state.ctx.settingsVersion !== undefined) ctx.settingsVersion = state.ctx.settingsVersion;
     return ctx;
   }
@@ -556,6 +561,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
     },
     /** Moves the clock: re-evaluates time-driven rules that are due and fires escalation timers. */
     tick(now: number, owns: (patientId: string) => boolean = () => true): Alert[] {
+      if (now > timerNow) timerNow = now;
       const out: Alert[] = [];
       const deferred: PatientState[] = [];
       const receivedAt = () => iso(now);

@@ -58,6 +58,13 @@ export interface EvaluationContext {
   settingsVersion?: number;
   /** The patient's clock: the newest event time seen, or the timer's time. */
   now: number;
+  /**
+   * The latest time the timers have moved to (the wall clock live, event time in a replay). Missing
+   * data is judged at the later of it and `now`, so a reading that arrives late (an offline burst, a
+   * device clock behind) does not clear a missing-data alert the clock has already raised: the same
+   * time raises and clears it, and the alert does not flap.
+   */
+  timerNow?: number;
   /** Series whose newest point just arrived (late readings advance no sustained or hysteresis state). */
   fresh: readonly SeriesType[];
   /** Sustained and hysteresis state by slot. */
@@ -289,9 +296,10 @@ export function evaluate(condition: Condition, ctx: EvaluationContext): Outcome 
       };
     }
     case 'missing': {
-      const last = latestAt(ctx.history.points(condition.type), ctx.now);
+      const at = ctx.timerNow !== undefined && ctx.timerNow > ctx.now ? ctx.timerNow : ctx.now;
+      const last = latestAt(ctx.history.points(condition.type), at);
       const since = last?.t ?? ctx.history.firstSeen;
-      if (!(ctx.now - since > condition.expectedEvery)) return NONE;
+      if (!(at - since > condition.expectedEvery)) return NONE;
       if (!last) return { holds: true, evidence: [], notes: [`no ${condition.type} yet: none has arrived since monitoring began (expected at least every ${formatDuration(condition.expectedEvery)})`] };
       const threshold = `no ${condition.type} for more than ${formatDuration(condition.expectedEvery)}`;
       return { holds: true, evidence: [{ readingId: last.readingId, type: condition.type, value: last.value, t: last.t, threshold }] };

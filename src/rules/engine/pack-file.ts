@@ -136,6 +136,11 @@ export const RuleDefinition = z
     title: z.string().min(1),
     /** Pathways the rule applies to, or `all`. */
     pathways: z.union([z.literal('all'), z.array(Pathway).min(1)]),
+    /**
+     * Only for patients whose SpO2 is judged on this NEWS2 scale: 1 (target 94-98%) or 2 (a prescribed
+     * 88-92% target, hypercapnic respiratory failure). Absent: every patient on the pathways.
+     */
+    spo2Scale: z.union([z.literal(1), z.literal(2)]).optional(),
     description: z.string().min(1),
     source: z.string().min(1),
     condition: Condition,

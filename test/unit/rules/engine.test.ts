@@ -182,6 +182,6 @@ describe('rule files', () => {
       /rules\/oximetry\.yaml: rule spo2-urgent-review: condition\.raise\.op: /,
     );
     expect(() => parseRulePack('x.yaml', text.replace('afterUnacknowledged: 60m', 'afterUnacknowledged: an hour'))).toThrow(/rule spo2-urgent-review: escalation\.0\.afterUnacknowledged: a duration/);
-    expect(() => parseRulePack('x.yaml', text.replace('version: 1.0.0\n    title: SpO2 92', 'version: 1\n    title: SpO2 92'))).toThrow(/rule spo2-emergency: version/);
+    expect(() => parseRulePack('x.yaml', text.replace('version: 1.1.0\n    title: SpO2 92', 'version: 1\n    title: SpO2 92'))).toThrow(/rule spo2-emergency: version/);
   });
 });

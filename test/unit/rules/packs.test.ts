@@ -50,30 +50,31 @@ describe('NICE NG136 home BP protocol (worked example)', () => {
     return out;
   }
 
-  it('discards day 1, waits for 4 days, raises stage 1, and steps up to stage 2 on the 7-day average', () => {
+  it('discards day 1, gives a result on day 4 (4 days counting day 1), raises stage 1, and steps up to stage 2 on the 7-day average', () => {
     const processor = createRulesProcessor({ news2, packs });
     const c = ctx(['hypertension']);
     // Day 1 is high (first-day nerves): discarded by the protocol.
     expect(of('home-bp-average', pairs(processor, c, 1, 170, 100))).toEqual([]);
-    for (const day of [2, 3, 4]) expect(of('home-bp-average', pairs(processor, c, day, 140, 86))).toEqual([]);
-    // Day 5, first reading: 4 days of readings after day 1 → average 140/86, at or above 135/85.
-    const [stage1] = of('home-bp-average', pairs(processor, c, 5, 140, 86, 0, 1));
-    expect(stage1).toMatchObject({ ruleId: 'home-bp-average', ruleVersion: '1.0.0', severity: 'low-medium', state: 'open' });
-    expect(stage1!.explanation).toContain('systolic_bp home average 140 of 13 readings on 4 days (2026-11-03 to 2026-11-06, first day left out) >= 135 (default for homeBpTargetSystolic)');
+    for (const day of [2, 3]) expect(of('home-bp-average', pairs(processor, c, day, 140, 86))).toEqual([]);
+    // Day 4, first reading: 4 days of monitoring counting day 1, so days 2-4 are averaged → 140/86,
+    // at or above 135/85 (NICE NG136: at least 4 days, discard day 1, average the rest).
+    const [stage1] = of('home-bp-average', pairs(processor, c, 4, 140, 86, 0, 1));
+    expect(stage1).toMatchObject({ ruleId: 'home-bp-average', ruleVersion: '1.1.0', severity: 'low-medium', state: 'open' });
+    expect(stage1!.explanation).toContain('systolic_bp home average 140 of 9 readings on 3 days (2026-11-03 to 2026-11-05, first day left out) >= 135 (default for homeBpTargetSystolic)');
     expect(stage1!.evidence.every((e) => Date.parse(e.ts) >= DAY1 + DAY)).toBe(true);
     expect(stage1!.response).toMatch(/stage 1/);
-    pairs(processor, c, 5, 140, 86, 1);
-    // Days 6 and 7 at 170/104: after day 6 the average is 146 (still stage 1); it reaches 150 at the
-    // fourth reading of day 7: (16×140 + 8×170) / 24 = 150.
+    pairs(processor, c, 4, 140, 86, 1);
+    // Days 5 and 6 at 170/104: after day 5 the average is 147.5 (still stage 1); it reaches 150 at the
+    // second reading of day 6: (12×140 + 6×170) / 18 = 150.
+    const day5 = of('home-bp-average', pairs(processor, c, 5, 170, 104));
+    expect(day5.every((a) => a.severity === 'low-medium')).toBe(true);
     const day6 = of('home-bp-average', pairs(processor, c, 6, 170, 104));
-    expect(day6.every((a) => a.severity === 'low-medium')).toBe(true);
-    const day7 = of('home-bp-average', pairs(processor, c, 7, 170, 104));
-    const stepped = day7.find((a) => a.severity === 'medium')!;
+    const stepped = day6.find((a) => a.severity === 'medium')!;
     expect(stepped.alertId).toBe(stage1!.alertId);
-    expect(stepped.evidence.filter((e) => e.type === 'systolic_bp' && e.threshold.includes('>= 150')).length).toBe(24);
+    expect(stepped.evidence.filter((e) => e.type === 'systolic_bp' && e.threshold.includes('>= 150')).length).toBe(18);
     expect(stepped.history.at(-1)?.note).toBe('severity rose to medium');
     expect(stepped.response).toMatch(/stage 2/);
-    expect(stepped.eventTs).toBe(new Date(DAY1 + 6 * DAY + 19.5 * HOUR + MIN).toISOString());
+    expect(stepped.eventTs).toBe(new Date(DAY1 + 5 * DAY + 7.5 * HOUR + MIN).toISOString());
   });
 
   it('uses the patient’s own target (80 and over: 145/85) and leaves out readings flagged for an irregular pulse', () => {
