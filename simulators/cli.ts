@@ -4,6 +4,8 @@ import { stringify } from 'yaml';
 import { loadRegistryFile } from '../src/registry/load.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { devicePassword } from '../src/mqtt/credentials.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { keptSecret } from '../src/config/data-dir.ts';
 import { loadScenario } from './scenario.ts';
 import { createWardSimulator, scenarioRegistry } from './ward-simulator.ts';
 
@@ -18,7 +20,10 @@ const { values } = parseArgs({
     seeds: { type: 'string' },
     scenario: { type: 'string', default: 'simulators/scenarios/demo.yaml' },
     'write-seeds': { type: 'string' },
-    /** The provisioning secret device passwords derive from, for a broker with per-device credentials. */
+    /**
+     * The provisioning secret device passwords derive from. Default: VW_MQTT_DEVICE_SECRET, else the
+     * secret vw's embedded broker keeps in the data directory (VW_DATA_DIR), when there is one.
+     */
     secret: { type: 'string', default: process.env.VW_MQTT_DEVICE_SECRET },
   },
 });
@@ -33,7 +38,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${registry.patients.length} patients, ${registry.devices.length} devices → ${values['write-seeds']}\n`);
     process.exit(0);
   }
-  const secret = values.secret;
+  const secret = values.secret ?? (await keptSecret(loadConfig().dataDir, 'device-secret'));
   const simulator = createWardSimulator({
     mqttUrl: values.mqtt,
     registry: base ?? { wards: [], patients: [], devices: [], enrolments: [] },

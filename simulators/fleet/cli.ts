@@ -4,6 +4,8 @@
  *
  *   npx tsx simulators/fleet/cli.ts --mqtt mqtt://127.0.0.1:1883 --devices 10000 --rate 5000 --seconds 60
  *     [--mode canonical|families] [--secret S] [--workers N] [--kinds smartwatch,pulse_oximeter,...]
+ *   (--secret: device passwords' provisioning secret; default VW_MQTT_DEVICE_SECRET, else the one vw's
+ *   embedded broker keeps in VW_DATA_DIR. The embedded broker signs in registered devices only.)
  *     [--connect-concurrency N] [--connect-timeout SECONDS] [--max-in-flight N]
  *
  * vw accepts only enrolled devices: `--write-seeds FILE` (with the same --devices and --kinds) writes a
@@ -14,6 +16,8 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { DeviceKind } from '../../src/domain/index.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { keptSecret } from '../../src/config/data-dir.ts';
 import { createFleet, type FleetReport } from './fleet.ts';
 import { fleetRegistry } from './fleet-ward.ts';
 import { LoadMode } from './load-payload.ts';
@@ -71,6 +75,8 @@ if (values['write-seeds']) {
   process.stderr.write(`${devices.length} devices on ${wardIds.length} wards → ${values['write-seeds']}\n`);
   process.exit(0);
 }
+// Default: VW_MQTT_DEVICE_SECRET, else the secret vw's embedded broker keeps in the data directory.
+const secret = values.secret ?? (await keptSecret(loadConfig().dataDir, 'device-secret'));
 const log = (event: string, fields: object) => process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), event, ...fields })}\n`);
 let previous = 0;
 const fleet = createFleet({
@@ -82,7 +88,7 @@ const fleet = createFleet({
   connectConcurrency: args.connectConcurrency,
   connectTimeoutMs: Math.round(args.connectTimeout * 1000),
   ...(args.workers ? { workers: args.workers } : {}),
-  ...(values.secret ? { secret: values.secret } : {}),
+  ...(secret ? { secret } : {}),
   ...(args.maxInFlight ? { maxInFlightPerDevice: args.maxInFlight } : {}),
   onStats: (r: FleetReport) => {
     log('progress', { connected: r.connected, payloads: r.payloads, readings: r.readings, readingsLastSecond: r.readings - previous, acked: r.acked, errors: r.errors, deferred: r.deferred, missed: r.missed, outstanding: r.outstanding, cpuSeconds: Number(r.cpuSeconds.toFixed(2)) });

@@ -5,7 +5,7 @@ import type { BusEvents } from '../bus/events.ts';
 import { createMemoryBus } from '../bus/memory-bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
-import { startEmbeddedBroker } from '../mqtt/embedded-broker.ts';
+import { startEmbeddedBroker, type EmbeddedDeviceCredentials } from '../mqtt/embedded-broker.ts';
 import { subscriptionSource, type DeviceMessageSource } from '../ingest/message-source.ts';
 import { DEVICE_TOPIC_FILTER } from '../ingest/topic.ts';
 import { createInfluxStore } from '../store/influx-store.ts';
@@ -70,20 +70,23 @@ export function createStore(config: Config, metrics: Metrics, logger: Logger): T
 /**
  * Where ingest's device messages come from: the embedded broker hands them over in-process; an
  * external broker's are taken by subscription (shared when several ingest processes form a group).
+ * The embedded broker signs devices in with `devices` (their passwords derived from its secret).
  */
 export async function deviceMessageSource(
   config: Config,
   logger: Logger,
   capacity: { credentials: CapacityCredentials; edge: CapacityEdge },
-): Promise<{ url: string; source: DeviceMessageSource; close(): Promise<void>; connected(): boolean }> {
+  devices: () => Promise<EmbeddedDeviceCredentials>,
+): Promise<{ url: string; source: DeviceMessageSource; close(): Promise<void>; connected(): boolean; embedded?: { retainedTopics(filter?: string): Promise<string[]>; observe(filter: string, onMessage: (topic: string, payload: Buffer) => void): () => Promise<void> } }> {
   if (config.mqtt.url === 'embedded') {
     const broker = await startEmbeddedBroker({
       host: config.mqtt.embeddedHost,
       port: config.mqtt.embeddedPort,
       logger,
+      devices: await devices(),
       capacity: { credentials: capacity.credentials, onMessage: (topic, payload) => receiveCapacityMessage({ ...capacity, logger }, topic, payload) },
     });
-    return { url: broker.url, source: broker.deviceMessages(), close: broker.close, connected: () => true };
+    return { url: broker.url, source: broker.deviceMessages(), close: broker.close, connected: () => true, embedded: { retainedTopics: broker.retainedTopics, observe: broker.observe } };
   }
   const { mqtt } = config;
   const source = subscriptionSource({

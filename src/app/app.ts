@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { BusEvents } from '../bus/events.ts';
 import { ConfigError, type Config } from '../config/config.ts';
+import { persistentSecret } from '../config/data-dir.ts';
 import { createTokenAuthority, type TokenAuthority } from '../feed/auth.ts';
 import { startFeedRole } from '../feed/feed-role.ts';
 import { chartBands } from '../feed/chart-bands.ts';
@@ -50,6 +51,17 @@ export interface VwApp {
   tokens: TokenAuthority;
   /** Capacity sources' tokens (HTTP bearer, MQTT password). */
   capacityCredentials: CapacityCredentials;
+  /**
+   * The provisioning secret devices' MQTT passwords derive from (`devicePassword(secret, deviceId)`):
+   * VW_MQTT_DEVICE_SECRET, or on the embedded broker the one kept in the data directory. Undefined
+   * when neither applies (no ingest here, or an external broker without VW_MQTT_DEVICE_SECRET).
+   */
+  deviceSecret: string | undefined;
+  /**
+   * In-process checks on the embedded broker (only with it): the topics of retained messages it holds
+   * (it keeps none), and the messages it accepts (no client may subscribe to them).
+   */
+  embeddedBroker?: { retainedTopics(filter?: string): Promise<string[]>; observe(filter: string, onMessage: (topic: string, payload: Buffer) => void): () => Promise<void> };
   logger: Logger;
   close(): Promise<void>;
 }
@@ -95,19 +107,40 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     const store = createStore(config, metrics, logger);
     stops.push(() => store.close());
 
+    // Secrets not set in the environment are kept in the data directory, generated on the first run,
+    // so tokens and device passwords outlast a restart. A role that never uses one keeps none.
     let secret = config.feed.tokenSecret;
     if (!secret) {
-      secret = randomBytes(32).toString('base64url');
-      logger.warn('VW_FEED_TOKEN_SECRET is not set: console tokens are signed with a random key valid for this run only');
+      if (roles.has('feed')) {
+        const kept = await persistentSecret(config.dataDir, 'feed-token-secret');
+        secret = kept.value;
+        logger.warn({ file: kept.file }, `VW_FEED_TOKEN_SECRET is not set: console tokens are signed with the key ${kept.created ? 'generated and ' : ''}kept in ${kept.file}`);
+      } else {
+        // No consoles here: nothing is signed or checked with it.
+        secret = randomBytes(32).toString('base64url');
+      }
     }
     const tokens = createTokenAuthority({ secret, issuer: config.feed.tokenIssuer });
     let capacitySecret = config.capacity.secret;
     if (!capacitySecret) {
-      capacitySecret = randomBytes(32).toString('base64url');
       if (roles.has('ingest') && registry.capacitySources().length) {
-        logger.warn('VW_CAPACITY_SECRET is not set: capacity sources\' tokens are derived from a random key valid for this run only');
+        const kept = await persistentSecret(config.dataDir, 'capacity-secret');
+        capacitySecret = kept.value;
+        logger.warn({ file: kept.file }, `VW_CAPACITY_SECRET is not set: capacity sources' tokens are derived from the key ${kept.created ? 'generated and ' : ''}kept in ${kept.file}`);
+      } else {
+        // No capacity source can sign in here: no token derived from it is ever given out.
+        capacitySecret = randomBytes(32).toString('base64url');
       }
     }
+    let deviceSecret = roles.has('ingest') ? config.mqtt.deviceSecret : undefined;
+    const embeddedDevices = async () => {
+      if (!deviceSecret) {
+        const kept = await persistentSecret(config.dataDir, 'device-secret');
+        deviceSecret = kept.value;
+        logger.info({ file: kept.file }, `VW_MQTT_DEVICE_SECRET is not set: devices' MQTT passwords derive from the secret ${kept.created ? 'generated and ' : ''}kept in ${kept.file} (vw device-password --device ID)`);
+      }
+      return { secret: deviceSecret, registered: (deviceId: string) => registry.device(deviceId) !== undefined };
+    };
     const capacityCredentials = createCapacityCredentials(capacitySecret, registry.capacitySources());
     const apiRoutes: ApiRoute[] = [];
     const health: HealthCheck[] = [
@@ -224,10 +257,12 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     if (feed) stops.push(feed.stop);
 
     let mqttUrl = '';
+    let embeddedBroker: VwApp['embeddedBroker'];
     if (roles.has('ingest')) {
-      const { url, source, close: closeBroker, connected: capacityConnected } = await deviceMessageSource(config, logger, { credentials: capacityCredentials, edge: capacityEdge });
+      const { url, source, close: closeBroker, connected: capacityConnected, embedded } = await deviceMessageSource(config, logger, { credentials: capacityCredentials, edge: capacityEdge }, embeddedDevices);
       stops.push(closeBroker);
       mqttUrl = url;
+      if (embedded) embeddedBroker = embedded;
       const ingest = await startIngestRole({
         bus,
         registry,
@@ -244,7 +279,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       health.push({ name: 'mqtt', ok: () => ingest.connected() && capacityConnected() });
     }
     logger.info({ roles: [...roles], http: http.url }, 'vw started');
-    return { config, httpUrl: http.url, mqttUrl, bus, store, registry, metrics, tokens, capacityCredentials, logger, close };
+    return { config, httpUrl: http.url, mqttUrl, bus, store, registry, metrics, tokens, capacityCredentials, deviceSecret, ...(embeddedBroker ? { embeddedBroker } : {}), logger, close };
   } catch (error) {
     await close();
     throw error;

@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { formatZodError } from '../config/errors.ts';
 import { Acvpu, type CapacitySource } from '../domain/index.ts';
-import { mosquittoAcl, mosquittoPasswordLines } from '../mqtt/credentials.ts';
+import { devicePassword, mosquittoAcl, mosquittoPasswordLines } from '../mqtt/credentials.ts';
+import { persistentSecret } from '../config/data-dir.ts';
 import { capacitySourceToken } from '../capacity/credentials.ts';
 import { loadNews2Rule } from '../rules/news2/rule-file.ts';
 import { scoreNews2 } from '../rules/news2/score.ts';
@@ -51,6 +52,10 @@ Usage:
                      --flow flow.jsonl [--alerts alerts.jsonl] [--referrals referrals.jsonl] [--census-hour 8] [--out FILE]
                                    an ICS's virtual-ward capacity and flow report for UK dates --from to --to
                                    (inclusive): one offline HTML file, the monthly CSV, or JSON (docs/reports.md)
+  vw device-password --device ID [--seeds registry.yaml]
+                                   prints a device's MQTT password (username = client id = the device id)
+                                   from VW_MQTT_DEVICE_SECRET, or the secret the embedded broker keeps in
+                                   the data directory (VW_DATA_DIR, default ./.vw-data)
   vw mqtt-auth --out DIR [--seeds A.yaml,B.yaml]
                                    writes a Mosquitto password file and ACL for the registry's devices
                                    and capacity sources (needs VW_MQTT_DEVICE_SECRET, VW_MQTT_USERNAME,
@@ -101,7 +106,10 @@ async function demo(): Promise<void> {
   receiver.answerLater({ baseUrl: app.httpUrl, token: callbackToken, afterMs: 4_000 });
   const { data } = await loadRegistryFile(config.registry.seedsFile);
   const scenario = await loadScenario(config.simulator.scenarioFile);
-  const simulator = createWardSimulator({ mqttUrl: app.mqttUrl, registry: data, scenario, logger: app.logger });
+  // The simulated devices sign in to the embedded broker as themselves, like any device.
+  const deviceSecret = app.deviceSecret;
+  if (!deviceSecret) throw new Error('the demo\'s broker has no device secret');
+  const simulator = createWardSimulator({ mqttUrl: app.mqttUrl, registry: data, scenario, logger: app.logger, credentials: (deviceId) => devicePassword(deviceSecret, deviceId) });
   await simulator.start();
   // Live pressure on the ambulance service, NHS 111 and the ICS, posted to the capacity API as each
   // provider's own feed would be, with that source's token.
@@ -147,7 +155,8 @@ async function demo(): Promise<void> {
             `    ${app.httpUrl}/planner/#token=${planner}`,
           ]
         : []),
-      `  MQTT broker:  ${app.mqttUrl}   (devices publish to vw/v1/devices/{deviceId}/readings)`,
+      `  MQTT broker:  ${app.mqttUrl}   (devices publish to vw/v1/devices/{deviceId}/readings,`,
+      `    signed in as the device: -i ID -u ID -P "$(npx vw device-password --device ID)")`,
       `  Referrals received by the demo's receiving service (FHIR message bundles):`,
       `    ${receiver.url}/`,
       `  Metrics:      ${app.httpUrl}/metrics`,
@@ -206,6 +215,23 @@ async function mqttAuth(args: string[]): Promise<void> {
   if (sources.size && !capacitySecret) {
     process.stderr.write(`vw mqtt-auth: VW_CAPACITY_SECRET is not set, so capacity sources (${[...sources.keys()].join(', ')}) cannot connect to the broker; they can still post to the HTTP API\n`);
   }
+}
+
+async function devicePasswordCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { device: { type: 'string' }, seeds: { type: 'string' } } });
+  const config = loadConfig();
+  if (!values.device) throw new ConfigError('vw device-password needs --device ID (a deviceId under devices in the registry)');
+  const seeds = values.seeds ?? config.registry.seedsFile;
+  const { registry } = await loadRegistryFile(seeds);
+  if (!registry.device(values.device)) throw new ConfigError(`device ${values.device} is not in ${seeds}: only a registered device may sign in`);
+  let secret = config.mqtt.deviceSecret;
+  if (!secret) {
+    // The embedded broker's own secret: the same file vw reads when started from this directory.
+    const kept = await persistentSecret(config.dataDir, 'device-secret');
+    if (kept.created) process.stderr.write(`vw device-password: generated a device secret in ${kept.file}; a vw already running from elsewhere uses its own\n`);
+    secret = kept.value;
+  }
+  process.stdout.write(`${devicePassword(secret, values.device)}\n`);
 }
 
 async function capacityToken(args: string[]): Promise<void> {
@@ -290,6 +316,8 @@ export async function main(argv: string[]): Promise<void> {
       return mqttAuth(rest);
     case 'capacity-token':
       return capacityToken(rest);
+    case 'device-password':
+      return devicePasswordCommand(rest);
     case 'score':
       return score(rest);
     case 'replay':

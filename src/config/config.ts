@@ -39,6 +39,11 @@ function urlMap(key: z.ZodString) {
 
 export const Config = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Where the embedded default keeps what must outlast a run: the secrets not set in the environment
+   * (src/config/data-dir.ts). Relative to the working directory; created with mode 0700 when needed.
+   */
+  dataDir: z.string().min(1).default('.vw-data').transform((dir) => resolve(dir)),
   http: z.object({ host: z.string().default('127.0.0.1'), port: Port.default(8080) }).prefault({}),
   mqtt: z
     .object({
@@ -49,7 +54,10 @@ export const Config = z.object({
       username: z.string().optional(),
       password: z.string().optional(),
       clientId: z.string().default('vw-ingest'),
-      /** Provisioning secret from which each device's MQTT password is derived (external brokers). */
+      /**
+       * Provisioning secret from which each device's MQTT password is derived (Mosquitto's password
+       * file, and the embedded broker, which keeps one in the data directory when this is unset).
+       */
       deviceSecret: z.string().min(16, 'must be at least 16 characters').optional(),
       /** `$share/<group>/…`: ingest processes in one group split the device messages between them. */
       sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
@@ -100,7 +108,7 @@ export const Config = z.object({
   rules: z.object({ dir: z.string().default(join(PACKAGE_ROOT, 'rules')) }).prefault({}),
   feed: z
     .object({
-      /** HMAC secret for console tokens; the demo generates one when unset. */
+      /** HMAC secret for console tokens; when unset, one kept in the data directory (generated once). */
       tokenSecret: z.string().min(32, 'must be at least 32 characters').optional(),
       tokenIssuer: z.string().default('vw'),
       /** Seconds a console has to send its hello frame before it is disconnected. */
@@ -109,7 +117,7 @@ export const Config = z.object({
     .prefault({}),
   capacity: z
     .object({
-      /** Secret from which each capacity source's token is derived; the embedded default generates one when unset. */
+      /** Secret from which each capacity source's token is derived; when unset, one kept in the data directory. */
       secret: z.string().min(16, 'must be at least 16 characters').optional(),
       /** A snapshot older than this is shown as stale on consoles, never as now. */
       staleMinutes: z.coerce.number().positive().default(30),
@@ -165,6 +173,7 @@ export type Config = z.infer<typeof Config>;
 /** Each environment variable and the setting it overrides. */
 export const ENV_SETTINGS: Record<string, string> = {
   VW_LOG_LEVEL: 'logLevel',
+  VW_DATA_DIR: 'dataDir',
   VW_HTTP_HOST: 'http.host',
   VW_HTTP_PORT: 'http.port',
   VW_MQTT_URL: 'mqtt.url',

@@ -1,54 +1,123 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import type { CapacityCredentials } from '../capacity/credentials.ts';
 import { CAPACITY_TOPIC_FILTER, parseCapacityTopic } from '../capacity/topic.ts';
 import type { DeviceMessageSource, InboundMessage } from '../ingest/message-source.ts';
+import { deviceTopic, parseDeviceTopic } from '../ingest/topic.ts';
 import type { Logger } from '../observability/logger.ts';
+import { devicePassword } from './credentials.ts';
+
+/** Who a connected client signed in as. */
+type Identity = { kind: 'device'; deviceId: string } | { kind: 'capacity'; sourceId: string } | { kind: 'reader' };
+
+/** The devices that may sign in, and the secret their passwords derive from. */
+export interface EmbeddedDeviceCredentials {
+  secret: string;
+  /** Whether the device is in the registry (any registered device may sign in: lending follows admissions). */
+  registered(deviceId: string): boolean;
+}
 
 /**
- * An in-process MQTT 3.1.1 broker for the embedded default. Like the generated Mosquitto ACL, it lets
- * a client publish only under its own device topic (the client id is the device id), so a device
- * cannot publish as another. Capacity sources sign in with their source id and token and may publish
- * only on their own capacity topic; their messages go straight to the capacity edge.
+ * An in-process MQTT 3.1.1 broker for the embedded default, as strict as the generated Mosquitto
+ * password file and ACL (src/mqtt/credentials.ts):
+ *
+ * - Every client signs in. A device: username = client id = its device id, password
+ *   `devicePassword(secret, deviceId)`, and only a device in the registry. A capacity source: its
+ *   source id and token. Anonymous clients, unknown usernames and wrong passwords are refused with
+ *   CONNACK 5 (not authorized), before any session is taken over, so a client holding a device's id
+ *   without its password cannot disconnect the device.
+ * - A device may publish only on its own readings topic, a capacity source only on its own capacity
+ *   topic; nobody on `$SYS`. The retain flag is cleared: the broker keeps no message for later.
+ * - No device or capacity source may subscribe to anything (the SUBACK carries 0x80). Ingest takes
+ *   device messages in-process (`deviceMessages()`), without a connection. Only a `reader`, when the
+ *   caller names one (vw itself never does; tests and benchmarks may), may read device readings, as
+ *   Mosquitto's ingest user does.
+ *
+ * The broker speaks MQTT 3.1.1 (aedes refuses MQTT 5 at CONNECT), which has no reason codes in PUBACK
+ * or CONNACK properties: a refused publish closes the device's connection, the 3.1.1 way.
  */
 export async function startEmbeddedBroker(options: {
   host: string;
   port: number;
   logger: Logger;
+  /** Without it no device can sign in. */
+  devices?: EmbeddedDeviceCredentials;
   capacity?: { credentials: CapacityCredentials; onMessage(topic: string, payload: Buffer): Promise<void> };
+  /** A client that may read device readings (and nothing else), like Mosquitto's ingest user. */
+  reader?: { username: string; password: string };
 }) {
   const log = options.logger.child({ component: 'embedded-mqtt' });
   const handover = createHandover();
-  /** Clients signed in as a capacity source, and which. */
-  const capacitySources = new WeakMap<object, string>();
+  const identities = new WeakMap<Client, Identity>();
+  const same = (a: string, b: string) => {
+    const x = Buffer.from(a);
+    const y = Buffer.from(b);
+    return x.length === y.length && timingSafeEqual(x, y);
+  };
   const broker = await Aedes.createBroker({
     authenticate(client, username, password, callback) {
-      const credentials = options.capacity?.credentials;
-      // A username naming a capacity source must come with that source's token.
-      if (username && credentials?.source(username)) {
-        if (!password || !credentials.authenticate(username, password.toString('utf8'))) {
-          log.warn({ sourceId: username }, 'capacity source refused: wrong token');
-          const error = Object.assign(new Error('bad user name or password'), { returnCode: 4 });
-          return callback(error, false);
-        }
-        capacitySources.set(client, username);
+      const refuse = (why: string) => {
+        log.warn({ clientId: client.id, username }, `sign-in refused: ${why}`);
+        // 5, not authorized, whatever the cause, as Mosquitto answers MQTT 3.1.1 clients: the answer
+        // does not tell a guessed username from a wrong password.
+        callback(Object.assign(new Error('not authorized'), { returnCode: 5 }), false);
+      };
+      const given = password?.toString('utf8');
+      if (!username || !given) return refuse('no username or password');
+      // Only a device may use a device's id as its client id: a taken-over session is the device's.
+      const heldId = () => options.devices?.registered(client.id) === true && client.id !== username;
+      const capacity = options.capacity?.credentials;
+      if (capacity?.source(username)) {
+        if (!capacity.authenticate(username, given)) return refuse('wrong capacity token');
+        if (heldId()) return refuse('a capacity source may not use a device id as its client id');
+        identities.set(client, { kind: 'capacity', sourceId: username });
+        return callback(null, true);
       }
-      callback(null, true);
+      const devices = options.devices;
+      if (devices?.registered(username)) {
+        if (!same(given, devicePassword(devices.secret, username))) return refuse('wrong device password');
+        if (client.id !== username) return refuse('a device\'s client id must be its device id');
+        identities.set(client, { kind: 'device', deviceId: username });
+        return callback(null, true);
+      }
+      const reader = options.reader;
+      if (reader && username === reader.username) {
+        if (!same(given, reader.password)) return refuse('wrong reader password');
+        if (heldId()) return refuse('the reader may not use a device id as its client id');
+        identities.set(client, { kind: 'reader' });
+        return callback(null, true);
+      }
+      refuse('unknown username');
     },
     authorizeSubscribe(client, subscription, callback) {
-      // Capacity is for vw alone (it takes it in-process): no client may subscribe to it, even by wildcard.
-      if (filtersOverlap(subscription.topic, CAPACITY_TOPIC_FILTER)) {
-        log.warn({ clientId: client?.id }, 'subscription refused: capacity topics are not for clients');
-        // A null subscription answers with a failure code (0x80) in the SUBACK, keeping the connection.
-        return callback(null, null);
+      const identity = client ? identities.get(client) : undefined;
+      // Only the reader subscribes, and only to device readings: never capacity (vw takes it
+      // in-process), never `#`, never `$SYS`.
+      if (identity?.kind === 'reader' && readsOnlyDeviceReadings(subscription.topic) && !filtersOverlap(subscription.topic, CAPACITY_TOPIC_FILTER)) {
+        return callback(null, subscription);
       }
-      callback(null, subscription);
+      log.warn({ clientId: client?.id, filter: subscription.topic }, 'subscription refused');
+      // A null subscription answers with a failure code (0x80) in the SUBACK, keeping the connection.
+      callback(null, null);
+    },
+    authorizeForward(client, packet) {
+      // Belt and braces: whatever a subscription matched, only the reader is sent device readings.
+      const identity = identities.get(client);
+      return identity?.kind === 'reader' && parseDeviceTopic(packet.topic) !== undefined ? packet : null;
     },
     authorizePublish(client, packet, callback) {
+      const identity = client ? identities.get(client) : undefined;
+      // Nothing is kept for later subscribers: a retained reading would be handed to whoever asked.
+      packet.retain = false;
+      if (packet.topic.startsWith('$')) {
+        log.warn({ clientId: client?.id }, 'publish refused: $ topics are the broker\'s');
+        return callback(new Error('not authorised to publish to this topic'));
+      }
       const capacitySource = parseCapacityTopic(packet.topic);
       if (capacitySource !== undefined || packet.topic.startsWith('vw/v1/capacity/')) {
         // A topic naming no valid source id is nobody's: undefined must not match a client signed in as no source.
-        if (!client || !options.capacity || capacitySource === undefined || capacitySources.get(client) !== capacitySource) {
+        if (!options.capacity || capacitySource === undefined || identity?.kind !== 'capacity' || identity.sourceId !== capacitySource) {
           log.warn({ clientId: client?.id }, 'publish refused: only a signed-in capacity source may publish on its capacity topic');
           return callback(new Error('not authorised to publish to this topic'));
         }
@@ -57,18 +126,12 @@ export async function startEmbeddedBroker(options: {
         options.capacity.onMessage(packet.topic, payload).then(() => callback(null), (error: Error) => callback(error));
         return;
       }
-      const own = client ? `vw/v1/devices/${client.id}/` : undefined;
-      if (!own || !packet.topic.startsWith(own)) {
-        log.warn({ clientId: client?.id }, 'publish refused: a device may publish only under its own topic');
-        return callback(new Error('not authorised to publish to this topic'));
-      }
-      // A capacity source is not a device: it may not publish readings under any device's id.
-      if (client && capacitySources.has(client)) {
-        log.warn({ clientId: client.id }, 'publish refused: a capacity source may not publish device readings');
+      // A device publishes on its own readings topic and nowhere else; a capacity source or the reader never as a device.
+      if (identity?.kind !== 'device' || packet.topic !== deviceTopic(identity.deviceId)) {
+        log.warn({ clientId: client?.id }, 'publish refused: a device may publish only on its own readings topic');
         return callback(new Error('not authorised to publish to this topic'));
       }
       // The device's PUBACK waits for the callback, so it is sent only once ingest has the message on the bus.
-      if (!packet.topic.endsWith('/readings')) return callback(null);
       const state = handover.state();
       if (state === 'attached') return handover.take({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload) }, callback);
       // With ingest stopped, refuse rather than acknowledge what nobody will handle: the device sends it again.
@@ -89,11 +152,36 @@ export async function startEmbeddedBroker(options: {
     port: address.port,
     /** Device messages for ingest straight from the broker, without a subscriber connection. */
     deviceMessages: (): DeviceMessageSource => handover.source(),
+    /**
+     * Every message the broker accepts on topics matching `filter`, seen in-process (no client may
+     * subscribe): for checks and tests. Returns the function that stops it.
+     */
+    observe(filter: string, onMessage: (topic: string, payload: Buffer) => void): () => Promise<void> {
+      const deliver = (packet: { topic: string; payload: Buffer | string }, done: () => void) => {
+        if (!packet.topic.startsWith('$')) onMessage(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        done();
+      };
+      broker.subscribe(filter, deliver as Parameters<typeof broker.subscribe>[1], () => {});
+      return () => new Promise<void>((resolve) => broker.unsubscribe(filter, deliver as Parameters<typeof broker.unsubscribe>[1], () => resolve()));
+    },
+    /** The topics of the retained messages the broker holds under a filter (it should hold none): for checks, in-process. */
+    async retainedTopics(filter = '#'): Promise<string[]> {
+      const topics: string[] = [];
+      const persistence = (broker as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<{ topic: string }> } }).persistence;
+      for await (const packet of persistence.createRetainedStream(filter)) topics.push(packet.topic);
+      return topics;
+    },
     async close(): Promise<void> {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Whether every topic a filter matches is a device's readings topic: `vw/v1/devices/{id or +}/readings`. */
+function readsOnlyDeviceReadings(filter: string): boolean {
+  const levels = filter.split('/');
+  return levels.length === 5 && levels[0] === 'vw' && levels[1] === 'v1' && levels[2] === 'devices' && levels[4] === 'readings' && levels[3] !== '#' && levels[3] !== '' && (levels[3] === '+' || parseDeviceTopic(filter) !== undefined);
 }
 
 /**

@@ -25,7 +25,7 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const STALE_SECONDS = 6;
 const WEBHOOK_SECRET = 'webhook-secret-for-the-test';
 
-const publish = (deviceId: string, payload: unknown) => publishAs(app.mqttUrl, deviceId, payload);
+const publish = (deviceId: string, payload: unknown) => publishAs(app, deviceId, payload);
 
 async function postCapacity(sourceId: string, snapshot: unknown): Promise<number> {
   const response = await fetch(`${app.httpUrl}/api/v1/capacity`, {
@@ -36,7 +36,7 @@ async function postCapacity(sourceId: string, snapshot: unknown): Promise<number
   return response.status;
 }
 
-const deteriorate = () => deterioratePt0002(app.mqttUrl);
+const deteriorate = () => deterioratePt0002(app);
 
 beforeAll(async () => {
   receiver = await startReferralReceiver({ name: 'Northshire community response team', webhookSecret: WEBHOOK_SECRET });

@@ -27,7 +27,7 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const PATIENT = 'pt-0012';
 const DEVICE = 'oxi-0012';
 
-const publish = (deviceId: string, payload: unknown) => publishAs(app.mqttUrl, deviceId, payload);
+const publish = (deviceId: string, payload: unknown) => publishAs(app, deviceId, payload);
 
 const postFlow = (body: unknown, token = lead) => postFlowAs(app.httpUrl, token, body);
 

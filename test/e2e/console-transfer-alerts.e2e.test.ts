@@ -70,7 +70,7 @@ describe('a transferred patient’s alerts and referrals follow her to her new w
     const hfPage = await openConsole(nurseHf, 'ward-hf');
 
     // She deteriorates on the Acute Respiratory ward: a high NEWS2 alert there.
-    await deterioratePt0002(app.mqttUrl);
+    await deterioratePt0002(app);
     const isNews2High = (f: ServerFrame): f is Extract<ServerFrame, { type: 'alert' }> =>
       f.type === 'alert' && f.alert.patientId === PATIENT && f.alert.ruleId === 'news2' && f.alert.severity === 'high';
     const raised = await ari.client.waitFor(isNews2High, 15_000);

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVw, type VwApp } from '../../src/app/app.ts';
@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { loadRegistryFile } from '../../src/registry/load.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { connectDevice } from '../support/ward-actions.ts';
 
 /** The nurse's view: the console page in a real browser, fed by a real pipeline. */
 let app: VwApp;
@@ -14,7 +15,7 @@ let browser: Browser;
 const clients: MqttClient[] = [];
 
 async function publish(deviceId: string, payload: unknown): Promise<void> {
-  const client = await mqtt.connectAsync(app.mqttUrl, { clientId: deviceId, protocolVersion: 4, reconnectPeriod: 0 });
+  const client = await connectDevice(app, deviceId);
   clients.push(client);
   await client.publishAsync(`vw/v1/devices/${deviceId}/readings`, JSON.stringify(payload), { qos: 1 });
   await client.endAsync();

@@ -15,6 +15,8 @@ import { until } from '../support/wait.ts';
 const DEVICES = 1000;
 const RATE = 1000;
 const SECONDS = 3;
+const DEVICE_SECRET = 'fleet-e2e-device-secret-0123456789';
+const COUNTER = { username: 'fleet-e2e-counter', password: 'fleet-e2e-counter-password-0123' };
 
 let broker: Awaited<ReturnType<typeof startEmbeddedBroker>>;
 let counter: MqttClient;
@@ -23,9 +25,16 @@ const received = new Map<string, number>();
 let total = 0;
 
 beforeAll(async () => {
-  broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: createLogger({ level: 'silent' }) });
+  // The fleet's devices sign in as on Mosquitto; the counter reads device readings as the reader.
+  broker = await startEmbeddedBroker({
+    host: '127.0.0.1',
+    port: 0,
+    logger: createLogger({ level: 'silent' }),
+    devices: { secret: DEVICE_SECRET, registered: (deviceId) => /^fleet-\d{5}$/.test(deviceId) },
+    reader: COUNTER,
+  });
   // Counts what the broker accepted on the device topics, as ingest would see it.
-  counter = await mqtt.connectAsync(broker.url, { clientId: 'fleet-e2e-counter', protocolVersion: 4, reconnectPeriod: 0 });
+  counter = await mqtt.connectAsync(broker.url, { clientId: 'fleet-e2e-counter', ...COUNTER, protocolVersion: 4, reconnectPeriod: 0 });
   counter.on('message', (topic) => {
     const deviceId = parseDeviceTopic(topic);
     if (!deviceId) return;
@@ -45,7 +54,7 @@ describe('load fleet', () => {
   it('drives 1,000 devices over 2 workers at 1,000 readings/s: every payload reaches the broker and is acknowledged', async () => {
     const devices = Array.from({ length: DEVICES }, (_, i) => ({ deviceId: `fleet-${String(i).padStart(5, '0')}`, kind: DeviceKind.options[i % DeviceKind.options.length]! }));
     const stats: FleetReport[] = [];
-    fleet = createFleet({ mqttUrl: broker.url, devices, readingsPerSecond: RATE, durationSeconds: SECONDS, mode: 'canonical', workers: 2, onStats: (r) => stats.push(r) });
+    fleet = createFleet({ mqttUrl: broker.url, devices, readingsPerSecond: RATE, durationSeconds: SECONDS, mode: 'canonical', workers: 2, secret: DEVICE_SECRET, onStats: (r) => stats.push(r) });
 
     const connected = await fleet.connect();
     expect(connected.connected).toBe(DEVICES);

@@ -3,17 +3,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAckingSubscriber, type InboundMessage } from '../../src/mqtt/acking-subscriber.ts';
 import { startEmbeddedBroker } from '../../src/mqtt/embedded-broker.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { deviceSignIn } from '../support/ward-actions.ts';
 
 const logger = createLogger({ level: 'silent' });
 let broker: Awaited<ReturnType<typeof startEmbeddedBroker>>;
+/** Devices sign in as on Mosquitto; the subscriber signs in as the reader, as ingest does on Mosquitto. */
+const DEVICE_SECRET = 'ingest-sources-device-secret-0123456789';
+const devices = { secret: DEVICE_SECRET, registered: (deviceId: string) => deviceId.startsWith('dev-') };
+const reader = { username: 'ack-reader', password: 'ack-reader-password-0123456789' };
+const signedIn = (url: string, deviceId: string) => deviceSignIn({ mqttUrl: url, deviceSecret: DEVICE_SECRET }, deviceId);
 
 beforeAll(async () => {
-  broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger });
+  broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger, devices, reader });
 });
 afterAll(async () => broker.close());
 
 async function publishAll(deviceId: string, bodies: string[]): Promise<void> {
-  const device = await mqtt.connectAsync(broker.url, { clientId: deviceId, protocolVersion: 4 });
+  const device = await mqtt.connectAsync(broker.url, { ...signedIn(broker.url, deviceId), reconnectPeriod: 1000 });
   for (const body of bodies) await device.publishAsync(`vw/v1/devices/${deviceId}/readings`, body, { qos: 1 });
   await device.endAsync();
 }
@@ -27,6 +33,7 @@ describe('acking MQTT subscriber', () => {
     const subscriber = createAckingSubscriber({
       url: broker.url,
       clientId: 'ack-test-1',
+      ...reader,
       filter: 'vw/v1/devices/+/readings',
       logger,
       reconnectMs: 50,
@@ -48,7 +55,7 @@ describe('acking MQTT subscriber', () => {
 
   it('keeps its session: what arrives while it is away is delivered when it comes back', async () => {
     const seen: string[] = [];
-    const options = { url: broker.url, clientId: 'ack-test-2', filter: 'vw/v1/devices/+/readings', logger, onBatch: async (m: InboundMessage[]) => void seen.push(...m.map((x) => x.payload.toString())) };
+    const options = { url: broker.url, clientId: 'ack-test-2', ...reader, filter: 'vw/v1/devices/+/readings', logger, onBatch: async (m: InboundMessage[]) => void seen.push(...m.map((x) => x.payload.toString())) };
     const first = createAckingSubscriber(options);
     await first.ready;
     await first.stop();
@@ -68,7 +75,7 @@ describe('acking MQTT subscriber', () => {
 
 describe('embedded broker handing device messages to ingest', () => {
   it('acknowledges a device only once ingest has handled its message, in batches, in order', async () => {
-    const own = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger });
+    const own = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger, devices });
     const batches: string[][] = [];
     let release: () => void = () => {};
     let held = new Promise<void>((resolve) => (release = resolve));
@@ -77,7 +84,7 @@ describe('embedded broker handing device messages to ingest', () => {
       batches.push(messages.map((m) => m.payload.toString()));
       await held;
     });
-    const device = await mqtt.connectAsync(own.url, { clientId: 'dev-h', protocolVersion: 4 });
+    const device = await mqtt.connectAsync(own.url, { ...signedIn(own.url, 'dev-h'), reconnectPeriod: 1000 });
     let acked = 0;
     const sends = ['h1', 'h2', 'h3'].map((body) => device.publishAsync('vw/v1/devices/dev-h/readings', body, { qos: 1 }).then(() => acked++));
     await expect.poll(() => batches.length, { timeout: 5_000 }).toBe(1);
@@ -95,11 +102,11 @@ describe('embedded broker handing device messages to ingest', () => {
   });
 
   it('refuses device messages once ingest has stopped, so devices keep them', async () => {
-    const own = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger });
+    const own = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger, devices });
     const source = own.deviceMessages();
     await source.start(async () => {});
     await source.stop();
-    const device = await mqtt.connectAsync(own.url, { clientId: 'dev-s', protocolVersion: 4, reconnectPeriod: 0 });
+    const device = await mqtt.connectAsync(own.url, signedIn(own.url, 'dev-s'));
     const outcome = await Promise.race([
       device.publishAsync('vw/v1/devices/dev-s/readings', 'x', { qos: 1 }).then(() => 'acknowledged', () => 'refused'),
       new Promise((r) => device.once('close', () => r('refused'))),

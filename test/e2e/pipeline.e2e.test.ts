@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVw, type VwApp } from '../../src/app/app.ts';
 import { on } from '../../src/bus/bus.ts';
@@ -9,6 +9,7 @@ import type { ServerFrame } from '../../src/feed/protocol.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { loadRegistryFile } from '../../src/registry/load.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
+import { connectDevice } from '../support/ward-actions.ts';
 
 /**
  * The walking skeleton end to end over real MQTT (the embedded broker) and a real WebSocket:
@@ -20,7 +21,7 @@ const devices = new Map<string, MqttClient>();
 async function device(deviceId: string): Promise<MqttClient> {
   let client = devices.get(deviceId);
   if (!client) {
-    client = await mqtt.connectAsync(app.mqttUrl, { clientId: deviceId, protocolVersion: 4, reconnectPeriod: 0 });
+    client = await connectDevice(app, deviceId);
     devices.set(deviceId, client);
   }
   return client;

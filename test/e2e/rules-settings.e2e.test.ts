@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVw, type VwApp } from '../../src/app/app.ts';
 import { on } from '../../src/bus/bus.ts';
@@ -6,6 +6,7 @@ import { Topics } from '../../src/bus/topics.ts';
 import type { Alert } from '../../src/domain/index.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { connectDevice } from '../support/ward-actions.ts';
 
 /**
  * A clinician's new settings version reaches the rules role over the settings topic and the next
@@ -16,7 +17,7 @@ let scale: MqttClient;
 beforeAll(async () => {
   const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'e2e-secret-e2e-secret-e2e-secret-e2e-secret', logLevel: 'silent' });
   app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
-  scale = await mqtt.connectAsync(app.mqttUrl, { clientId: 'scale-0004', protocolVersion: 4, reconnectPeriod: 0 });
+  scale = await connectDevice(app, 'scale-0004');
 });
 afterAll(async () => {
   await scale?.endAsync();

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVw, type VwApp } from '../../src/app/app.ts';
@@ -12,6 +11,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { createRegistry } from '../../src/registry/registry.ts';
 import { parseScenario } from '../../simulators/scenario.ts';
 import { createWardSimulator, scenarioRegistry } from '../../simulators/ward-simulator.ts';
+import { devicePassword } from '../../src/mqtt/credentials.ts';
 import { metricOf } from '../support/processes.ts';
 
 /**
@@ -57,10 +57,10 @@ afterAll(async () => app.close());
 
 describe('a simulated ward with faults through the embedded pipeline', () => {
   it('stores every reading the devices sent once and refuses exactly the faulty ones', async () => {
-    const listener = await mqtt.connectAsync(app.mqttUrl, { clientId: 'ward-listener', protocolVersion: 4 });
-    listener.on('message', (topic, body) => delivered.push({ topic, body, at: new Date() }));
-    await listener.subscribeAsync('vw/v1/devices/+/readings', { qos: 1 });
-    const simulator = createWardSimulator({ mqttUrl: app.mqttUrl, registry, scenario });
+    // No client may subscribe to device readings on the embedded broker: what it accepted is watched in-process.
+    const stopListening = app.embeddedBroker!.observe('vw/v1/devices/+/readings', (topic, body) => delivered.push({ topic, body, at: new Date() }));
+    const secret = app.deviceSecret!;
+    const simulator = createWardSimulator({ mqttUrl: app.mqttUrl, registry, scenario, credentials: (deviceId) => devicePassword(secret, deviceId) });
     await simulator.start();
     await simulator.finished();
     await simulator.stop();
@@ -76,9 +76,9 @@ describe('a simulated ward with faults through the embedded pipeline', () => {
       refusals += result.rejections.length;
     }
     const bodies = delivered.map((d) => d.body.toString());
-    // About 1,100 on an idle machine; fewer when a busy one leaves some unsent at the simulator's stop.
-    // Enough to be worth checking either way: the assertions below hold for whatever was delivered.
-    expect(delivered.length).toBeGreaterThan(600);
+    // 700 to 1,100 by the time of day the run starts (the personas keep UK hours), fewer on a busy
+    // machine. Enough to be worth checking either way: the assertions below hold for whatever was delivered.
+    expect(delivered.length).toBeGreaterThan(300);
     expect(new Set(bodies).size).toBeLessThan(bodies.length);
     expect(refusals).toBeGreaterThan(10);
 
@@ -93,6 +93,6 @@ describe('a simulated ward with faults through the embedded pipeline', () => {
     };
     await expect.poll(stored, { timeout: 20_000, interval: 250 }).toBe(expected.size);
     await expect.poll(() => metricOf(app.httpUrl, 'vw_readings_rejected_total'), { timeout: 5_000 }).toBe(refusals);
-    await listener.endAsync();
+    await stopListening();
   });
 });

@@ -33,6 +33,8 @@ export interface Target {
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TOKEN_SECRET = 'bench-token-secret-bench-token-secret';
 const DEVICE_SECRET = 'bench-device-secret-0123456789';
+/** How the Node-RED peer reads device readings from its broker, as ingest does from Mosquitto. */
+const PEER_READER = { username: 'node-red-peer', password: 'bench-peer-reader-password' };
 
 async function consoleToken(wardIds: readonly string[]): Promise<string> {
   return createTokenAuthority({ secret: TOKEN_SECRET, issuer: 'vw' }).issue({ sub: 'bench', wards: [...wardIds] });
@@ -69,11 +71,13 @@ async function vwCounts(url: string): Promise<{ stored: number; rejected: number
 /** vw as `npm run demo` runs it, without the simulated ward: one process, embedded broker, in-process bus and store. */
 export async function startEmbedded(seedsFile: string, wardIds: readonly string[]): Promise<Target> {
   const mqttPort = await freePort();
-  const vw = await startRole('all', { VW_SEEDS: seedsFile, VW_MQTT_EMBEDDED_PORT: String(mqttPort), VW_FEED_TOKEN_SECRET: TOKEN_SECRET, VW_LOG_LEVEL: 'warn' }, 120_000);
+  // The embedded broker signs devices in as on Mosquitto: passwords derived from the device secret.
+  const vw = await startRole('all', { VW_SEEDS: seedsFile, VW_MQTT_EMBEDDED_PORT: String(mqttPort), VW_FEED_TOKEN_SECRET: TOKEN_SECRET, VW_MQTT_DEVICE_SECRET: DEVICE_SECRET, VW_LOG_LEVEL: 'warn' }, 120_000);
   const token = await consoleToken(wardIds);
   return {
     name: 'embedded',
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    secret: DEVICE_SECRET,
     processes: { vw: vw.child.pid! },
     console: (notTimed) => vwConsole(vw.url, token, wardIds, notTimed),
     counts: () => vwCounts(vw.url),
@@ -227,7 +231,11 @@ export async function startReal(seedsFile: string, wardIds: readonly string[], s
 /** A standalone broker process (vw's embedded broker, alone), for the peer, which has none of its own. */
 async function startBrokerProcess(): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/bench/e2e/broker-process.ts'), String(port)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/bench/e2e/broker-process.ts'), String(port)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, VW_MQTT_DEVICE_SECRET: DEVICE_SECRET, VW_PEER_MQTT_USER: PEER_READER.username, VW_PEER_MQTT_PASSWORD: PEER_READER.password },
+  });
   await waitPort(port);
   return { url: `mqtt://127.0.0.1:${port}`, child };
 }
@@ -236,7 +244,7 @@ async function startBrokerProcess(): Promise<{ url: string; child: ChildProcess 
 export async function startNodeRed(patientsByDevice: Record<string, string>): Promise<Target> {
   await ensureNodeRedInstalled();
   const broker = await startBrokerProcess();
-  const peer = await startNodeRedPeer({ mqttUrl: broker.url, patientsByDevice });
+  const peer = await startNodeRedPeer({ mqttUrl: broker.url, patientsByDevice, reader: PEER_READER, deviceSecret: DEVICE_SECRET });
   let collector: LatencyCollector | undefined;
   return {
     name: 'node-red',
