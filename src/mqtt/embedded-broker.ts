@@ -74,18 +74,19 @@ export async function startEmbeddedBroker(options: {
         identities.set(client, { kind: 'capacity', sourceId: username });
         return callback(null, true);
       }
-      const devices = options.devices;
-      if (devices?.registered(username)) {
-        if (!same(given, devicePassword(devices.secret, username))) return refuse('wrong device password');
-        if (client.id !== username) return refuse('a device\'s client id must be its device id');
-        identities.set(client, { kind: 'device', deviceId: username });
-        return callback(null, true);
-      }
+      // The reader's username is its own, whatever devices are registered.
       const reader = options.reader;
       if (reader && username === reader.username) {
         if (!same(given, reader.password)) return refuse('wrong reader password');
         if (heldId()) return refuse('the reader may not use a device id as its client id');
         identities.set(client, { kind: 'reader' });
+        return callback(null, true);
+      }
+      const devices = options.devices;
+      if (devices?.registered(username)) {
+        if (!same(given, devicePassword(devices.secret, username))) return refuse('wrong device password');
+        if (client.id !== username) return refuse('a device\'s client id must be its device id');
+        identities.set(client, { kind: 'device', deviceId: username });
         return callback(null, true);
       }
       refuse('unknown username');

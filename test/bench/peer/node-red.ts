@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
+import { devicePassword } from '../../../src/mqtt/credentials.ts';
 import WebSocket from 'ws';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -58,6 +59,10 @@ export interface NodeRedPeerOptions {
   log?: (line: string) => void;
   /** How long to wait for the flow to be connected end to end; default 60 s. */
   startTimeoutMs?: number;
+  /** The broker's reader login the flow subscribes with, as vw's ingest signs in to Mosquitto. */
+  reader: { username: string; password: string };
+  /** The secret device passwords derive from: the readiness probe signs in as a device. */
+  deviceSecret: string;
 }
 
 function readJson(path: string): unknown {
@@ -118,8 +123,8 @@ function settingsSource(patientsByDevice: Record<string, string>): string {
     uiHost: '127.0.0.1',
     flowFile: 'flows.json',
     flowFilePretty: false,
-    // The flow holds no credentials. (Node-RED warns once at start whatever this is: 'Using unencrypted
-    // credentials' here, 'Projects disabled' from storage; both harmless.)
+    // The broker login is in flows_cred.json, unencrypted: a throwaway userDir per run. (Node-RED warns
+    // once at start whatever this is: 'Using unencrypted credentials' here, 'Projects disabled' from storage.)
     credentialSecret: false,
     httpAdminRoot: false,
     httpNodeRoot: '/',
@@ -162,8 +167,8 @@ async function connectWs(url: string, deadline: number, failed: () => Error | un
   }
 }
 
-async function connectMqtt(url: string, clientId: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { clientId, protocolVersion: 4, reconnectPeriod: 500, connectTimeout: 5000 });
+async function connectMqtt(url: string, clientId: string, password: string): Promise<MqttClient> {
+  const client = mqtt.connect(url, { clientId, username: clientId, password, protocolVersion: 4, reconnectPeriod: 500, connectTimeout: 5000 });
   try {
     await new Promise<void>((res, rej) => {
       client.once('connect', () => res());
@@ -182,11 +187,11 @@ async function connectMqtt(url: string, clientId: string): Promise<MqttClient> {
  * comes back over the WebSocket. That covers the HTTP server, the WebSocket listener, the MQTT
  * connection and subscription, and the function node.
  */
-async function waitUntilReady(wsUrl: string, mqttUrl: string, probeDevice: string, deadline: number, failed: () => Error | undefined) {
+async function waitUntilReady(wsUrl: string, mqttUrl: string, probeDevice: string, probePassword: string, deadline: number, failed: () => Error | undefined) {
   const socket = await connectWs(wsUrl, deadline, failed);
   let client: MqttClient | undefined;
   try {
-    client = await connectMqtt(mqttUrl, probeDevice);
+    client = await connectMqtt(mqttUrl, probeDevice, probePassword);
     const topic = `vw/v1/devices/${probeDevice}/readings`;
     const published: string[] = [];
     const echoed = new Set<string>();
@@ -247,9 +252,11 @@ export async function startNodeRedPeer(options: NodeRedPeerOptions): Promise<Nod
   const settingsFile = join(userDir, 'settings.cjs');
   writeFileSync(settingsFile, settingsSource(patientsByDevice));
   copyFileSync(FLOW_FILE, join(userDir, 'flows.json'));
+  // The broker node's login, kept where Node-RED keeps credentials (unencrypted: credentialSecret false).
+  writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify({ 'vw-peer-broker': { user: options.reader.username, password: options.reader.password } }));
   const port = await freePort();
 
-  const env: NodeJS.ProcessEnv = { ...process.env, VW_PEER_MQTT_HOST: broker.hostname, VW_PEER_MQTT_PORT: broker.port || '1883', NODE_ENV: 'production' };
+  const env: NodeJS.ProcessEnv = { ...process.env, VW_PEER_MQTT_HOST: broker.hostname, VW_PEER_MQTT_PORT: broker.port || '1883', VW_PEER_MQTT_USER: options.reader.username, NODE_ENV: 'production' };
   // A loader the parent was started with (tsx, say) has no business in the peer and would inflate its RSS.
   delete env.NODE_OPTIONS;
   const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile, '--port', String(port)], {
@@ -275,7 +282,7 @@ export async function startNodeRedPeer(options: NodeRedPeerOptions): Promise<Nod
   const cleanup = () => rmSync(userDir, { recursive: true, force: true });
   const wsUrl = `ws://127.0.0.1:${port}${PEER_WS_PATH}`;
   try {
-    await waitUntilReady(wsUrl, options.mqttUrl, probeDevice, Date.now() + (options.startTimeoutMs ?? 60_000), () => spawnError ?? exitError);
+    await waitUntilReady(wsUrl, options.mqttUrl, probeDevice, devicePassword(options.deviceSecret, probeDevice), Date.now() + (options.startTimeoutMs ?? 60_000), () => spawnError ?? exitError);
   } catch (err) {
     await stopChild(child);
     cleanup();

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { startEmbeddedBroker } from '../../../src/mqtt/embedded-broker.ts';
+import { devicePassword } from '../../../src/mqtt/credentials.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { ensureNodeRedInstalled, startNodeRedPeer, type PeerMessage } from './node-red.ts';
 
@@ -64,9 +65,12 @@ async function main(): Promise<number> {
   await ensureNodeRedInstalled();
   const installMs = performance.now() - t0;
 
-  const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: createLogger({ level: 'warn', name: 'smoke' }) });
+  // As strict as vw's embedded broker is: devices and the peer sign in.
+  const deviceSecret = 'smoke-device-secret-0123456789';
+  const reader = { username: 'node-red-peer', password: 'smoke-peer-reader-password' };
+  const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: createLogger({ level: 'warn', name: 'smoke' }), devices: { secret: deviceSecret, registered: (id) => id !== reader.username }, reader });
   const t1 = performance.now();
-  const peer = await startNodeRedPeer({ mqttUrl: broker.url, patientsByDevice, log: (line) => console.log(`[node-red] ${line}`) });
+  const peer = await startNodeRedPeer({ mqttUrl: broker.url, patientsByDevice, reader, deviceSecret, log: (line) => console.log(`[node-red] ${line}`) });
   const startMs = performance.now() - t1;
   console.log(`peer up: pid ${peer.pid}, ${peer.wsUrl}; install check ${installMs.toFixed(0)} ms, start to ready ${startMs.toFixed(0)} ms`);
 
@@ -85,7 +89,7 @@ async function main(): Promise<number> {
 
   // Each device publishes as itself: the embedded broker lets a client publish only under its own topic.
   const devices = [...new Set(steps.map((s) => s.device))];
-  const clients = new Map(await Promise.all(devices.map(async (d) => [d, await mqtt.connectAsync(broker.url, { clientId: d, protocolVersion: 4 })] as const)));
+  const clients = new Map(await Promise.all(devices.map(async (d) => [d, await mqtt.connectAsync(broker.url, { clientId: d, username: d, password: devicePassword(deviceSecret, d), protocolVersion: 4 })] as const)));
   const base = Date.now() - 60 * 60_000;
   const expected = new Map<string, Array<Omit<PeerMessage, 'patientId'>>>();
   let payloads = 0;
