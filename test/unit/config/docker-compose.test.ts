@@ -36,7 +36,7 @@ describe('docker-compose.yml', () => {
     const service = compose.services[role]!;
     expect(service.command?.join(' ')).toMatch(new RegExp(`npx vw ${role}$`));
     const env = Object.fromEntries(
-      Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32), VW_CAPACITY_SECRET: 'c'.repeat(16) })]),
+      Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32), VW_CAPACITY_SECRET: 'c'.repeat(16), VW_INFLUX_TOKEN: 't'.repeat(32) })]),
     );
     const config = loadConfig(env);
     expect(config).toMatchObject({ bus: { kind: 'kafka' }, store: { kind: 'influxdb' }, mqtt: { url: 'mqtt://mosquitto:1883' }, kafka: { brokers: ['kafka:9092'] } });
@@ -46,11 +46,25 @@ describe('docker-compose.yml', () => {
     const env = compose.services.feed!.environment!;
     expect(() => interpolate(String(env.VW_FEED_TOKEN_SECRET), {})).toThrow(/VW_FEED_TOKEN_SECRET/);
     expect(() => interpolate(String(env.VW_CAPACITY_SECRET), {})).toThrow(/VW_CAPACITY_SECRET/);
+    // No default InfluxDB credentials anywhere: the roles, InfluxDB itself and Grafana.
+    expect(() => interpolate(String(env.VW_INFLUX_TOKEN), {})).toThrow(/VW_INFLUX_TOKEN/);
+    const influx = compose.services.influxdb!.environment!;
+    expect(() => interpolate(String(influx.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN), {})).toThrow(/VW_INFLUX_TOKEN/);
+    expect(() => interpolate(String(influx.DOCKER_INFLUXDB_INIT_PASSWORD), {})).toThrow(/VW_INFLUX_PASSWORD/);
+    expect(() => interpolate(String(compose.services.grafana!.environment!.VW_INFLUX_TOKEN), {})).toThrow(/VW_INFLUX_TOKEN/);
+  });
+
+  it('publishes the stores and the demo on this host only', () => {
+    const ports = (name: string) => ((compose.services[name] as { ports?: string[] }).ports ?? []);
+    for (const name of ['influxdb', 'grafana', 'demo']) {
+      expect(ports(name).length, name).toBeGreaterThan(0);
+      for (const port of ports(name)) expect(port, name).toMatch(/^127\.0\.0\.1:/);
+    }
   });
 
   it('sends referrals only where VW_REFERRAL_ENDPOINTS says', () => {
     const env = compose.services.referrals!.environment!;
-    const vars = { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32), VW_CAPACITY_SECRET: 'c'.repeat(16) };
+    const vars = { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32), VW_CAPACITY_SECRET: 'c'.repeat(16), VW_INFLUX_TOKEN: 't'.repeat(32) };
     const configured = (more: Record<string, string>) => loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(String(v), { ...vars, ...more })])));
     expect(configured({}).referrals.endpoints).toEqual({});
     expect(configured({ VW_REFERRAL_ENDPOINTS: 'urgent-community-response=https://ucr.example.nhs.uk/referrals' }).referrals.endpoints).toEqual({
@@ -60,7 +74,7 @@ describe('docker-compose.yml', () => {
 
   it('sends escalation webhooks only where VW_NOTIFY_WEBHOOKS says, and only signed', () => {
     const env = compose.services.notify!.environment!;
-    const vars = { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32), VW_CAPACITY_SECRET: 'c'.repeat(16) };
+    const vars = { VW_MQTT_PASSWORD: 'p'.repeat(16), VW_FEED_TOKEN_SECRET: 's'.repeat(32), VW_CAPACITY_SECRET: 'c'.repeat(16), VW_INFLUX_TOKEN: 't'.repeat(32) };
     const configured = (more: Record<string, string>) => loadConfig(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolate(String(v), { ...vars, ...more })])));
     expect(configured({}).notify).toMatchObject({ webhooks: {}, fallback: 'virtual ward clinical lead', giveUpMinutes: 5 });
     const webhooks = { VW_NOTIFY_WEBHOOKS: 'virtual ward consultant=https://pager.example.nhs.uk/hooks/vw' };
