@@ -249,6 +249,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       port: config.http.port,
       logger,
       metrics: metrics.registry,
+      ...(config.http.metricsToken ? { metricsToken: config.http.metricsToken } : {}),
       health,
       routes: apiRoutes,
       ...(feed ? { consoleDir: CONSOLE_DIR, plannerDir: join(CONSOLE_DIR, '..', 'planner'), extraFiles: CONSOLE_VENDOR_FILES, onFeedUpgrade: feed.handleUpgrade } : {}),

@@ -44,7 +44,14 @@ export const Config = z.object({
    * (src/config/data-dir.ts). Relative to the working directory; created with mode 0700 when needed.
    */
   dataDir: z.string().min(1).default('.vw-data').transform((dir) => resolve(dir)),
-  http: z.object({ host: z.string().default('127.0.0.1'), port: Port.default(8080) }).prefault({}),
+  http: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: Port.default(8080),
+      /** When set, GET /metrics asks for it as a bearer token (Prometheus: `authorization.credentials`). */
+      metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    })
+    .prefault({}),
   mqtt: z
     .object({
       /** `embedded` starts an in-process broker; otherwise an mqtt:// or mqtts:// URL of an external broker. */
@@ -176,6 +183,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_DATA_DIR: 'dataDir',
   VW_HTTP_HOST: 'http.host',
   VW_HTTP_PORT: 'http.port',
+  VW_METRICS_TOKEN: 'http.metricsToken',
   VW_MQTT_URL: 'mqtt.url',
   VW_MQTT_EMBEDDED_HOST: 'mqtt.embeddedHost',
   VW_MQTT_EMBEDDED_PORT: 'mqtt.embeddedPort',

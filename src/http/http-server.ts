@@ -5,7 +5,10 @@ import { extname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Logger } from '../observability/logger.ts';
-import { API_HEADERS, type ApiRoute } from './api.ts';
+import { API_HEADERS, bearerToken, type ApiRoute } from './api.ts';
+import { timingSafeEqual } from 'node:crypto';
+
+const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -51,6 +54,8 @@ export async function startHttpServer(options: {
   port: number;
   logger: Logger;
   metrics: MetricsRegistry;
+  /** When set, /metrics answers only a request bearing it. */
+  metricsToken?: string;
   health: HealthCheck[];
   consoleDir?: string;
   /** The planner view's static files, served at /planner/<name> (its index.html at /planner/). */
@@ -111,6 +116,10 @@ export async function startHttpServer(options: {
       return;
     }
     if (path === '/metrics') {
+      if (options.metricsToken && !sameSecret(bearerToken(req) ?? '', options.metricsToken)) {
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="vw-metrics"' }).end('unauthorized\n');
+        return;
+      }
       res.writeHead(200, { 'content-type': options.metrics.contentType }).end(await options.metrics.metrics());
       return;
     }

@@ -34,6 +34,21 @@ describe('security headers', () => {
     }
   });
 
+  it('keep /metrics behind its token when one is set', async () => {
+    const guarded = await startHttpServer({ host: '127.0.0.1', port: 0, logger: createLogger({ level: 'silent' }), metrics: new Registry(), metricsToken: 'metrics-token-0123456789', health: [] });
+    try {
+      expect((await fetch(`${guarded.url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${guarded.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+      const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-0123456789' } });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+      // Health stays open: orchestrators probe it without credentials.
+      expect((await fetch(`${guarded.url}/healthz`)).status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('leave a route its own content security policy', async () => {
     const response = await fetch(`${server.url}/api/v1/page`);
     expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'");
