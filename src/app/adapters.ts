@@ -3,7 +3,7 @@ import { createKafkaBus } from '../bus/kafka-bus.ts';
 import { Topics } from '../bus/topics.ts';
 import type { BusEvents } from '../bus/events.ts';
 import { createMemoryBus } from '../bus/memory-bus.ts';
-import type { Config } from '../config/config.ts';
+import { readPemFiles, serverTls, type Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startEmbeddedBroker, type EmbeddedDeviceCredentials } from '../mqtt/embedded-broker.ts';
 import { subscriptionSource, type DeviceMessageSource } from '../ingest/message-source.ts';
@@ -33,6 +33,10 @@ export async function createBus(config: Config, events: BusEvents): Promise<Bus>
         replicationFactor: config.kafka.replicationFactor,
         topics: Object.values(Topics) as TopicSpec<unknown>[],
         events,
+        ...(config.kafka.ssl ? { ssl: config.kafka.caFile ? { ca: readPemFiles({ ca: config.kafka.caFile }).ca! } : true } : {}),
+        ...(config.kafka.saslMechanism && config.kafka.saslUsername && config.kafka.saslPassword
+          ? { sasl: { mechanism: config.kafka.saslMechanism, username: config.kafka.saslUsername, password: config.kafka.saslPassword } }
+          : {}),
       });
   }
 }
@@ -79,21 +83,25 @@ export async function deviceMessageSource(
   devices: () => Promise<EmbeddedDeviceCredentials>,
 ): Promise<{ url: string; source: DeviceMessageSource; close(): Promise<void>; connected(): boolean; embedded?: { retainedTopics(filter?: string): Promise<string[]>; observe(filter: string, onMessage: (topic: string, payload: Buffer) => void): () => Promise<void> } }> {
   if (config.mqtt.url === 'embedded') {
+    const tls = serverTls(config);
     const broker = await startEmbeddedBroker({
       host: config.mqtt.embeddedHost,
       port: config.mqtt.embeddedPort,
       logger,
       devices: await devices(),
       capacity: { credentials: capacity.credentials, onMessage: (topic, payload) => receiveCapacityMessage({ ...capacity, logger }, topic, payload) },
+      ...(tls ? { tls } : {}),
     });
     return { url: broker.url, source: broker.deviceMessages(), close: broker.close, connected: () => true, embedded: { retainedTopics: broker.retainedTopics, observe: broker.observe } };
   }
   const { mqtt } = config;
+  const clientTls = mqtt.url.startsWith('mqtts://') ? readPemFiles({ ca: mqtt.caFile, cert: mqtt.clientCertFile, key: mqtt.clientKeyFile }) : undefined;
   const source = subscriptionSource({
     url: mqtt.url,
     clientId: mqtt.clientId,
     ...(mqtt.username ? { username: mqtt.username } : {}),
     ...(mqtt.password ? { password: mqtt.password } : {}),
+    ...(clientTls ? { tls: clientTls } : {}),
     filter: mqtt.sharedGroup ? `$share/${mqtt.sharedGroup}/${DEVICE_TOPIC_FILTER}` : DEVICE_TOPIC_FILTER,
     logger: logger.child({ role: 'ingest' }),
   });
@@ -105,6 +113,7 @@ export async function deviceMessageSource(
     clientId: `${mqtt.clientId}-capacity`,
     ...(mqtt.username ? { username: mqtt.username } : {}),
     ...(mqtt.password ? { password: mqtt.password } : {}),
+    ...(clientTls ? { tls: clientTls } : {}),
     ...capacity,
     logger,
   });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { BusEvents } from '../bus/events.ts';
-import { ConfigError, type Config } from '../config/config.ts';
+import { ConfigError, serverTls, type Config } from '../config/config.ts';
 import { persistentSecret } from '../config/data-dir.ts';
 import { createTokenAuthority, type TokenAuthority } from '../feed/auth.ts';
 import { startFeedRole } from '../feed/feed-role.ts';
@@ -188,7 +188,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
         registry,
         routes: referralRoutes!,
         endpoints,
-        sourceEndpoint: `http://${config.http.host}:${config.http.port}`,
+        sourceEndpoint: `${config.tls.certFile ? 'https' : 'http'}://${config.http.host}:${config.http.port}`,
         metrics,
         logger,
         partitions: config.bus.partitions,
@@ -250,6 +250,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       logger,
       metrics: metrics.registry,
       ...(config.http.metricsToken ? { metricsToken: config.http.metricsToken } : {}),
+      ...(config.tls.certFile ? { tls: serverTls(config)! } : {}),
       health,
       routes: apiRoutes,
       ...(feed ? { consoleDir: CONSOLE_DIR, plannerDir: join(CONSOLE_DIR, '..', 'planner'), extraFiles: CONSOLE_VENDOR_FILES, onFeedUpgrade: feed.handleUpgrade } : {}),

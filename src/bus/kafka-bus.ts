@@ -6,6 +6,7 @@ import {
   logLevel,
   Partitioners,
   type Consumer,
+  type KafkaConfig,
   type Message,
   type PartitionAssigner,
   type Producer,
@@ -31,6 +32,23 @@ export interface KafkaBusOptions {
   topics: TopicSpec<unknown>[];
   events?: BusEvents;
   retryBackoffMs?: { initial: number; max: number };
+  /** Connect over TLS; `ca` (PEM) is trusted instead of the system's CAs when given. */
+  ssl?: boolean | { ca?: string | Buffer };
+  /** SASL authentication (with ssl, so the password does not cross the network in clear). */
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+}
+
+/** The kafkajs client configuration for the bus's options (pure: tested without a broker). */
+export function kafkaClientOptions(options: Pick<KafkaBusOptions, 'clientId' | 'brokers' | 'ssl' | 'sasl'>): KafkaConfig {
+  const ssl = options.ssl === undefined || options.ssl === false ? undefined : options.ssl === true || options.ssl.ca === undefined ? true : { ca: [options.ssl.ca] };
+  return {
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 200, retries: 8 },
+    ...(ssl ? { ssl } : {}),
+    ...(options.sasl ? { sasl: { ...options.sasl } as KafkaConfig['sasl'] } : {}),
+  };
 }
 
 /**
@@ -66,12 +84,7 @@ const CoPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
 export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   const events = options.events;
   const backoff = options.retryBackoffMs ?? { initial: 100, max: 5_000 };
-  const kafka = new Kafka({
-    clientId: options.clientId,
-    brokers: options.brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { initialRetryTime: 200, retries: 8 },
-  });
+  const kafka = new Kafka(kafkaClientOptions(options));
   const name = (topic: string) => `${options.prefix}${topic}`;
 
   const admin = kafka.admin();

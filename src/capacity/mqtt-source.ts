@@ -1,4 +1,4 @@
-import { createAckingSubscriber, type AckingSubscriber } from '../mqtt/acking-subscriber.ts';
+import { createAckingSubscriber, type AckingSubscriber, type AckingSubscriberOptions } from '../mqtt/acking-subscriber.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { CapacityCredentials } from './credentials.ts';
 import type { CapacityEdge } from './edge.ts';
@@ -16,6 +16,8 @@ export function startCapacitySubscription(options: {
   password?: string;
   /** `$share/<group>/…`: processes in one group split the capacity messages between them. */
   sharedGroup?: string;
+  /** The broker's CA and a client certificate, for mqtts:// (as ingest's device subscription has). */
+  tls?: AckingSubscriberOptions['tls'];
   edge: CapacityEdge;
   credentials: CapacityCredentials;
   logger: Logger;
@@ -26,6 +28,7 @@ export function startCapacitySubscription(options: {
     clientId: options.clientId,
     ...(options.username ? { username: options.username } : {}),
     ...(options.password ? { password: options.password } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
     filter: options.sharedGroup ? `$share/${options.sharedGroup}/${CAPACITY_TOPIC_FILTER}` : CAPACITY_TOPIC_FILTER,
     logger: log,
     async onBatch(messages) {

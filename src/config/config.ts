@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -12,6 +12,22 @@ export const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+/** A path to a file vw must be able to read (a PEM certificate, key or CA bundle). */
+const ReadableFile = z
+  .string()
+  .min(1)
+  .refine(
+    (path) => {
+      try {
+        accessSync(path, fsConstants.R_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'cannot read the file: give the path of a readable PEM file' },
+  );
 
 /**
  * A map of names to URLs: `name=url;name=url` from the environment, or a mapping in the file.
@@ -52,6 +68,20 @@ export const Config = z.object({
       metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
     })
     .prefault({}),
+  /**
+   * TLS for vw's own listeners: the console, APIs, /metrics and /feed (HTTPS, WSS) and the embedded
+   * MQTT broker (MQTTS). Off unless both are set.
+   */
+  tls: z
+    .object({
+      certFile: ReadableFile.optional(),
+      keyFile: ReadableFile.optional(),
+    })
+    .prefault({})
+    .superRefine((t, ctx) => {
+      if (t.certFile !== undefined && t.keyFile === undefined) ctx.addIssue({ code: 'custom', path: ['keyFile'], message: 'VW_TLS_CERT_FILE is set: set VW_TLS_KEY_FILE too (both or neither)' });
+      if (t.keyFile !== undefined && t.certFile === undefined) ctx.addIssue({ code: 'custom', path: ['certFile'], message: 'VW_TLS_KEY_FILE is set: set VW_TLS_CERT_FILE too (both or neither)' });
+    }),
   mqtt: z
     .object({
       /** `embedded` starts an in-process broker; otherwise an mqtt:// or mqtts:// URL of an external broker. */
@@ -68,8 +98,23 @@ export const Config = z.object({
       deviceSecret: z.string().min(16, 'must be at least 16 characters').optional(),
       /** `$share/<group>/…`: ingest processes in one group split the device messages between them. */
       sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+      /** An external mqtts:// broker: CA certificates to trust (PEM), instead of the system's. */
+      caFile: ReadableFile.optional(),
+      /** An external mqtts:// broker asking for a client certificate (mutual TLS): both or neither. */
+      clientCertFile: ReadableFile.optional(),
+      clientKeyFile: ReadableFile.optional(),
     })
-    .prefault({}),
+    .prefault({})
+    .superRefine((m, ctx) => {
+      const tlsFiles = { caFile: 'VW_MQTT_CA_FILE', clientCertFile: 'VW_MQTT_CLIENT_CERT_FILE', clientKeyFile: 'VW_MQTT_CLIENT_KEY_FILE' } as const;
+      if (!m.url.startsWith('mqtts://')) {
+        for (const [key, env] of Object.entries(tlsFiles)) {
+          if (m[key as keyof typeof tlsFiles] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${env} applies only to an external mqtts:// broker: set VW_MQTT_URL=mqtts://… or unset it (the embedded broker uses VW_TLS_CERT_FILE)` });
+        }
+      }
+      if (m.clientCertFile !== undefined && m.clientKeyFile === undefined) ctx.addIssue({ code: 'custom', path: ['clientKeyFile'], message: 'VW_MQTT_CLIENT_CERT_FILE is set: set VW_MQTT_CLIENT_KEY_FILE too (both or neither)' });
+      if (m.clientKeyFile !== undefined && m.clientCertFile === undefined) ctx.addIssue({ code: 'custom', path: ['clientCertFile'], message: 'VW_MQTT_CLIENT_KEY_FILE is set: set VW_MQTT_CLIENT_CERT_FILE too (both or neither)' });
+    }),
   bus: z
     .object({
       kind: z.enum(['memory', 'kafka']).default('memory'),
@@ -86,8 +131,25 @@ export const Config = z.object({
       /** Prefixed to topic and consumer-group names, to share one cluster between environments. */
       prefix: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
       replicationFactor: z.coerce.number().int().min(1).default(1),
+      /** Connect to the brokers over TLS. */
+      ssl: Flag.default(false),
+      /** With ssl: CA certificates to trust (PEM), instead of the system's. */
+      caFile: ReadableFile.optional(),
+      /** SASL authentication; needs a username and a password (neither has a default). */
+      saslMechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+      saslUsername: z.string().min(1).optional(),
+      saslPassword: z.string().min(1).optional(),
     })
-    .prefault({}),
+    .prefault({})
+    .superRefine((k, ctx) => {
+      if (k.caFile !== undefined && !k.ssl) ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'VW_KAFKA_CA_FILE needs VW_KAFKA_SSL=true' });
+      if (k.saslMechanism !== undefined) {
+        if (k.saslUsername === undefined) ctx.addIssue({ code: 'custom', path: ['saslUsername'], message: `VW_KAFKA_SASL_MECHANISM=${k.saslMechanism} needs VW_KAFKA_SASL_USERNAME` });
+        if (k.saslPassword === undefined) ctx.addIssue({ code: 'custom', path: ['saslPassword'], message: `VW_KAFKA_SASL_MECHANISM=${k.saslMechanism} needs VW_KAFKA_SASL_PASSWORD` });
+      } else if (k.saslUsername !== undefined || k.saslPassword !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['saslMechanism'], message: 'a SASL username or password is set: set VW_KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512)' });
+      }
+    }),
   store: z
     .object({
       kind: z.enum(['memory', 'influxdb']).default('memory'),
@@ -192,12 +254,22 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_MQTT_CLIENT_ID: 'mqtt.clientId',
   VW_MQTT_DEVICE_SECRET: 'mqtt.deviceSecret',
   VW_MQTT_SHARED_GROUP: 'mqtt.sharedGroup',
+  VW_MQTT_CA_FILE: 'mqtt.caFile',
+  VW_MQTT_CLIENT_CERT_FILE: 'mqtt.clientCertFile',
+  VW_MQTT_CLIENT_KEY_FILE: 'mqtt.clientKeyFile',
+  VW_TLS_CERT_FILE: 'tls.certFile',
+  VW_TLS_KEY_FILE: 'tls.keyFile',
   VW_BUS: 'bus.kind',
   VW_BUS_PARTITIONS: 'bus.partitions',
   VW_KAFKA_BROKERS: 'kafka.brokers',
   VW_KAFKA_CLIENT_ID: 'kafka.clientId',
   VW_KAFKA_PREFIX: 'kafka.prefix',
   VW_KAFKA_REPLICATION_FACTOR: 'kafka.replicationFactor',
+  VW_KAFKA_SSL: 'kafka.ssl',
+  VW_KAFKA_CA_FILE: 'kafka.caFile',
+  VW_KAFKA_SASL_MECHANISM: 'kafka.saslMechanism',
+  VW_KAFKA_SASL_USERNAME: 'kafka.saslUsername',
+  VW_KAFKA_SASL_PASSWORD: 'kafka.saslPassword',
   VW_STORE: 'store.kind',
   VW_STORE_RETENTION_HOURS: 'store.retentionHours',
   VW_STORE_MAX_POINTS_PER_SERIES: 'store.maxPointsPerSeries',
@@ -280,4 +352,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return result.data;
+}
+
+/** The PEM files a configured set of paths names, read now (each was checked readable at load). */
+export function readPemFiles<K extends string>(paths: Partial<Record<K, string | undefined>>): Partial<Record<K, Buffer>> {
+  const out: Partial<Record<K, Buffer>> = {};
+  for (const [key, path] of Object.entries(paths) as Array<[K, string | undefined]>) {
+    if (path !== undefined) out[key] = readFileSync(path);
+  }
+  return out;
+}
+
+/** vw's own listeners' certificate and key (HTTPS, MQTTS), or undefined when TLS is off. */
+export function serverTls(config: Config): { cert: Buffer; key: Buffer } | undefined {
+  const { certFile, keyFile } = config.tls;
+  return certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined;
 }

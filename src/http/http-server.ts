@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFile, readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
@@ -65,7 +66,9 @@ export async function startHttpServer(options: {
   /** API endpoints of the roles in this process. */
   routes?: ApiRoute[];
   onFeedUpgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
-}): Promise<{ server: Server; url: string; port: number; close(): Promise<void> }> {
+  /** PEM certificate (chain) and key: serve HTTPS (and WSS on /feed) instead of plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}): Promise<{ server: Server | HttpsServer; url: string; port: number; close(): Promise<void> }> {
   const log = options.logger.child({ component: 'http' });
   const files = new Map<string, { body: Buffer; type: string }>();
   if (options.consoleDir) {
@@ -135,13 +138,14 @@ export async function startHttpServer(options: {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     for (const [name, value] of Object.entries(BASELINE_HEADERS)) res.setHeader(name, value);
     route(req, res).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
       if (!res.headersSent) res.writeHead(500).end();
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createServer(listener);
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/feed' && options.onFeedUpgrade) options.onFeedUpgrade(req, socket, head);
@@ -152,7 +156,7 @@ export async function startHttpServer(options: {
     server.listen(options.port, options.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${options.host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${options.host}:${port}`;
   return {
     server,
     url,

@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Logger } from '../observability/logger.ts';
@@ -22,6 +22,8 @@ export interface AckingSubscriberOptions {
   clientId: string;
   username?: string;
   password?: string;
+  /** An mqtts:// broker: CA certificates to trust instead of the system's, and a client certificate and key for mutual TLS. */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
   filter: string;
   /** Called with each batch in arrival order; the batch is acknowledged when it resolves. It is not retried here. */
   onBatch: (messages: InboundMessage[]) => Promise<void>;
@@ -81,7 +83,7 @@ export function createAckingSubscriber(options: AckingSubscriberOptions): Acking
     const id = ++connection;
     subscribed = false;
     const port = Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883));
-    const s = url.protocol === 'mqtts:' ? tlsConnect({ host: url.hostname, port, servername: url.hostname }) : netConnect({ host: url.hostname, port });
+    const s = url.protocol === 'mqtts:' ? tlsConnect({ host: url.hostname, port, ...(isIP(url.hostname) ? {} : { servername: url.hostname }), ...options.tls }) : netConnect({ host: url.hostname, port });
     socket = s;
     s.setNoDelay(true);
     const parser = mqttPacket.parser({ protocolVersion: 4 });

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import type { CapacityCredentials } from '../capacity/credentials.ts';
 import { CAPACITY_TOPIC_FILTER, parseCapacityTopic } from '../capacity/topic.ts';
@@ -46,6 +47,8 @@ export async function startEmbeddedBroker(options: {
   capacity?: { credentials: CapacityCredentials; onMessage(topic: string, payload: Buffer): Promise<void> };
   /** A client that may read device readings (and nothing else), like Mosquitto's ingest user. */
   reader?: { username: string; password: string };
+  /** PEM certificate (chain) and key: listen for MQTT over TLS (mqtts://) instead of plain TCP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }) {
   const log = options.logger.child({ component: 'embedded-mqtt' });
   const handover = createHandover();
@@ -140,13 +143,13 @@ export async function startEmbeddedBroker(options: {
       callback(null);
     },
   });
-  const server = createServer(broker.handle);
+  const server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, broker.handle) : createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const url = `mqtt://${options.host}:${address.port}`;
+  const url = `${options.tls ? 'mqtts' : 'mqtt'}://${options.host}:${address.port}`;
   log.info({ url }, 'embedded MQTT broker listening');
   return {
     url,
