@@ -4,6 +4,8 @@
 #   InfluxDB 1.8 with the v2 write API and Flux (built from source with the Go toolchain).
 # Downloads and builds are cached under $VW_SERVICES_CACHE (default ~/.cache/vw-services), so a
 # second `up` takes seconds. Usage: scripts/services.sh up|down|status|env
+# For fault tests, one service at a time: scripts/services.sh stop|start|restart mosquitto|kafka|influxdb
+# (stop is SIGTERM, then SIGKILL after 10 s; start reuses the service's data and configuration).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -90,7 +92,13 @@ listener $MQTT_PORT 127.0.0.1
 allow_anonymous false
 password_file $RUN/mosquitto/passwd
 acl_file $RUN/mosquitto/acl
-persistence false
+# As deploy/mosquitto/mosquitto.conf: sessions and their queued QoS 1 messages (those the broker has
+# acknowledged to devices but ingest has not yet acknowledged) are saved at shutdown and restored on
+# start, so a broker restart loses no reading.
+persistence true
+persistence_location $RUN/mosquitto/
+# Sessions of test runs long gone (each run's ingest has its own client id) are not kept for ever.
+persistent_client_expiration 2h
 max_queued_messages 100000
 # Ingest acknowledges device messages in batches once they are on Kafka: let the broker send it many at a time.
 max_inflight_messages 1000
@@ -228,8 +236,17 @@ case "${1:-}" in
   env)
     print_env
     ;;
+  stop | start | restart)
+    case "${2:-}" in
+      mosquitto | kafka | influxdb) ;;
+      *) echo "usage: $0 $1 mosquitto|kafka|influxdb" >&2; exit 2 ;;
+    esac
+    mkdir -p "$RUN"
+    if [ "$1" != start ]; then stop "$2"; fi
+    if [ "$1" != stop ]; then "start_$2"; fi
+    ;;
   *)
-    echo "usage: $0 up|down|status|env" >&2
+    echo "usage: $0 up|down|status|env|stop <name>|start <name>|restart <name>" >&2
     exit 2
     ;;
 esac

@@ -61,3 +61,17 @@ export async function freshInfluxBucket(prefix: string): Promise<{ bucket: strin
   await query(`CREATE DATABASE "${db}"`);
   return { bucket: `${db}/autogen`, drop: () => query(`DROP DATABASE "${db}"`) };
 }
+
+/**
+ * Stops, starts or restarts one of the real services through scripts/services.sh, for fault tests.
+ * Resolves when the script has finished (for a start: once the service's port answers).
+ */
+export async function controlService(action: 'stop' | 'start' | 'restart', name: 'mosquitto' | 'kafka' | 'influxdb', timeoutMs = 180_000): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    execFile('bash', ['scripts/services.sh', action, name], { timeout: timeoutMs }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`scripts/services.sh ${action} ${name} failed: ${error.message}\n${stderr}`));
+      else resolve();
+    });
+  });
+}
