@@ -80,13 +80,20 @@ describeWith(
       dropBucket = fresh.drop;
       env.VW_INFLUX_BUCKET = fresh.bucket;
       store = createInfluxStore({ ...services.influx!, bucket: fresh.bucket, maxBufferPoints: 10_000, retry: { attempts: 3, initialMs: 100, maxMs: 500 } });
-      const started = await Promise.all([
+      const starting = await Promise.allSettled([
         startRole('ingest', env),
         startRole('rules', { ...env, VW_LOG_LEVEL: 'info' }),
         startRole('rules', { ...env, VW_LOG_LEVEL: 'info' }),
         startRole('sink', env),
         startRole('feed', env),
       ]);
+      const failed = starting.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) {
+        // The ones that did start would outlive the run.
+        await Promise.all(starting.flatMap((s) => (s.status === 'fulfilled' ? [s.value.kill('SIGTERM')] : [])));
+        throw failed.reason;
+      }
+      const started = starting.map((s) => (s as PromiseFulfilledResult<RoleProcess>).value) as [RoleProcess, RoleProcess, RoleProcess, RoleProcess, RoleProcess];
       [roles.ingest, roles.rules1, roles.rules2, roles.sink, roles.feed] = started;
       observer = await createKafkaBus({
         brokers: services.kafkaBrokers!.split(','),
