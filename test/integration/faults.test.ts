@@ -10,7 +10,7 @@ import { devicePassword } from '../../src/mqtt/credentials.ts';
 import { createInfluxStore } from '../../src/store/influx-store.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
 import { metricOf, startRole, type RoleProcess } from '../support/processes.ts';
-import { controlService, describeWith, freshInfluxBucket, runPrefix, services } from '../support/services.ts';
+import { controlService, describeWith, freshInfluxBucket, roleEnvOnServices, runPrefix, services } from '../support/services.ts';
 
 /**
  * vw survives faults of the services it runs on and of its own processes (issue 13, item 6): each
@@ -291,22 +291,7 @@ describeWith(
     };
 
     beforeAll(async () => {
-      Object.assign(env, {
-        VW_SEEDS: 'test/fixtures/integration-ward.yaml',
-        VW_MQTT_URL: services.mqttUrl!,
-        VW_MQTT_USERNAME: services.mqttUsername!,
-        VW_MQTT_PASSWORD: services.mqttPassword!,
-        VW_MQTT_CLIENT_ID: `vw-ingest-${prefix}`,
-        VW_BUS: 'kafka',
-        VW_KAFKA_BROKERS: services.kafkaBrokers!,
-        VW_KAFKA_PREFIX: prefix,
-        VW_BUS_PARTITIONS: '8',
-        VW_STORE: 'influxdb',
-        VW_INFLUX_URL: services.influx!.url,
-        VW_INFLUX_TOKEN: services.influx!.token,
-        VW_INFLUX_ORG: services.influx!.org,
-        VW_FEED_TOKEN_SECRET: tokenSecret,
-      });
+      Object.assign(env, roleEnvOnServices(prefix, tokenSecret));
       const fresh = await freshInfluxBucket(prefix);
       dropBucket = fresh.drop;
       env.VW_INFLUX_BUCKET = fresh.bucket;

@@ -10,7 +10,7 @@ import { devicePassword } from '../../src/mqtt/credentials.ts';
 import { createInfluxStore } from '../../src/store/influx-store.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
 import { metricOf, startRole, type RoleProcess } from '../support/processes.ts';
-import { describeWith, freshInfluxBucket, runPrefix, services } from '../support/services.ts';
+import { describeWith, freshInfluxBucket, roleEnvOnServices, runPrefix, services } from '../support/services.ts';
 
 /**
  * vw on the parts a trust would deploy: Mosquitto at the edge, Kafka between the roles, InfluxDB for
@@ -24,22 +24,6 @@ describeWith(
     const tokenSecret = 'integration-secret-integration-secret';
     // Built when the suite runs: without the services the file must load (and skip), not throw.
     const env: Record<string, string> = {};
-    const servicesEnv = (): Record<string, string> => ({
-      VW_SEEDS: 'test/fixtures/integration-ward.yaml',
-      VW_MQTT_URL: services.mqttUrl!,
-      VW_MQTT_USERNAME: services.mqttUsername!,
-      VW_MQTT_PASSWORD: services.mqttPassword!,
-      VW_MQTT_CLIENT_ID: `vw-ingest-${prefix}`,
-      VW_BUS: 'kafka',
-      VW_KAFKA_BROKERS: services.kafkaBrokers!,
-      VW_KAFKA_PREFIX: prefix,
-      VW_BUS_PARTITIONS: '8',
-      VW_STORE: 'influxdb',
-      VW_INFLUX_URL: services.influx!.url,
-      VW_INFLUX_TOKEN: services.influx!.token,
-      VW_INFLUX_ORG: services.influx!.org,
-      VW_FEED_TOKEN_SECRET: tokenSecret,
-    });
     const roles: Record<string, RoleProcess> = {};
     const devices = new Map<string, MqttClient>();
     let store: ReturnType<typeof createInfluxStore>;
@@ -75,7 +59,7 @@ describeWith(
     };
 
     beforeAll(async () => {
-      Object.assign(env, servicesEnv());
+      Object.assign(env, roleEnvOnServices(prefix, tokenSecret));
       const fresh = await freshInfluxBucket(prefix);
       dropBucket = fresh.drop;
       env.VW_INFLUX_BUCKET = fresh.bucket;

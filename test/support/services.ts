@@ -75,3 +75,27 @@ export async function controlService(action: 'stop' | 'start' | 'restart', name:
     });
   });
 }
+
+/**
+ * The environment of a vw role process on the real services, for one test run (its own Kafka topic
+ * prefix and ingest client id): Mosquitto, Kafka and InfluxDB as `scripts/services.sh env` gives them.
+ * The InfluxDB bucket is the caller's (`freshInfluxBucket`).
+ */
+export function roleEnvOnServices(prefix: string, tokenSecret: string): Record<string, string> {
+  return {
+    VW_SEEDS: 'test/fixtures/integration-ward.yaml',
+    VW_MQTT_URL: services.mqttUrl!,
+    VW_MQTT_USERNAME: services.mqttUsername!,
+    VW_MQTT_PASSWORD: services.mqttPassword!,
+    VW_MQTT_CLIENT_ID: `vw-ingest-${prefix}`,
+    VW_BUS: 'kafka',
+    VW_KAFKA_BROKERS: services.kafkaBrokers!,
+    VW_KAFKA_PREFIX: prefix,
+    VW_BUS_PARTITIONS: '8',
+    VW_STORE: 'influxdb',
+    VW_INFLUX_URL: services.influx!.url,
+    VW_INFLUX_TOKEN: services.influx!.token,
+    VW_INFLUX_ORG: services.influx!.org,
+    VW_FEED_TOKEN_SECRET: tokenSecret,
+  };
+}
