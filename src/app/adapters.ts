@@ -2,7 +2,9 @@ import type { Bus, TopicSpec } from '../bus/bus.ts';
 import { createKafkaBus } from '../bus/kafka-bus.ts';
 import { Topics } from '../bus/topics.ts';
 import type { BusEvents } from '../bus/events.ts';
-import { createMemoryBus } from '../bus/memory-bus.ts';
+import { createMemoryBus, openDurableMemoryBus } from '../bus/memory-bus.ts';
+import { join } from 'node:path';
+import { openDurableMemoryStore } from '../store/durable-store.ts';
 import { readPemFiles, serverTls, type Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startEmbeddedBroker, type EmbeddedDeviceCredentials } from '../mqtt/embedded-broker.ts';
@@ -20,10 +22,22 @@ import type { TimeSeriesStore } from '../store/store.ts';
  * The only place that knows which bus, store and broker are configured. Roles receive the small
  * interfaces and never branch on the implementation behind them.
  */
-export async function createBus(config: Config, events: BusEvents): Promise<Bus> {
+export async function createBus(config: Config, events: BusEvents, logger: Logger): Promise<Bus> {
   switch (config.bus.kind) {
-    case 'memory':
-      return createMemoryBus({ partitions: config.bus.partitions, events });
+    case 'memory': {
+      if (!config.durable) return createMemoryBus({ partitions: config.bus.partitions, events });
+      const dir = join(config.dataDir, 'bus');
+      const log = logger.child({ component: 'bus-journal' });
+      const opened = await openDurableMemoryBus({
+        dir,
+        partitions: config.bus.partitions,
+        events,
+        topics: Object.values(Topics) as TopicSpec<unknown>[],
+        onSkipped: (file, line, reason) => log.warn({ file, line, reason }, 'skipped a damaged line of the bus journal'),
+      });
+      log.info({ dir, entries: opened.recovered.entries, skipped: opened.recovered.skipped, bytes: opened.diskBytes() }, 'in-process bus kept in the data directory');
+      return opened.bus;
+    }
     case 'kafka':
       return createKafkaBus({
         brokers: config.kafka.brokers,
@@ -41,14 +55,17 @@ export async function createBus(config: Config, events: BusEvents): Promise<Bus>
   }
 }
 
-export function createStore(config: Config, metrics: Metrics, logger: Logger): TimeSeriesStore {
+export async function createStore(config: Config, metrics: Metrics, logger: Logger): Promise<TimeSeriesStore> {
   switch (config.store.kind) {
-    case 'memory':
-      return createMemoryStore({
-        retentionHours: config.store.retentionHours,
-        maxPointsPerSeries: config.store.maxPointsPerSeries,
-        maxPoints: config.store.maxPoints,
-      });
+    case 'memory': {
+      const limits = { retentionHours: config.store.retentionHours, maxPointsPerSeries: config.store.maxPointsPerSeries, maxPoints: config.store.maxPoints };
+      if (!config.durable) return createMemoryStore(limits);
+      const dir = join(config.dataDir, 'store');
+      const log = logger.child({ component: 'store-journal' });
+      const opened = await openDurableMemoryStore({ ...limits, dir, onSkipped: (file, line, reason) => log.warn({ file, line, reason }, 'skipped a damaged line of the store journal') });
+      log.info({ dir, entries: opened.recovered.entries, skipped: opened.recovered.skipped, bytes: opened.diskBytes() }, 'in-memory store kept in the data directory');
+      return opened.store;
+    }
     case 'influxdb': {
       const log = logger.child({ component: 'influxdb' });
       return createInfluxStore({

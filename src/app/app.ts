@@ -102,9 +102,9 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
 
   try {
     const { registry } = await loadRegistryFile(config.registry.seedsFile);
-    const bus = await createBus(config, busEvents);
+    const bus = await createBus(config, busEvents, logger);
     stops.push(() => bus.close());
-    const store = createStore(config, metrics, logger);
+    const store = await createStore(config, metrics, logger);
     stops.push(() => store.close());
 
     // Secrets not set in the environment are kept in the data directory, generated on the first run,
@@ -170,9 +170,9 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     if (roles.has('rules')) {
       const news2 = await loadNews2Rule(join(config.rules.dir, 'news2.yaml'));
       const packs = await loadRulePacks(config.rules.dir);
-      // With the in-process bus every role is in this process and the bus ends with it: no other
-      // process can take a patient over, so the rule state changelog would cost and never be read.
-      const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger, partitions: config.bus.partitions, changelog: config.bus.kind !== 'memory' });
+      // A bus that ends with the process (the in-process one, not durable) needs no rule state
+      // changelog: no other process can take a patient over, and no restart reads it back.
+      const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger, partitions: config.bus.partitions, changelog: config.bus.kind !== 'memory' || config.durable });
       stops.push(rules.stop);
     }
     const referralRoutes = roles.has('feed') || roles.has('referrals') ? createRouteCatalogue(await loadReferralRoutes(join(config.rules.dir, ROUTES_FILE))) : undefined;

@@ -4,6 +4,8 @@ import { PoisonRecordError } from './bus.ts';
 import { decodeValue, encodeValue } from './codec.ts';
 import { partitionFor } from './partitioner.ts';
 import type { BusEvents } from './events.ts';
+import { z } from 'zod';
+import { openJournal, type Journal, type Recovered } from '../durable/journal.ts';
 
 /**
  * The embedded bus: Kafka's semantics in one process. Each topic is a set of append-only partition
@@ -20,6 +22,32 @@ export interface MemoryBusOptions {
   maxRecordsPerPartition?: number;
   retryBackoffMs?: { initial: number; max: number };
   events?: BusEvents;
+  /**
+   * The topics in use, so records read back from a journal are compacted and bounded as their topic
+   * says before anyone publishes to it again.
+   */
+  topics?: readonly TopicSpec<unknown>[];
+}
+
+/**
+ * What the durable in-process bus writes to its journal: records (with their offsets, so replaying
+ * one twice is harmless), where a partition starts (after records were let go), and consumer
+ * groups' committed offsets.
+ */
+const JournalEntry = z.union([
+  z.object({ r: z.tuple([z.string(), z.number().int().nonnegative(), z.number().int().nonnegative(), z.string(), z.string(), z.record(z.string(), z.string()), z.number()]) }),
+  z.object({ b: z.tuple([z.string(), z.number().int().nonnegative(), z.number().int().nonnegative()]) }),
+  z.object({ c: z.tuple([z.string(), z.string(), z.number().int().nonnegative(), z.number().int().nonnegative()]) }),
+]);
+type JournalEntry = z.infer<typeof JournalEntry>;
+
+export interface DurableMemoryBusOptions extends MemoryBusOptions {
+  /** Where the journal and snapshots are kept (a directory of the data directory). */
+  dir: string;
+  maxJournalBytes?: number;
+  /** How often consumer groups' progress is written (a crash redelivers at most this much, never loses it). */
+  commitIntervalMs?: number;
+  onSkipped?: (file: string, line: number, reason: string) => void;
 }
 
 interface StoredRecord {
@@ -74,6 +102,30 @@ interface Group {
 const KEEP_CONSUMED = 2_000;
 
 export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
+  return memoryBus(options).bus;
+}
+
+/**
+ * The in-process bus, kept in a journal under `dir`: `publish` resolves only once its records are on
+ * disk, so a record acknowledged to its producer survives kill -9; consumer groups resume from their
+ * committed offsets (written every `commitIntervalMs`; anything after is delivered again, and every
+ * consumer absorbs a duplicate).
+ */
+export async function openDurableMemoryBus(options: DurableMemoryBusOptions): Promise<{ bus: Bus; recovered: Recovered; diskBytes(): number }> {
+  const core = memoryBus(options);
+  const { journal, recovered } = await openJournal<JournalEntry>({
+    dir: options.dir,
+    parse: (value) => JournalEntry.parse(value),
+    apply: core.restore,
+    snapshot: core.snapshot,
+    ...(options.maxJournalBytes ? { maxJournalBytes: options.maxJournalBytes } : {}),
+    ...(options.onSkipped ? { onSkipped: options.onSkipped } : {}),
+  });
+  core.attach(journal, options.commitIntervalMs ?? 200);
+  return { bus: core.bus, recovered, diskBytes: () => journal.bytes() };
+}
+
+function memoryBus(options: MemoryBusOptions) {
   const partitions = options.partitions ?? 8;
   const maxRecords = options.maxRecordsPerPartition ?? 200_000;
   const backoff = options.retryBackoffMs ?? { initial: 100, max: 5_000 };
@@ -139,6 +191,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
         const gap = { groupId: group.groupId, topic: cursor.topic, partition: cursor.partition, records: log.base - cursor.committed };
         events?.emit('retention.skipped', gap);
         cursor.committed = log.base;
+        committedMoved(group, cursor);
         // The consumer hears of it before the records after the gap, so it can rebuild its picture.
         try {
           owner.onGap?.(gap);
@@ -159,7 +212,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       cursor.inFlight = attempt;
       const ok = await attempt;
       cursor.inFlight = undefined;
-      if (ok) cursor.committed = offset + count;
+      if (ok) {
+        cursor.committed = offset + count;
+        committedMoved(group, cursor);
+      }
       // Yield to I/O now and then so a deep backlog cannot starve timers and sockets.
       delivered += count;
       if (delivered >= 256) {
@@ -205,32 +261,156 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     return false;
   }
 
-  return {
+  function append(name: string, topic: TopicSpec<unknown> | undefined, partitionNumber: number, record: StoredRecord): void {
+    const partition = logOf(name)[partitionNumber]!;
+    if (topic?.compacted) {
+      // Keep only the newest record per key, so a changelog stays the size of its state.
+      partition.newest ??= new Map();
+      const older = partition.newest.get(record.key);
+      if (older !== undefined && older >= partition.base) partition.records[older - partition.base] = undefined;
+      partition.newest.set(record.key, partition.base + partition.records.length);
+    }
+    partition.records.push(record);
+    if (topic && !topic.retainForever && !topic.compacted && partition.records.length >= 2 * KEEP_CONSUMED && partition.records.length % KEEP_CONSUMED === 0) {
+      dropConsumed(name, partitionNumber, partition);
+    }
+    const bound = Math.min(maxRecords, topic?.keep?.recordsPerPartition ?? Infinity);
+    if (partition.records.length > bound && !topic?.retainForever) {
+      const drop = partition.records.length - bound;
+      partition.records.splice(0, drop);
+      partition.base += drop;
+    }
+    for (const wake of partition.waiters.splice(0)) wake();
+  }
+
+  // ---- durability (openDurableMemoryBus) ----
+  let journal: Journal<JournalEntry> | undefined;
+  let commitTimer: NodeJS.Timeout | undefined;
+  const specs = new Map((options.topics ?? []).map((t) => [t.name, t]));
+  /** Committed offsets read back from the journal, for groups that have not joined again yet. */
+  const savedCommits = new Map<string, number>();
+  const moved = new Set<string>();
+  const commitKey = (groupId: string, topic: string, partition: number) => `${groupId}\u0000${topic}\u0000${partition}`;
+  const cursorsByKey = new Map<string, Cursor>();
+
+  function committedMoved(group: Group, cursor: Cursor): void {
+    if (!journal) return;
+    const key = commitKey(group.groupId, cursor.topic, cursor.partition);
+    cursorsByKey.set(key, cursor);
+    moved.add(key);
+  }
+
+  function commitEntries(keys: Iterable<string>): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    for (const key of keys) {
+      const [groupId, topic, partition] = key.split('\u0000') as [string, string, string];
+      const committed = cursorsByKey.get(key)?.committed ?? savedCommits.get(key);
+      if (committed !== undefined) out.push({ c: [groupId, topic, Number(partition), committed] });
+    }
+    return out;
+  }
+
+  function writeCommits(): void {
+    if (!journal || !moved.size) return;
+    const entries = commitEntries(moved);
+    moved.clear();
+    try {
+      journal.append(entries);
+    } catch (error) {
+      // Progress not written is only redelivery after a crash, never loss: tell, and go on.
+      events?.emit('handler.failed', { groupId: '(journal)', topic: '(commits)', partition: -1, offset: '-1', attempt: 1, error });
+    }
+  }
+
+  /** Applies one entry read back from the journal. */
+  function restore(entry: JournalEntry): void {
+    if ('c' in entry) {
+      const [groupId, topic, partition, committed] = entry.c;
+      const key = commitKey(groupId, topic, partition);
+      savedCommits.set(key, Math.max(committed, savedCommits.get(key) ?? 0));
+      return;
+    }
+    if ('b' in entry) {
+      const [topic, partition, base] = entry.b;
+      if (partition >= partitions) return;
+      const p = logOf(topic)[partition]!;
+      const end = p.base + p.records.length;
+      if (base > end) {
+        p.records.length = 0;
+        p.base = base;
+      } else if (base > p.base) {
+        p.records.splice(0, base - p.base);
+        p.base = base;
+      }
+      return;
+    }
+    const [topic, partition, offset, key, value, headers, timestamp] = entry.r;
+    // A journal of a bus with more partitions than this one: keying would differ; those records are left.
+    if (partition >= partitions) return;
+    const p = logOf(topic)[partition]!;
+    if (offset < p.base + p.records.length) return;
+    if (!p.records.length) p.base = offset;
+    // Records compaction removed before a snapshot are holes, as they were.
+    while (p.base + p.records.length < offset) p.records.push(undefined);
+    // Read back without a schema: whoever consumes it checks it against the topic's schema.
+    append(topic, specs.get(topic), partition, { key, value, headers, timestamp, schema: undefined });
+  }
+
+  /** The bus's state as journal entries, a partition at a time. */
+  function* snapshot(): Iterable<JournalEntry[]> {
+    for (const [topic, log] of logs) {
+      for (let partition = 0; partition < log.length; partition++) {
+        const p = log[partition]!;
+        yield [{ b: [topic, partition, p.base] }];
+        // By offset, not index: records may be let go from the front between chunks.
+        for (let offset = p.base; offset < p.base + p.records.length; ) {
+          const chunk: JournalEntry[] = [];
+          const start = Math.max(offset, p.base);
+          const end = Math.min(start + 500, p.base + p.records.length);
+          for (let o = start; o < end; o++) {
+            const s = p.records[o - p.base];
+            if (s) chunk.push({ r: [topic, partition, o, s.key, s.value, s.headers, s.timestamp] });
+          }
+          offset = end;
+          yield chunk;
+        }
+      }
+    }
+    yield commitEntries(new Set([...savedCommits.keys(), ...cursorsByKey.keys()]));
+  }
+
+  function attach(j: Journal<JournalEntry>, commitIntervalMs: number): void {
+    journal = j;
+    commitTimer = setInterval(writeCommits, commitIntervalMs);
+    commitTimer.unref();
+  }
+
+  const bus: Bus = {
     async publish<T>(topic: TopicSpec<T>, records: OutgoingRecord<T>[]): Promise<void> {
       if (closed) throw new Error('bus is closed');
       const encoded = records.map((r) => ({ ...r, text: encodeValue(topic, r.value) }));
       const log = logOf(topic.name);
-      const now = Date.now();
-      for (const r of encoded) {
-        const partition = log[partitionFor(r.key, partitions)]!;
-        if (topic.compacted) {
-          // Keep only the newest record per key, so a changelog stays the size of its state.
-          partition.newest ??= new Map();
-          const older = partition.newest.get(r.key);
-          if (older !== undefined && older >= partition.base) partition.records[older - partition.base] = undefined;
-          partition.newest.set(r.key, partition.base + partition.records.length);
-        }
-        partition.records.push({ key: r.key, value: r.text, headers: r.headers ?? {}, timestamp: now, schema: topic.schema });
-        if (!topic.retainForever && !topic.compacted && partition.records.length >= 2 * KEEP_CONSUMED && partition.records.length % KEEP_CONSUMED === 0) {
-          dropConsumed(topic.name, partitionFor(r.key, partitions), partition);
-        }
-        const bound = Math.min(maxRecords, topic.keep?.recordsPerPartition ?? Infinity);
-        if (partition.records.length > bound && !topic.retainForever) {
-          const drop = partition.records.length - bound;
-          partition.records.splice(0, drop);
-          partition.base += drop;
-        }
-        for (const wake of partition.waiters.splice(0)) wake();
+      const timestamp = Date.now();
+      const placed = encoded.map((r) => {
+        const partition = partitionFor(r.key, partitions);
+        const p = log[partition]!;
+        return { partition, offset: p.base + p.records.length, r };
+      });
+      // Offsets are assigned in order within a partition: count the earlier records of this batch.
+      const next = new Map<number, number>();
+      for (const x of placed) {
+        const offset = next.get(x.partition) ?? x.offset;
+        x.offset = offset;
+        next.set(x.partition, offset + 1);
+      }
+      // On disk first: a record the journal refused is not handed to anyone.
+      journal?.append(placed.map((x) => ({ r: [topic.name, x.partition, x.offset, x.r.key, x.r.text, x.r.headers ?? {}, timestamp] })));
+      for (const x of placed) {
+        append(topic.name, topic as TopicSpec<unknown>, x.partition, { key: x.r.key, value: x.r.text, headers: x.r.headers ?? {}, timestamp, schema: topic.schema });
+      }
+      if (journal) {
+        await journal.flush();
+        journal.maybeCheckpoint();
       }
     },
 
@@ -243,8 +423,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
         const g: Group = { groupId: options.groupId, topics, cursors: [], members: [], owners: [], memberWaiters: [] };
         for (const topic of topics) {
           logOf(topic).forEach((p, partition) => {
-            const committed = options.fromBeginning ? p.base : p.base + p.records.length;
-            g.cursors.push({ topic, partition, committed });
+            const end = p.base + p.records.length;
+            const saved = savedCommits.get(commitKey(options.groupId, topic, partition));
+            // A group that committed before a restart resumes there; below `base` is a gap it is told of.
+            const committed = saved !== undefined ? Math.min(saved, end) : options.fromBeginning ? p.base : end;
+            const cursor: Cursor = { topic, partition, committed };
+            g.cursors.push(cursor);
+            if (journal) cursorsByKey.set(commitKey(options.groupId, topic, partition), cursor);
           });
         }
         for (const topic of topics) readers.set(topic, readersOf(topic) + 1);
@@ -276,6 +461,11 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       for (const log of logs.values()) for (const p of log) for (const wake of p.waiters.splice(0)) wake();
       for (const g of groups.values()) for (const wake of g.memberWaiters.splice(0)) wake();
       await Promise.all([...groups.values()].flatMap((g) => g.cursors.map((c) => c.worker)));
+      if (journal) {
+        clearInterval(commitTimer);
+        writeCommits();
+        await journal.close();
+      }
     },
 
     healthy: () => !closed,
@@ -284,4 +474,5 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       return logOf(topic.name).map((p, partition) => ({ partition, low: p.base, high: p.base + p.records.length }));
     },
   };
+  return { bus, restore, snapshot, attach };
 }

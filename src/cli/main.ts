@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { formatZodError } from '../config/errors.ts';
 import { Acvpu, type CapacitySource } from '../domain/index.ts';
 import { devicePassword, mosquittoAcl, mosquittoPasswordLines } from '../mqtt/credentials.ts';
-import { persistentSecret } from '../config/data-dir.ts';
+import { keptSecret, persistentSecret } from '../config/data-dir.ts';
 import { capacitySourceToken } from '../capacity/credentials.ts';
 import { loadNews2Rule } from '../rules/news2/rule-file.ts';
 import { scoreNews2 } from '../rules/news2/score.ts';
@@ -171,9 +171,11 @@ async function demo(): Promise<void> {
 async function token(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { user: { type: 'string' }, wards: { type: 'string' }, hours: { type: 'string' }, roles: { type: 'string' } } });
   const config = loadConfig();
-  if (!config.feed.tokenSecret) throw new ConfigError('VW_FEED_TOKEN_SECRET must be set to issue tokens that a running vw accepts');
+  // The key a running vw signs with: the configured one, or the one the embedded default keeps.
+  const secret = config.feed.tokenSecret ?? (await keptSecret(config.dataDir, 'feed-token-secret'));
+  if (!secret) throw new ConfigError(`set VW_FEED_TOKEN_SECRET, or start vw once with this VW_DATA_DIR (${config.dataDir}) so it keeps a key there, to issue tokens that a running vw accepts`);
   if (!values.user || !values.wards) throw new ConfigError('vw token needs --user NAME and --wards W1,W2');
-  const authority = createTokenAuthority({ secret: config.feed.tokenSecret, issuer: config.feed.tokenIssuer });
+  const authority = createTokenAuthority({ secret, issuer: config.feed.tokenIssuer });
   const hours = values.hours ? Number(values.hours) : 12;
   const roles = values.roles ? values.roles.split(',').map((r) => r.trim()).filter(Boolean) : [];
   process.stdout.write(`${await authority.issue({ sub: values.user, wards: values.wards.split(','), ...(roles.length ? { roles } : {}) }, hours * 3600)}\n`);
@@ -237,13 +239,14 @@ async function devicePasswordCommand(args: string[]): Promise<void> {
 async function capacityToken(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { source: { type: 'string' }, seeds: { type: 'string' } } });
   const config = loadConfig();
-  if (!config.capacity.secret) throw new ConfigError('VW_CAPACITY_SECRET must be set to derive the token that a running vw accepts');
+  const secret = config.capacity.secret ?? (await keptSecret(config.dataDir, 'capacity-secret'));
+  if (!secret) throw new ConfigError(`set VW_CAPACITY_SECRET, or start vw once with this VW_DATA_DIR (${config.dataDir}) so it keeps one there, to derive the token that a running vw accepts`);
   if (!values.source) throw new ConfigError('vw capacity-token needs --source ID (a sourceId under capacitySources in the registry)');
   const { registry } = await loadRegistryFile(values.seeds ?? config.registry.seedsFile);
   if (!registry.capacitySources().some((s) => s.sourceId === values.source)) {
     throw new ConfigError(`capacity source ${values.source} is not in ${values.seeds ?? config.registry.seedsFile}: add it under capacitySources first`);
   }
-  process.stdout.write(`${capacitySourceToken(config.capacity.secret, values.source)}\n`);
+  process.stdout.write(`${capacitySourceToken(secret, values.source)}\n`);
 }
 
 const ScoreInput = z

@@ -60,6 +60,11 @@ export const Config = z.object({
    * (src/config/data-dir.ts). Relative to the working directory; created with mode 0700 when needed.
    */
   dataDir: z.string().min(1).default('.vw-data').transform((dir) => resolve(dir)),
+  /**
+   * Whether the in-process bus and the in-memory store are kept in the data directory (bus/, store/),
+   * so a crash loses nothing acknowledged. Off only for throwaway runs; Kafka and InfluxDB keep their own.
+   */
+  durable: Flag.default(false),
   http: z
     .object({
       host: z.string().default('127.0.0.1'),
@@ -243,6 +248,7 @@ export type Config = z.infer<typeof Config>;
 export const ENV_SETTINGS: Record<string, string> = {
   VW_LOG_LEVEL: 'logLevel',
   VW_DATA_DIR: 'dataDir',
+  VW_DURABLE: 'durable',
   VW_HTTP_HOST: 'http.host',
   VW_HTTP_PORT: 'http.port',
   VW_METRICS_TOKEN: 'http.metricsToken',

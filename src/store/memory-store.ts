@@ -1,4 +1,5 @@
 import type { Alert, CapacitySnapshot, FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
+import type { StoreState } from './store-state.ts';
 import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
 
 /**
@@ -164,7 +165,15 @@ interface PatientSeries {
   scores: SortedSeries<ScorePoint>;
 }
 
-export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore & { pointCount(): number } {
+export interface MemoryStore extends TimeSeriesStore {
+  pointCount(): number;
+  /** What the store holds, in chunks, for a snapshot (the durable store's): `restore` takes them back. */
+  exportState(): Iterable<StoreState[]>;
+  /** Puts back one chunk of exported state (idempotent: points and revisions already held are kept once). */
+  restore(state: StoreState): void;
+}
+
+export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
   const now = options.now ?? Date.now;
   const retentionMs = options.retentionHours * 3_600_000;
   const patients = new Map<string, PatientSeries>();
@@ -190,17 +199,20 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
     return p;
   }
 
-  return {
+  function insertHour(wardId: string, patientId: string, hour: number): void {
+    const hourKey = `${wardId}\u0000${patientId}\u0000${hour}`;
+    if (!readingHours.has(hourKey)) {
+      readingHours.add(hourKey);
+      readingHourIndex.insert({ t: hour, key: hourKey, wardId, patientId });
+    }
+  }
+
+  const store: MemoryStore = {
     async writeReadings(readings) {
       const oldest = now() - retentionMs;
       for (const reading of readings) {
         const t = Date.parse(reading.ts);
-        const hour = t - (t % HOUR_MS);
-        const hourKey = `${reading.wardId}\u0000${reading.patientId}\u0000${hour}`;
-        if (!readingHours.has(hourKey)) {
-          readingHours.add(hourKey);
-          readingHourIndex.insert({ t: hour, key: hourKey, wardId: reading.wardId, patientId: reading.patientId });
-        }
+        insertHour(reading.wardId, reading.patientId, t - (t % HOUR_MS));
         if (t < oldest) continue;
         const p = patient(reading.patientId);
         let series = p.readings.get(reading.type);
@@ -344,5 +356,56 @@ export function createMemoryStore(options: MemoryStoreOptions): TimeSeriesStore 
       }
       return n;
     },
+    *exportState() {
+      for (const [patientId, p] of patients) {
+        const chunk: StoreState[] = [];
+        for (const [type, series] of p.readings) {
+          if (!series.points.length) continue;
+          const latest = series.last()?.reading;
+          chunk.push({ series: { patientId, type, points: series.points.map((x) => [x.t, x.id, x.value]), ...(latest ? { latest } : {}) } });
+        }
+        if (p.scores.points.length) chunk.push({ scores: p.scores.points.map((x) => JSON.parse(x.json) as ScoreEvent) });
+        yield chunk;
+      }
+      yield [{ hours: readingHourIndex.entries.map((e) => [e.wardId, e.patientId, e.t]) }];
+      const all = <T>(list: T[], wrap: (part: T[]) => StoreState) => {
+        const out: StoreState[] = [];
+        for (let i = 0; i < list.length; i += 500) out.push(wrap(list.slice(i, i + 500)));
+        return out;
+      };
+      yield all([...referrals.values()], (referrals) => ({ referrals }));
+      yield all([...flow.values()], (flow) => ({ flow }));
+      yield all(alertIndex.entries.map((e) => JSON.parse(e.json) as Alert), (alerts) => ({ alerts }));
+      yield all(capacityIndex.entries.map((e) => JSON.parse(e.json) as CapacitySnapshot), (capacity) => ({ capacity }));
+    },
+    restore(state) {
+      // Replays of write calls go through the same code as the writes; only series come back raw,
+      // because the store keeps older points without the whole reading.
+      if ('series' in state) {
+        const { patientId, type, points, latest } = state.series;
+        const oldest = now() - retentionMs;
+        const p = patient(patientId);
+        let series = p.readings.get(type);
+        if (!series) {
+          p.readings.set(type, (series = new SortedSeries()));
+          seriesCount++;
+        }
+        for (const [t, id, value] of points) if (t >= oldest) series.insert({ t, id, value });
+        if (latest) {
+          const last = series.last();
+          if (last && last.id === latest.readingId) last.reading = latest;
+        }
+        series.trim(oldest, cap());
+      } else if ('hours' in state) {
+        for (const [wardId, patientId, hour] of state.hours) insertHour(wardId, patientId, hour);
+        for (const gone of readingHourIndex.trim(options.maxReadingHours ?? MAX_READING_HOURS)) readingHours.delete(gone.key);
+      } else if ('readings' in state) void store.writeReadings(state.readings);
+      else if ('scores' in state) void store.writeScores(state.scores);
+      else if ('referrals' in state) void store.writeReferrals(state.referrals);
+      else if ('flow' in state) void store.writeFlowEvents(state.flow);
+      else if ('alerts' in state) void store.writeAlerts(state.alerts);
+      else if ('capacity' in state) void store.writeCapacity(state.capacity);
+    },
   };
+  return store;
 }
