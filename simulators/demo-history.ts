@@ -11,7 +11,7 @@ const DAY = 86_400_000;
  * patients who are not in the registry, so no console lists them; only reports count them. The demo
  * alone does this: a deployment's history is its own.
  */
-export async function writeDemoHistory(store: TimeSeriesStore, now = new Date()): Promise<{ admissions: number; days: number }> {
+export async function writeDemoHistory(store: TimeSeriesStore, now = new Date()): Promise<{ admissions: number; days: number; kept: boolean }> {
   const scenario = await loadIcsFlowScenario(join(import.meta.dirname, 'scenarios', 'demo-history.yaml'));
   const today = londonDay(now.getTime());
   const start = londonDate((today - scenario.days) * DAY + 12 * 3_600_000);
@@ -19,10 +19,15 @@ export async function writeDemoHistory(store: TimeSeriesStore, now = new Date())
   const before = <T>(items: readonly T[], at: (item: T) => string) => items.filter((item) => Date.parse(at(item)) < now.getTime());
   // History ends now: spells still open stay open, their discharges are the future's.
   const events = before(history.events, (e) => e.at);
+  // The embedded store outlives a restart: history an earlier run wrote is kept, not written over
+  // with a second, shifted copy that reports would count twice.
+  const fictional = new Set(history.events.map((e) => e.patientId));
+  const held = (await store.flowEvents([...new Set(history.events.map((e) => e.wardId))], { since: new Date(Date.parse(`${start}T00:00:00Z`) - scenario.days * DAY) })).filter((e) => fictional.has(e.patientId));
+  if (held.length) return { admissions: held.filter((e) => e.kind === 'admit' && Date.parse(e.at) >= Date.parse(`${start}T00:00:00Z`)).length, days: scenario.days, kept: true };
   await store.writeFlowEvents(events);
   await store.writeCapacity(before(history.capacity, (s) => s.ts));
   const readings = before(history.readings, (r) => r.ts);
   for (let i = 0; i < readings.length; i += 5000) await store.writeReadings(readings.slice(i, i + 5000));
   const admissions = events.filter((e) => e.kind === 'admit' && Date.parse(e.at) >= Date.parse(`${start}T00:00:00Z`)).length;
-  return { admissions, days: scenario.days };
+  return { admissions, days: scenario.days, kept: false };
 }

@@ -172,7 +172,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
       const packs = await loadRulePacks(config.rules.dir);
       // A bus that ends with the process (the in-process one, not durable) needs no rule state
       // changelog: no other process can take a patient over, and no restart reads it back.
-      const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger, partitions: config.bus.partitions, changelog: config.bus.kind !== 'memory' || config.durable });
+      const rules = await startRulesRole({ bus, registry, news2, packs, metrics, logger, partitions: config.bus.partitions, changelog: config.bus.kind !== 'memory' || config.durable, clock: config.rules.clock ?? 'wall' });
       stops.push(rules.stop);
     }
     const referralRoutes = roles.has('feed') || roles.has('referrals') ? createRouteCatalogue(await loadReferralRoutes(join(config.rules.dir, ROUTES_FILE))) : undefined;

@@ -98,7 +98,10 @@ async function demo(): Promise<void> {
   // Escalations not acknowledged in time are posted, signed, to the same local service.
   const webhooks = Object.fromEntries(DEMO_NOTIFY_ROLES.map((role) => [role, `${receiver.url}/notify/${role.replaceAll(' ', '-')}`]));
   const callbackToken = process.env.VW_REFERRAL_CALLBACK_TOKEN ?? randomBytes(24).toString('base64url');
-  const config = loadConfig(process.env, { 'simulator.enabled': true, 'referrals.endpoints': endpoints, 'referrals.callbackToken': callbackToken, 'notify.webhooks': webhooks, 'notify.secret': webhookSecret, ...(process.env.VW_LOG_LEVEL ? {} : { logLevel: 'warn' }) });
+  // A rehearsal at many times real speed sends readings days behind the wall clock: its rules timers
+  // follow the readings' clock, as `vw replay` does, unless VW_RULES_CLOCK says otherwise.
+  const rehearsal = (await loadScenario(loadConfig().simulator.scenarioFile)).speed > 1;
+  const config = loadConfig(process.env, { ...(rehearsal && !process.env.VW_RULES_CLOCK ? { 'rules.clock': 'readings' } : {}), 'simulator.enabled': true, 'referrals.endpoints': endpoints, 'referrals.callbackToken': callbackToken, 'notify.webhooks': webhooks, 'notify.secret': webhookSecret, ...(process.env.VW_LOG_LEVEL ? {} : { logLevel: 'warn' }) });
   const app = await startVw(config);
   // Four weeks of simulated history in the store, so the planner view has days to show.
   const history = await writeDemoHistory(app.store);
@@ -151,7 +154,7 @@ async function demo(): Promise<void> {
       `    ${app.httpUrl}/#token=${lead}`,
       ...(planner
         ? [
-            `  Planner view (${ics}: capacity, occupancy, flow and pressure; ${history.days} days of simulated history, ${history.admissions} admissions, then live):`,
+            `  Planner view (${ics}: capacity, occupancy, flow and pressure; ${history.days} days of simulated history${history.kept ? ' kept from an earlier run' : ''}, ${history.admissions} admissions, then live):`,
             `    ${app.httpUrl}/planner/#token=${planner}`,
           ]
         : []),
@@ -161,6 +164,7 @@ async function demo(): Promise<void> {
       `    ${receiver.url}/`,
       `  Metrics:      ${app.httpUrl}/metrics`,
       `  Health:       ${app.httpUrl}/healthz`,
+      `  Data:         ${config.durable ? `${config.dataDir} (readings, alerts, settings, referrals and keys outlast a restart; delete it to start afresh)` : 'in memory only (VW_DURABLE=false): gone when the demo stops'}`,
       '',
       'Press Ctrl+C to stop.',
       '',

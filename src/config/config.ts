@@ -64,7 +64,7 @@ export const Config = z.object({
    * Whether the in-process bus and the in-memory store are kept in the data directory (bus/, store/),
    * so a crash loses nothing acknowledged. Off only for throwaway runs; Kafka and InfluxDB keep their own.
    */
-  durable: Flag.default(false),
+  durable: Flag.default(true),
   http: z
     .object({
       host: z.string().default('127.0.0.1'),
@@ -179,7 +179,17 @@ export const Config = z.object({
     })
     .prefault({}),
   registry: z.object({ seedsFile: z.string().default(join(PACKAGE_ROOT, 'seeds', 'demo-ward.yaml')) }).prefault({}),
-  rules: z.object({ dir: z.string().default(join(PACKAGE_ROOT, 'rules')) }).prefault({}),
+  rules: z
+    .object({
+      dir: z.string().default(join(PACKAGE_ROOT, 'rules')),
+      /**
+       * The rules timers' time: `wall` on a ward; `readings` (the newest reading's event time) for a
+       * rehearsal at many times real speed. Unset: `readings` when the demo's simulator runs faster than
+       * real time, otherwise `wall`.
+       */
+      clock: z.enum(['wall', 'readings']).optional(),
+    })
+    .prefault({}),
   feed: z
     .object({
       /** HMAC secret for console tokens; when unset, one kept in the data directory (generated once). */
@@ -249,6 +259,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_LOG_LEVEL: 'logLevel',
   VW_DATA_DIR: 'dataDir',
   VW_DURABLE: 'durable',
+  VW_RULES_CLOCK: 'rules.clock',
   VW_HTTP_HOST: 'http.host',
   VW_HTTP_PORT: 'http.port',
   VW_METRICS_TOKEN: 'http.metricsToken',

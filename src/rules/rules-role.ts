@@ -43,6 +43,13 @@ export async function startRulesRole(deps: {
    * process, turns it off.
    */
   changelog?: boolean;
+  /**
+   * What time the timers (missing data, windows, escalation) run at: the wall clock, as on a ward; or
+   * the newest reading's event time this process has handled, for a rehearsal whose simulated
+   * readings run days behind the wall clock at many times real speed (on the wall clock every patient
+   * would look days overdue for a reading from the first tick).
+   */
+  clock?: 'wall' | 'readings';
 }): Promise<{ stop(): Promise<void> }> {
   const { bus, registry, metrics } = deps;
   const log = deps.logger.child({ role: 'rules' });
@@ -153,6 +160,8 @@ export async function startRulesRole(deps: {
   // uncommitted, and its retry publishes these instead of applying the record a second time.
   type Produced = { patientId: string; alerts: Alert[]; score?: ScoreEvent };
   const unpublished = new Map<string, Produced>();
+  let newestEventTime = 0;
+  const timersAt = deps.clock === 'readings' ? () => newestEventTime : () => Date.now();
 
   const subscription: Subscription = await bus.consume({
     groupId: RULES_GROUP,
@@ -182,7 +191,9 @@ export async function startRulesRole(deps: {
                 log.warn({ readingId: reading.readingId }, 'reading for a patient missing from the registry; not scored');
                 continue;
               }
-              const result = processor.onReading(reading, contextOf(reading.patientId, reading.wardId, Date.parse(reading.ts)));
+              const eventTime = Date.parse(reading.ts);
+              if (eventTime > newestEventTime) newestEventTime = eventTime;
+              const result = processor.onReading(reading, contextOf(reading.patientId, reading.wardId, eventTime));
               // Recorded at once, so a restore running meanwhile (timers) never installs older state over it.
               appliedOffset.set(reading.patientId, { partition, offset: at });
               out = { patientId: reading.patientId, alerts: result.alerts, ...(result.score ? { score: result.score } : {}) };
@@ -249,7 +260,10 @@ export async function startRulesRole(deps: {
       await catchUp();
       const assigned = subscription.assigned();
       await restoreTakenOver(assigned);
-      timerBacklog = [...timerBacklog, ...processor.tick(Date.now(), (patientId) => assigned.has(partitionFor(patientId, deps.partitions)))];
+      // On the readings clock nothing is due before the first reading.
+      const at = timersAt();
+      if (!at) return;
+      timerBacklog = [...timerBacklog, ...processor.tick(at, (patientId) => assigned.has(partitionFor(patientId, deps.partitions)))];
       await publishAlerts(timerBacklog);
       timerBacklog = [];
     })().catch((error: unknown) => log.error({ err: error }, 'rule timers failed; retrying on the next tick'));

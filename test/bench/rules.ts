@@ -481,11 +481,13 @@ export function rulesReport(r: RulesBenchResult): { rows: string[]; detail: stri
  * moves the timers as the rules role does during a rehearsal at the scenario's speed (every 15 s of
  * wall clock, at wall time, which runs ahead of the simulated readings: the simulator starts its
  * simulated time one duration before the wall clock); `clock: event` as `vw replay` does (every
- * simulated minute, at event time). Issue 13, item 5; figures in docs/hazard-log.md (H7).
+ * simulated minute, at event time); `clock: readings` as the rules role does on the readings clock
+ * (VW_RULES_CLOCK=readings, the demo's default for a rehearsal): every 15 s of wall clock, at the newest
+ * reading's event time handled so far. Figures in docs/hazard-log.md (H7).
  *
- *   npx tsx test/bench/rules.ts --alarm-burden [--rules DIR] [--clock live|event] [--scenario FILE]
+ *   npx tsx test/bench/rules.ts --alarm-burden [--rules DIR] [--clock live|readings|event] [--scenario FILE]
  */
-export async function rehearsalAlarmBurden(opts: { rulesDir: string; clock: 'live' | 'event'; scenario: string }) {
+export async function rehearsalAlarmBurden(opts: { rulesDir: string; clock: 'live' | 'readings' | 'event'; scenario: string }) {
   const { loadScenario } = await import('../../simulators/scenario.ts');
   const { scenarioStream } = await import('../../simulators/ward-simulator.ts');
   const { createRegistry } = await import('../../src/registry/registry.ts');
@@ -505,7 +507,9 @@ export async function rehearsalAlarmBurden(opts: { rulesDir: string; clock: 'liv
   }
   emissions.sort((a, b) => a.deliverAtMs - b.deliverAtMs);
   const wall = (sim: number) => start + duration + (sim - start) / scenario.speed;
-  const tickEvery = opts.clock === 'live' ? 15_000 * scenario.speed : MINUTE;
+  const tickEvery = opts.clock === 'event' ? MINUTE : 15_000 * scenario.speed;
+  let newestEventTime = 0;
+  const timersAt = (sim: number) => (opts.clock === 'live' ? wall(sim) : opts.clock === 'readings' ? newestEventTime : sim);
   const openCheck = start + 90_000 * scenario.speed; // 90 s of wall clock into the rehearsal
   const open = new Map<string, Alert>();
   const raised: Array<{ sim: number; alert: Alert }> = [];
@@ -521,14 +525,15 @@ export async function rehearsalAlarmBurden(opts: { rulesDir: string; clock: 'liv
   let nextTick = start + tickEvery;
   for (const e of emissions) {
     for (; nextTick <= e.deliverAtMs; nextTick += tickEvery) {
-      take(processor.tick(opts.clock === 'live' ? wall(nextTick) : nextTick), nextTick);
+      if (timersAt(nextTick)) take(processor.tick(timersAt(nextTick)), nextTick);
       if (!openAt90s && nextTick >= openCheck) {
         openAt90s = {};
         for (const a of open.values()) openAt90s[a.ruleId] = (openAt90s[a.ruleId] ?? 0) + 1;
       }
     }
-    const receivedAt = new Date(opts.clock === 'live' ? wall(e.deliverAtMs) : e.deliverAtMs);
+    const receivedAt = new Date(opts.clock === 'event' ? e.deliverAtMs : wall(e.deliverAtMs));
     for (const r of decodeDevicePayload({ topicDeviceId: e.deviceId, payload: Buffer.from(e.body), receivedAt }, { registry }).readings) {
+      newestEventTime = Math.max(newestEventTime, Date.parse(r.ts));
       take(processor.onReading(r, contexts.contextOf(r.patientId, r.wardId, Date.parse(r.ts))).alerts, e.deliverAtMs);
     }
   }
@@ -562,6 +567,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href &
       scenario: { type: 'string', default: 'simulators/scenarios/ward-3-days.yaml' },
     },
   });
-  const clock = values.clock === 'event' ? 'event' : 'live';
+  const clock = values.clock === 'event' ? 'event' : values.clock === 'readings' ? 'readings' : 'live';
   void rehearsalAlarmBurden({ rulesDir: values.rules!, clock, scenario: values.scenario! }).then((r) => process.stdout.write(`${JSON.stringify(r, null, 1)}\n`));
 }

@@ -26,12 +26,13 @@ import { loadBenchScenarios, runScenario, type ScenarioResult } from './e2e/run-
 import { scenarioReport } from './e2e/report.ts';
 import { servicesEnv, type TargetName } from './e2e/targets.ts';
 import { benchHostile, hostileReport } from './hostile.ts';
+import { benchDurable, durableReport } from './durable.ts';
 import { benchReports } from './reports.ts';
 import { benchRules, rulesReport } from './rules.ts';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
-const SECTIONS = new Set((args.get('only') ?? 'decode,news2,rules,reports,hostile,scenarios').split(','));
-for (const s of SECTIONS) if (!['decode', 'news2', 'rules', 'reports', 'hostile', 'scenarios'].includes(s)) throw new Error(`--only: unknown section ${s} (decode, news2, rules, reports, hostile, scenarios)`);
+const SECTIONS = new Set((args.get('only') ?? 'decode,news2,rules,reports,hostile,durable,scenarios').split(','));
+for (const s of SECTIONS) if (!['decode', 'news2', 'rules', 'reports', 'hostile', 'durable', 'scenarios'].includes(s)) throw new Error(`--only: unknown section ${s} (decode, news2, rules, reports, hostile, durable, scenarios)`);
 const TARGETS = new Set((args.get('targets') ?? 'embedded,real,node-red').split(',') as TargetName[]);
 
 function wardOf(patients: number, devicesPerPatient = 1): RegistryData {
@@ -122,6 +123,7 @@ const decode = SECTIONS.has('decode') ? await benchDecode() : undefined;
 const news2 = SECTIONS.has('news2') ? await benchNews2() : undefined;
 const reports = SECTIONS.has('reports') ? await benchReports(servicesEnv(), (line) => process.stderr.write(`${line}\n`)) : undefined;
 const hostile = SECTIONS.has('hostile') ? hostileReport(await benchHostile()) : undefined;
+const durable = SECTIONS.has('durable') ? durableReport(await benchDurable()) : undefined;
 const lines = [
   '',
   `vw benchmark: node ${process.version}, ${new Date().toISOString()}`,
@@ -138,6 +140,7 @@ const lines = [
   ...(rules?.rows ?? []),
   ...(reports?.rows ?? []),
   ...(hostile ?? []),
+  ...(durable ?? []),
   '',
   ...(rules ? [...rules.detail, ''] : []),
 ];

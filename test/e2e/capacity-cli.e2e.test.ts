@@ -4,13 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVw, type VwApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 const run = promisify(execFile);
 const SECRET = 'capacity-cli-secret-for-the-test';
 let app: VwApp;
 
 beforeAll(async () => {
-  app = await startVw(loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'capacity.secret': SECRET }), { logger: createLogger({ level: 'silent' }) });
+  app = await startVw(loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'capacity.secret': SECRET }), { logger: createLogger({ level: 'silent' }) });
 });
 afterAll(async () => {
   await app?.close();

@@ -14,6 +14,7 @@ import { startReferralReceiver } from '../../simulators/referral-receiver.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
 import { metricOf } from '../support/processes.ts';
 import { deviceSignIn } from '../support/ward-actions.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * Capacity and referrals end to end on the embedded default: capacity sources post over HTTP and
@@ -41,7 +42,7 @@ beforeAll(async () => {
   receiver = await startReferralReceiver({ name: 'Northshire UCR' });
   const config = loadConfig(
     {},
-    {
+    { dataDir: testDataDir(),
       'http.port': 0,
       'mqtt.embeddedPort': 0,
       'feed.tokenSecret': 'capacity-referrals-e2e-secret-0123456789',

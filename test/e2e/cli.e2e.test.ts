@@ -1,18 +1,21 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { capacitySourceToken } from '../../src/capacity/credentials.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 const VW = join(import.meta.dirname, '..', '..', 'bin', 'vw.js');
 
 function vw(args: string[], input = '', env: Record<string, string | undefined> = {}) {
   // Run from elsewhere: the command must find its own rule files.
-  const run = spawnSync(process.execPath, [VW, ...args], { input, cwd: tmpdir(), encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
+  const run = spawnSync(process.execPath, [VW, ...args], { input, cwd: tmpdir(), encoding: 'utf8', timeout: 90_000, env: { ...process.env, ...env } });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-describe('vw command', () => {
+// Each check runs vw as a process, some several times: on a loaded machine each start takes seconds.
+describe('vw command', { timeout: 120_000 }, () => {
   it('scores NEWS2 from one JSON object on stdin', () => {
     const run = vw(['score', 'news2'], JSON.stringify({
       respiratory_rate: 26, spo2: 94, spo2_scale: 2, supplemental_oxygen: true, systolic_bp: 105, heart_rate: 115, consciousness: 'A', temperature: 38.6,
@@ -48,14 +51,20 @@ describe('vw command', () => {
     expect(vw(['frobnicate']).status).toBe(2);
   });
 
-  it('prints a capacity source\'s token, and refuses without the secret or for an unknown source', () => {
+  it('prints a capacity source\'s token, and refuses without the secret or for an unknown source', { timeout: 90_000 }, () => {
     const secret = 'capacity-secret-for-the-cli-test';
     const run = vw(['capacity-token', '--source', 'cap-rx9-ambulance'], '', { VW_CAPACITY_SECRET: secret, VW_SEEDS: undefined });
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(`${capacitySourceToken(secret, 'cap-rx9-ambulance')}\n`);
-    const without = vw(['capacity-token', '--source', 'cap-rx9-ambulance'], '', { VW_CAPACITY_SECRET: undefined, VW_SEEDS: undefined });
+    const dataDir = testDataDir('vw-cli');
+    const without = vw(['capacity-token', '--source', 'cap-rx9-ambulance'], '', { VW_CAPACITY_SECRET: undefined, VW_SEEDS: undefined, VW_DATA_DIR: dataDir });
     expect(without.status).not.toBe(0);
     expect(without.stderr).toMatch(/VW_CAPACITY_SECRET/);
+    // The secret a running embedded vw keeps in its data directory, when none is configured.
+    mkdirSync(dataDir, { mode: 0o700 });
+    writeFileSync(join(dataDir, 'capacity-secret'), 'a-capacity-secret-kept-in-the-data-directory\n', { mode: 0o600 });
+    const kept = vw(['capacity-token', '--source', 'cap-rx9-ambulance'], '', { VW_CAPACITY_SECRET: undefined, VW_SEEDS: undefined, VW_DATA_DIR: dataDir });
+    expect(kept.stdout).toBe(`${capacitySourceToken('a-capacity-secret-kept-in-the-data-directory', 'cap-rx9-ambulance')}\n`);
     const unknown = vw(['capacity-token', '--source', 'cap-nobody'], '', { VW_CAPACITY_SECRET: secret, VW_SEEDS: undefined });
     expect(unknown.status).not.toBe(0);
     expect(unknown.stderr).toMatch(/cap-nobody/);

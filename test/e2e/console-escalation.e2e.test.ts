@@ -11,6 +11,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { startReferralReceiver } from '../../simulators/referral-receiver.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { ago, deterioratePt0002, publishAs } from '../support/ward-actions.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * The nurse escalating from the console, in a real browser on the embedded pipeline: live capacity
@@ -40,7 +41,7 @@ const deteriorate = () => deterioratePt0002(app);
 
 beforeAll(async () => {
   receiver = await startReferralReceiver({ name: 'Northshire community response team', webhookSecret: WEBHOOK_SECRET });
-  const config = loadConfig({}, {
+  const config = loadConfig({}, { dataDir: testDataDir(),
     'http.port': 0,
     'mqtt.embeddedPort': 0,
     'feed.tokenSecret': 'console-escalation-secret-console-escalation',

@@ -4,13 +4,14 @@ import { startVw, type VwApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /** The console when its sign-in runs out: it warns, renews through the deployment's hook or the form, or asks to sign in again. */
 let app: VwApp;
 let browser: Browser;
 
 beforeAll(async () => {
-  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'console-expiry-secret-console-expiry-secret' });
+  const config = loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'console-expiry-secret-console-expiry-secret' });
   app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
   browser = await launchChromium();
 });

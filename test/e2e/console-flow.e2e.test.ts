@@ -10,6 +10,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { metricOf } from '../support/processes.ts';
 import { postFlow as postFlowAs, publishAs } from '../support/ward-actions.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * A ward lead admits, transfers and discharges a patient from the console, in a real browser on the
@@ -32,7 +33,7 @@ const publish = (deviceId: string, payload: unknown) => publishAs(app, deviceId,
 const postFlow = (body: unknown, token = lead) => postFlowAs(app.httpUrl, token, body);
 
 beforeAll(async () => {
-  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'console-flow-secret-console-flow-secret' });
+  const config = loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'console-flow-secret-console-flow-secret' });
   app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
   browser = await launchChromium();
   lead = await app.tokens.issue({ sub: 'lead.jones', name: 'Sam Jones', wards: ['ward-ari', 'ward-hf'], roles: ['ward lead'] });

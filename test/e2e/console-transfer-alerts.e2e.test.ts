@@ -9,6 +9,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
 import { deterioratePt0002, postFlow as postFlowAs } from '../support/ward-actions.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * A patient's open alert and pending referral follow her when she is transferred: on the embedded
@@ -49,7 +50,7 @@ const card = (page: Page) => page.locator(`[data-testid="patient-alerts"][data-p
 const alertItem = (page: Page, alertId: string) => page.locator(`[data-testid="alert-item"][data-alert-id="${alertId}"]`);
 
 beforeAll(async () => {
-  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'transfer-alerts-secret-transfer-alerts-secret' });
+  const config = loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'transfer-alerts-secret-transfer-alerts-secret' });
   app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
   browser = await launchChromium();
   lead = await app.tokens.issue({ sub: 'lead.jones', wards: ['ward-ari', 'ward-hf'], roles: ['ward lead'] });

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { loadRegistryFile } from '../../src/registry/load.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { connectDevice } from '../support/ward-actions.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /** The nurse's view: the console page in a real browser, fed by a real pipeline. */
 let app: VwApp;
@@ -24,7 +25,7 @@ async function publish(deviceId: string, payload: unknown): Promise<void> {
 const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
 
 beforeAll(async () => {
-  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'console-e2e-secret-console-e2e-secret' });
+  const config = loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'console-e2e-secret-console-e2e-secret' });
   app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
   browser = await launchChromium();
 });

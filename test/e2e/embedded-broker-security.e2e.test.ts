@@ -156,7 +156,9 @@ describe('topics on the embedded broker', () => {
 describe('the device secret', () => {
   it('is VW_MQTT_DEVICE_SECRET when set, over the kept one', async () => {
     const secret = 'a-deployment-device-secret-0123456789';
-    const other = await startVw(loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, dataDir, 'mqtt.deviceSecret': secret, 'feed.tokenSecret': 'broker-security-e2e-secret-0123456789', logLevel: 'silent' }), { logger: silent });
+    // Beside the running vw on the same data directory, whose bus and store are that vw's alone: this
+    // one keeps none there (durable off), and reads the directory only for its secrets.
+    const other = await startVw(loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, dataDir, durable: false, 'mqtt.deviceSecret': secret, 'feed.tokenSecret': 'broker-security-e2e-secret-0123456789', logLevel: 'silent' }), { logger: silent });
     try {
       expect(other.deviceSecret).toBe(secret);
       const client = await connectDevice(other, 'oxi-0008');

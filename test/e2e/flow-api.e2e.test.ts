@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVw, type VwApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /** Admissions, discharges and transfers through the flow API, into the store for reports. */
 let app: VwApp;
 let lead: string;
 
 beforeAll(async () => {
-  app = await startVw(loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'flow-api-secret-flow-api-secret-flow' }), { logger: createLogger({ level: 'silent' }) });
+  app = await startVw(loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'flow-api-secret-flow-api-secret-flow' }), { logger: createLogger({ level: 'silent' }) });
   lead = await app.tokens.issue({ sub: 'lead.jones', wards: ['ward-ari', 'ward-hf'], roles: ['ward lead'] });
 });
 afterAll(async () => {

@@ -12,13 +12,14 @@ import {
   PATHWAY_SYSTEM,
 } from '../../src/flow/fhir-encounter.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /** Admissions, discharges and transfers as FHIR R4 Encounters, through the same intake as the JSON flow API, into the store. */
 let app: VwApp;
 let lead: string;
 
 beforeAll(async () => {
-  app = await startVw(loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'flow-fhir-secret-flow-fhir-secret-flow' }), { logger: createLogger({ level: 'silent' }) });
+  app = await startVw(loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'flow-fhir-secret-flow-fhir-secret-flow' }), { logger: createLogger({ level: 'silent' }) });
   lead = await app.tokens.issue({ sub: 'lead.fhir', wards: ['ward-ari', 'ward-hf'], roles: ['ward lead'] });
 });
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { loadRegistryFile } from '../../src/registry/load.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
 import { connectDevice } from '../support/ward-actions.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * The walking skeleton end to end over real MQTT (the embedded broker) and a real WebSocket:
@@ -48,7 +49,7 @@ function ago(seconds: number): string {
 beforeAll(async () => {
   const config = loadConfig(
     {},
-    {
+    { dataDir: testDataDir(),
       'http.port': 0,
       'mqtt.embeddedPort': 0,
       'feed.tokenSecret': 'e2e-secret-e2e-secret-e2e-secret-e2e-secret',

@@ -9,6 +9,7 @@ import { loadRegistryFile } from '../../src/registry/load.ts';
 import type { Reading } from '../../src/domain/index.ts';
 import { londonDate } from '../../src/rules/engine/calendar.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * The planner's view in a real browser: /planner/ signed in with a planner's token, over the running
@@ -33,7 +34,7 @@ const yesterday = londonDate(Date.now() - DAY);
 const firstDay = londonDate(Date.parse(`${yesterday}T12:00:00Z`) - 27 * DAY);
 
 beforeAll(async () => {
-  app = await startVw(loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'planner-view-secret-planner-view-secret', 'capacity.secret': 'planner-view-capacity-secret' }), { logger: createLogger({ level: 'silent' }) });
+  app = await startVw(loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'planner-view-secret-planner-view-secret', 'capacity.secret': 'planner-view-capacity-secret' }), { logger: createLogger({ level: 'silent' }) });
   browser = await launchChromium();
   const wards = app.registry.wards().filter((w) => w.ics === 'QXX').map((w) => w.wardId);
   planner = await app.tokens.issue({ sub: 'planner.ng', wards, roles: ['planner'] });

@@ -5,6 +5,7 @@ import type { ServerFrame } from '../../src/feed/protocol.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { startReferralReceiver } from '../../simulators/referral-receiver.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /** A receiving service that answers later, through the callback API, as BaRS receivers do. */
 const CALLBACK_TOKEN = 'callback-token-for-the-test-0001';
@@ -13,7 +14,7 @@ let receiver: Awaited<ReturnType<typeof startReferralReceiver>>;
 
 beforeAll(async () => {
   receiver = await startReferralReceiver({ name: 'Northshire clinical assessment service' });
-  const config = loadConfig({}, {
+  const config = loadConfig({}, { dataDir: testDataDir(),
     'http.port': 0,
     'mqtt.embeddedPort': 0,
     'feed.tokenSecret': 'referral-callback-secret-referral-callback',

@@ -3,6 +3,7 @@ import { startVw, type VwApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { londonDate } from '../../src/rules/engine/calendar.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /** A planner reads the capacity report of an ICS from the running store; nobody else does. */
 let app: VwApp;
@@ -12,7 +13,7 @@ const today = londonDate(Date.now());
 const yesterday = londonDate(Date.now() - 86_400_000);
 
 beforeAll(async () => {
-  app = await startVw(loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'reports-api-secret-reports-api-secret', 'capacity.secret': 'reports-api-capacity-secret' }), { logger: createLogger({ level: 'silent' }) });
+  app = await startVw(loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'reports-api-secret-reports-api-secret', 'capacity.secret': 'reports-api-capacity-secret' }), { logger: createLogger({ level: 'silent' }) });
   const wards = app.registry.wards().filter((w) => w.ics === 'QXX').map((w) => w.wardId);
   planner = await app.tokens.issue({ sub: 'planner.ng', wards, roles: ['planner'] });
   const lead = await app.tokens.issue({ sub: 'lead.jones', wards, roles: ['ward lead'] });

@@ -7,6 +7,7 @@ import type { Alert } from '../../src/domain/index.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { connectDevice } from '../support/ward-actions.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * A clinician's new settings version reaches the rules role over the settings topic and the next
@@ -15,7 +16,7 @@ import { connectDevice } from '../support/ward-actions.ts';
 let app: VwApp;
 let scale: MqttClient;
 beforeAll(async () => {
-  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'e2e-secret-e2e-secret-e2e-secret-e2e-secret', logLevel: 'silent' });
+  const config = loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'e2e-secret-e2e-secret-e2e-secret-e2e-secret', logLevel: 'silent' });
   app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
   scale = await connectDevice(app, 'scale-0004');
 });

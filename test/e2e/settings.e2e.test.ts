@@ -7,6 +7,7 @@ import type { PatientSettings } from '../../src/domain/index.ts';
 import type { ServerFrame } from '../../src/feed/protocol.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * Clinicians change a patient's settings from the console: over a real WebSocket to the feed, onto the
@@ -35,7 +36,7 @@ const errorFrame = (code: string) => (f: ServerFrame): f is Extract<ServerFrame,
 const settingsFrames = (c: Console) => c.frames.filter(isType('settings'));
 
 beforeAll(async () => {
-  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'settings-e2e-secret-settings-e2e-secret', logLevel: 'silent' });
+  const config = loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'settings-e2e-secret-settings-e2e-secret', logLevel: 'silent' });
   app = await startVw(config, { roles: ['feed'], logger: createLogger({ level: 'silent' }) });
   audit = await app.bus.consume({
     groupId: 'e2e-settings-audit',

@@ -13,6 +13,7 @@ import { parseScenario } from '../../simulators/scenario.ts';
 import { createWardSimulator, scenarioRegistry } from '../../simulators/ward-simulator.ts';
 import { devicePassword } from '../../src/mqtt/credentials.ts';
 import { metricOf } from '../support/processes.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * A generated ward with its faults, two hours in ten seconds, through the whole embedded pipeline:
@@ -49,7 +50,7 @@ const delivered: Array<{ topic: string; body: Buffer; at: Date }> = [];
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vw-ward-'));
   writeFileSync(join(dir, 'ward.yaml'), stringify(registry));
-  const config = loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'registry.seedsFile': join(dir, 'ward.yaml'), 'feed.tokenSecret': 'ward-secret-ward-secret-ward-secret-ward', logLevel: 'silent' });
+  const config = loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'registry.seedsFile': join(dir, 'ward.yaml'), 'feed.tokenSecret': 'ward-secret-ward-secret-ward-secret-ward', logLevel: 'silent' });
   app = await startVw(config, { logger: createLogger({ level: 'silent' }) });
 });
 

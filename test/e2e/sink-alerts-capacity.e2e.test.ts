@@ -4,12 +4,13 @@ import { Topics } from '../../src/bus/topics.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Alert, CapacitySnapshot } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /** The sink role puts alert revisions and capacity snapshots from the bus into the store, for capacity reports. */
 let app: VwApp;
 
 beforeAll(async () => {
-  app = await startVw(loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'sink-alerts-secret-sink-alerts-secret' }), { logger: createLogger({ level: 'silent' }) });
+  app = await startVw(loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'sink-alerts-secret-sink-alerts-secret' }), { logger: createLogger({ level: 'silent' }) });
 });
 afterAll(async () => {
   await app?.close();
@@ -30,8 +31,9 @@ describe('sink role: alerts and capacity', () => {
     const since = new Date(Date.now() - 3600_000);
     await expect.poll(async () => (await app.store.alerts(['ward-sink'], { since })).map((a) => [a.alertId, a.revision, a.severity]), { timeout: 10_000 }).toEqual([['al-sink-1', 1, 'high']]);
     await expect.poll(async () => app.store.capacity(['QSINK'], { since }), { timeout: 10_000 }).toEqual([snapshot]);
-    const written = (await app.metrics.storeWrites.get()).values;
-    expect(written.find((v) => v.labels.measurement === 'alert')?.value).toBe(2);
-    expect(written.find((v) => v.labels.measurement === 'capacity')?.value).toBe(2);
+    // Counted once a write has resolved, so just after the store shows it: waited for, not read at once.
+    const written = async (measurement: string) => (await app.metrics.storeWrites.get()).values.find((v) => v.labels.measurement === measurement)?.value;
+    await expect.poll(() => written('alert'), { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => written('capacity'), { timeout: 10_000 }).toBe(2);
   });
 });

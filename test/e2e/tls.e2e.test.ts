@@ -15,6 +15,7 @@ import { devicePassword } from '../../src/mqtt/credentials.ts';
 import { startEmbeddedBroker } from '../../src/mqtt/embedded-broker.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { deviceSignIn } from '../support/ward-actions.ts';
+import { testDataDir } from '../support/data-dir.ts';
 
 /**
  * vw with a certificate: HTTPS and WSS for the console, APIs and feed, MQTTS on the embedded broker,
@@ -30,7 +31,7 @@ beforeAll(async () => {
   execFileSync('/usr/bin/openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
   ca = readFileSync(join(dir, 'cert.pem'));
   app = await startVw(
-    loadConfig({}, { 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'tls-e2e-secret-tls-e2e-secret-tls-e2e', 'tls.certFile': join(dir, 'cert.pem'), 'tls.keyFile': join(dir, 'key.pem') }),
+    loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'tls-e2e-secret-tls-e2e-secret-tls-e2e', 'tls.certFile': join(dir, 'cert.pem'), 'tls.keyFile': join(dir, 'key.pem') }),
     { logger },
   );
 });

@@ -8,6 +8,7 @@ import { createTokenAuthority } from '../../../src/feed/auth.ts';
 import { freePort, metricOf, startRole, type RoleProcess } from '../../support/processes.ts';
 import { ensureNodeRedInstalled, startNodeRedPeer } from '../peer/node-red.ts';
 import { peerConsole, vwConsole, type LatencyCollector } from './console-latency.ts';
+import { testDataDir } from '../../support/data-dir.ts';
 
 /**
  * What a benchmark drives load at: vw on its embedded default (one process), vw on Mosquitto, Kafka
@@ -72,7 +73,7 @@ async function vwCounts(url: string): Promise<{ stored: number; rejected: number
 export async function startEmbedded(seedsFile: string, wardIds: readonly string[]): Promise<Target> {
   const mqttPort = await freePort();
   // The embedded broker signs devices in as on Mosquitto: passwords derived from the device secret.
-  const vw = await startRole('all', { VW_SEEDS: seedsFile, VW_MQTT_EMBEDDED_PORT: String(mqttPort), VW_FEED_TOKEN_SECRET: TOKEN_SECRET, VW_MQTT_DEVICE_SECRET: DEVICE_SECRET, VW_LOG_LEVEL: 'warn' }, 120_000);
+  const vw = await startRole('all', { VW_DATA_DIR: testDataDir('vw-bench'), VW_SEEDS: seedsFile, VW_MQTT_EMBEDDED_PORT: String(mqttPort), VW_FEED_TOKEN_SECRET: TOKEN_SECRET, VW_MQTT_DEVICE_SECRET: DEVICE_SECRET, VW_LOG_LEVEL: 'warn' }, 120_000);
   const token = await consoleToken(wardIds);
   return {
     name: 'embedded',

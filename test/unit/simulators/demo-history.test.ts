@@ -34,4 +34,21 @@ describe('the demo’s history', () => {
     expect(ics.monitoring!.percent!).toBeGreaterThan(60);
     expect(report.problems).toEqual([]);
   });
+
+  it('is written once into a store that outlives the demo: a restart days later keeps it, not a shifted second copy', async () => {
+    const first = new Date('2026-11-30T10:30:00Z');
+    const later = new Date('2026-12-03T09:00:00Z');
+    const store = createMemoryStore({ retentionHours: 72, maxPointsPerSeries: 1000, now: () => later.getTime() });
+    const written = await writeDemoHistory(store, first);
+    expect(written.kept).toBe(false);
+    const { data } = await loadRegistryFile('seeds/demo-ward.yaml');
+    const wards = data.wards.map((w) => w.wardId);
+    const events = (await store.flowEvents(wards, { since: new Date(0) })).length;
+    const again = await writeDemoHistory(store, later);
+    expect(again.kept).toBe(true);
+    // The admissions of the kept history in the four weeks before the restart: three days fewer of them.
+    expect(again.admissions).toBeGreaterThan(written.admissions * 0.75);
+    expect(again.admissions).toBeLessThanOrEqual(written.admissions);
+    expect((await store.flowEvents(wards, { since: new Date(0) })).length).toBe(events);
+  });
 });
