@@ -3,9 +3,22 @@
 #   Mosquitto 2 (Debian), Apache Kafka 3.9 single-node KRaft (Maven Central jars on Java 17),
 #   InfluxDB 1.8 with the v2 write API and Flux (built from source with the Go toolchain).
 # Downloads and builds are cached under $VW_SERVICES_CACHE (default ~/.cache/vw-services), so a
-# second `up` takes seconds. Usage: scripts/services.sh up|down|status|env
+# second `up` takes seconds. Usage: scripts/services.sh up|down|status|env (the cluster: `cluster ...`, below)
 # For fault tests, one service at a time: scripts/services.sh stop|start|restart mosquitto|kafka|influxdb
 # (stop is SIGTERM, then SIGKILL after 10 s; start reuses the service's data and configuration).
+#
+# A three-broker Kafka cluster, as a trust would run when one broker is not enough, alongside (not
+# instead of) the single broker above, from the same Kafka 3.9 jars: three combined broker+controller
+# KRaft nodes (a 3-voter quorum) on loopback addresses 127.0.0.2, 127.0.0.3 and 127.0.0.4 (Linux routes
+# all of 127/8 to lo), port $VW_SERVICES_CLUSTER_PORT (default 19092; controllers on the next port),
+# with default.replication.factor 3, min.insync.replicas 2 and the offsets and transaction topics
+# replicated 3 times, so one broker can die without losing a write acknowledged with acks=all.
+#   scripts/services.sh cluster up|down|status|env
+#   scripts/services.sh cluster kill-broker N    # SIGKILL node N (1..3): a crash, no controlled shutdown
+#   scripts/services.sh cluster stop-broker N    # SIGTERM (controlled shutdown), SIGKILL after 10 s
+#   scripts/services.sh cluster start-broker N   # start node N again on its data
+#   scripts/services.sh cluster controller       # the node id of the active KRaft controller
+# `cluster up` returns once all three brokers are registered; `cluster env` prints KAFKA_CLUSTER_BROKERS.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,6 +28,10 @@ MQTT_PORT="${VW_SERVICES_MQTT_PORT:-18830}"
 KAFKA_PORT="${VW_SERVICES_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${VW_SERVICES_KAFKA_CONTROLLER_PORT:-19093}"
 INFLUX_PORT="${VW_SERVICES_INFLUX_PORT:-18086}"
+CLUSTER_PORT="${VW_SERVICES_CLUSTER_PORT:-19092}"
+CLUSTER_CONTROLLER_PORT=$((CLUSTER_PORT + 1))
+CLUSTER_NODES=(1 2 3)
+cluster_host() { echo "127.0.0.$(($1 + 1))"; }
 KAFKA_VERSION=3.9.1
 INFLUX_VERSION=v1.8.10
 INFLUX_USER=vw
@@ -41,7 +58,7 @@ running() {
   local pid marker
   [ -f "$RUN/$1.pid" ] || return 1
   pid=$(cat "$RUN/$1.pid")
-  case "$1" in mosquitto) marker=mosquitto ;; kafka) marker=kafka.Kafka ;; influxdb) marker=influxd ;; esac
+  case "$1" in mosquitto) marker=mosquitto ;; kafka | kafka-cluster-*) marker=kafka.Kafka ;; influxdb) marker=influxd ;; esac
   kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$marker"
 }
 
@@ -110,6 +127,22 @@ CONF
   log "mosquitto on 127.0.0.1:$MQTT_PORT"
 }
 
+# Every test run makes topics of its own (a run prefix) and no later run reads them, but the broker
+# loads every partition it holds at start: thousands of them made a start take minutes. On `up` with
+# the broker stopped, a data directory holding more than a few runs' partitions is formatted afresh.
+# (`start kafka`, as the fault tests use it, keeps the data: a restarted broker must still hold it.)
+prune_kafka() {
+  running kafka && return
+  local data="$RUN/kafka/data"
+  [ -d "$data" ] || return 0
+  local partitions
+  partitions=$(find "$data" -mindepth 1 -maxdepth 1 -type d | wc -l)
+  if [ "$partitions" -gt "${VW_SERVICES_KAFKA_MAX_PARTITIONS:-1500}" ]; then
+    log "kafka holds $partitions partitions of earlier test runs: starting it on empty data"
+    rm -rf "$data"
+  fi
+}
+
 start_kafka() {
   running kafka && return
   local dir="$RUN/kafka"
@@ -147,7 +180,9 @@ CONF
   fi
   "${java[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 &
   echo $! >"$RUN/kafka.pid"
-  wait_port 127.0.0.1 "$KAFKA_PORT" 90 || { log "kafka did not start: $(tail -5 "$dir/stdout.log" "$dir/kafka.log")"; return 1; }
+  # A broker holding many partitions (every test run makes its own topics) takes long to load them on a
+  # busy 2-CPU machine: about 100 s for 7,000 partition directories.
+  wait_port 127.0.0.1 "$KAFKA_PORT" "${VW_SERVICES_KAFKA_START_SECONDS:-150}" || { log "kafka did not start: $(tail -n 5 "$dir/stdout.log" "$dir/kafka.log")"; return 1; }
   log "kafka on 127.0.0.1:$KAFKA_PORT"
 }
 
@@ -185,6 +220,182 @@ CONF
   log "influxdb on 127.0.0.1:$INFLUX_PORT"
 }
 
+# ---------- the three-broker cluster ----------
+
+cluster_voters() {
+  local voters="" m
+  for m in "${CLUSTER_NODES[@]}"; do voters+="$m@$(cluster_host "$m"):$CLUSTER_CONTROLLER_PORT,"; done
+  echo "${voters%,}"
+}
+
+cluster_brokers() {
+  local brokers="" m
+  for m in "${CLUSTER_NODES[@]}"; do brokers+="$(cluster_host "$m"):$CLUSTER_PORT,"; done
+  echo "${brokers%,}"
+}
+
+cluster_node() {
+  case "${1:-}" in 1 | 2 | 3) ;; *) echo "usage: $0 cluster ${2:-start-broker} 1|2|3" >&2; exit 2 ;; esac
+}
+
+# Writes node N's configuration and formats its data dir (once, with the cluster's one id); no start.
+prepare_cluster_node() {
+  local n=$1 host dir
+  host=$(cluster_host "$n")
+  dir="$RUN/kafka-cluster/node$n"
+  mkdir -p "$dir/data"
+  cat >"$dir/server.properties" <<CONF
+process.roles=broker,controller
+node.id=$n
+controller.quorum.voters=$(cluster_voters)
+listeners=PLAINTEXT://$host:$CLUSTER_PORT,CONTROLLER://$host:$CLUSTER_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$host:$CLUSTER_PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=8
+# Every partition on all three brokers; a write acknowledged with acks=all is on at least two of them.
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+unclean.leader.election.enable=false
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.retention.hours=24
+CONF
+  cat >"$dir/log4j.properties" <<CONF
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$dir/kafka.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+CONF
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    local id_file="$RUN/kafka-cluster/cluster.id"
+    [ -s "$id_file" ] || (cluster_java "$n" kafka.tools.StorageTool random-uuid >"$id_file")
+    (cluster_java "$n" kafka.tools.StorageTool format -t "$(cat "$id_file")" -c "$dir/server.properties" >/dev/null)
+  fi
+}
+
+cluster_java() { # N main-class args...
+  local dir="$RUN/kafka-cluster/node$1"
+  shift
+  # exec: started in the background, the pid recorded is the JVM's own.
+  exec java -Xms128m -Xmx512m -XX:+UseG1GC -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$CACHE/kafka/libs/*" "$@"
+}
+
+# Starts node N (after prepare_cluster_node); returns once its broker port answers.
+start_cluster_node() {
+  local n=$1 dir="$RUN/kafka-cluster/node$1"
+  running "kafka-cluster-$n" && return
+  prepare_cluster_node "$n"
+  (cluster_java "$n" kafka.Kafka "$dir/server.properties") >"$dir/stdout.log" 2>&1 &
+  echo $! >"$RUN/kafka-cluster-$n.pid"
+}
+
+wait_cluster_node() {
+  local n=$1 dir="$RUN/kafka-cluster/node$1"
+  wait_port "$(cluster_host "$n")" "$CLUSTER_PORT" 120 \
+    || { log "kafka cluster node $n did not start: $(tail -n 5 "$dir/stdout.log" "$dir/kafka.log")"; return 1; }
+  log "kafka cluster node $n on $(cluster_host "$n"):$CLUSTER_PORT"
+}
+
+# Until every broker is registered and unfenced (metadata lists all three), through vw's own client.
+wait_cluster_ready() {
+  (cd "$ROOT" && KAFKA_CLUSTER_BROKERS="$(cluster_brokers)" node --input-type=module -e '
+    import kafkajs from "kafkajs";
+    const admin = new kafkajs.Kafka({ clientId: "vw-services", brokers: process.env.KAFKA_CLUSTER_BROKERS.split(","), logLevel: kafkajs.logLevel.NOTHING }).admin();
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      try {
+        await admin.connect();
+        const { brokers } = await admin.describeCluster();
+        if (brokers.length === 3) break;
+      } catch {}
+      if (Date.now() > deadline) { console.error("the cluster did not list three brokers in 120 s"); process.exit(1); }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await admin.disconnect();
+  ') || return 1
+  log "kafka cluster ready: $(cluster_brokers)"
+}
+
+# The active KRaft controller, from the quorum state a running node keeps on disk.
+cluster_controller() {
+  local n file
+  for n in "${CLUSTER_NODES[@]}"; do
+    running "kafka-cluster-$n" || continue
+    file="$RUN/kafka-cluster/node$n/data/__cluster_metadata-0/quorum-state"
+    [ -f "$file" ] || continue
+    grep -o '"leaderId":[0-9-]*' "$file" | cut -d: -f2
+    return
+  done
+  return 1
+}
+
+cluster() {
+  case "${1:-}" in
+    up)
+      mkdir -p "$RUN/kafka-cluster"
+      install_kafka
+      local n
+      # Formatted one after the other (the first makes the cluster id), started together.
+      for n in "${CLUSTER_NODES[@]}"; do running "kafka-cluster-$n" || prepare_cluster_node "$n"; done
+      for n in "${CLUSTER_NODES[@]}"; do start_cluster_node "$n"; done
+      for n in "${CLUSTER_NODES[@]}"; do wait_cluster_node "$n"; done
+      wait_cluster_ready
+      ;;
+    down)
+      local n
+      for n in "${CLUSTER_NODES[@]}"; do stop "kafka-cluster-$n"; done
+      ;;
+    status)
+      local n all=0
+      for n in "${CLUSTER_NODES[@]}"; do
+        if running "kafka-cluster-$n"; then echo "kafka cluster node $n ($(cluster_host "$n"):$CLUSTER_PORT): running (pid $(cat "$RUN/kafka-cluster-$n.pid"))"
+        else echo "kafka cluster node $n ($(cluster_host "$n"):$CLUSTER_PORT): stopped"; all=1; fi
+      done
+      echo "active controller: node $(cluster_controller || echo none)"
+      return $all
+      ;;
+    env)
+      echo "export KAFKA_CLUSTER_BROKERS=$(cluster_brokers)"
+      ;;
+    controller)
+      cluster_controller
+      ;;
+    kill-broker)
+      cluster_node "${2:-}" kill-broker
+      if running "kafka-cluster-$2"; then
+        local pid
+        pid=$(cat "$RUN/kafka-cluster-$2.pid")
+        kill -9 "$pid"
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        log "kafka cluster node $2 killed (SIGKILL)"
+      fi
+      rm -f "$RUN/kafka-cluster-$2.pid"
+      ;;
+    stop-broker)
+      cluster_node "${2:-}" stop-broker
+      stop "kafka-cluster-$2"
+      ;;
+    start-broker)
+      cluster_node "${2:-}" start-broker
+      mkdir -p "$RUN/kafka-cluster"
+      start_cluster_node "$2"
+      wait_cluster_node "$2"
+      ;;
+    *)
+      echo "usage: $0 cluster up|down|status|env|controller|kill-broker N|stop-broker N|start-broker N" >&2
+      exit 2
+      ;;
+  esac
+}
+
 stop() {
   local name=$1
   if running "$name"; then
@@ -220,6 +431,7 @@ case "${1:-}" in
     install_kafka
     install_influxdb
     start_mosquitto
+    prune_kafka
     start_kafka
     start_influxdb
     ;;
@@ -245,8 +457,12 @@ case "${1:-}" in
     if [ "$1" != start ]; then stop "$2"; fi
     if [ "$1" != stop ]; then "start_$2"; fi
     ;;
+  cluster)
+    shift
+    cluster "$@"
+    ;;
   *)
-    echo "usage: $0 up|down|status|env|stop <name>|start <name>|restart <name>" >&2
+    echo "usage: $0 up|down|status|env|stop <name>|start <name>|restart <name>|cluster <command>" >&2
     exit 2
     ;;
 esac

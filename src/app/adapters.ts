@@ -45,6 +45,7 @@ export async function createBus(config: Config, events: BusEvents, logger: Logge
         prefix: config.kafka.prefix,
         partitions: config.bus.partitions,
         replicationFactor: config.kafka.replicationFactor,
+        ...(config.kafka.minInsyncReplicas !== undefined ? { minInsyncReplicas: config.kafka.minInsyncReplicas } : {}),
         topics: Object.values(Topics) as TopicSpec<unknown>[],
         events,
         ...(config.kafka.ssl ? { ssl: config.kafka.caFile ? { ca: readPemFiles({ ca: config.kafka.caFile }).ca! } : true } : {}),

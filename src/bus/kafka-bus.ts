@@ -5,10 +5,12 @@ import {
   Kafka,
   logLevel,
   Partitioners,
+  type Admin,
   type Consumer,
   type KafkaConfig,
   type Message,
   type PartitionAssigner,
+  type PartitionMetadata,
   type Producer,
 } from 'kafkajs';
 import type { Bus, ConsumeOptions, ConsumedRecord, OutgoingRecord, Subscription, TopicHandler, TopicSpec } from './bus.ts';
@@ -18,9 +20,9 @@ import type { BusEvents } from './events.ts';
 
 /**
  * The bus on Apache Kafka (kafkajs). Topics are created at start with the configured partition
- * count; the producer is idempotent with acks=all and Kafka's murmur2 partitioner (the in-process bus
- * uses the same, so a patient's partition is the same on both); a subscription's offsets are
- * committed only after its handler resolves.
+ * count, replication factor and (optionally) min.insync.replicas; the producer is idempotent with
+ * acks=all and Kafka's murmur2 partitioner (the in-process bus uses the same, so a patient's partition
+ * is the same on both); a subscription's offsets are committed only after its handler resolves.
  */
 export interface KafkaBusOptions {
   brokers: string[];
@@ -29,6 +31,12 @@ export interface KafkaBusOptions {
   prefix: string;
   partitions: number;
   replicationFactor: number;
+  /**
+   * min.insync.replicas of the topics the bus creates: with acks=all, a write is acknowledged once
+   * this many replicas have it, and refused (not lost) when fewer are in sync. Unset, the brokers'
+   * default applies.
+   */
+  minInsyncReplicas?: number;
   topics: TopicSpec<unknown>[];
   events?: BusEvents;
   retryBackoffMs?: { initial: number; max: number };
@@ -81,6 +89,33 @@ const CoPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
   },
 });
 
+/**
+ * Until every partition of the topics has a leader, as the broker answering sees it; returns each
+ * topic's partition count. On a cluster, a topic just created reaches each broker's metadata a moment
+ * after the controller made it ("This server does not host this topic-partition" meanwhile, a
+ * retriable error).
+ */
+async function waitForLeaders(admin: Admin, topics: string[], backoff: { initial: number; max: number }, timeoutMs = 60_000): Promise<Map<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.length === topics.length && found.every((t) => t.partitions.length && t.partitions.every((p) => p.leader >= 0))) {
+        return new Map(found.map((t) => [t.name, t.partitions.length]));
+      }
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`no leader for every partition of ${topics.join(', ')} in ${timeoutMs} ms`);
+    await sleep(Math.min(backoff.max, backoff.initial * 2 ** Math.min(attempt, 10)));
+  }
+}
+
+/** Partition metadata of a topic with `count` partitions, as much of it as Kafka's default partitioner reads. */
+function partitionsOf(count: number): PartitionMetadata[] {
+  return Array.from({ length: count }, (_, partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [] }));
+}
+
 export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   const events = options.events;
   const backoff = options.retryBackoffMs ?? { initial: 100, max: 5_000 };
@@ -94,12 +129,15 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     const missing = options.topics.filter((t) => !existing.has(name(t.name)));
     if (missing.length) {
       await admin.createTopics({
-        waitForLeaders: true,
+        // Waited for below: kafkajs's own wait gives up when the broker it asks has not yet heard of
+        // the new topic, which happens on a cluster of several brokers.
+        waitForLeaders: false,
         topics: missing.map((t) => ({
           topic: name(t.name),
           numPartitions: options.partitions,
           replicationFactor: options.replicationFactor,
           configEntries: [
+            ...(options.minInsyncReplicas !== undefined ? [{ name: 'min.insync.replicas', value: String(options.minInsyncReplicas) }] : []),
             ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
             ...(t.retainForever ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] : []),
             ...(t.keep ? [{ name: 'retention.ms', value: String(t.keep.retentionMs) }] : []),
@@ -108,6 +146,17 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       });
     }
   }
+  /**
+   * Each topic's partition count, so that the bus chooses each record's partition itself (Kafka's
+   * murmur2 of the key, as kafkajs would) and can check that every partition it wrote to answered.
+   */
+  const partitionCounts = await waitForLeaders(admin, options.topics.map((t) => name(t.name)), backoff);
+  const partitioner = Partitioners.DefaultPartitioner();
+  const metadataOf = new Map([...partitionCounts].map(([topic, count]) => [topic, partitionsOf(count)]));
+  const withPartition = (topic: string, message: Message): Message => {
+    const partitionMetadata = metadataOf.get(topic);
+    return partitionMetadata ? { ...message, partition: partitioner({ topic, partitionMetadata, message }) } : message;
+  };
 
   const producer: Producer = kafka.producer({
     idempotent: true,
@@ -139,13 +188,37 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         else byTopic.set(p.topic, [...p.messages]);
       }
       try {
-        await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        await sendAll(byTopic);
         for (const p of batch) p.resolve();
       } catch (error) {
         for (const p of batch) p.reject(error);
       }
     }
     sending = false;
+  }
+  /**
+   * Sends the messages with acks=all, and again those of any partition the answer does not cover.
+   * kafkajs 2.2.4 can resolve a send without having written some of its partitions: when a broker
+   * fails mid-send and its partitions move to a broker that had already answered for others, its
+   * retry sends nothing to that broker and returns the earlier answer (kafkajs issue 1303, pull
+   * request 1798). On a cluster, a broker killed mid-stream lost acknowledged readings that way
+   * (docs/faults.md).
+   * A partition kafkajs never wrote to is sent again with the sequence numbers it would have used; if
+   * a broker did write some of them after all, the copy is a duplicate every consumer absorbs.
+   */
+  async function sendAll(byTopic: Map<string, Message[]>): Promise<void> {
+    let pending = [...byTopic];
+    for (let attempt = 1; ; attempt++) {
+      const answers = await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: pending.map(([topic, messages]) => ({ topic, messages })) });
+      const answered = new Set(answers.map((a) => `${a.topicName}\u0000${a.partition}`));
+      pending = pending
+        .map(([topic, messages]): [string, Message[]] => [topic, messages.filter((m) => m.partition !== undefined && !answered.has(`${topic}\u0000${m.partition}`))])
+        .filter(([, messages]) => messages.length > 0);
+      if (!pending.length) return;
+      const unanswered = pending.map(([topic, messages]) => `${topic} [${[...new Set(messages.map((m) => m.partition))].join(',')}]`).join('; ');
+      if (attempt >= 10) throw new Error(`Kafka did not answer for partitions written to: ${unanswered}`);
+      await sleep(Math.min(backoff.max, backoff.initial * 2 ** attempt));
+    }
   }
   const consumers = new Set<{ consumer: Consumer; stop: () => Promise<void> }>();
   let closed = false;
@@ -154,9 +227,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     async publish<T>(topic: TopicSpec<T>, records: OutgoingRecord<T>[]): Promise<void> {
       if (closed) throw new Error('bus is closed');
       if (!records.length) return;
-      const messages = records.map((r) => ({ key: r.key, value: encodeValue(topic, r.value), ...(r.headers ? { headers: r.headers } : {}) }));
+      const topicName = name(topic.name);
+      const messages = records.map((r) => withPartition(topicName, { key: r.key, value: encodeValue(topic, r.value), ...(r.headers ? { headers: r.headers } : {}) }));
       await new Promise<void>((resolve, reject) => {
-        queued.push({ topic: name(topic.name), messages, resolve, reject });
+        queued.push({ topic: topicName, messages, resolve, reject });
         if (!sending) void sendQueued();
       });
     },

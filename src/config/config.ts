@@ -136,6 +136,8 @@ export const Config = z.object({
       /** Prefixed to topic and consumer-group names, to share one cluster between environments. */
       prefix: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
       replicationFactor: z.coerce.number().int().min(1).default(1),
+      /** min.insync.replicas of the topics vw creates (at most the replication factor); unset, the brokers' default applies. */
+      minInsyncReplicas: z.coerce.number().int().min(1).optional(),
       /** Connect to the brokers over TLS. */
       ssl: Flag.default(false),
       /** With ssl: CA certificates to trust (PEM), instead of the system's. */
@@ -147,6 +149,9 @@ export const Config = z.object({
     })
     .prefault({})
     .superRefine((k, ctx) => {
+      if (k.minInsyncReplicas !== undefined && k.minInsyncReplicas > k.replicationFactor) {
+        ctx.addIssue({ code: 'custom', path: ['minInsyncReplicas'], message: `${k.minInsyncReplicas} is more than the replication factor (${k.replicationFactor}): no write could ever be acknowledged; set VW_KAFKA_REPLICATION_FACTOR too` });
+      }
       if (k.caFile !== undefined && !k.ssl) ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'VW_KAFKA_CA_FILE needs VW_KAFKA_SSL=true' });
       if (k.saslMechanism !== undefined) {
         if (k.saslUsername === undefined) ctx.addIssue({ code: 'custom', path: ['saslUsername'], message: `VW_KAFKA_SASL_MECHANISM=${k.saslMechanism} needs VW_KAFKA_SASL_USERNAME` });
@@ -282,6 +287,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_KAFKA_CLIENT_ID: 'kafka.clientId',
   VW_KAFKA_PREFIX: 'kafka.prefix',
   VW_KAFKA_REPLICATION_FACTOR: 'kafka.replicationFactor',
+  VW_KAFKA_MIN_INSYNC_REPLICAS: 'kafka.minInsyncReplicas',
   VW_KAFKA_SSL: 'kafka.ssl',
   VW_KAFKA_CA_FILE: 'kafka.caFile',
   VW_KAFKA_SASL_MECHANISM: 'kafka.saslMechanism',

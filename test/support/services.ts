@@ -99,3 +99,99 @@ export function roleEnvOnServices(prefix: string, tokenSecret: string): Record<s
     VW_FEED_TOKEN_SECRET: tokenSecret,
   };
 }
+
+/**
+ * The three-broker Kafka cluster (`scripts/services.sh cluster up`, `eval "$(scripts/services.sh cluster env)"`):
+ * its bootstrap brokers, from KAFKA_CLUSTER_BROKERS.
+ */
+export const kafkaCluster = {
+  brokers: process.env.KAFKA_CLUSTER_BROKERS,
+};
+
+/** The `host:port` addresses of those given that refuse a TCP connection or do not answer in time. */
+export async function unreachable(addresses: string[], timeoutMs = 3_000): Promise<string[]> {
+  const { connect } = await import('node:net');
+  const answers = await Promise.all(
+    addresses.map(
+      (address) =>
+        new Promise<boolean>((resolve) => {
+          const at = address.lastIndexOf(':');
+          const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)) });
+          const done = (ok: boolean) => {
+            socket.destroy();
+            resolve(ok);
+          };
+          socket.setTimeout(timeoutMs, () => done(false));
+          socket.once('connect', () => done(true));
+          socket.once('error', () => done(false));
+        }),
+    ),
+  );
+  return addresses.filter((_, i) => !answers[i]);
+}
+
+/**
+ * A describe() that needs the named environment variables and the three-broker Kafka cluster
+ * (KAFKA_CLUSTER_BROKERS, every broker answering). Outside CI, a missing variable or a cluster that is
+ * not running skips the suite with a loud message; under CI=true either fails it. Await it at the top
+ * level of the test file (it checks the brokers before declaring the suite).
+ */
+export async function describeWithCluster(variables: string[], name: string, body: () => void): Promise<void> {
+  const missing = [...variables, 'KAFKA_CLUSTER_BROKERS'].filter((v) => !process.env[v]);
+  const down = kafkaCluster.brokers ? await unreachable(kafkaCluster.brokers.split(',')) : [];
+  const problems = [...(missing.length ? [`${missing.join(', ')} not set`] : []), ...(down.length ? [`cluster brokers not answering: ${down.join(', ')}`] : [])];
+  if (problems.length && !CI) {
+    console.warn(
+      `\n*** SKIPPING "${name}": ${problems.join('; ')}. Run: scripts/services.sh up && scripts/services.sh cluster up && eval "$(scripts/services.sh env)" && eval "$(scripts/services.sh cluster env)"\n`,
+    );
+    describe.skip(name, body);
+    return;
+  }
+  if (problems.length) {
+    describe(name, () => {
+      it('has its services', () => {
+        throw new Error(`${problems.join('; ')} under CI=true: the real services and the Kafka cluster must be provisioned (scripts/services.sh up; scripts/services.sh cluster up)`);
+      });
+    });
+    return;
+  }
+  describe(name, body);
+}
+
+/**
+ * Acts on one node (1..3) of the three-broker cluster through scripts/services.sh: `kill` is SIGKILL
+ * (a crash), `stop` a controlled shutdown, `start` resolves once the node's broker port answers.
+ */
+export async function controlClusterBroker(action: 'kill' | 'stop' | 'start', node: number, timeoutMs = 180_000): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    execFile('bash', ['scripts/services.sh', 'cluster', `${action}-broker`, String(node)], { timeout: timeoutMs }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`scripts/services.sh cluster ${action}-broker ${node} failed: ${error.message}\n${stderr}`));
+      else resolve();
+    });
+  });
+}
+
+/** The node id of the cluster's active KRaft controller (scripts/services.sh cluster controller). */
+export async function clusterController(): Promise<number> {
+  const { execFile } = await import('node:child_process');
+  return new Promise<number>((resolve, reject) => {
+    execFile('bash', ['scripts/services.sh', 'cluster', 'controller'], { timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`scripts/services.sh cluster controller failed: ${error.message}\n${stderr}`));
+      else resolve(Number(stdout.trim()));
+    });
+  });
+}
+
+/**
+ * roleEnvOnServices on the three-broker cluster: the roles' Kafka is the cluster, and the topics they
+ * create are replicated three times with min.insync.replicas 2.
+ */
+export function roleEnvOnCluster(prefix: string, tokenSecret: string): Record<string, string> {
+  return {
+    ...roleEnvOnServices(prefix, tokenSecret),
+    VW_KAFKA_BROKERS: kafkaCluster.brokers!,
+    VW_KAFKA_REPLICATION_FACTOR: '3',
+    VW_KAFKA_MIN_INSYNC_REPLICAS: '2',
+  };
+}
