@@ -275,7 +275,9 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
           maxPayloadBytes: config.ingest.maxPayloadBytes,
           maxFutureSkewMs: config.ingest.maxFutureSkewSeconds * 1000,
           maxAgeMs: config.ingest.maxAgeHours * 3_600_000,
+          maxItemsPerPayload: config.ingest.maxItemsPerPayload,
         },
+        refusals: { deadLettersPerDevice: config.ingest.deadLettersPerDeviceMinute, windowMs: 60_000 },
       });
       stops.push(ingest.stop);
       health.push({ name: 'mqtt', ok: () => ingest.connected() && capacityConnected() });

@@ -248,6 +248,10 @@ export const Config = z.object({
       maxPayloadBytes: z.coerce.number().int().positive().default(256 * 1024),
       maxFutureSkewSeconds: z.coerce.number().nonnegative().default(300),
       maxAgeHours: z.coerce.number().positive().default(24 * 7),
+      /** Items (readings, samples, observations) one payload may carry; more and the whole payload is refused. */
+      maxItemsPerPayload: z.coerce.number().int().positive().default(2_000),
+      /** Dead letters kept per device per minute; the device's further refusals that minute are counted only. */
+      deadLettersPerDeviceMinute: z.coerce.number().int().nonnegative().default(20),
     })
     .prefault({}),
   simulator: z
@@ -320,6 +324,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_NOTIFY_FALLBACK: 'notify.fallback',
   VW_NOTIFY_GIVE_UP_MINUTES: 'notify.giveUpMinutes',
   VW_INGEST_MAX_PAYLOAD_BYTES: 'ingest.maxPayloadBytes',
+  VW_INGEST_MAX_ITEMS_PER_PAYLOAD: 'ingest.maxItemsPerPayload',
+  VW_INGEST_DEAD_LETTERS_PER_DEVICE_MINUTE: 'ingest.deadLettersPerDeviceMinute',
   VW_INGEST_MAX_FUTURE_SKEW_SECONDS: 'ingest.maxFutureSkewSeconds',
   VW_INGEST_MAX_AGE_HOURS: 'ingest.maxAgeHours',
   VW_SIMULATOR: 'simulator.enabled',

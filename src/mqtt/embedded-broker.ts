@@ -25,7 +25,7 @@ export interface EmbeddedDeviceCredentials {
  *
  * - Every client signs in. A device: username = client id = its device id, password
  *   `devicePassword(secret, deviceId)`, and only a device in the registry. A capacity source: its
- *   source id and token. Anonymous clients, unknown usernames and wrong passwords are refused with
+ *   source id and token, with a client id of its own (the source id, or the source id and a hyphen). Anonymous clients, unknown usernames and wrong passwords are refused with
  *   CONNACK 5 (not authorized), before any session is taken over, so a client holding a device's id
  *   without its password cannot disconnect the device.
  * - A device may publish only on its own readings topic, a capacity source only on its own capacity
@@ -74,6 +74,8 @@ export async function startEmbeddedBroker(options: {
       if (capacity?.source(username)) {
         if (!capacity.authenticate(username, given)) return refuse('wrong capacity token');
         if (heldId()) return refuse('a capacity source may not use a device id as its client id');
+        // Nor another source's or client's id: a capacity source's sessions are its own (`ID` or `ID-…`).
+        if (client.id !== username && !client.id.startsWith(`${username}-`)) return refuse('a capacity source\'s client id must be its source id, or start with it and a hyphen');
         identities.set(client, { kind: 'capacity', sourceId: username });
         return callback(null, true);
       }
