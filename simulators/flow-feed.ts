@@ -17,13 +17,24 @@ export function startFlowFeed(options: {
   everyMs: number;
   seed?: number;
   onError?: (error: unknown) => void;
+  /**
+   * Patients this feed admitted in an earlier run who are still on a ward (the data directory kept
+   * them), to be discharged in turn; and whether a patient id is taken, so new admissions get new ids.
+   */
+  earlier?: { onWard: Array<{ patientId: string; wardId: string }>; taken(patientId: string): boolean };
 }) {
   const next = mulberry32(options.seed ?? 7);
   const wards = options.registry.wards;
   const pathwayOf = new Map<string, Pathway>();
   for (const e of options.registry.enrolments) if (!pathwayOf.has(e.wardId)) pathwayOf.set(e.wardId, e.pathway);
-  const onWard: Array<{ patientId: string; wardId: string }> = [];
+  const onWard: Array<{ patientId: string; wardId: string }> = [...(options.earlier?.onWard ?? [])];
   let admitted = 0;
+  const newPatientId = () => {
+    let id: string;
+    do id = `pt-flow-${String(++admitted).padStart(4, '0')}`;
+    while (options.earlier?.taken(id));
+    return id;
+  };
   const post = async (body: unknown): Promise<void> => {
     const response = await fetch(`${options.baseUrl}/api/v1/flow`, {
       method: 'POST',
@@ -37,7 +48,7 @@ export function startFlowFeed(options: {
     // Admit a little more often than discharge until a handful are on the wards, then keep them level.
     if (onWard.length < 4 || next() < 0.5) {
       const ward = wards[Math.floor(next() * wards.length)]!;
-      const patientId = `pt-flow-${String(++admitted).padStart(4, '0')}`;
+      const patientId = newPatientId();
       const stepDown = next() < 0.3;
       await post({
         kind: 'admit',

@@ -130,7 +130,18 @@ async function demo(): Promise<void> {
   });
   // Patients come and go: a ward lead admits and discharges through the flow API every few seconds.
   const lead = await app.tokens.issue({ sub: 'demo.lead', name: 'Demo Ward Lead', wards: data.wards.map((w) => w.wardId), roles: [...DEMO_NOTIFY_ROLES, 'ward lead'] });
-  const flow = startFlowFeed({ baseUrl: app.httpUrl, token: lead, registry: data, everyMs: 8_000, onError: (error) => app.logger.warn({ err: error }, 'flow feed could not post') });
+  // Patients an earlier run admitted may still be on the wards (the data directory kept them): the
+  // feed discharges them in turn and gives new admissions new ids.
+  const flowSoFar = await app.store.flowEvents(data.wards.map((w) => w.wardId), { since: new Date(0) });
+  const census = new Map<string, string>();
+  for (const e of flowSoFar) {
+    if (!e.patientId.startsWith('pt-flow-')) continue;
+    if (e.kind === 'discharge') census.delete(e.patientId);
+    else census.set(e.patientId, e.wardId);
+  }
+  const used = new Set(flowSoFar.map((e) => e.patientId));
+  const earlier = { onWard: [...census].map(([patientId, wardId]) => ({ patientId, wardId })), taken: (patientId: string) => used.has(patientId) };
+  const flow = startFlowFeed({ baseUrl: app.httpUrl, token: lead, registry: data, everyMs: 8_000, earlier, onError: (error) => app.logger.warn({ err: error }, 'flow feed could not post') });
   onShutdown(async () => {
     await flow.stop();
     await capacity.stop();
