@@ -3,8 +3,8 @@
 #   Mosquitto 2 (Debian), Apache Kafka 3.9 single-node KRaft (Maven Central jars on Java 17),
 #   InfluxDB 1.8 with the v2 write API and Flux (built from source with the Go toolchain).
 # Downloads and builds are cached under $VW_SERVICES_CACHE (default ~/.cache/vw-services), so a
-# second `up` takes seconds. Usage: scripts/services.sh up|down|status|env (the cluster: `cluster ...`, below)
-# For fault tests, one service at a time: scripts/services.sh stop|start|restart mosquitto|kafka|influxdb
+# second `up` takes seconds. Usage: scripts/services.sh up|down|status|env|tls-env (the cluster: `cluster ...`, below)
+# For fault tests, one service at a time: scripts/services.sh stop|start|restart mosquitto|kafka|influxdb|influxdb-tls
 # (stop is SIGTERM, then SIGKILL after 10 s; start reuses the service's data and configuration).
 #
 # A three-broker Kafka cluster, as a trust would run when one broker is not enough, alongside (not
@@ -19,6 +19,16 @@
 #   scripts/services.sh cluster start-broker N   # start node N again on its data
 #   scripts/services.sh cluster controller       # the node id of the active KRaft controller
 # `cluster up` returns once all three brokers are registered; `cluster env` prints KAFKA_CLUSTER_BROKERS.
+#
+# TLS alongside the plaintext listeners (which stay as they are), with a private CA made once with
+# openssl and kept in $RUN/tls (ca.crt is what a client must trust; the server certificate is for
+# 127.0.0.1 and localhost): Mosquitto listens for mqtts on $VW_SERVICES_MQTT_TLS_PORT (default 18883),
+# with the same passwords and ACL as the plaintext listener; Kafka has a SASL_SSL listener on
+# $VW_SERVICES_KAFKA_TLS_PORT (default 19094) taking SCRAM-SHA-512, its user made by this script;
+# InfluxDB 1.8 serves one HTTP listener, either http or https, so stunnel terminates TLS in front of it
+# on $VW_SERVICES_INFLUX_TLS_PORT (default 18087; service name influxdb-tls). `env` prints these too
+# (the TLS_* variables); `tls-env` prints them alone. A broker already running without its TLS listener
+# (started by an earlier version of this script) is restarted by `up`, on its data.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,6 +38,9 @@ MQTT_PORT="${VW_SERVICES_MQTT_PORT:-18830}"
 KAFKA_PORT="${VW_SERVICES_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${VW_SERVICES_KAFKA_CONTROLLER_PORT:-19093}"
 INFLUX_PORT="${VW_SERVICES_INFLUX_PORT:-18086}"
+MQTT_TLS_PORT="${VW_SERVICES_MQTT_TLS_PORT:-18883}"
+KAFKA_TLS_PORT="${VW_SERVICES_KAFKA_TLS_PORT:-19094}"
+INFLUX_TLS_PORT="${VW_SERVICES_INFLUX_TLS_PORT:-18087}"
 CLUSTER_PORT="${VW_SERVICES_CLUSTER_PORT:-19092}"
 CLUSTER_CONTROLLER_PORT=$((CLUSTER_PORT + 1))
 CLUSTER_NODES=(1 2 3)
@@ -42,6 +55,12 @@ DEVICE_SECRET="${VW_MQTT_DEVICE_SECRET:-vw-services-device-secret-0123456789}"
 INGEST_PASSWORD="${VW_SERVICES_INGEST_PASSWORD:-vw-services-ingest-password}"
 # Capacity sources' tokens (their MQTT passwords) are derived from this secret (src/capacity/credentials.ts).
 CAPACITY_SECRET="${VW_CAPACITY_SECRET:-vw-services-capacity-secret-0123456789}"
+# The private CA and the server certificate every TLS listener presents.
+TLS_DIR="$RUN/tls"
+TLS_KEYSTORE_PASSWORD=vw-services-keystore
+# Kafka's SASL_SSL listener: one SCRAM-SHA-512 user, made on the running broker by start_kafka.
+KAFKA_SASL_USER=vw-tls
+KAFKA_SASL_PASSWORD="${VW_SERVICES_KAFKA_SASL_PASSWORD:-vw-services-kafka-sasl-password}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 
@@ -58,7 +77,7 @@ running() {
   local pid marker
   [ -f "$RUN/$1.pid" ] || return 1
   pid=$(cat "$RUN/$1.pid")
-  case "$1" in mosquitto) marker=mosquitto ;; kafka | kafka-cluster-*) marker=kafka.Kafka ;; influxdb) marker=influxd ;; esac
+  case "$1" in mosquitto) marker=mosquitto ;; kafka | kafka-cluster-*) marker=kafka.Kafka ;; influxdb) marker=influxd ;; influxdb-tls) marker=stunnel ;; esac
   kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$marker"
 }
 
@@ -88,6 +107,40 @@ install_influxdb() {
   fi
 }
 
+install_stunnel() {
+  if ! command -v stunnel4 >/dev/null; then
+    log "installing stunnel4 from Debian (TLS in front of InfluxDB)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq stunnel4 >/dev/null
+  fi
+}
+
+# The private CA and a server certificate for 127.0.0.1/localhost signed by it, made once: PEM files
+# for Mosquitto and stunnel, a PKCS12 keystore for Kafka. Made in a scratch directory and moved into
+# place whole, so a run interrupted half way leaves nothing half made.
+ensure_tls() {
+  [ -s "$TLS_DIR/ca.crt" ] && [ -s "$TLS_DIR/server.p12" ] && return
+  local tmp
+  mkdir -p "$RUN"
+  tmp=$(mktemp -d "$RUN/tls.XXXXXX")
+  (
+    cd "$tmp"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca.key -out ca.crt \
+      -subj "/CN=vw services test CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -sha256 -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=critical,CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >server.ext
+    openssl x509 -req -sha256 -days 825 -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -extfile server.ext -out server.crt 2>/dev/null
+    openssl pkcs12 -export -in server.crt -inkey server.key -certfile ca.crt -name server -out server.p12 -passout "pass:$TLS_KEYSTORE_PASSWORD"
+    chmod 644 ca.crt server.crt
+    rm -f server.csr server.ext ca.srl
+  )
+  if [ -s "$TLS_DIR/ca.crt" ] && [ -s "$TLS_DIR/server.p12" ]; then rm -rf "$tmp"; return; fi # made meanwhile by another run
+  rm -rf "$TLS_DIR"
+  mv "$tmp" "$TLS_DIR"
+  log "private CA and server certificate made in $TLS_DIR"
+}
+
 # ---------- starts ----------
 
 start_mosquitto() {
@@ -102,6 +155,7 @@ start_mosquitto() {
   # As root, mosquitto would drop to the 'mosquitto' user, which cannot read files under root's home.
   local run_as=""
   [ "$(id -u)" = 0 ] && run_as="user root"
+  ensure_tls
   cat >"$RUN/mosquitto/mosquitto.conf" <<CONF
 $run_as
 per_listener_settings false
@@ -120,11 +174,18 @@ max_queued_messages 100000
 # Ingest acknowledges device messages in batches once they are on Kafka: let the broker send it many at a time.
 max_inflight_messages 1000
 log_dest file $RUN/mosquitto/mosquitto.log
+# mqtts, with the same passwords and ACL (per_listener_settings false: they are the broker's, not a listener's).
+listener $MQTT_TLS_PORT 127.0.0.1
+cafile $TLS_DIR/ca.crt
+certfile $TLS_DIR/server.crt
+keyfile $TLS_DIR/server.key
+tls_version tlsv1.2
 CONF
   mosquitto -c "$RUN/mosquitto/mosquitto.conf" >/dev/null 2>&1 &
   echo $! >"$RUN/mosquitto.pid"
   wait_port 127.0.0.1 "$MQTT_PORT" 20 || { log "mosquitto did not start: $(tail -5 "$RUN/mosquitto/mosquitto.log")"; return 1; }
-  log "mosquitto on 127.0.0.1:$MQTT_PORT"
+  wait_port 127.0.0.1 "$MQTT_TLS_PORT" 20 || { log "mosquitto's TLS listener did not start: $(tail -5 "$RUN/mosquitto/mosquitto.log")"; return 1; }
+  log "mosquitto on 127.0.0.1:$MQTT_PORT, mqtts on 127.0.0.1:$MQTT_TLS_PORT"
 }
 
 # Every test run makes topics of its own (a run prefix) and no later run reads them, but the broker
@@ -147,15 +208,23 @@ start_kafka() {
   running kafka && return
   local dir="$RUN/kafka"
   mkdir -p "$dir/data"
+  ensure_tls
   cat >"$dir/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_TLS_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_TLS_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+# Clients over TLS sign in with SCRAM-SHA-512 (users: kafka.admin.ConfigCommand, below).
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/server.p12
+listener.name.sasl_ssl.ssl.keystore.password=$TLS_KEYSTORE_PASSWORD
+listener.name.sasl_ssl.ssl.enabled.protocols=TLSv1.2,TLSv1.3
 log.dirs=$dir/data
 num.partitions=8
 offsets.topic.replication.factor=1
@@ -183,7 +252,24 @@ CONF
   # A broker holding many partitions (every test run makes its own topics) takes long to load them on a
   # busy 2-CPU machine: about 100 s for 7,000 partition directories.
   wait_port 127.0.0.1 "$KAFKA_PORT" "${VW_SERVICES_KAFKA_START_SECONDS:-150}" || { log "kafka did not start: $(tail -n 5 "$dir/stdout.log" "$dir/kafka.log")"; return 1; }
-  log "kafka on 127.0.0.1:$KAFKA_PORT"
+  wait_port 127.0.0.1 "$KAFKA_TLS_PORT" 30 || { log "kafka's SASL_SSL listener did not start: $(tail -n 5 "$dir/kafka.log")"; return 1; }
+  # The SASL user. SCRAM credentials live in the cluster's metadata: made once per data directory (and
+  # password), noted in scram-user beside it. The port answers before the broker is ready to take the
+  # request, hence the tries.
+  local try made
+  made="$(sed -n 's/^cluster.id=//p' "$dir/data/meta.properties") $(printf '%s:%s' "$KAFKA_SASL_USER" "$KAFKA_SASL_PASSWORD" | sha256sum | cut -c1-16)"
+  if [ "$(cat "$dir/scram-user" 2>/dev/null)" != "$made" ]; then
+    for try in 1 2 3 4 5 6; do
+      if "${java[@]}" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users --entity-name "$KAFKA_SASL_USER" \
+        --add-config "SCRAM-SHA-512=[iterations=8192,password=$KAFKA_SASL_PASSWORD]" >"$dir/scram.log" 2>&1; then
+        echo "$made" >"$dir/scram-user"
+        break
+      fi
+      [ "$try" = 6 ] && { log "kafka: could not make the SASL user: $(tail -n 3 "$dir/scram.log")"; return 1; }
+      sleep 5
+    done
+  fi
+  log "kafka on 127.0.0.1:$KAFKA_PORT, SASL_SSL on 127.0.0.1:$KAFKA_TLS_PORT (user $KAFKA_SASL_USER)"
 }
 
 start_influxdb() {
@@ -218,6 +304,37 @@ CONF
   curl -sf -XPOST -u "$INFLUX_USER:$INFLUX_PASSWORD" "http://127.0.0.1:$INFLUX_PORT/query" \
     --data-urlencode "q=CREATE DATABASE $INFLUX_DB" >/dev/null
   log "influxdb on 127.0.0.1:$INFLUX_PORT"
+}
+
+# InfluxDB 1.8 has one HTTP listener (http or https, not both), and the other tests use it over http:
+# stunnel terminates TLS in front of it, as a TLS-terminating proxy does in many deployments.
+start_influxdb_tls() {
+  running influxdb-tls && return
+  local dir="$RUN/influxdb-tls"
+  mkdir -p "$dir"
+  ensure_tls
+  cat >"$dir/stunnel.conf" <<CONF
+foreground = yes
+pid =
+debug = warning
+output = $dir/stunnel.log
+[influxdb]
+accept = 127.0.0.1:$INFLUX_TLS_PORT
+connect = 127.0.0.1:$INFLUX_PORT
+cert = $TLS_DIR/server.crt
+key = $TLS_DIR/server.key
+sslVersionMin = TLSv1.2
+CONF
+  stunnel4 "$dir/stunnel.conf" >"$dir/stdout.log" 2>&1 &
+  echo $! >"$RUN/influxdb-tls.pid"
+  wait_port 127.0.0.1 "$INFLUX_TLS_PORT" 20 || { log "stunnel did not start: $(tail -n 5 "$dir/stdout.log" "$dir/stunnel.log")"; return 1; }
+  log "influxdb over https on 127.0.0.1:$INFLUX_TLS_PORT (stunnel)"
+}
+
+# A broker started by an earlier version of this script has no TLS listener: stopped here, so that
+# `up` starts it again (on its data) with one.
+without_tls_listener() { # name config-file port
+  running "$1" && ! grep -qw "$3" "$2" 2>/dev/null
 }
 
 # ---------- the three-broker cluster ----------
@@ -409,6 +526,18 @@ stop() {
   rm -f "$RUN/$name.pid"
 }
 
+print_tls_env() {
+  cat <<ENV
+export TLS_CA_FILE=$TLS_DIR/ca.crt
+export TLS_MQTT_URL=mqtts://127.0.0.1:$MQTT_TLS_PORT
+export TLS_KAFKA_BROKERS=127.0.0.1:$KAFKA_TLS_PORT
+export TLS_KAFKA_SASL_MECHANISM=scram-sha-512
+export TLS_KAFKA_SASL_USERNAME=$KAFKA_SASL_USER
+export TLS_KAFKA_SASL_PASSWORD=$KAFKA_SASL_PASSWORD
+export TLS_INFLUX_URL=https://127.0.0.1:$INFLUX_TLS_PORT
+ENV
+}
+
 print_env() {
   cat <<ENV
 export MQTT_URL=mqtt://127.0.0.1:$MQTT_PORT
@@ -422,6 +551,7 @@ export INFLUX_TOKEN=$INFLUX_USER:$INFLUX_PASSWORD
 export INFLUX_ORG=-
 export INFLUX_BUCKET=$INFLUX_DB/autogen
 ENV
+  print_tls_env
 }
 
 case "${1:-}" in
@@ -430,39 +560,48 @@ case "${1:-}" in
     install_mosquitto
     install_kafka
     install_influxdb
+    install_stunnel
+    ensure_tls
+    if without_tls_listener mosquitto "$RUN/mosquitto/mosquitto.conf" "$MQTT_TLS_PORT"; then log "mosquitto has no TLS listener yet: restarting it"; stop mosquitto; fi
     start_mosquitto
     prune_kafka
+    if without_tls_listener kafka "$RUN/kafka/server.properties" "$KAFKA_TLS_PORT"; then log "kafka has no SASL_SSL listener yet: restarting it"; stop kafka; fi
     start_kafka
     start_influxdb
+    start_influxdb_tls
     ;;
   down)
     stop mosquitto
     stop kafka
     stop influxdb
+    stop influxdb-tls
     ;;
   status)
-    for s in mosquitto kafka influxdb; do
+    for s in mosquitto kafka influxdb influxdb-tls; do
       if running "$s"; then echo "$s: running (pid $(cat "$RUN/$s.pid"))"; else echo "$s: stopped"; fi
     done
     ;;
   env)
     print_env
     ;;
+  tls-env)
+    print_tls_env
+    ;;
   stop | start | restart)
     case "${2:-}" in
-      mosquitto | kafka | influxdb) ;;
-      *) echo "usage: $0 $1 mosquitto|kafka|influxdb" >&2; exit 2 ;;
+      mosquitto | kafka | influxdb | influxdb-tls) ;;
+      *) echo "usage: $0 $1 mosquitto|kafka|influxdb|influxdb-tls" >&2; exit 2 ;;
     esac
     mkdir -p "$RUN"
     if [ "$1" != start ]; then stop "$2"; fi
-    if [ "$1" != stop ]; then "start_$2"; fi
+    if [ "$1" != stop ]; then "start_${2//-/_}"; fi
     ;;
   cluster)
     shift
     cluster "$@"
     ;;
   *)
-    echo "usage: $0 up|down|status|env|stop <name>|start <name>|restart <name>|cluster <command>" >&2
+    echo "usage: $0 up|down|status|env|tls-env|stop <name>|start <name>|restart <name>|cluster <command>" >&2
     exit 2
     ;;
 esac

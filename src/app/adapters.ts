@@ -75,6 +75,7 @@ export async function createStore(config: Config, metrics: Metrics, logger: Logg
         org: config.influx.org,
         bucket: config.influx.bucket,
         maxBufferPoints: config.influx.maxBufferPoints,
+        ...(config.influx.caFile ? { ca: readPemFiles({ ca: config.influx.caFile }).ca! } : {}),
         retry: { attempts: config.influx.retryAttempts, initialMs: 200, maxMs: 5_000 },
         onRetry: (attempt, error) => {
           metrics.storeWriteRetries.inc();

@@ -181,8 +181,13 @@ export const Config = z.object({
       batchSize: z.coerce.number().int().positive().default(500),
       maxBufferPoints: z.coerce.number().int().positive().default(50_000),
       retryAttempts: z.coerce.number().int().positive().default(5),
+      /** With an https URL: CA certificates to trust (PEM), instead of the system's. */
+      caFile: ReadableFile.optional(),
     })
-    .prefault({}),
+    .prefault({})
+    .superRefine((i, ctx) => {
+      if (i.caFile !== undefined && !i.url.startsWith('https://')) ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'VW_INFLUX_CA_FILE applies to an https:// VW_INFLUX_URL only' });
+    }),
   registry: z.object({ seedsFile: z.string().default(join(PACKAGE_ROOT, 'seeds', 'demo-ward.yaml')) }).prefault({}),
   rules: z
     .object({
@@ -302,6 +307,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_STORE_MAX_POINTS_PER_SERIES: 'store.maxPointsPerSeries',
   VW_STORE_MAX_POINTS: 'store.maxPoints',
   VW_INFLUX_URL: 'influx.url',
+  VW_INFLUX_CA_FILE: 'influx.caFile',
   VW_INFLUX_TOKEN: 'influx.token',
   VW_INFLUX_ORG: 'influx.org',
   VW_INFLUX_BUCKET: 'influx.bucket',

@@ -27,6 +27,8 @@ export interface InfluxStoreOptions {
   onRetry?: (attempt: number, error: unknown) => void;
   onOverflow?: (points: number) => void;
   timeoutMs?: number;
+  /** CA certificates (PEM) to trust for an https URL, instead of the system's. */
+  ca?: Buffer;
 }
 
 // The client would print failures to the console; vw reports them through its own log and metrics.
@@ -179,7 +181,7 @@ function rowToReading(row: Row): Reading | undefined {
 }
 
 export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore & { ping(): Promise<boolean> } {
-  const influx = new InfluxDB({ url: options.url, token: options.token, timeout: options.timeoutMs ?? 10_000 });
+  const influx = new InfluxDB({ url: options.url, token: options.token, timeout: options.timeoutMs ?? 10_000, ...(options.ca ? { transportOptions: { ca: options.ca } } : {}) });
   const query: QueryApi = influx.getQueryApi(options.org);
   let buffered = 0;
   let lastOk = true;

@@ -195,3 +195,78 @@ export function roleEnvOnCluster(prefix: string, tokenSecret: string): Record<st
     VW_KAFKA_MIN_INSYNC_REPLICAS: '2',
   };
 }
+
+/**
+ * The TLS listeners of the real services, as `scripts/services.sh env` (or `tls-env`) prints them:
+ * Mosquitto's mqtts listener, Kafka's SASL_SSL listener (SCRAM-SHA-512, a user the script makes) and
+ * InfluxDB over https (stunnel in front of it), all presenting certificates of the private CA in
+ * TLS_CA_FILE.
+ */
+export const tlsServices = {
+  caFile: process.env.TLS_CA_FILE,
+  mqttUrl: process.env.TLS_MQTT_URL,
+  kafkaBrokers: process.env.TLS_KAFKA_BROKERS,
+  kafkaSasl: {
+    mechanism: (process.env.TLS_KAFKA_SASL_MECHANISM ?? 'scram-sha-512') as 'plain' | 'scram-sha-256' | 'scram-sha-512',
+    username: process.env.TLS_KAFKA_SASL_USERNAME ?? '',
+    password: process.env.TLS_KAFKA_SASL_PASSWORD ?? '',
+  },
+  influxUrl: process.env.TLS_INFLUX_URL,
+};
+
+/** The variables naming the TLS listeners (scripts/services.sh tls-env). */
+export const TLS_SERVICE_VARIABLES = ['TLS_CA_FILE', 'TLS_MQTT_URL', 'TLS_KAFKA_BROKERS', 'TLS_KAFKA_SASL_MECHANISM', 'TLS_KAFKA_SASL_USERNAME', 'TLS_KAFKA_SASL_PASSWORD', 'TLS_INFLUX_URL'];
+
+/** `host:port` of a URL or of a broker address. */
+function hostPort(address: string): string {
+  if (!address.includes('://')) return address;
+  const url = new URL(address);
+  return `${url.hostname}:${url.port}`;
+}
+
+/**
+ * A describe() that needs the named environment variables and, once they are set, the services at
+ * the addresses (URLs or `host:port`) `addresses` makes of them, every one answering. Outside CI a
+ * missing variable or a service not answering skips the suite with a loud message; under CI=true
+ * either fails it. Await it at the top level of the test file.
+ */
+export async function describeWithListening(variables: string[], addresses: () => string[], name: string, body: () => void): Promise<void> {
+  const missing = variables.filter((v) => !process.env[v]);
+  const down = missing.length ? [] : await unreachable(addresses().map(hostPort));
+  const problems = [...(missing.length ? [`${missing.join(', ')} not set`] : []), ...(down.length ? [`not answering: ${down.join(', ')}`] : [])];
+  if (problems.length && !CI) {
+    console.warn(`\n*** SKIPPING "${name}": ${problems.join('; ')}. Run: scripts/services.sh up && eval "$(scripts/services.sh env)"\n`);
+    describe.skip(name, body);
+    return;
+  }
+  if (problems.length) {
+    describe(name, () => {
+      it('has its services', () => {
+        throw new Error(`${problems.join('; ')} under CI=true: the real services must be provisioned (scripts/services.sh up)`);
+      });
+    });
+    return;
+  }
+  describe(name, body);
+}
+
+/**
+ * roleEnvOnServices over TLS: Mosquitto's mqtts listener, Kafka's SASL_SSL listener and InfluxDB over
+ * https, each client given the private CA (VW_MQTT_CA_FILE, VW_KAFKA_CA_FILE, VW_INFLUX_CA_FILE), which
+ * replaces the system's CAs for it.
+ */
+export function roleEnvOnTlsServices(prefix: string, tokenSecret: string): Record<string, string> {
+  return {
+    ...roleEnvOnServices(prefix, tokenSecret),
+    VW_MQTT_URL: tlsServices.mqttUrl!,
+    VW_MQTT_CA_FILE: tlsServices.caFile!,
+    VW_KAFKA_BROKERS: tlsServices.kafkaBrokers!,
+    VW_KAFKA_SSL: 'true',
+    VW_KAFKA_CA_FILE: tlsServices.caFile!,
+    VW_KAFKA_SASL_MECHANISM: tlsServices.kafkaSasl.mechanism,
+    VW_KAFKA_SASL_USERNAME: tlsServices.kafkaSasl.username,
+    VW_KAFKA_SASL_PASSWORD: tlsServices.kafkaSasl.password,
+    VW_INFLUX_URL: tlsServices.influxUrl!,
+    VW_INFLUX_CA_FILE: tlsServices.caFile!,
+  };
+}

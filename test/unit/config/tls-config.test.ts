@@ -98,3 +98,11 @@ describe('Kafka SSL and SASL', () => {
     expect(() => loadConfig({ VW_KAFKA_SSL: 'yes' })).toThrow(/kafka\.ssl \(VW_KAFKA_SSL\)/);
   });
 });
+
+describe('InfluxDB over https', () => {
+  it('takes a CA file for an https URL only, and a readable one', () => {
+    expect(loadConfig({ VW_INFLUX_URL: 'https://influxdb.example.nhs.uk:8086', VW_INFLUX_CA_FILE: ca }).influx.caFile).toBe(ca);
+    expect(() => loadConfig({ VW_INFLUX_URL: 'http://127.0.0.1:8086', VW_INFLUX_CA_FILE: ca })).toThrow(/influx\.caFile \(VW_INFLUX_CA_FILE\): VW_INFLUX_CA_FILE applies to an https:\/\/ VW_INFLUX_URL only/);
+    expect(() => loadConfig({ VW_INFLUX_URL: 'https://influxdb.example.nhs.uk:8086', VW_INFLUX_CA_FILE: missing })).toThrow(/influx\.caFile \(VW_INFLUX_CA_FILE\): cannot read the file/);
+  });
+});
