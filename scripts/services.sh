@@ -204,6 +204,18 @@ prune_kafka() {
   fi
 }
 
+# A Kafka node's log4j configuration in DIR: warnings and worse, to DIR/kafka.log.
+write_kafka_log4j() { # dir
+  local dir=$1
+  cat >"$dir/log4j.properties" <<CONF
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$dir/kafka.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+CONF
+}
+
 start_kafka() {
   running kafka && return
   local dir="$RUN/kafka"
@@ -235,13 +247,7 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 log.retention.hours=24
 CONF
-  cat >"$dir/log4j.properties" <<CONF
-log4j.rootLogger=WARN, file
-log4j.appender.file=org.apache.log4j.FileAppender
-log4j.appender.file.File=$dir/kafka.log
-log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
-CONF
+  write_kafka_log4j "$dir"
   local cp="$CACHE/kafka/libs/*"
   local java=(java -Xms256m -Xmx512m -XX:+UseG1GC -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$cp")
   if [ ! -f "$dir/data/meta.properties" ]; then
@@ -384,13 +390,7 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 log.retention.hours=24
 CONF
-  cat >"$dir/log4j.properties" <<CONF
-log4j.rootLogger=WARN, file
-log4j.appender.file=org.apache.log4j.FileAppender
-log4j.appender.file.File=$dir/kafka.log
-log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
-CONF
+  write_kafka_log4j "$dir"
   if [ ! -f "$dir/data/meta.properties" ]; then
     local id_file="$RUN/kafka-cluster/cluster.id"
     [ -s "$id_file" ] || (cluster_java "$n" kafka.tools.StorageTool random-uuid >"$id_file")

@@ -1,13 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { on, type Bus, type TopicSpec } from '../../src/bus/bus.ts';
+import type { Bus, TopicSpec } from '../../src/bus/bus.ts';
 import { createKafkaBus } from '../../src/bus/kafka-bus.ts';
 import { Topics } from '../../src/bus/topics.ts';
-import type { Alert, AlertSeverity } from '../../src/domain/index.ts';
-import { devicePassword } from '../../src/mqtt/credentials.ts';
+import type { Alert } from '../../src/domain/index.ts';
 import { createInfluxStore } from '../../src/store/influx-store.ts';
+import { EXPECTED_CAUSES, observeTopics, persistentDevices, streamFault, until } from '../support/fault-stream.ts';
 import { metricOf, startRole, type RoleProcess } from '../support/processes.ts';
 import {
   clusterController,
@@ -33,18 +32,6 @@ import {
  * alerts raised exactly once each; every role process still running. The pause the kill caused (from
  * the kill to the first reading published after it being stored in InfluxDB) is printed.
  */
-const ROUND_MS = 500;
-const EXPECTED: AlertSeverity[] = ['low-medium', 'medium', 'high'];
-/** The alerts the deterioration raises on the ari pathway (rules/news2.yaml, rules/oximetry.yaml): each exactly once. */
-const EXPECTED_CAUSES = ['news2', 'spo2-emergency', 'spo2-urgent-review'];
-type Phase = 0 | 1 | 2;
-/** RR 26 scores 3 (low-medium); with SpO2 91 (3) the total is 6 (medium); with HR 135 (3) it is 9 (high). */
-const readingsOf = (phase: Phase, ts: string) => [
-  { type: 'respiratory_rate', value: 26, unit: '/min', ts },
-  ...(phase >= 1 ? [{ type: 'spo2', value: 91, unit: '%', ts }] : []),
-  ...(phase >= 2 ? [{ type: 'heart_rate', value: 135, unit: '/min', ts }] : []),
-];
-
 await describeWithCluster(
   ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'VW_MQTT_DEVICE_SECRET', 'INFLUX_URL', 'INFLUX_TOKEN', 'INFLUX_BUCKET'],
   'vw on a three-broker Kafka cluster loses nothing when a broker is killed',
@@ -53,7 +40,8 @@ await describeWithCluster(
     const tokenSecret = 'cluster-secret-cluster-secret-cluster-secret';
     const env: Record<string, string> = {};
     const roles: Record<string, RoleProcess> = {};
-    const devices = new Map<string, MqttClient>();
+    /** Devices as real ones behave: persistent session, automatic reconnects (as in faults.test.ts). */
+    const devices = persistentDevices(prefix);
     let store: ReturnType<typeof createInfluxStore>;
     let dropBucket = async () => {};
     let observer: Bus | undefined;
@@ -65,41 +53,8 @@ await describeWithCluster(
     /** The node killed, to start again after the test (also when it failed). */
     let killed: number | undefined;
 
-    const until = async (what: string | (() => string), predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 250) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        let ok = false;
-        try {
-          ok = await predicate();
-        } catch {
-          ok = false;
-        }
-        if (ok) return;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-        await new Promise((r) => setTimeout(r, everyMs));
-      }
-    };
     const brokersListed = async () => (await admin!.describeCluster()).brokers.length;
     const topicName = (topic: TopicSpec<unknown>) => `${prefix}${topic.name}`;
-
-    /** A device as a real one behaves: persistent session, automatic reconnects (as in faults.test.ts). */
-    const device = async (deviceId: string): Promise<MqttClient> => {
-      let client = devices.get(deviceId);
-      if (!client) {
-        client = await mqtt.connectAsync(services.mqttUrl!, {
-          clientId: `${deviceId}-${prefix}`,
-          username: deviceId,
-          password: devicePassword(services.deviceSecret!, deviceId),
-          protocolVersion: 4,
-          clean: false,
-          reconnectPeriod: 500,
-          connectTimeout: 5_000,
-        });
-        client.on('error', () => {});
-        devices.set(deviceId, client);
-      }
-      return client;
-    };
 
     beforeAll(async () => {
       admin = new Kafka({ clientId: 'vw-cluster-test', brokers: kafkaCluster.brokers!.split(','), logLevel: logLevel.NOTHING }).admin();
@@ -121,22 +76,13 @@ await describeWithCluster(
       }
       const failed = starting.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
-      observer = await createKafkaBus({
-        brokers: kafkaCluster.brokers!.split(','),
-        clientId: 'vw-cluster-observer',
-        prefix,
-        partitions: 8,
-        replicationFactor: 3,
-        minInsyncReplicas: 2,
-        topics: Object.values(Topics) as TopicSpec<unknown>[],
-      });
-      await observer.consume({ groupId: 'observer-alerts', fromBeginning: true, topics: [on(Topics.alerts, async ({ value }) => void alertsSeen.push(value))] });
+      observer = await observeTopics({ brokers: kafkaCluster.brokers!.split(','), clientId: 'vw-cluster-observer', prefix, replicationFactor: 3, minInsyncReplicas: 2 }, { alerts: alertsSeen });
     }, 240_000);
 
     afterAll(async () => {
       mkdirSync('test-results', { recursive: true });
       for (const [name, role] of Object.entries(roles)) writeFileSync(`test-results/kafka-cluster-${name}.log`, role.output());
-      await Promise.all([...devices.values()].map((c) => c.endAsync(true).catch(() => {})));
+      await devices.closeAll();
       await observer?.close().catch(() => {});
       await Promise.all(Object.values(roles).map((r) => r.kill('SIGTERM')));
       // A failed run's data stays for diagnosis (its topics on the cluster, its InfluxDB database).
@@ -187,182 +133,53 @@ await describeWithCluster(
     }, 90_000);
 
     it('loses no reading and raises every alert exactly once when a broker is killed mid-stream', async () => {
-      const ids = [2, 3, 4, 5, 6, 7].map((n) => String(n).padStart(3, '0'));
-      const patients = ids.map((id) => `it-p${id}`);
-      await Promise.all(ids.map((id) => device(`it-app${id}`)));
-      const rejectedBefore = await metricOf(roles.ingest!.url, 'vw_readings_rejected_total');
-      const sent = new Set<string>();
-      const publishes: Array<Promise<unknown>> = [];
-      let firstTs = Infinity;
-      let lastTs = 0;
-      const round = (phase: Phase) => {
-        let ts = Date.now();
-        if (ts <= lastTs) ts = lastTs + 1;
-        firstTs = Math.min(firstTs, ts);
-        lastTs = ts;
-        const iso = new Date(ts).toISOString();
-        for (const id of ids) {
-          const readings = readingsOf(phase, iso);
-          for (const r of readings) sent.add(`it-p${id}|${r.type}|${iso}`);
-          publishes.push(devices.get(`it-app${id}`)!.publishAsync(`vw/v1/devices/it-app${id}/readings`, JSON.stringify(readings), { qos: 1 }));
-        }
-      };
-      const tick = () => new Promise((r) => setTimeout(r, ROUND_MS));
-      const hasSeverity = (patientId: string, severity: AlertSeverity) => alertsSeen.some((a) => a.patientId === patientId && a.cause === 'news2' && a.severity === severity);
-
-      // Phase 0 until every patient has its low-medium alert: the kill then meets live alert state.
-      let rounds = 0;
-      while (!patients.every((p) => hasSeverity(p, 'low-medium'))) {
-        round(0);
-        await tick();
-        if (++rounds > 120) throw new Error(`no low-medium alert for ${patients.filter((p) => !hasSeverity(p, 'low-medium')).join(',')} before the kill`);
-      }
-
-      // The broker to kill: one leading partitions the patients' readings are written to, the active
-      // controller if it is one of them, else the one leading most of those partitions.
       const readingsTopic = topicName(Topics.readings as TopicSpec<unknown>);
-      const [metadata] = (await admin!.fetchTopicMetadata({ topics: [readingsTopic] })).topics;
-      const partitionOf = Partitioners.DefaultPartitioner();
-      const leaders = new Map<number, number>();
-      for (const p of patients) {
-        const partition = partitionOf({ topic: readingsTopic, partitionMetadata: metadata!.partitions, message: { key: p, value: null } });
-        const leader = metadata!.partitions.find((m) => m.partitionId === partition)!.leader;
-        leaders.set(leader, (leaders.get(leader) ?? 0) + 1);
-      }
-      const controller = await clusterController();
-      const target = leaders.has(controller) ? controller : [...leaders].sort((a, b) => b[1] - a[1])[0]![0];
-      const why = `leader of the readings partitions of ${leaders.get(target)} of the ${patients.length} patients${target === controller ? ', and the active controller' : ` (the controller is node ${controller})`}`;
-
-      // Phase 1 (medium) goes on being published while the broker dies and its partitions fail over.
-      let firstStoredAfter: number | undefined;
-      let killedAt = 0;
-      let killError: unknown;
-      const kill = controlClusterBroker('kill', target).then(
-        () => {
-          killedAt = Date.now();
+      let target: number | undefined;
+      let why = '';
+      // Phase 1 (medium) goes on being published while the broker dies and its partitions fail over,
+      // until readings published after the kill are being stored again, then a few rounds more;
+      // phase 2 (high) on two brokers.
+      const result = await streamFault(
+        { store, devices, alertsSeen, rejectedTotal: () => metricOf(roles.ingest!.url, 'vw_readings_rejected_total') },
+        [2, 3, 4, 5, 6, 7],
+        async (down) => {
+          await controlClusterBroker('kill', target!);
           killed = target;
+          down();
         },
-        (error) => void (killError = error ?? new Error('kill failed')),
-      );
-      let watching = true;
-      const watchDeadline = Date.now() + 600_000;
-      const watcher = (async () => {
-        while (!killedAt && !killError && Date.now() < watchDeadline) await new Promise((r) => setTimeout(r, 50));
-        while (firstStoredAfter === undefined && watching && !killError && Date.now() < watchDeadline) {
-          try {
+        {
+          name: () => (target === undefined ? 'broker kill' : `node ${target} killed`),
+          roundsAfterRecovery: 6,
+          pauseOnAnyPatient: true,
+          // The broker to kill: one leading partitions the patients' readings are written to, the active
+          // controller if it is one of them, else the one leading most of those partitions.
+          beforeFault: async (patients) => {
+            const [metadata] = (await admin!.fetchTopicMetadata({ topics: [readingsTopic] })).topics;
+            const partitionOf = Partitioners.DefaultPartitioner();
+            const leaders = new Map<number, number>();
             for (const p of patients) {
-              if ((await store.series(p, 'spo2', { since: new Date(killedAt) })).length) {
-                firstStoredAfter ??= Date.now();
-                break;
-              }
+              const partition = partitionOf({ topic: readingsTopic, partitionMetadata: metadata!.partitions, message: { key: p, value: null } });
+              const leader = metadata!.partitions.find((m) => m.partitionId === partition)!.leader;
+              leaders.set(leader, (leaders.get(leader) ?? 0) + 1);
             }
-          } catch {
-            // InfluxDB busy: the next poll
-          }
-          if (firstStoredAfter === undefined) await new Promise((r) => setTimeout(r, 200));
-        }
-      })();
-      const phase1Deadline = Date.now() + 120_000;
-      let during = 0;
-      // Until readings published after the kill are being stored again, then a few rounds more.
-      while (!killError && (!killedAt || firstStoredAfter === undefined || during < 6)) {
-        round(1);
-        if (killedAt && firstStoredAfter !== undefined) during++;
-        await tick();
-        if (Date.now() > phase1Deadline) break;
-      }
-      await kill;
-      if (killError) throw killError;
-      // Phase 2 (high) on two brokers.
-      for (let i = 0; i < 10; i++) {
-        round(2);
-        await tick();
-      }
-      const published = sent.size;
-
-      await until('every device publish acknowledged by Mosquitto', async () => Promise.race([Promise.allSettled(publishes).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1_000))]), 120_000);
-      const failedPublishes = (await Promise.allSettled(publishes)).filter((p) => p.status === 'rejected');
-      expect(failedPublishes.map((p) => String((p as PromiseRejectedResult).reason))).toEqual([]);
-
-      // Every reading stored or rejected.
-      const since = new Date(firstTs);
-      const stop = new Date(lastTs);
-      const stored = async () => {
-        const found = new Set<string>();
-        for (const p of patients) {
-          for (const type of ['respiratory_rate', 'spo2', 'heart_rate'] as const) {
-            for (const point of await store.series(p, type, { since, until: stop })) found.add(`${p}|${type}|${point.ts}`);
-          }
-        }
-        return found;
-      };
-      let rejected = 0;
-      let storedNow = new Set<string>();
-      await until(
-        () => `every reading stored or rejected (published ${published}, stored ${storedNow.size}, rejected ${rejected}; node ${target} killed at ${new Date(killedAt).toISOString()}; missing ${[...sent].filter((k) => !storedNow.has(k)).slice(0, 30).join(' ')})`,
-        async () => {
-          rejected = (await metricOf(roles.ingest!.url, 'vw_readings_rejected_total')) - rejectedBefore;
-          storedNow = await stored();
-          return storedNow.size + rejected >= published;
+            const controller = await clusterController();
+            target = leaders.has(controller) ? controller : [...leaders].sort((a, b) => b[1] - a[1])[0]![0];
+            why = `leader of the readings partitions of ${leaders.get(target)} of the ${patients.length} patients${target === controller ? ', and the active controller' : ` (the controller is node ${controller})`}`;
+          },
         },
-        180_000,
-        1_000,
       );
-      watching = false;
-      await watcher;
-      const missing = [...sent].filter((k) => !storedNow.has(k));
-      const extra = [...storedNow].filter((k) => !sent.has(k));
-      expect(extra).toEqual([]);
-      expect({ published, accounted: storedNow.size + rejected }).toEqual({ published, accounted: published });
-      expect({ rejected, missing: missing.length }).toEqual({ rejected: 0, missing: 0 });
-
-      // Every patient's alert reached high; exactly one alert per cause, each rise once.
-      const news2High = (p: string) => alertsSeen.some((a) => a.patientId === p && a.cause === 'news2' && a.severity === 'high');
-      await until(() => `every patient's NEWS2 alert at high (missing: ${patients.filter((p) => !news2High(p)).join(',')})`, () => patients.every(news2High), 120_000);
-      let copies = 0;
-      const records = alertsSeen.filter((a) => patients.includes(a.patientId)).length;
-      for (const p of patients) {
-        const byAlert = new Map<string, Map<number, Alert>>();
-        for (const a of alertsSeen.filter((x) => x.patientId === p)) {
-          const revisions = byAlert.get(a.alertId) ?? new Map<number, Alert>();
-          byAlert.set(a.alertId, revisions);
-          const held = revisions.get(a.revision);
-          // A redelivered copy of a revision is absorbed by revision, but must be the same alert.
-          if (held) {
-            copies++;
-            expect({ patient: p, copy: a }).toEqual({ patient: p, copy: held });
-          } else revisions.set(a.revision, a);
-        }
-        const alerts = [...byAlert.values()].map((revisions) => {
-          const numbers = [...revisions.keys()].sort((a, b) => a - b);
-          return { cause: revisions.get(numbers[0]!)!.cause, revisions: numbers, severities: numbers.map((r) => revisions.get(r)!.severity) };
-        });
-        expect({ patient: p, causes: alerts.map((a) => a.cause).sort() }).toEqual({ patient: p, causes: EXPECTED_CAUSES });
-        for (const a of alerts) expect({ patient: p, cause: a.cause, revisions: a.revisions }).toEqual({ patient: p, cause: a.cause, revisions: a.revisions.map((_, i) => i) });
-        expect({ patient: p, news2: alerts.find((a) => a.cause === 'news2')?.severities }).toEqual({ patient: p, news2: EXPECTED });
-        expect({ patient: p, urgent: alerts.find((a) => a.cause === 'spo2-urgent-review')?.severities[0], emergency: alerts.find((a) => a.cause === 'spo2-emergency')?.severities[0] }).toEqual({
-          patient: p,
-          urgent: 'medium',
-          emergency: 'high',
-        });
-      }
-      // The sink stored each NEWS2 alert at its newest revision.
-      await until('the newest alert revisions in InfluxDB', async () => {
-        const inStore = (await store.alerts(['ward-it'], { since: new Date(firstTs - 60_000) })).filter((a) => patients.includes(a.patientId) && a.cause === 'news2');
-        return inStore.length === patients.length && inStore.every((a) => a.revision === 2 && a.severity === 'high');
-      }, 60_000, 1_000);
+      const { patients, firstStoredAfter, pauseMs, published, stored, rejected, records, copies } = result;
       for (const [name, role] of Object.entries(roles)) expect({ name, exit: role.child.exitCode }).toEqual({ name, exit: null });
 
       expect(firstStoredAfter).toBeDefined();
-      const pauseMs = firstStoredAfter! - killedAt;
       console.info(
         `[cluster] node ${target} killed (SIGKILL; ${why}): pause ${(pauseMs / 1000).toFixed(1)} s from the kill to the first reading published after it stored; ` +
-          `${published} readings published, ${storedNow.size} stored, ${rejected} rejected; ${patients.length * EXPECTED_CAUSES.length} alerts as expected, in ${records} alert records (${copies} redelivered copies of a revision)`,
+          `${published} readings published, ${stored} stored, ${rejected} rejected; ${patients.length * EXPECTED_CAUSES.length} alerts as expected, in ${records} alert records (${copies} redelivered copies of a revision)`,
       );
 
       // The killed broker rejoins and catches up: the readings topic is fully replicated again.
       const restartAt = Date.now();
-      await controlClusterBroker('start', target);
+      await controlClusterBroker('start', target!);
       killed = undefined;
       await until('the killed broker back in every readings partition’s ISR', async () => {
         const [t] = (await admin!.fetchTopicMetadata({ topics: [readingsTopic] })).topics;

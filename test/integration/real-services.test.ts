@@ -1,14 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { on, type Bus, type TopicSpec } from '../../src/bus/bus.ts';
-import { createKafkaBus } from '../../src/bus/kafka-bus.ts';
-import { Topics } from '../../src/bus/topics.ts';
+import type { Bus } from '../../src/bus/bus.ts';
 import type { Alert, Reading, ScoreEvent } from '../../src/domain/index.ts';
 import { createTokenAuthority } from '../../src/feed/auth.ts';
 import { devicePassword } from '../../src/mqtt/credentials.ts';
 import { createInfluxStore } from '../../src/store/influx-store.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
+import { observeTopics } from '../support/fault-stream.ts';
 import { metricOf, startRole, type RoleProcess } from '../support/processes.ts';
 import { describeWith, freshInfluxBucket, roleEnvOnServices, runPrefix, services } from '../support/services.ts';
 
@@ -79,17 +78,10 @@ describeWith(
       }
       const started = starting.map((s) => (s as PromiseFulfilledResult<RoleProcess>).value) as [RoleProcess, RoleProcess, RoleProcess, RoleProcess, RoleProcess];
       [roles.ingest, roles.rules1, roles.rules2, roles.sink, roles.feed] = started;
-      observer = await createKafkaBus({
-        brokers: services.kafkaBrokers!.split(','),
-        clientId: 'vw-observer',
-        prefix,
-        partitions: 8,
-        replicationFactor: 1,
-        topics: Object.values(Topics) as TopicSpec<unknown>[],
-      });
-      await observer.consume({ groupId: 'observer-alerts', fromBeginning: true, topics: [on(Topics.alerts, async ({ value }) => void alertsSeen.push(value))] });
-      await observer.consume({ groupId: 'observer-scores', fromBeginning: true, topics: [on(Topics.scores, async ({ value }) => void scoresSeen.push(value))] });
-      await observer.consume({ groupId: 'observer-readings', fromBeginning: true, topics: [on(Topics.readings, async ({ value }) => void readingsSeen.push(value))] });
+      observer = await observeTopics(
+        { brokers: services.kafkaBrokers!.split(','), clientId: 'vw-observer', prefix, replicationFactor: 1 },
+        { alerts: alertsSeen, scores: scoresSeen, readings: readingsSeen },
+      );
     }, 180_000);
 
     afterAll(async () => {

@@ -3,13 +3,12 @@ import { request } from 'node:https';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { on, type Bus, type TopicSpec } from '../../src/bus/bus.ts';
-import { createKafkaBus } from '../../src/bus/kafka-bus.ts';
-import { Topics } from '../../src/bus/topics.ts';
+import type { Bus } from '../../src/bus/bus.ts';
 import type { Alert, ScoreEvent } from '../../src/domain/index.ts';
 import { createTokenAuthority } from '../../src/feed/auth.ts';
 import { createInfluxStore } from '../../src/store/influx-store.ts';
 import { connectConsole, isType } from '../support/console-client.ts';
+import { observeTopics } from '../support/fault-stream.ts';
 import { startRole, type RoleProcess } from '../support/processes.ts';
 import { describeWithListening, freshInfluxBucket, roleEnvOnTlsServices, runPrefix, services, TLS_SERVICE_VARIABLES, tlsServices } from '../support/services.ts';
 import { deviceSignIn } from '../support/ward-actions.ts';
@@ -115,18 +114,10 @@ await describeWithListening(
       }
       [roles.ingest, roles.rules, roles.sink, roles.feed] = starting.map((s) => (s as PromiseFulfilledResult<RoleProcess>).value) as [RoleProcess, RoleProcess, RoleProcess, RoleProcess];
       // The test's own Kafka client goes over SASL_SSL too.
-      observer = await createKafkaBus({
-        brokers: tlsServices.kafkaBrokers!.split(','),
-        clientId: 'vw-tls-observer',
-        prefix,
-        partitions: 8,
-        replicationFactor: 1,
-        topics: Object.values(Topics) as TopicSpec<unknown>[],
-        ssl: { ca },
-        sasl: tlsServices.kafkaSasl,
-      });
-      await observer.consume({ groupId: 'observer-alerts', fromBeginning: true, topics: [on(Topics.alerts, async ({ value }) => void alertsSeen.push(value))] });
-      await observer.consume({ groupId: 'observer-scores', fromBeginning: true, topics: [on(Topics.scores, async ({ value }) => void scoresSeen.push(value))] });
+      observer = await observeTopics(
+        { brokers: tlsServices.kafkaBrokers!.split(','), clientId: 'vw-tls-observer', prefix, replicationFactor: 1, ssl: { ca }, sasl: tlsServices.kafkaSasl },
+        { alerts: alertsSeen, scores: scoresSeen },
+      );
     }, 240_000);
 
     afterAll(async () => {
