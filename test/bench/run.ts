@@ -9,7 +9,8 @@
  *
  * `--only=decode,news2,rules,reports,scenarios` runs some sections; `--scenarios=a,b` and
  * `--targets=embedded,real,node-red` pick scenarios and targets; `--seconds=N` shortens every scenario
- * (a quick look, not the stated targets); `--rules-patients`, `--rules-days`, `--rules-warmup-hours`
+ * (a quick look, not the stated targets); scenarios marked `optIn` (the soak) run only when named in
+ * `--scenarios`; `--rules-patients`, `--rules-days`, `--rules-warmup-hours`
  * and `--rules-seed` size the rule-engine ward.
  */
 import { execFileSync } from 'node:child_process';
@@ -148,7 +149,8 @@ process.stdout.write(lines.join('\n'));
 
 if (SECTIONS.has('scenarios')) {
   const only = args.get('scenarios')?.split(',');
-  const scenarios = (await loadBenchScenarios('bench/scenarios.yaml')).filter((s) => !only || only.includes(s.name));
+  // Opt-in scenarios (the 30-minute soak) run only when named.
+  const scenarios = (await loadBenchScenarios('bench/scenarios.yaml')).filter((s) => (only ? only.includes(s.name) : !s.optIn));
   if (only) for (const name of only) if (!scenarios.some((s) => s.name === name)) throw new Error(`--scenarios: no scenario ${name} in bench/scenarios.yaml`);
   const seconds = args.get('seconds') ? Number(args.get('seconds')) : undefined;
   const workDir = mkdtempSync(join(tmpdir(), 'vw-bench-'));

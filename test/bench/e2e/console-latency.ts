@@ -17,15 +17,21 @@ export interface LatencyCollector {
   close(): void;
 }
 
+interface Seen {
+  seen: Set<string>;
+  latencies: number[];
+  timeline: Array<[number, number]>;
+}
+
 function collector(
   socket: WebSocket,
   pick: (frame: Record<string, unknown>) => { key: string; ts: string; untimed?: boolean } | undefined,
   onFrame?: (frame: Record<string, unknown>) => void,
   wanted: (text: string) => boolean = () => true,
+  /** What earlier connections of the same console saw, so a reconnected console counts on from there. */
+  shared: Seen = { seen: new Set(), latencies: [], timeline: [] },
 ): LatencyCollector {
-  const seen = new Set<string>();
-  const latencies: number[] = [];
-  const timeline: Array<[number, number]> = [];
+  const { seen, latencies, timeline } = shared;
   let closing = false;
   let closedEarly: string | undefined;
   socket.on('close', (code) => {
@@ -70,8 +76,60 @@ async function open(url: string): Promise<WebSocket> {
  * vw's console feed: hello with a token, subscribe to each ward, then every `reading` frame. Readings
  * of `notTimed` devices are counted but not timed: a watch stamps each sample with when it was taken,
  * up to a batch interval before it publishes, so their latency would measure the watch's batching.
+ *
+ * With `reconnectAfterMs`, a console the server closes opens again after that long, as the real
+ * console does (a long soak would otherwise lose its latency at the first disconnection); readings
+ * sent while it was away are not timed, and `closedEarly` says how often it happened.
  */
-export async function vwConsole(httpUrl: string, token: string, wardIds: readonly string[], notTimed: ReadonlySet<string> = new Set()): Promise<LatencyCollector> {
+export async function vwConsole(
+  httpUrl: string,
+  token: string,
+  wardIds: readonly string[],
+  notTimed: ReadonlySet<string> = new Set(),
+  options: { reconnectAfterMs?: number } = {},
+): Promise<LatencyCollector> {
+  if (options.reconnectAfterMs === undefined) return vwConsoleOnce(httpUrl, token, wardIds, notTimed);
+  const reconnectAfterMs = options.reconnectAfterMs;
+  const shared: Seen = { seen: new Set(), latencies: [], timeline: [] };
+  let current = await vwConsoleOnce(httpUrl, token, wardIds, notTimed, shared);
+  const closures: string[] = [];
+  let closing = false;
+  let timer: NodeJS.Timeout | undefined;
+  const watch = setInterval(() => {
+    const closed = current.closedEarly();
+    if (!closed || closing || timer) return;
+    closures.push(closed);
+    timer = setTimeout(() => {
+      void vwConsoleOnce(httpUrl, token, wardIds, notTimed, shared)
+        .then((c) => {
+          if (closing) c.close();
+          else current = c;
+        })
+        .catch((error: Error) => closures.push(`reconnect failed: ${error.message}`))
+        .finally(() => (timer = undefined));
+    }, reconnectAfterMs);
+  }, 250);
+  return {
+    delivered: () => shared.seen.size,
+    latencies: () => shared.latencies,
+    timeline: () => shared.timeline,
+    closedEarly: () => {
+      const now = current.closedEarly();
+      const all = now && !closures.includes(now) ? [...closures, now] : closures;
+      if (!all.length) return undefined;
+      const what = (c: string) => c.replace(/^closed by the server /, '');
+      return `closed by the server ${all.length} time${all.length === 1 ? '' : 's'} (${all.length === 1 ? what(all[0]!) : `first ${what(all[0]!)}, last ${what(all.at(-1)!)}`}) and reopened after ${reconnectAfterMs / 1000} s each time`;
+    },
+    close: () => {
+      closing = true;
+      clearInterval(watch);
+      if (timer) clearTimeout(timer);
+      current.close();
+    },
+  };
+}
+
+async function vwConsoleOnce(httpUrl: string, token: string, wardIds: readonly string[], notTimed: ReadonlySet<string>, shared?: Seen): Promise<LatencyCollector> {
   const socket = await open(`${httpUrl.replace(/^http/, 'ws')}/feed`);
   let snapshots = 0;
   let ready: () => void = () => {};
@@ -87,6 +145,7 @@ export async function vwConsole(httpUrl: string, token: string, wardIds: readonl
       if (f.type === 'snapshot' && ++snapshots === wardIds.length) ready();
     },
     (text) => text.startsWith('{"type":"reading"') || text.startsWith('{"type":"snapshot"'),
+    shared,
   );
   socket.send(JSON.stringify({ type: 'hello', token }));
   for (const wardId of wardIds) socket.send(JSON.stringify({ type: 'subscribe', wardId }));

@@ -1,4 +1,5 @@
 import type { ScenarioResult } from './run-scenarios.ts';
+import { soakReport } from './soak.ts';
 
 /**
  * The benchmark's short markdown report: one row per scenario and target, the stated targets beside
@@ -67,5 +68,6 @@ export function scenarioReport(
   }
   lines.push('', ...results.map((r) => `- ${r.scenario} on ${r.target}: stored = ${r.storedBy}; the console had its ${r.devices > 1000 ? `${Math.ceil(r.devices / 1000)} ward snapshots` : 'ward snapshot'} in ${r.consoleReadySeconds.toFixed(1)} s; ${int(r.delivered)} readings reached it${r.consoleClosedEarly ? ` (the console was ${r.consoleClosedEarly}: latency covers only those)` : ''}.`));
   if (notRun.length) lines.push('', ...notRun.map((n) => `- ${n.scenario} on ${n.target}: ${n.why}`));
+  for (const r of results) if (r.soak) lines.push('', ...soakReport(r, r.soak.samples, r.soak.summary));
   return `${lines.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@ import { createFleet, type FleetReport } from '../../../simulators/fleet/fleet.t
 import { fleetRegistry } from '../../../simulators/fleet/fleet-ward.ts';
 import { LoadMode } from '../../../simulators/fleet/load-payload.ts';
 import { watchProcesses } from './proc-stats.ts';
+import { soakSummary, startSoakSampler, type SoakSample, type SoakSummary } from './soak.ts';
 import { servicesEnv, startEmbedded, startNodeRed, startReal, type Target, type TargetName } from './targets.ts';
 
 /**
@@ -27,6 +28,10 @@ export const BenchScenario = z
     mode: LoadMode,
     targets: z.object({ readingsPerSecond: z.number().positive().optional(), p99Ms: z.number().positive().optional() }).strict().default({}),
     on: z.array(TargetNameSchema).min(1),
+    /** Sample the target's memory, data directory and rate every this many seconds (a soak). */
+    sampleSeconds: z.number().positive().optional(),
+    /** Run only when named in --scenarios, not in a plain `npm run bench` (a long soak). */
+    optIn: z.boolean().default(false),
   })
   .strict();
 export type BenchScenario = z.infer<typeof BenchScenario>;
@@ -60,6 +65,8 @@ export interface ScenarioResult {
   processes: Record<string, { cpuSeconds: number; peakRssMiB: number }>;
   fleet: { workers: number; cpuSeconds: number; peakRssMiB: number; errors: number; deferred: number; missed: number };
   targets: BenchScenario['targets'];
+  /** A soak's samples and figures, when the scenario has `sampleSeconds`. */
+  soak?: { samples: SoakSample[]; summary: SoakSummary };
 }
 
 const FAMILIES = DeviceKind.options;
@@ -94,14 +101,18 @@ export async function runScenario(s: BenchScenario, targetName: TargetName, work
   const watches = new Set(ward.devices.filter((d) => d.kind === 'smartwatch').map((d) => d.deviceId));
   try {
     const consoleStart = Date.now();
-    const console = await target.console(watches);
+    // A soak's console reopens when the server closes it (as the real console does), so latency is
+    // measured over the whole run rather than up to the first disconnection.
+    const console = await target.console(watches, s.sampleSeconds ? { reconnectAfterMs: 30_000 } : {});
     const consoleReadySeconds = (Date.now() - consoleStart) / 1000;
+    let publishedSoFar = 0;
     const fleet = createFleet({
       mqttUrl: target.mqttUrl,
       devices: ward.devices,
       readingsPerSecond: s.readingsPerSecond,
       durationSeconds: s.seconds,
       mode: s.mode,
+      ...(s.sampleSeconds ? { onStats: (stats: FleetReport) => (publishedSoFar = stats.readings) } : {}),
       ...(target.secret ? { secret: target.secret } : {}),
     });
     try {
@@ -119,7 +130,22 @@ export async function runScenario(s: BenchScenario, targetName: TargetName, work
         return c;
       };
       const poll = setInterval(() => void sample().catch(() => undefined), 500);
+      const sampler = s.sampleSeconds
+        ? startSoakSampler(
+            {
+              pids: Object.values(target.processes),
+              ...(target.metricsUrl ? { metricsUrl: target.metricsUrl } : {}),
+              ...(target.dataDir ? { dataDir: target.dataDir } : {}),
+              counts: () => target.counts(),
+              published: () => publishedSoFar,
+              latencies: () => console.latencies(),
+            },
+            s.sampleSeconds,
+            log,
+          )
+        : undefined;
       const report: FleetReport = await fleet.run();
+      publishedSoFar = report.readings;
       // Drain: wait until everything published is stored or refused, or nothing has moved for 15 s.
       const deadline = Date.now() + 120_000;
       for (;;) {
@@ -128,6 +154,7 @@ export async function runScenario(s: BenchScenario, targetName: TargetName, work
         await new Promise((r) => setTimeout(r, 250));
       }
       clearInterval(poll);
+      const samples = await sampler?.stop();
       const processes = watch.finish();
       const { stored, rejected } = lastCounts;
       const firstPublish = report.firstPublishMs ?? Date.now();
@@ -165,6 +192,7 @@ export async function runScenario(s: BenchScenario, targetName: TargetName, work
           missed: report.missed,
         },
         targets: s.targets,
+        ...(samples && s.sampleSeconds ? { soak: { samples, summary: soakSummary(samples, s.seconds, s.sampleSeconds) } } : {}),
       };
     } finally {
       await fleet.stop();

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTokenAuthority } from '../../../src/feed/auth.ts';
@@ -23,9 +23,13 @@ export interface Target {
   /** Device passwords for brokers that check them. */
   secret?: string;
   processes: Record<string, number>;
-  console(notTimed?: ReadonlySet<string>): Promise<LatencyCollector>;
+  console(notTimed?: ReadonlySet<string>, options?: { reconnectAfterMs?: number }): Promise<LatencyCollector>;
   /** Readings kept (stored by vw; scored and sent on by the peer, which has no store) and refused. */
   counts(): Promise<{ stored: number; rejected: number }>;
+  /** The base URL of the process whose /metrics report memory (vw embedded), for a soak. */
+  metricsUrl?: string;
+  /** The data directory vw keeps its bus and store in (vw embedded), for a soak. */
+  dataDir?: string;
   /** A line on how `stored` is counted, for the report. */
   storedBy: string;
   stop(): Promise<void>;
@@ -73,17 +77,24 @@ async function vwCounts(url: string): Promise<{ stored: number; rejected: number
 export async function startEmbedded(seedsFile: string, wardIds: readonly string[]): Promise<Target> {
   const mqttPort = await freePort();
   // The embedded broker signs devices in as on Mosquitto: passwords derived from the device secret.
-  const vw = await startRole('all', { VW_DATA_DIR: testDataDir('vw-bench'), VW_SEEDS: seedsFile, VW_MQTT_EMBEDDED_PORT: String(mqttPort), VW_FEED_TOKEN_SECRET: TOKEN_SECRET, VW_MQTT_DEVICE_SECRET: DEVICE_SECRET, VW_LOG_LEVEL: 'warn' }, 120_000);
+  const dataDir = testDataDir('vw-bench');
+  const vw = await startRole('all', { VW_DATA_DIR: dataDir, VW_SEEDS: seedsFile, VW_MQTT_EMBEDDED_PORT: String(mqttPort), VW_FEED_TOKEN_SECRET: TOKEN_SECRET, VW_MQTT_DEVICE_SECRET: DEVICE_SECRET, VW_LOG_LEVEL: 'warn' }, 120_000);
   const token = await consoleToken(wardIds);
   return {
     name: 'embedded',
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     secret: DEVICE_SECRET,
     processes: { vw: vw.child.pid! },
-    console: (notTimed) => vwConsole(vw.url, token, wardIds, notTimed),
+    console: (notTimed, options) => vwConsole(vw.url, token, wardIds, notTimed, options),
     counts: () => vwCounts(vw.url),
-    storedBy: 'points the sink wrote to the in-memory store (vw_store_points_written_total)',
-    stop: () => vw.kill(),
+    metricsUrl: vw.url,
+    dataDir,
+    storedBy: 'points the sink wrote to the embedded store, journalled in the data directory (vw_store_points_written_total)',
+    async stop() {
+      await vw.kill();
+      // A long run leaves gigabytes of journal behind otherwise.
+      rmSync(dirname(dataDir), { recursive: true, force: true });
+    },
   };
 }
 
@@ -201,7 +212,7 @@ export async function startReal(seedsFile: string, wardIds: readonly string[], s
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     secret: DEVICE_SECRET,
     processes,
-    console: (notTimed) => vwConsole(feed.url, token, wardIds, notTimed),
+    console: (notTimed, options) => vwConsole(feed.url, token, wardIds, notTimed, options),
     async counts() {
       const result = await influxQuery('SELECT count("reading_id") FROM "vital"');
       const stored = Number(result.results[0]?.series?.[0]?.values[0]?.[1] ?? 0);
