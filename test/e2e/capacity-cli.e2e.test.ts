@@ -22,16 +22,17 @@ const accepted = async () => {
   return [...text.matchAll(/^vw_capacity_snapshots_total\{service="(\w+)"\} (\d+)/gm)].reduce((n, m) => n + Number(m[2]), 0);
 };
 
-describe('capacity simulator against a running vw', () => {
+// Each check runs the simulator as a process: on a loaded machine its start takes seconds.
+describe('capacity simulator against a running vw', { timeout: 90_000 }, () => {
   it('posts each provider’s feed through the capacity API with its source’s token', async () => {
-    const { stderr } = await run(process.execPath, ['--import', 'tsx', 'simulators/capacity-cli.ts', '--vw', app.httpUrl, '--secret', SECRET, '--seconds', '1'], { timeout: 30_000 });
+    const { stderr } = await run(process.execPath, ['--import', 'tsx', 'simulators/capacity-cli.ts', '--vw', app.httpUrl, '--secret', SECRET, '--seconds', '1'], { timeout: 60_000 });
     expect(stderr).toMatch(/capacity: [1-9]\d* snapshots accepted, 0 refused/);
     expect(await accepted()).toBeGreaterThanOrEqual(3);
   });
 
   it('is refused with the wrong secret, and says so', async () => {
     const before = await accepted();
-    const failure = await run(process.execPath, ['--import', 'tsx', 'simulators/capacity-cli.ts', '--vw', app.httpUrl, '--secret', 'not-the-secret-of-this-vw', '--seconds', '1'], { timeout: 30_000 }).catch((e: { code: number; stderr: string }) => e);
+    const failure = await run(process.execPath, ['--import', 'tsx', 'simulators/capacity-cli.ts', '--vw', app.httpUrl, '--secret', 'not-the-secret-of-this-vw', '--seconds', '1'], { timeout: 60_000 }).catch((e: { code: number; stderr: string }) => e);
     expect('code' in failure && failure.code).toBe(1);
     expect((failure as { stderr: string }).stderr).toContain('capacity API answered 401');
     expect(await accepted()).toBe(before);

@@ -4,6 +4,8 @@ import { startVw, type VwApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { launchChromium } from '../support/chromium.ts';
+import { until } from '../support/wait.ts';
+import { publishAs } from '../support/ward-actions.ts';
 import { testDataDir } from '../support/data-dir.ts';
 
 /** The console when its sign-in runs out: it warns, renews through the deployment's hook or the form, or asks to sign in again. */
@@ -59,8 +61,16 @@ describe('console sign-in expiry', () => {
 
   it('renews through the deployment’s hook before expiry, and stays live past the first token’s expiry', async () => {
     const fresh = await app.tokens.issue({ sub: 'nurse.sso', wards: ['ward-ari'] }, 3600);
-    const page = await openConsole(await app.tokens.issue({ sub: 'nurse.sso', wards: ['ward-ari'] }, 3), fresh);
-    await page.waitForTimeout(4_000);
+    const first = await app.tokens.issue({ sub: 'nurse.sso', wards: ['ward-ari'] }, 3);
+    const page = await openConsole(first, fresh);
+    // Past the first token's expiry, a reading for a patient of the ward: the feed would close a console
+    // still on that token instead of sending it anything, so once the reading is on the page the session
+    // is going on with the renewed one.
+    const expiresAt = (JSON.parse(Buffer.from(first.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000;
+    await until(() => Date.now() > expiresAt, 10_000);
+    await publishAs(app, 'oxi-0001', { measurement: 'pulse_oximetry', time: new Date().toISOString(), spo2: 94, pulseRate: 72 });
+    const spo2 = page.locator('[data-testid="patient-row"][data-patient-id="pt-0001"] td[data-label="SpO₂"]');
+    await expect.poll(() => spo2.textContent(), { timeout: 15_000 }).toContain('94');
     expect(await status(page)).toBe('Live');
     expect(await page.locator('#signin').isVisible()).toBe(false);
     expect(await page.locator('[data-testid="patient-row"]').count()).toBeGreaterThan(0);

@@ -85,6 +85,9 @@ describe('a transferred patient’s alerts and referrals follow her to her new w
     ari.client.send({ type: 'refer', patientId: PATIENT, alertId, route: raised.routes[0], note: 'Deteriorating: needs a review today' });
     const { referralId } = await ari.client.waitFor(isType('referralAccepted'));
     await ari.client.waitFor((f): f is Extract<ServerFrame, { type: 'referral' }> => f.type === 'referral' && f.referral.referralId === referralId, 10_000);
+    // The feed sends an alert to every console of its ward at once: after a round trip on the Heart
+    // Failure console, an alert sent to it with Acute Respiratory's would be here.
+    await hf.client.roundTrip();
     expect(hf.client.frames.some((f) => f.type === 'alert' && f.alert.patientId === PATIENT)).toBe(false);
     expect(await card(hfPage).count()).toBe(0);
 
@@ -134,6 +137,7 @@ describe('a transferred patient’s alerts and referrals follow her to her new w
     expect(ack.wardId).toBe('ward-hf');
     // The record keeps the ward it was raised on.
     expect(ack.alert.wardId).toBe('ward-ari');
+    await ari.client.roundTrip();
     expect(ari.client.frames.some((f) => f.type === 'alert' && f.alert.alertId === alertId && f.alert.state === 'acknowledged')).toBe(false);
     expect(await alertItem(ariPage, alertId).count()).toBe(0);
 

@@ -62,7 +62,8 @@ describe('ward console in a browser', () => {
     expect(await alert.getAttribute('data-state')).toBe('open');
     // The deteriorating patient now heads the ward list.
     await expect.poll(() => page.locator('[data-testid="patient-row"]').first().getAttribute('data-patient-id')).toBe('pt-0002');
-    expect(await page.locator('[data-testid="patient-row"]').first().locator('[data-testid="news2-total"]').textContent()).toContain('12');
+    // Its score rises to 12 as the last readings are scored: the row may first show a partial score.
+    await expect.poll(() => page.locator('[data-testid="patient-row"]').first().locator('[data-testid="news2-total"]').textContent(), { timeout: 10_000 }).toContain('12');
 
     await alert.locator('[data-testid="ack-button"]').click();
     await page.locator('[data-testid="alert-item"][data-state="acknowledged"]').waitFor({ timeout: 10_000 });

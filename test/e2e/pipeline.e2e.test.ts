@@ -89,7 +89,8 @@ describe('vw end to end on the embedded default', () => {
     await publish('bp-0002', {
       deviceId: 'bp-0002', measurement: 'blood_pressure', time: ago(15), systolic: 98, diastolic: 60, unit: 'mmHg', pulse: 122, irregularHeartbeat: false,
     });
-    await publish('temp-0002', { deviceId: 'temp-0002', measurement: 'body_temperature', time: ago(10), temperature: 102.6, unit: 'F' });
+    const temperature = { deviceId: 'temp-0002', measurement: 'body_temperature', time: ago(10), temperature: 102.6, unit: 'F' };
+    await publish('temp-0002', temperature);
 
     // RR 26 (3) + SpO2 91 (3) + air (0) + SBP 98 (2) + HR 122 (2) + A (0) + 39.2 °C (2) = 12: high.
     // The alert opens as soon as the partial score is high, and is updated as the rest arrive.
@@ -121,11 +122,18 @@ describe('vw end to end on the embedded default', () => {
     expect(acked.alert.history.at(-1)).toMatchObject({ state: 'acknowledged', by: 'nurse.jones' });
     expect(acked.alert.revision).toBeGreaterThan(alert.revision);
 
-    // The same device message delivered again opens no second alert and changes nothing.
+    // The same device message delivered again opens no second alert and changes nothing. A later
+    // temperature from the same device (the same patient, so the same partitions, handled after it)
+    // changes the score to 10 and so the alert; once that revision is on the console, anything the
+    // repeat produced would have come before it.
     const alertsBefore = ward.frames.filter(isType('alert')).length;
-    await publish('temp-0002', { deviceId: 'temp-0002', measurement: 'body_temperature', time: ago(10), temperature: 102.6, unit: 'F' });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(ward.frames.filter(isType('alert')).length).toBe(alertsBefore);
+    await publish('temp-0002', temperature);
+    await publish('temp-0002', { deviceId: 'temp-0002', measurement: 'body_temperature', time: ago(5), temperature: 37, unit: 'C' });
+    const after = await ward.waitFor(
+      (f): f is Extract<ServerFrame, { type: 'alert' }> => f.type === 'alert' && f.alert.alertId === alert.alertId && f.alert.revision > acked.alert.revision,
+    );
+    expect(ward.frames.filter(isType('alert')).slice(alertsBefore)).toEqual([after]);
+    expect(after.alert).toMatchObject({ revision: acked.alert.revision + 1, state: 'acknowledged', severity: 'high', score: 10, partial: false });
     expect(await metric('vw_alerts_raised_total', 'rule="news2"')).toBe(1);
 
     const latency = await (await fetch(`${app.httpUrl}/metrics`)).text();
@@ -190,9 +198,17 @@ describe('vw end to end on the embedded default', () => {
     nurse.send({ type: 'subscribe', wardId: 'ward-ari' });
     const refused = await nurse.waitFor(isType('error'));
     expect(refused.code).toBe('forbidden');
+    // A console of ward-ari gets the reading; the feed sends a reading to every console of the ward at
+    // once, so a round trip on the refused console after that shows whether it was sent one too.
+    const ari = await connectConsole(app.httpUrl);
+    ari.send({ type: 'hello', token: await app.tokens.issue({ sub: 'nurse.jones', wards: ['ward-ari'] }) });
+    ari.send({ type: 'subscribe', wardId: 'ward-ari' });
+    await ari.waitFor(isType('snapshot'));
     await publish('oxi-0001', { deviceId: 'oxi-0001', measurement: 'pulse_oximetry', time: ago(2), spo2: 97, pulseRate: 70 });
-    await new Promise((r) => setTimeout(r, 300));
+    await ari.waitFor((f): f is Extract<ServerFrame, { type: 'reading' }> => f.type === 'reading' && f.reading.patientId === 'pt-0001' && f.reading.type === 'spo2' && f.reading.value === 97);
+    await nurse.roundTrip();
     expect(nurse.frames.some((f) => f.type === 'snapshot' || f.type === 'reading' || f.type === 'alert')).toBe(false);
+    ari.close();
     nurse.close();
   });
 

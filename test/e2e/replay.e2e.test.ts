@@ -32,7 +32,8 @@ beforeAll(async () => {
   writeFileSync(week, traceJsonl(readings));
 });
 
-describe('vw replay', () => {
+// Each check runs vw as a process, some several times: on a loaded machine each start takes seconds.
+describe('vw replay', { timeout: 180_000 }, () => {
   it('writes every alert revision as JSONL and a one-line summary on stderr, the same on stdout and in --out', () => {
     const run = vw(['replay', '--rules', RULES, '--input', week, '--seeds', SEEDS]);
     expect(run.stderr).toMatch(new RegExp(`^replay: ${readingCount} readings in, 0 skipped; \\d+ patient-days; \\d+ alerts opened`));

@@ -177,7 +177,8 @@ function vw(args: string[]): Promise<{ status: number | null; stdout: string; st
   });
 }
 
-describe('vw report capacity', () => {
+// Each check runs vw as a process, some several times: on a loaded machine each start takes seconds.
+describe('vw report capacity', { timeout: 120_000 }, () => {
   let files: { seeds: string; flow: string; alerts: string };
   beforeAll(() => {
     files = { seeds: join(dir, 'registry.yaml'), flow: join(dir, 'flow.jsonl'), alerts: join(dir, 'alerts.jsonl') };

@@ -55,6 +55,9 @@ describe('rules role when a publish fails', () => {
     const ack: AlertAction = { actionId: 'retry-a1', alertId: raised.alertId, patientId: 'pt-0003', wardId: 'ward-ari', action: 'acknowledge', by: 'nurse.r', at: new Date().toISOString() };
     await inner.publish(Topics.alertActions, [{ key: ack.patientId, value: ack }]);
     await expect.poll(() => alerts.filter((a) => a.alertId === raised.alertId && a.state === 'acknowledged').length, { timeout: 5_000 }).toBe(1);
+    // The acknowledged revision came after the open one on the patient's partition: the alert was
+    // published once, however many times the publish was tried.
+    expect(alerts.filter((a) => a.alertId === raised.alertId).map((a) => [a.revision, a.state])).toEqual([[raised.revision, 'open'], [raised.revision + 1, 'acknowledged']]);
     // Counted once, however many times the publish was tried.
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/vw_alerts_raised_total\{rule="af-irregular-rhythm",severity="low-medium"\} 1\n/);

@@ -6,7 +6,7 @@ import { Topics } from '../../src/bus/topics.ts';
 import type { Alert } from '../../src/domain/index.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { connectDevice } from '../support/ward-actions.ts';
+import { ago, connectDevice, publishAs } from '../support/ward-actions.ts';
 import { testDataDir } from '../support/data-dir.ts';
 
 /**
@@ -33,7 +33,11 @@ describe('per-patient settings in the rules role', () => {
       scale.publishAsync('vw/v1/devices/scale-0004/readings', JSON.stringify({ type: 'weight', value: kg, unit: 'kg', ts: new Date(Date.now() - secondsAgo * 1000).toISOString() }), { qos: 1 });
     // Registry version 2: dry weight 82 kg; 84 kg is within 3 kg of it.
     await weigh(84, 120);
-    await new Promise((r) => setTimeout(r, 300));
+    // Then an SpO2 of 85 from the same patient's oximeter, which NEWS2 alerts on: the rules role handles
+    // the patient's readings in order and publishes their alerts in order, so once that alert is here
+    // any alert on the weighing would have come before it.
+    await publishAs(app, 'oxi-0004', { measurement: 'pulse_oximetry', time: ago(100), spo2: 85, pulseRate: 80 });
+    await expect.poll(() => alerts.filter((a) => a.patientId === 'pt-0004' && a.ruleId === 'news2').length, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(alerts.filter((a) => a.ruleId === 'hf-weight-above-dry')).toEqual([]);
     await app.bus.publish(Topics.patientSettings, [
       {

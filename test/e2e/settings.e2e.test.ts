@@ -34,6 +34,8 @@ const settingsFrame = (version: number) => (f: ServerFrame): f is Extract<Server
   f.type === 'settings' && f.settings.patientId === HF && f.settings.version === version;
 const errorFrame = (code: string) => (f: ServerFrame): f is Extract<ServerFrame, { type: 'error' }> => f.type === 'error' && f.code === code;
 const settingsFrames = (c: Console) => c.frames.filter(isType('settings'));
+/** Records ever written to the settings topic: a record a console's change published is there before the answer to it is sent. */
+const settingsWritten = async () => (await app.bus.offsets(Topics.patientSettings)).reduce((n, p) => n + p.high, 0);
 
 beforeAll(async () => {
   const config = loadConfig({}, { dataDir: testDataDir(), 'http.port': 0, 'mqtt.embeddedPort': 0, 'feed.tokenSecret': 'settings-e2e-secret-settings-e2e-secret', logLevel: 'silent' });
@@ -80,8 +82,10 @@ describe('per-patient settings from the console', () => {
       const frame = await c.waitFor(settingsFrame(3));
       expect(frame).toEqual({ type: 'settings', wardId: 'ward-hf', settings: record });
     }
-    // Both ward-hf consoles have heard; a console on another ward hears nothing of it.
-    await new Promise((r) => setTimeout(r, 100));
+    // Both ward-hf consoles have heard; a console on another ward hears nothing of it. The feed sends a
+    // settings change to every console of the ward at once: a round trip on ari's socket after
+    // bailey and cole have it shows whether ari was sent it too.
+    await ari.roundTrip();
     expect(settingsFrames(ari)).toEqual([]);
 
     cole.send({ type: 'settingsHistory', patientId: HF });
@@ -95,7 +99,7 @@ describe('per-patient settings from the console', () => {
 
   it('refuses a nurse whose token does not grant the patient’s ward, and publishes nothing', async () => {
     const { console: ari } = await signIn('nurse.ari', ['ward-ari'], 'ward-ari');
-    const published = topic.length;
+    const written = await settingsWritten();
     ari.send({ type: 'settings', patientId: HF, baseVersion: 3, values: { baselineWeight: 70 }, reason: 'not my patient' });
     // The same answer as for a patient who does not exist: it reveals nothing of other wards.
     const refused = await ari.waitFor(errorFrame('not_found'));
@@ -106,14 +110,14 @@ describe('per-patient settings from the console', () => {
     ari.send({ type: 'settings', patientId: 'pt-9999', baseVersion: 0, values: {}, reason: 'no such patient' });
     await expect.poll(() => ari.frames.filter(errorFrame('not_found')).length).toBe(3);
     expect(ari.frames.filter(errorFrame('not_found')).at(-1)).toEqual(refused);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(topic.length).toBe(published);
+    // Each answer came after its request was handled: nothing was written to the topic meanwhile.
+    expect(await settingsWritten()).toBe(written);
   });
 
   it('refuses a change made from a stale version with conflict, and invalid names as bad frames', async () => {
     const { console: bailey, snapshot } = await signIn('nurse.bailey', ['ward-hf'], 'ward-hf');
     const current = snapshot.patients.find((p) => p.patientId === HF)!.settings!.version;
-    const published = topic.length;
+    const written = await settingsWritten();
     bailey.send({ type: 'settings', patientId: HF, baseVersion: current - 1, values: { baselineWeight: 79 }, reason: 'from an old screen' });
     const conflict = await bailey.waitFor(errorFrame('conflict'));
     expect(conflict.message).toMatch(/reload/);
@@ -121,8 +125,8 @@ describe('per-patient settings from the console', () => {
     await bailey.waitFor(errorFrame('bad_frame'));
     bailey.send({ type: 'settings', patientId: HF, baseVersion: current, values: { baselineWeight: 79 }, reason: '  ' });
     await expect.poll(() => bailey.frames.filter(errorFrame('bad_frame')).length).toBe(2);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(topic.length).toBe(published);
+    // Answered after being handled: nothing was written to the topic, so no console is told of a change.
+    expect(await settingsWritten()).toBe(written);
     expect(settingsFrames(bailey)).toEqual([]);
   });
 
@@ -130,6 +134,7 @@ describe('per-patient settings from the console', () => {
     const { console: a, snapshot } = await signIn('nurse.a', ['ward-hf'], 'ward-hf');
     const { console: b } = await signIn('nurse.b', ['ward-hf'], 'ward-hf');
     const base = snapshot.patients.find((p) => p.patientId === HF)!.settings!.version;
+    const written = await settingsWritten();
     a.send({ type: 'settings', patientId: HF, baseVersion: base, values: { baselineWeight: 81 }, reason: 'race a' });
     b.send({ type: 'settings', patientId: HF, baseVersion: base, values: { baselineWeight: 83 }, reason: 'race b' });
     const outcome = async (c: Console) => {
@@ -137,9 +142,11 @@ describe('per-patient settings from the console', () => {
       return c.frames.some((f) => f.type === 'settingsAccepted') ? 'accepted' : 'conflict';
     };
     expect([await outcome(a), await outcome(b)].sort()).toEqual(['accepted', 'conflict']);
+    // Both answered, each once its request was handled: one record was written, the winner's.
+    expect(await settingsWritten()).toBe(written + 1);
     const winner = (await a.waitFor(settingsFrame(base + 1))).settings;
     expect((await b.waitFor(settingsFrame(base + 1))).settings).toEqual(winner);
-    expect(topic.filter((s) => s.version === base + 1)).toEqual([winner]);
+    await expect.poll(() => topic.filter((s) => s.version === base + 1)).toEqual([winner]);
   });
 
   it('applies the first of two same-numbered versions from different feeds, in partition order, and refuses the second', async () => {
@@ -153,11 +160,13 @@ describe('per-patient settings from the console', () => {
     await expect.poll(() => topic.filter((s) => s.version === current.version + 1).length).toBe(2);
     const applied = await watcher.waitFor(settingsFrame(current.version + 1));
     expect(applied.settings.setBy).toBe('feed1.nurse');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(settingsFrames(watcher).map((f) => f.settings.setBy)).toEqual(['feed1.nurse']);
+    // A next version on the same partition, after both: once the console has it, the feed has handled the second one too.
+    await app.bus.publish(Topics.patientSettings, [{ key: HF, value: { ...next('feed1.nurse', 81), version: current.version + 2 } }]);
+    await watcher.waitFor(settingsFrame(current.version + 2));
+    expect(settingsFrames(watcher).map((f) => [f.settings.version, f.settings.setBy])).toEqual([[current.version + 1, 'feed1.nurse'], [current.version + 2, 'feed1.nurse']]);
     watcher.send({ type: 'settingsHistory', patientId: HF });
     const history = await watcher.waitFor(isType('settingsHistory'));
-    expect(history.versions[0]).toMatchObject({ version: current.version + 1, setBy: 'feed1.nurse' });
+    expect(history.versions.slice(0, 2)).toMatchObject([{ version: current.version + 2 }, { version: current.version + 1, setBy: 'feed1.nurse' }]);
     expect(history.versions.filter((v) => v.version === current.version + 1)).toHaveLength(1);
   });
 });

@@ -7,6 +7,8 @@ export async function connectConsole(httpUrl: string) {
   const frames: ServerFrame[] = [];
   const waiters: Array<() => void> = [];
   let closed: { code: number } | undefined;
+  /** The token of the last `hello`, for `roundTrip`. */
+  let token: string | undefined;
   socket.on('message', (data) => {
     frames.push(ServerFrame.parse(JSON.parse(data.toString())));
     for (const wake of waiters.splice(0)) wake();
@@ -22,6 +24,8 @@ export async function connectConsole(httpUrl: string) {
   return {
     frames,
     send(frame: unknown) {
+      const f = frame as { type?: unknown; token?: unknown };
+      if (f.type === 'hello' && typeof f.token === 'string') token = f.token;
       socket.send(JSON.stringify(frame));
     },
     closed: () => closed,
@@ -41,6 +45,18 @@ export async function connectConsole(httpUrl: string) {
           });
         });
       }
+    },
+    /**
+     * A round trip on this console's own socket: a `refresh` with the token it said hello with (which
+     * changes nothing), answered by `refreshed`. The feed writes a socket's frames in order, so whatever it
+     * sent this console before reading the refresh has arrived once this resolves: check that a frame
+     * did not come after this, not after a sleep.
+     */
+    async roundTrip(timeoutMs = 10_000): Promise<void> {
+      if (!token) throw new Error('roundTrip needs a console that has said hello');
+      const from = frames.length;
+      socket.send(JSON.stringify({ type: 'refresh', token }));
+      await this.waitFor((f): f is Extract<ServerFrame, { type: 'refreshed' }> => f.type === 'refreshed' && frames.indexOf(f, from) >= from, timeoutMs);
     },
     async waitClosed(timeoutMs = 5_000): Promise<{ code: number }> {
       const deadline = Date.now() + timeoutMs;
