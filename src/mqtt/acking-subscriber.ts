@@ -157,8 +157,12 @@ export function createAckingSubscriber(options: AckingSubscriberOptions): Acking
         try {
           await options.onBatch(batch.map((p) => p.message));
         } catch (error) {
-          // Not acknowledged: the broker sends them again after a reconnect.
+          // Not acknowledged: the broker sends them again after a reconnect. What else this connection
+          // brought is dropped with it at once (not when the socket's close event comes), or it would be
+          // handed on before the failed batch comes again: later readings first, and then twice.
           log.error({ err: error }, 'mqtt: a batch was not handled; reconnecting so the broker redelivers it');
+          const failed = batch[0]!.connection;
+          pending = pending.filter((p) => p.connection !== failed);
           socket?.destroy();
           continue;
         }
