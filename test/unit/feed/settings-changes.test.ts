@@ -103,3 +103,44 @@ describe('settings changes', () => {
     await bus.close();
   });
 });
+
+describe('settings changes: whose patient', () => {
+  const forbidden = async (metrics: ReturnType<typeof createMetrics>) => {
+    const text = await metrics.registry.metrics();
+    const line = text.split('\n').find((l) => l.startsWith('vw_feed_auth_failures_total{reason="forbidden"}'));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  const desk = () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const view = createWardView({ registry, store: createMemoryStore({ retentionHours: 1, maxPointsPerSeries: 10 }), now: () => NOW });
+    const logger = createLogger({ level: 'silent' });
+    return { metrics, desk: createSettingsChanges({ bus: createMemoryBus({ partitions: 1 }), registry, view, metrics, logger, now: () => NOW }) };
+  };
+  const notFound = { type: 'error', code: 'not_found', message: 'no such patient on your wards' };
+
+  it('answers the same for a patient on another ward as for one that does not exist, and counts only the first as forbidden', async () => {
+    const { metrics, desk: d } = desk();
+    const otherWard: ConsoleUser = { ...nurse, wards: new Set(['w2']) };
+    expect(d.history(otherWard, 'p1')).toEqual(notFound);
+    expect(await forbidden(metrics)).toBe(1);
+    expect(d.history(nurse, 'p-none')).toEqual(notFound);
+    expect(await d.change(nurse, { ...change({ baselineWeight: 80 }), patientId: 'p-none' })).toEqual(notFound);
+    expect(await forbidden(metrics)).toBe(1);
+    expect(await d.change(otherWard, change({ baselineWeight: 80 }))).toEqual(notFound);
+    expect(await forbidden(metrics)).toBe(2);
+    expect(d.history(nurse, 'p1')).toMatchObject({ type: 'settingsHistory', patientId: 'p1' });
+    expect(await forbidden(metrics)).toBe(2);
+  });
+
+  it('judges the ward at the desk’s clock: before the patient’s enrolment there is no ward', async () => {
+    const early = createSettingsChanges({
+      bus: createMemoryBus({ partitions: 1 }),
+      registry,
+      view: createWardView({ registry, store: createMemoryStore({ retentionHours: 1, maxPointsPerSeries: 10 }), now: () => NOW }),
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: createLogger({ level: 'silent' }),
+      now: () => Date.parse('2025-12-31T23:59:59Z'),
+    });
+    expect(early.history(nurse, 'p1')).toEqual(notFound);
+  });
+});
