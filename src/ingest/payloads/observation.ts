@@ -36,6 +36,7 @@ export interface ShapeResult {
 /** A zod failure as a refusal that names the field but never echoes the value. */
 export function schemaRefusal(error: z.ZodError, prefix = '', item?: number): Refusal {
   const issue = error.issues[0]!;
-  const path = [prefix, ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('').replace(/^\./, '');
+  // A prefix may end in a dot already (`entry[2].resource.`): one dot between it and a field name.
+  const path = [prefix, ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))].join('').replace(/\.{2,}/g, '.').replace(/^\./, '');
   return { reason: 'schema_violation', detail: `${path || '(payload)'}: ${issue.message}`, ...(item !== undefined ? { item } : {}) };
 }

@@ -441,6 +441,10 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
       open.due = next ? now + next.afterUnacknowledged : undefined;
     }
     const at = iso(now);
+    // What the nurse sees changes only when the shown severity does: a level falling beneath what
+    // escalation reached leaves the alert, its advice and its history as they were.
+    const shownRose = SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity];
+    const shownFell = SEVERITY_RANK[severity] < SEVERITY_RANK[alert.severity];
     open.alert = {
       ...alert,
       severity,
@@ -450,8 +454,8 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
       eventTs: at,
       evidence: toAlertEvidence(evidence),
       explanation: explain(def, evidence, outcome.notes),
-      ...(rises || falls ? { response } : {}),
-      history: rises || falls ? [...alert.history, { state: reopen ? 'open' : alert.state, at, by: 'vw', note: `severity ${rises ? 'rose' : 'fell'} to ${severity}` }] : alert.history,
+      ...(rises || (falls && shownFell) ? { response } : {}),
+      history: shownRose || shownFell ? [...alert.history, { state: reopen ? 'open' : alert.state, at, by: 'vw', note: `severity ${shownRose ? 'rose' : 'fell'} to ${severity}` }] : alert.history,
       receivedAt: receivedAt(),
     };
     return open.alert;

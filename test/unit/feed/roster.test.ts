@@ -201,7 +201,8 @@ describe('feed role follows admissions, transfers and discharges', () => {
     await bus.publish(Topics.referrals, [{ key: 'p1', value: { ...referral, state: 'cancelled', revision: 2 } }]);
     expect(await two.waitFor(isType('alert'))).toMatchObject({ wardId: 'w2', alert: { alertId: 'a1', revision: 2, wardId: 'w1' } });
     expect(await two.waitFor(isType('referral'))).toMatchObject({ wardId: 'w2', referral: { referralId: 'ref-00001', revision: 2 } });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Whatever the feed sent ward one's console before this round trip has arrived.
+    await one.roundTrip();
     expect(one.frames.filter((f) => f.type === 'alert' || f.type === 'referral')).toEqual([]);
     expect(two.frames.filter(isType('alert')).map((f) => f.alert.revision)).toEqual([2]);
     await seen.stop();

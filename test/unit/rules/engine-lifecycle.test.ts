@@ -190,10 +190,13 @@ describe('updating', () => {
     const floored = createRuleEngine([pack([floorRule])]);
     floored.onReading(reading('spo2', 91, T0), ctx);
     expect(floored.tick(T0 + 30 * MIN)[0]).toMatchObject({ severity: 'high', state: 'escalated' });
-    floored.onReading(reading('spo2', 87, T0 + 31 * MIN), ctx);
+    const [risen] = floored.onReading(reading('spo2', 87, T0 + 31 * MIN), ctx);
     const [held] = floored.onReading(reading('spo2', 91, T0 + 32 * MIN), ctx);
-    expect(held).toMatchObject({ severity: 'high', state: 'escalated' });
-    expect(held!.history.at(-1)).toMatchObject({ state: 'escalated', note: 'severity fell to high' });
+    // Escalation holds it at high: the level falling beneath that changes neither what is shown, nor
+    // its advice, nor its history.
+    expect(held).toMatchObject({ severity: 'high', state: 'escalated', response: risen!.response });
+    expect(held!.history).toEqual(risen!.history);
+    expect(held!.history.some((h) => h.note?.startsWith('severity fell'))).toBe(false);
   });
 });
 
