@@ -100,7 +100,8 @@ async function demo(): Promise<void> {
   const callbackToken = process.env.VW_REFERRAL_CALLBACK_TOKEN ?? randomBytes(24).toString('base64url');
   // A rehearsal at many times real speed sends readings days behind the wall clock: its rules timers
   // follow the readings' clock, as `vw replay` does, unless VW_RULES_CLOCK says otherwise.
-  const rehearsal = (await loadScenario(loadConfig().simulator.scenarioFile)).speed > 1;
+  const scenario = await loadScenario(loadConfig().simulator.scenarioFile);
+  const rehearsal = scenario.speed > 1;
   const config = loadConfig(process.env, { ...(rehearsal && !process.env.VW_RULES_CLOCK ? { 'rules.clock': 'readings' } : {}), 'simulator.enabled': true, 'referrals.endpoints': endpoints, 'referrals.callbackToken': callbackToken, 'notify.webhooks': webhooks, 'notify.secret': webhookSecret, ...(process.env.VW_LOG_LEVEL ? {} : { logLevel: 'warn' }) });
   const app = await startVw(config);
   // Four weeks of simulated history in the store, so the planner view has days to show.
@@ -108,7 +109,6 @@ async function demo(): Promise<void> {
   // The receiving service answers a few seconds later, as a real one would: "sent", then "accepted".
   receiver.answerLater({ baseUrl: app.httpUrl, token: callbackToken, afterMs: 4_000 });
   const { data } = await loadRegistryFile(config.registry.seedsFile);
-  const scenario = await loadScenario(config.simulator.scenarioFile);
   // The simulated devices sign in to the embedded broker as themselves, like any device.
   const deviceSecret = app.deviceSecret;
   if (!deviceSecret) throw new Error('the demo\'s broker has no device secret');
