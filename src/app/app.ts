@@ -10,7 +10,7 @@ import { chartBands } from '../feed/chart-bands.ts';
 import { startHttpServer, type HealthCheck } from '../http/http-server.ts';
 import { startIngestRole } from '../ingest/ingest-role.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
-import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { createMetrics, registerHeldGauges, type Metrics } from '../observability/metrics.ts';
 import { loadRegistryFile } from '../registry/load.ts';
 import type { Registry } from '../registry/registry.ts';
 import { loadNews2Rule } from '../rules/news2/rule-file.ts';
@@ -106,6 +106,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     stops.push(() => bus.close());
     const store = await createStore(config, metrics, logger);
     stops.push(() => store.close());
+    registerHeldGauges(metrics, { bus, store });
 
     // Secrets not set in the environment are kept in the data directory, generated on the first run,
     // so tokens and device passwords outlast a restart. A role that never uses one keeps none.

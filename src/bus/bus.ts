@@ -120,6 +120,8 @@ export interface Bus {
   close(): Promise<void>;
   /** False while the bus cannot publish or a subscription has stopped for good; served on /healthz. */
   healthy(): boolean;
+  /** Records held in this process's memory, by topic (the in-process bus); served as vw_bus_records_held. */
+  held?(): Map<string, number>;
 }
 
 /** A record whose bytes do not satisfy its topic's schema. It is counted and skipped, never retried. */

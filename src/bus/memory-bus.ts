@@ -66,12 +66,57 @@ interface StoredRecord {
 }
 
 interface PartitionLog {
+  /** The oldest offset retained (Kafka's low watermark). */
   base: number;
+  /** The offset the next record gets (Kafka's high watermark). */
+  next: number;
   /** A hole is a record compaction removed (a newer one with its key exists), as Kafka leaves gaps. */
   records: Array<StoredRecord | undefined>;
+  /**
+   * Compacted topics: the offset of each entry of `records`, ascending. Holes are squeezed out of both
+   * now and then, so a changelog holds about one entry per key however many records were written to
+   * it; offsets keep their gaps, as Kafka's do. Absent, `records` is dense from `base`.
+   */
+  offsets?: number[];
+  /** Holes in `records` not yet squeezed out. */
+  holes: number;
   waiters: Array<() => void>;
   /** For compacted topics: the offset of the newest record of each key. */
   newest?: Map<string, number>;
+}
+
+/** Holes in a compacted partition are squeezed out once there are more than this and more than its records. */
+const SQUEEZE_HOLES = 1_024;
+
+const offsetAt = (p: PartitionLog, index: number): number => (p.offsets ? p.offsets[index]! : p.base + index);
+
+/** The index of the first entry of a partition at or after `offset` (the entries' length when none is). */
+function indexFrom(p: PartitionLog, offset: number): number {
+  if (!p.offsets) return Math.min(p.records.length, Math.max(0, offset - p.base));
+  let lo = 0;
+  let hi = p.offsets.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (p.offsets[mid]! < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Removes compaction's holes from a compacted partition (offsets are kept: they live in `offsets`). */
+function squeeze(p: PartitionLog): void {
+  const offsets = p.offsets!;
+  let kept = 0;
+  for (let i = 0; i < p.records.length; i++) {
+    const record = p.records[i];
+    if (!record) continue;
+    p.records[kept] = record;
+    offsets[kept] = offsets[i]!;
+    kept++;
+  }
+  p.records.length = kept;
+  offsets.length = kept;
+  p.holes = 0;
 }
 
 interface Member {
@@ -159,14 +204,15 @@ function memoryBus(options: MemoryBusOptions) {
   function logOf(topic: string): PartitionLog[] {
     let log = logs.get(topic);
     if (!log) {
-      log = Array.from({ length: partitions }, () => ({ base: 0, records: [], waiters: [] }));
+      const compacted = specs.get(topic)?.compacted === true;
+      log = Array.from({ length: partitions }, (): PartitionLog => ({ base: 0, next: 0, records: [], holes: 0, waiters: [], ...(compacted ? { offsets: [] } : {}) }));
       logs.set(topic, log);
     }
     return log;
   }
 
   function waitForRecord(log: PartitionLog, offset: number): Promise<void> {
-    if (closed || offset < log.base + log.records.length) return Promise.resolve();
+    if (closed || offset < log.next) return Promise.resolve();
     return new Promise((resolve) => log.waiters.push(resolve));
   }
 
@@ -200,20 +246,23 @@ function memoryBus(options: MemoryBusOptions) {
         }
       }
       const offset = cursor.committed;
-      const end = log.base + log.records.length;
-      if (offset >= end) {
+      if (offset >= log.next) {
         await waitForRecord(log, offset);
         continue;
       }
       const spec = owner.handlers.get(cursor.topic)!;
-      const count = spec.batch ? Math.min(spec.maxRecords, end - offset) : 1;
-      const stored = log.records.slice(offset - log.base, offset - log.base + count);
-      const attempt = deliver(group, owner, cursor, offset, stored);
+      const first = indexFrom(log, offset);
+      const count = spec.batch ? Math.min(spec.maxRecords, log.records.length - first) : 1;
+      const stored = log.records.slice(first, first + count);
+      // Taken now: the log may be trimmed or squeezed while the records are handled.
+      const offsets = log.offsets ? log.offsets.slice(first, first + count) : undefined;
+      const base = log.base + first;
+      const attempt = deliver(group, owner, cursor, offsets ? (i) => offsets[i]! : (i) => base + i, stored);
       cursor.inFlight = attempt;
       const ok = await attempt;
       cursor.inFlight = undefined;
       if (ok) {
-        cursor.committed = offset + count;
+        cursor.committed = (offsets ? offsets[count - 1]! : base + count - 1) + 1;
         committedMoved(group, cursor);
       }
       // Yield to I/O now and then so a deep backlog cannot starve timers and sockets.
@@ -226,13 +275,13 @@ function memoryBus(options: MemoryBusOptions) {
   }
 
   /** Resolves true when the records may be committed. */
-  async function deliver(group: Group, owner: Member, cursor: Cursor, first: number, stored: Array<StoredRecord | undefined>): Promise<boolean> {
+  async function deliver(group: Group, owner: Member, cursor: Cursor, offsetOf: (index: number) => number, stored: Array<StoredRecord | undefined>): Promise<boolean> {
     const spec = owner.handlers.get(cursor.topic)!;
     const { partition } = cursor;
     const records: ConsumedRecord<unknown>[] = [];
     stored.forEach((s, i) => {
       if (!s) return;
-      const offset = String(first + i);
+      const offset = String(offsetOf(i));
       try {
         // A consumer with another schema for the topic (an older or newer reader) checks the record itself.
         const value = s.schema === spec.topic.schema ? (s.decoded ??= Object.freeze(JSON.parse(s.value))) : Object.freeze(decodeValue(spec.topic, s.value, partition, offset));
@@ -261,24 +310,39 @@ function memoryBus(options: MemoryBusOptions) {
     return false;
   }
 
+  /** Appends a record at the partition's next offset. */
   function append(name: string, topic: TopicSpec<unknown> | undefined, partitionNumber: number, record: StoredRecord): void {
     const partition = logOf(name)[partitionNumber]!;
     if (topic?.compacted) {
       // Keep only the newest record per key, so a changelog stays the size of its state.
+      partition.offsets ??= partition.records.map((_, i) => partition.base + i);
       partition.newest ??= new Map();
       const older = partition.newest.get(record.key);
-      if (older !== undefined && older >= partition.base) partition.records[older - partition.base] = undefined;
-      partition.newest.set(record.key, partition.base + partition.records.length);
+      if (older !== undefined) {
+        const i = indexFrom(partition, older);
+        if (partition.offsets[i] === older && partition.records[i]) {
+          partition.records[i] = undefined;
+          partition.holes++;
+        }
+      }
+      partition.newest.set(record.key, partition.next);
     }
+    partition.offsets?.push(partition.next);
     partition.records.push(record);
-    if (topic && !topic.retainForever && !topic.compacted && partition.records.length >= 2 * KEEP_CONSUMED && partition.records.length % KEEP_CONSUMED === 0) {
-      dropConsumed(name, partitionNumber, partition);
-    }
-    const bound = Math.min(maxRecords, topic?.keep?.recordsPerPartition ?? Infinity);
-    if (partition.records.length > bound && !topic?.retainForever) {
-      const drop = partition.records.length - bound;
-      partition.records.splice(0, drop);
-      partition.base += drop;
+    partition.next++;
+    if (partition.offsets) {
+      if (partition.holes > SQUEEZE_HOLES && partition.holes > partition.records.length - partition.holes) squeeze(partition);
+    } else {
+      // A compacted topic is bounded by its keys, not by a count: its oldest records are live state.
+      if (topic && !topic.retainForever && partition.records.length >= 2 * KEEP_CONSUMED && partition.records.length % KEEP_CONSUMED === 0) {
+        dropConsumed(name, partitionNumber, partition);
+      }
+      const bound = Math.min(maxRecords, topic?.keep?.recordsPerPartition ?? Infinity);
+      if (partition.records.length > bound && !topic?.retainForever) {
+        const drop = partition.records.length - bound;
+        partition.records.splice(0, drop);
+        partition.base += drop;
+      }
     }
     for (const wake of partition.waiters.splice(0)) wake();
   }
@@ -334,13 +398,13 @@ function memoryBus(options: MemoryBusOptions) {
       const [topic, partition, base] = entry.b;
       if (partition >= partitions) return;
       const p = logOf(topic)[partition]!;
-      const end = p.base + p.records.length;
-      if (base > end) {
-        p.records.length = 0;
+      if (base > p.base) {
+        const drop = indexFrom(p, base);
+        const dropped = p.records.splice(0, drop);
+        p.offsets?.splice(0, drop);
+        p.holes -= dropped.filter((r) => !r).length;
         p.base = base;
-      } else if (base > p.base) {
-        p.records.splice(0, base - p.base);
-        p.base = base;
+        p.next = Math.max(p.next, base);
       }
       return;
     }
@@ -348,10 +412,13 @@ function memoryBus(options: MemoryBusOptions) {
     // A journal of a bus with more partitions than this one: keying would differ; those records are left.
     if (partition >= partitions) return;
     const p = logOf(topic)[partition]!;
-    if (offset < p.base + p.records.length) return;
-    if (!p.records.length) p.base = offset;
-    // Records compaction removed before a snapshot are holes, as they were.
-    while (p.base + p.records.length < offset) p.records.push(undefined);
+    if (offset < p.next) return;
+    // A compacted partition keeps its start: its first live record may follow many compacted away.
+    if (!p.offsets && !p.records.length && offset > p.base) p.base = offset;
+    // Records compaction removed before a snapshot are holes, as they were (a compacted topic's are
+    // gaps in its offsets).
+    if (!p.offsets) while (p.base + p.records.length < offset) p.records.push(undefined), p.holes++;
+    p.next = offset;
     // Read back without a schema: whoever consumes it checks it against the topic's schema.
     append(topic, specs.get(topic), partition, { key, value, headers, timestamp, schema: undefined });
   }
@@ -362,16 +429,16 @@ function memoryBus(options: MemoryBusOptions) {
       for (let partition = 0; partition < log.length; partition++) {
         const p = log[partition]!;
         yield [{ b: [topic, partition, p.base] }];
-        // By offset, not index: records may be let go from the front between chunks.
-        for (let offset = p.base; offset < p.base + p.records.length; ) {
+        // By offset, not index: records may be let go from the front, or squeezed, between chunks.
+        for (let offset = p.base; offset < p.next; ) {
           const chunk: JournalEntry[] = [];
-          const start = Math.max(offset, p.base);
-          const end = Math.min(start + 500, p.base + p.records.length);
-          for (let o = start; o < end; o++) {
-            const s = p.records[o - p.base];
-            if (s) chunk.push({ r: [topic, partition, o, s.key, s.value, s.headers, s.timestamp] });
+          const first = indexFrom(p, offset);
+          const end = Math.min(first + 500, p.records.length);
+          for (let i = first; i < end; i++) {
+            const s = p.records[i];
+            if (s) chunk.push({ r: [topic, partition, offsetAt(p, i), s.key, s.value, s.headers, s.timestamp] });
           }
-          offset = end;
+          offset = end < p.records.length ? offsetAt(p, end) : p.next;
           yield chunk;
         }
       }
@@ -394,7 +461,7 @@ function memoryBus(options: MemoryBusOptions) {
       const placed = encoded.map((r) => {
         const partition = partitionFor(r.key, partitions);
         const p = log[partition]!;
-        return { partition, offset: p.base + p.records.length, r };
+        return { partition, offset: p.next, r };
       });
       // Offsets are assigned in order within a partition: count the earlier records of this batch.
       const next = new Map<number, number>();
@@ -423,7 +490,7 @@ function memoryBus(options: MemoryBusOptions) {
         const g: Group = { groupId: options.groupId, topics, cursors: [], members: [], owners: [], memberWaiters: [] };
         for (const topic of topics) {
           logOf(topic).forEach((p, partition) => {
-            const end = p.base + p.records.length;
+            const end = p.next;
             const saved = savedCommits.get(commitKey(options.groupId, topic, partition));
             // A group that committed before a restart resumes there; below `base` is a gap it is told of.
             const committed = saved !== undefined ? Math.min(saved, end) : options.fromBeginning ? p.base : end;
@@ -470,8 +537,14 @@ function memoryBus(options: MemoryBusOptions) {
 
     healthy: () => !closed,
 
+    held() {
+      const out = new Map<string, number>();
+      for (const [topic, log] of logs) out.set(topic, log.reduce((n, p) => n + p.records.length, 0));
+      return out;
+    },
+
     async offsets(topic) {
-      return logOf(topic.name).map((p, partition) => ({ partition, low: p.base, high: p.base + p.records.length }));
+      return logOf(topic.name).map((p, partition) => ({ partition, low: p.base, high: p.next }));
     },
   };
   return { bus, restore, snapshot, attach };

@@ -9,7 +9,7 @@ import { TERMINAL_REFERRAL_STATES, type AlertAction, type AlertEvidence, type Re
 import type { RouteCatalogue } from '../referrals/routes-file.ts';
 import type { ChartBands } from './chart-bands.ts';
 import type { Logger } from '../observability/logger.ts';
-import { secondsSince, type Metrics } from '../observability/metrics.ts';
+import { registerHeldGauges, secondsSince, type Metrics } from '../observability/metrics.ts';
 import type { EnrolmentChange, Registry } from '../registry/registry.ts';
 import { WARD_LEAD_ROLE } from '../flow/http-api.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
@@ -93,6 +93,7 @@ export async function startFeedRole(deps: {
   const log = deps.logger.child({ role: 'feed' });
   const capacity = createCapacityBoard({ registry, staleAfterSeconds: deps.capacityStaleSeconds });
   const view = createWardView({ registry, store, capacity, routes: deps.routes, ...(deps.chartBands ? { chartBands: deps.chartBands } : {}) });
+  registerHeldGauges(metrics, { feed: view });
   const settingsChanges = createSettingsChanges({ bus, registry, view, metrics, logger: log });
   const sessions = new Set<Session>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -575,7 +576,8 @@ export async function startFeedRole(deps: {
       topics: [
         on(Topics.alerts, async ({ value: alert }) => {
           if (!view.applyAlert(alert)) {
-            metrics.duplicatesAbsorbed.inc({ stage: 'feed-alert' });
+            // Not applied: a copy no newer than the one held, or resolved too long ago to be kept.
+            if (view.alert(alert.alertId)) metrics.duplicatesAbsorbed.inc({ stage: 'feed-alert' });
             return;
           }
           // To the ward that shows the patient's alerts now: after a transfer, the new one.

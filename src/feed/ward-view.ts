@@ -118,10 +118,17 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
   }
 
   return {
-    /** Returns false when the alert is not newer than the one held (a duplicate or stale copy). */
+    /**
+     * Returns false when the alert is not newer than the one held (a duplicate or stale copy), or was
+     * resolved a day ago or more: consoles no longer show it, so it is not kept (the store keeps it).
+     */
     applyAlert(alert: Alert): boolean {
       const held = alerts.get(alert.alertId);
       if (held && held.revision >= alert.revision) return false;
+      if (alert.state === 'resolved' && Date.parse(alert.updatedAt) < now() - RESOLVED_KEPT_MS) {
+        alerts.delete(alert.alertId);
+        return false;
+      }
       alerts.set(alert.alertId, alert);
       return true;
     },
@@ -234,6 +241,13 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
       };
     },
 
+    /** What the view holds in memory, by kind: served as vw_feed_held. */
+    held(): Record<string, number> {
+      let noteCount = 0;
+      for (const list of notes.values()) noteCount += list.length;
+      return { alerts: alerts.size, scores: scores.size, referrals: referrals.size, notifications: notifications.size, handover_notes: noteCount };
+    },
+
     async snapshot(wardId: string): Promise<Extract<ServerFrame, { type: 'snapshot' }>> {
       const at = new Date(now());
       const ward = deps.registry.patientsOfWard(wardId, at);
@@ -242,6 +256,7 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
       // What consoles no longer show leaves memory here.
       for (const [id, r] of referrals) if (TERMINAL_REFERRAL_STATES.has(r.state) && Date.parse(r.updatedAt) < cutoff) referrals.delete(id);
       for (const [id, n] of notifications) if (Date.parse(n.updatedAt) < cutoff) notifications.delete(id);
+      for (const [id, a] of alerts) if (a.state === 'resolved' && Date.parse(a.updatedAt) < cutoff) alerts.delete(id);
       const records = recordsOfWard(wardId, at);
       return {
         type: 'snapshot',

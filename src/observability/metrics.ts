@@ -4,6 +4,43 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * The metrics every role exposes on GET /metrics. One registry per process (per app instance in
  * tests), so parallel instances never share counters.
  */
+/**
+ * Gauges of what a process holds in memory (the embedded bus and store, the feed's ward view), read
+ * when /metrics is scraped: an operator sees which of them a growing process is filling, and a soak
+ * sees whether each levels off.
+ */
+export function registerHeldGauges(
+  metrics: Metrics,
+  sources: { bus?: { held?(): Map<string, number> }; store?: { held?(): Record<string, number> }; feed?: { held(): Record<string, number> } },
+): void {
+  const registers = [metrics.registry];
+  const { bus, store, feed } = sources;
+  if (bus?.held) {
+    const held = bus.held.bind(bus);
+    new Gauge({
+      name: 'vw_bus_records_held',
+      help: 'Records the in-process bus holds in memory, by topic',
+      labelNames: ['topic'] as const,
+      registers,
+      collect() {
+        for (const [topic, n] of held()) this.set({ topic }, n);
+      },
+    });
+  }
+  const byKind = (name: string, help: string, held: () => Record<string, number>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['kind'] as const,
+      registers,
+      collect() {
+        for (const [kind, n] of Object.entries(held())) this.set({ kind }, n);
+      },
+    });
+  if (store?.held) byKind('vw_store_held', 'Items the embedded store holds in memory, by kind (points, alerts, referrals, flow_events, capacity_snapshots, reading_hours)', store.held.bind(store));
+  if (feed) byKind('vw_feed_held', "Items the feed's ward view holds in memory for console snapshots, by kind (alerts, scores, referrals, notifications, handover_notes)", feed.held.bind(feed));
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'vw_process_' });

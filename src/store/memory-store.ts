@@ -348,6 +348,9 @@ export function createMemoryStore(options: MemoryStoreOptions): MemoryStore {
       readingHourIndex.entries.length = 0;
     },
     healthy: () => true,
+    held() {
+      return { points: store.pointCount(), alerts: alerts.size, referrals: referrals.size, flow_events: flow.size, capacity_snapshots: capacity.size, reading_hours: readingHours.size };
+    },
     pointCount() {
       let n = 0;
       for (const p of patients.values()) {

@@ -54,4 +54,6 @@ export interface TimeSeriesStore {
   close(): Promise<void>;
   /** False when the last write or query failed; served on /healthz. */
   healthy(): boolean;
+  /** What the store holds in this process's memory, by kind (the embedded store); served as vw_store_held. */
+  held?(): Record<string, number>;
 }

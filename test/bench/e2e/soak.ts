@@ -31,6 +31,8 @@ export interface SoakSample {
   latencyMs: { n: number; p50: number; p99: number; max: number };
   /** The machine's 1-minute load average. */
   load1: number;
+  /** What the target's bus and store hold in memory (vw_bus_records_held, vw_store_held, vw_feed_held), as `bus topic`, `store kind`, `feed kind`. */
+  held: Record<string, number>;
 }
 
 export interface SoakSummary {
@@ -40,6 +42,12 @@ export interface SoakSummary {
   /** slopePerHour ± stderrPerHour: the least-squares slope over the steady state and its standard error. */
   rssMiB: { steadyStart: number; end: number; max: number; slopePerHour: number; stderrPerHour: number };
   heapUsedMiB: { steadyStart: number; end: number; max: number; slopePerHour: number };
+  /**
+   * The heap's floor: the least heap in use in each LIVE_HEAP_WINDOW of the steady state, just after a
+   * collection, so what is still referenced. Its slope is what a leak shows; RSS also carries the
+   * heap's peaks (garbage between collections) and the allocator's slack.
+   */
+  liveHeapMiB: { steadyStart: number; end: number; slopePerHour: number; stderrPerHour: number; windows: number };
   dataDirMiB: { start: number; steadyStart: number; end: number; max: number; slopePerHour: number };
   storedPerSecond: { min: number; median: number; mean: number };
   load1: { min: number; mean: number; max: number };
@@ -52,6 +60,8 @@ export interface SoakSummary {
 
 /** The flat threshold: RSS growing less than this over the steady-state window, MiB per hour. */
 export const FLAT_MIB_PER_HOUR = 10;
+/** The window, in seconds, whose least heap in use is taken as the live heap. */
+export const LIVE_HEAP_WINDOW_SECONDS = 120;
 /** A verdict needs at least this much steady state: shorter windows give slopes dominated by GC noise. */
 export const MIN_WINDOW_SECONDS = 600;
 
@@ -100,6 +110,13 @@ function metricValue(text: string, name: string): number {
   const re = new RegExp(`^(?:[A-Za-z0-9_]*_)?${name}(?:\\{[^}]*\\})? (\\S+)`, 'm');
   const m = re.exec(text);
   return m ? Number(m[1]) : NaN;
+}
+
+/** The held gauges of a /metrics text: `bus <topic>` and `store <kind>` to their values. */
+export function heldGauges(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^vw_(bus_records|store|feed)_held\{(?:topic|kind)="([^"]+)"\} (\S+)$/gm)) out[`${m[1] === 'bus_records' ? 'bus' : m[1]} ${m[2]}`] = Number(m[3]);
+  return out;
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -168,11 +185,16 @@ export function startSoakSampler(probe: SoakProbe, sampleSeconds: number, log: (
         storedPerSecond: previous ? (stored - previous.stored) / (t - previous.t) : NaN,
         latencyMs: { n: recent.length, p50: pct(recent, 50), p99: pct(recent, 99), max: recent.at(-1) ?? NaN },
         load1: loadavg()[0]!,
+        held: heldGauges(metrics),
       };
       previous = { t, stored };
       samples.push(sample);
+      const heldLine = Object.entries(sample.held)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
       log(
-        `    soak ${Math.round(t)} s: RSS ${sample.rssMiB.toFixed(0)} MiB, heap ${sample.heapUsedMiB.toFixed(0)} MiB, data dir ${sample.dataDirMiB.toFixed(1)} MiB, published ${sample.published}, stored ${sample.stored} (${Number.isFinite(sample.storedPerSecond) ? sample.storedPerSecond.toFixed(0) : '-'}/s), p99 ${sample.latencyMs.p99} ms, load ${sample.load1.toFixed(2)}`,
+        `    soak ${Math.round(t)} s: RSS ${sample.rssMiB.toFixed(0)} MiB, heap ${sample.heapUsedMiB.toFixed(0)} MiB, data dir ${sample.dataDirMiB.toFixed(1)} MiB, published ${sample.published}, stored ${sample.stored} (${Number.isFinite(sample.storedPerSecond) ? sample.storedPerSecond.toFixed(0) : '-'}/s), p99 ${sample.latencyMs.p99} ms, load ${sample.load1.toFixed(2)}${heldLine ? `; held: ${heldLine}` : ''}`,
       );
     } finally {
       busy = false;
@@ -208,6 +230,22 @@ export function soakSummary(samples: readonly SoakSample[], loadSeconds: number,
   const fit = (key: 'rssMiB' | 'heapUsedMiB' | 'dataDirMiB') => slope(steady.map((s) => [s.t, s[key]] as const));
   const perHour = (key: 'rssMiB' | 'heapUsedMiB' | 'dataDirMiB') => fit(key).slope * 3600;
   const rssSlope = perHour('rssMiB');
+  const floors: Array<readonly [number, number]> = [];
+  if (first) {
+    const byWindow = new Map<number, SoakSample[]>();
+    for (const s of steady) {
+      if (!Number.isFinite(s.heapUsedMiB)) continue;
+      const w = Math.floor((s.t - first.t) / LIVE_HEAP_WINDOW_SECONDS);
+      byWindow.set(w, [...(byWindow.get(w) ?? []), s]);
+    }
+    // A window with fewer than half its samples (the last, cut short) may have missed its collection.
+    for (const inWindow of byWindow.values()) {
+      if (inWindow.length < LIVE_HEAP_WINDOW_SECONDS / sampleSeconds / 2) continue;
+      const least = inWindow.reduce((a, b) => (b.heapUsedMiB < a.heapUsedMiB ? b : a));
+      floors.push([least.t, least.heapUsedMiB]);
+    }
+  }
+  const liveFit = slope(floors);
   const windowSeconds = first && last ? last.t - first.t : 0;
   // Rates over whole intervals only: the last sample, taken at the end of the drain, may follow the
   // previous one by a fraction of a second.
@@ -218,6 +256,7 @@ export function soakSummary(samples: readonly SoakSample[], loadSeconds: number,
     sampleSeconds,
     window: { from: first?.t ?? NaN, to: last?.t ?? NaN, samples: steady.length },
     rssMiB: { steadyStart: first?.rssMiB ?? NaN, end: last?.rssMiB ?? NaN, max: max(samples.map((s) => s.rssMiB)), slopePerHour: rssSlope, stderrPerHour: fit('rssMiB').stderr * 3600 },
+    liveHeapMiB: { steadyStart: floors[0]?.[1] ?? NaN, end: floors.at(-1)?.[1] ?? NaN, slopePerHour: liveFit.slope * 3600, stderrPerHour: liveFit.stderr * 3600, windows: floors.length },
     heapUsedMiB: { steadyStart: first?.heapUsedMiB ?? NaN, end: last?.heapUsedMiB ?? NaN, max: max(samples.map((s) => s.heapUsedMiB)), slopePerHour: perHour('heapUsedMiB') },
     dataDirMiB: { start: samples[0]?.dataDirMiB ?? NaN, steadyStart: first?.dataDirMiB ?? NaN, end: last?.dataDirMiB ?? NaN, max: max(samples.map((s) => s.dataDirMiB)), slopePerHour: perHour('dataDirMiB') },
     storedPerSecond: { min: rates[0] ?? NaN, median: pct(rates, 50), mean: mean(rates) },
@@ -226,6 +265,16 @@ export function soakSummary(samples: readonly SoakSample[], loadSeconds: number,
     minWindowSeconds: MIN_WINDOW_SECONDS,
     verdict,
   };
+}
+
+/** What the bus, store and feed held at the start of the steady state and at its end, for counts that changed. */
+function heldLines(samples: readonly SoakSample[], summary: SoakSummary): string[] {
+  const start = samples.find((s) => s.t >= summary.window.from);
+  const end = [...samples].reverse().find((s) => s.t <= summary.window.to);
+  if (!start || !end) return [];
+  const kinds = [...new Set([...Object.keys(start.held), ...Object.keys(end.held)])].sort();
+  if (!kinds.length) return [];
+  return [`- held in memory, steady-state start → end: ${kinds.map((k) => `${k} ${f0(start.held[k] ?? 0)} → ${f0(end.held[k] ?? 0)}`).join('; ')}.`];
 }
 
 const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-GB') : 'n/a');
@@ -250,9 +299,11 @@ export function soakReport(
     '|---|--:|--:|--:|--:|',
     `| RSS MiB | ${f0(summary.rssMiB.steadyStart)} | ${f0(summary.rssMiB.end)} | ${f0(summary.rssMiB.max)} | ${signed(summary.rssMiB.slopePerHour)} ± ${f1(summary.rssMiB.stderrPerHour)} MiB/h |`,
     `| heap used MiB | ${f0(summary.heapUsedMiB.steadyStart)} | ${f0(summary.heapUsedMiB.end)} | ${f0(summary.heapUsedMiB.max)} | ${signed(summary.heapUsedMiB.slopePerHour)} MiB/h |`,
+    `| live heap MiB (least in use per ${LIVE_HEAP_WINDOW_SECONDS / 60} min, ${summary.liveHeapMiB.windows} windows) | ${f0(summary.liveHeapMiB.steadyStart)} | ${f0(summary.liveHeapMiB.end)} | | ${signed(summary.liveHeapMiB.slopePerHour)} ± ${f1(summary.liveHeapMiB.stderrPerHour)} MiB/h |`,
     `| data directory MiB on disk | ${f1(summary.dataDirMiB.steadyStart)} (at 0 s: ${f1(summary.dataDirMiB.start)}) | ${f1(summary.dataDirMiB.end)} | ${f1(summary.dataDirMiB.max)} | ${signed(summary.dataDirMiB.slopePerHour)} MiB/h |`,
     '',
-    `- memory: **${summary.verdict}** (RSS slope ${signed(summary.rssMiB.slopePerHour)} MiB/hour, standard error ${f1(summary.rssMiB.stderrPerHour)}, threshold ±${summary.flatThresholdMiBPerHour}).`,
+    `- memory: **${summary.verdict}** (RSS slope ${signed(summary.rssMiB.slopePerHour)} MiB/hour, standard error ${f1(summary.rssMiB.stderrPerHour)}, threshold ±${summary.flatThresholdMiBPerHour}); live heap ${signed(summary.liveHeapMiB.slopePerHour)} ± ${f1(summary.liveHeapMiB.stderrPerHour)} MiB/hour.`,
+    ...heldLines(samples, summary),
     `- readings: published ${f0(r.published)}, stored ${f0(r.stored)}, rejected ${f0(r.rejected)}, lost ${f0(r.lost)}; sustained ${f0(r.sustainedPerSecond)}/s of ${f0(r.targetPerSecond)}/s asked; stored per ${summary.sampleSeconds} s interval in steady state: min ${f0(summary.storedPerSecond.min)}/s, median ${f0(summary.storedPerSecond.median)}/s.`,
     `- latency, device publish to console, whole run: p50 ${f0(r.latencyMs.p50)} ms, p95 ${f0(r.latencyMs.p95)} ms, p99 ${f0(r.latencyMs.p99)} ms, max ${f0(r.latencyMs.max)} ms.`,
     `- load average (1 min) over the steady state: min ${summary.load1.min.toFixed(2)}, mean ${summary.load1.mean.toFixed(2)}, max ${summary.load1.max.toFixed(2)}.`,

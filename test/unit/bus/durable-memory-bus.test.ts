@@ -103,6 +103,26 @@ describe('durable in-process bus', () => {
     await reopened.bus.close();
   });
 
+  it('reads a squeezed compacted topic back with its offsets, and goes on numbering after them', async () => {
+    const dir = freshDir();
+    const { bus } = await open(dir, { maxJournalBytes: 65_536 });
+    for (let round = 0; round < 30; round++) await bus.publish(compacted, batch(['a', 'b', 'c', 'd'], round * 500, 500));
+    const before = await bus.offsets(compacted);
+    await bus.close();
+    const reopened = await open(dir, { maxJournalBytes: 65_536 });
+    expect(await reopened.bus.offsets(compacted)).toEqual(before);
+    const held = reopened.bus.held!().get(compacted.name)!;
+    expect(held).toBeGreaterThanOrEqual(4);
+    expect(held).toBeLessThanOrEqual(4 * 2 * 1_025);
+    const state = await readAll(reopened.bus, compacted, held);
+    const newest = new Map(state.map((v) => [v.patient, v.seq]));
+    expect([...newest].sort()).toEqual([['a', 14_999], ['b', 14_999], ['c', 14_999], ['d', 14_999]]);
+    await reopened.bus.publish(compacted, batch(['a'], 15_000, 1));
+    const after = await reopened.bus.offsets(compacted);
+    expect(after.reduce((n, o) => n + o.high, 0)).toBe(before.reduce((n, o) => n + o.high, 0) + 1);
+    await reopened.bus.close();
+  });
+
   it('lets a consumed topic go from disk as from memory, so a busy ward does not fill the disk', async () => {
     const dir = freshDir();
     const { bus, diskBytes } = await open(dir, { maxJournalBytes: 65_536 });

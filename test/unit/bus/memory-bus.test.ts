@@ -195,6 +195,23 @@ describe('memory bus', () => {
     await bus.close();
   });
 
+  it('holds about one record per key of a compacted topic however many were written, and keeps a quiet key past the count bound', async () => {
+    const bus = createMemoryBus({ partitions: 1, maxRecordsPerPartition: 1_000 });
+    const changelog = defineTopic('test.changelog', Msg, { compacted: true });
+    await bus.publish(changelog, [{ key: 'quiet', value: { patient: 'quiet', seq: 1 } }]);
+    for (let round = 0; round < 50; round++) await bus.publish(changelog, records(['p1', 'p2', 'p3', 'p4'], 1_000).map((r) => ({ ...r, value: { ...r.value, seq: round * 1_000 + r.value.seq } })));
+    // 200,001 written; compaction's holes are squeezed out once they pass 1,024 and outnumber the records.
+    expect(bus.held!().get('test.changelog')).toBeLessThanOrEqual(2 * 1_025 + 4);
+    expect(await bus.offsets(changelog)).toEqual([{ partition: 0, low: 0, high: 200_001 }]);
+    const seen = new Map<string, [string, number]>();
+    await bus.consume({ groupId: 'late', fromBeginning: true, topics: [on(changelog, async ({ offset, value }) => void seen.set(value.patient, [offset, value.seq]))] });
+    await until(() => seen.get('p4')?.[1] === 49_999);
+    // The quiet key's only record kept its offset, past 200,000 newer ones and the bound of 1,000.
+    expect(seen.get('quiet')).toEqual(['0', 1]);
+    expect(seen.get('p1')).toEqual([String(200_001 - 3_001), 49_999]);
+    await bus.close();
+  });
+
   it('refuses to publish a value that breaks the topic schema', async () => {
     const bus = createMemoryBus();
     await expect(

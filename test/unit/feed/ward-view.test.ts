@@ -70,6 +70,25 @@ describe('ward view', () => {
   });
 });
 
+describe('ward view memory', () => {
+  it('lets go of alerts resolved a day ago or more, and does not take them in again from a replay', async () => {
+    let now = NOW;
+    const store = createMemoryStore({ retentionHours: 24, maxPointsPerSeries: 10, now: () => now });
+    const view = createWardView({ registry, store, now: () => now });
+    expect(view.applyAlert(alert('old', 3, 'resolved', new Date(NOW - 25 * 3600_000).toISOString()))).toBe(false);
+    expect(view.alert('old')).toBeUndefined();
+    expect(view.applyAlert(alert('a1', 1, 'resolved', new Date(NOW - 23 * 3600_000).toISOString()))).toBe(true);
+    expect(view.applyAlert(alert('a2', 1, 'acknowledged', new Date(NOW - 23 * 3600_000).toISOString()))).toBe(true);
+    expect(view.held()).toMatchObject({ alerts: 2 });
+    now = NOW + 2 * 3600_000;
+    const snapshot = await view.snapshot('w1');
+    // The open one is shown and kept however old; the resolved one has left memory.
+    expect(snapshot.alerts.map((a) => a.alertId)).toEqual(['a2']);
+    expect(view.held()).toMatchObject({ alerts: 1 });
+    expect(view.alert('a1')).toBeUndefined();
+  });
+});
+
 describe('ward view settings', () => {
   it('starts from the registry’s version, applies the topic’s versions in order and shows the one in force', async () => {
     const store = createMemoryStore({ retentionHours: 24, maxPointsPerSeries: 10, now: () => NOW });
