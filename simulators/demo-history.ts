@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/config/package-root.ts';
 import type { TimeSeriesStore } from '../src/store/store.ts';
 import { londonDate, londonDay } from '../src/rules/engine/calendar.ts';
 import { generateIcsFlow, loadIcsFlowScenario } from './ics-flow.ts';
@@ -12,7 +13,7 @@ const DAY = 86_400_000;
  * alone does this: a deployment's history is its own.
  */
 export async function writeDemoHistory(store: TimeSeriesStore, now = new Date()): Promise<{ admissions: number; days: number; kept: boolean }> {
-  const scenario = await loadIcsFlowScenario(join(import.meta.dirname, 'scenarios', 'demo-history.yaml'));
+  const scenario = await loadIcsFlowScenario(join(PACKAGE_ROOT, 'simulators', 'scenarios', 'demo-history.yaml'));
   const today = londonDay(now.getTime());
   const start = londonDate((today - scenario.days) * DAY + 12 * 3_600_000);
   const history = generateIcsFlow({ ...scenario, start });

@@ -7,6 +7,7 @@
  * Enrolling the devices in a registry is the caller's business: the fleet only drives load at a broker.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DeviceKind, Id } from '../../src/domain/index.ts';
@@ -202,11 +203,13 @@ interface WorkerProcess {
   exited: Promise<void>;
 }
 
-const WORKER = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
+// Beside this module: TypeScript when run from source, JavaScript when built.
+const WORKER = fileURLToPath(new URL(`./fleet-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 function startWorker(devices: FleetDevice[]): WorkerProcess {
-  // tsx is resolved from the working directory: run from the project (as `npx tsx` and vitest do).
-  const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // From source the worker needs tsx, resolved from the working directory (run from the project, as
+  // `npx tsx` and vitest do); built, it is plain JavaScript.
+  const child = fork(WORKER, [], { execArgv: WORKER.endsWith('.ts') ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const received: Received = {};
   const waiting: Array<{ type: WorkerMessage['type']; resolve: (m: WorkerMessage) => void; reject: (e: Error) => void }> = [];
   let failure: Error | undefined;

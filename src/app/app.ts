@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { BusEvents } from '../bus/events.ts';
-import { ConfigError, serverTls, type Config } from '../config/config.ts';
+import { ConfigError, PACKAGE_ROOT, serverTls, type Config } from '../config/config.ts';
 import { persistentSecret } from '../config/data-dir.ts';
 import { createTokenAuthority, type TokenAuthority } from '../feed/auth.ts';
 import { startFeedRole } from '../feed/feed-role.ts';
@@ -66,7 +66,7 @@ export interface VwApp {
   close(): Promise<void>;
 }
 
-const CONSOLE_DIR = join(import.meta.dirname, '..', '..', 'dashboards', 'console');
+const CONSOLE_DIR = join(PACKAGE_ROOT, 'dashboards', 'console');
 /** The console's chart library, served from the installed package rather than copied into the repository. */
 const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
 const CONSOLE_VENDOR_FILES = {

@@ -2,13 +2,14 @@ import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { PACKAGE_ROOT } from './package-root.ts';
 
 /**
  * Configuration from an optional YAML file (VW_CONFIG) overlaid by environment variables. Every
  * setting has a default that runs the embedded demo; docs/configuration.md lists them all.
  */
 /** Defaults name files shipped in the package, so `vw` works from any directory. */
-export const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
+export { PACKAGE_ROOT };
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);

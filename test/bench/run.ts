@@ -7,7 +7,9 @@
  *   Node-RED peer: sustained readings/s, publish-to-console latency, readings lost, CPU and peak RSS of
  *   every process. Written as JSON and a markdown table under bench/results/.
  *
- * `--only=decode,news2,rules,reports,scenarios` runs some sections; `--scenarios=a,b` and
+ * - CLI: how long `vw` takes to start and finish a small job, built and from source (cli.ts).
+ *
+ * `--only=decode,news2,rules,reports,hostile,durable,cli,scenarios` runs some sections; `--scenarios=a,b` and
  * `--targets=embedded,real,node-red` pick scenarios and targets; `--seconds=N` shortens every scenario
  * (a quick look, not the stated targets); scenarios marked `optIn` (the soak) run only when named in
  * `--scenarios`; `--rules-patients`, `--rules-days`, `--rules-warmup-hours`
@@ -27,13 +29,14 @@ import { loadBenchScenarios, runScenario, type ScenarioResult } from './e2e/run-
 import { scenarioReport } from './e2e/report.ts';
 import { servicesEnv, type TargetName } from './e2e/targets.ts';
 import { benchHostile, hostileReport } from './hostile.ts';
+import { benchCli, cliReport } from './cli.ts';
 import { benchDurable, durableReport } from './durable.ts';
 import { benchReports } from './reports.ts';
 import { benchRules, rulesReport } from './rules.ts';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
-const SECTIONS = new Set((args.get('only') ?? 'decode,news2,rules,reports,hostile,durable,scenarios').split(','));
-for (const s of SECTIONS) if (!['decode', 'news2', 'rules', 'reports', 'hostile', 'durable', 'scenarios'].includes(s)) throw new Error(`--only: unknown section ${s} (decode, news2, rules, reports, hostile, durable, scenarios)`);
+const SECTIONS = new Set((args.get('only') ?? 'decode,news2,rules,reports,hostile,durable,cli,scenarios').split(','));
+for (const s of SECTIONS) if (!['decode', 'news2', 'rules', 'reports', 'hostile', 'durable', 'cli', 'scenarios'].includes(s)) throw new Error(`--only: unknown section ${s} (decode, news2, rules, reports, hostile, durable, cli, scenarios)`);
 const TARGETS = new Set((args.get('targets') ?? 'embedded,real,node-red').split(',') as TargetName[]);
 
 function wardOf(patients: number, devicesPerPatient = 1): RegistryData {
@@ -125,6 +128,7 @@ const news2 = SECTIONS.has('news2') ? await benchNews2() : undefined;
 const reports = SECTIONS.has('reports') ? await benchReports(servicesEnv(), (line) => process.stderr.write(`${line}\n`)) : undefined;
 const hostile = SECTIONS.has('hostile') ? hostileReport(await benchHostile()) : undefined;
 const durable = SECTIONS.has('durable') ? durableReport(await benchDurable()) : undefined;
+const cli = SECTIONS.has('cli') ? cliReport(await benchCli()) : undefined;
 const lines = [
   '',
   `vw benchmark: node ${process.version}, ${new Date().toISOString()}`,
@@ -142,6 +146,7 @@ const lines = [
   ...(reports?.rows ?? []),
   ...(hostile ?? []),
   ...(durable ?? []),
+  ...(cli ?? []),
   '',
   ...(rules ? [...rules.detail, ''] : []),
 ];
