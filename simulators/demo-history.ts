@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/config/package-root.ts';
 import type { TimeSeriesStore } from '../src/store/store.ts';
-import { londonDate, londonDay } from '../src/rules/engine/calendar.ts';
+import { londonDate, londonDay } from '../src/time/calendar.ts';
 import { generateIcsFlow, loadIcsFlowScenario } from './ics-flow.ts';
 
 const DAY = 86_400_000;

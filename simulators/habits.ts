@@ -1,5 +1,5 @@
 import type { DeviceKind, Pathway } from '../src/domain/index.ts';
-import { londonDay, londonOffset } from '../src/rules/engine/calendar.ts';
+import { londonDay, londonOffset } from '../src/time/calendar.ts';
 import type { DeviceOptions, ReportDetail } from './devices.ts';
 import { vitalsAt, type Persona, type PersonaTiming, type Vitals } from './personas.ts';
 import { rngFor } from './rng.ts';

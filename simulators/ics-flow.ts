@@ -8,7 +8,7 @@ import { loadYamlAs, parseYamlAs } from '../src/config/yaml-file.ts';
 import { AdmissionSource, DischargeOutcome, Id, Pathway } from '../src/domain/index.ts';
 import type { AdmissionKind, CapacitySnapshot, FlowEvent, Patient, Reading, RegistryData, Ward } from '../src/domain/index.ts';
 import { londonInstant } from '../src/reports/flow-measures.ts';
-import { londonDay } from '../src/rules/engine/calendar.ts';
+import { londonDay } from '../src/time/calendar.ts';
 import { CapacityScenario, capacitySeries } from './capacity.ts';
 import { rngFor } from './rng.ts';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { loadYamlAs, parseYamlAs } from '../src/config/yaml-file.ts';
-import { Duration } from '../src/rules/engine/duration.ts';
+import { Duration } from '../src/time/duration.ts';
 import { DeviceKind, Id } from '../src/domain/index.ts';
 import { PERSONAS } from './personas.ts';
 

@@ -6,7 +6,7 @@ import type { DeviceKind, Enrolment, Reading, RegistryData } from '../src/domain
 import { decodeDevicePayload } from '../src/ingest/decode.ts';
 import { loadRegistryFile } from '../src/registry/load.ts';
 import { createRegistry } from '../src/registry/registry.ts';
-import { londonDay } from '../src/rules/engine/calendar.ts';
+import { londonDay } from '../src/time/calendar.ts';
 import { encodeDevicePayload, type DeviceOptions } from './devices.ts';
 import { awayAt, sessionOn, ukTime } from './habits.ts';
 import { vitalsAt, type Persona, type PersonaTiming, type Vitals } from './personas.ts';

@@ -3,7 +3,7 @@ import { encodeDevicePayload } from './devices.ts';
 import { measurementsBetween, reportIntervalMs, ukTime, vitalsOf, type HabitContext, type SimDevice } from './habits.ts';
 import { rngFor } from './rng.ts';
 import type { FaultCatalogue, Scenario } from './scenario.ts';
-import { londonDay } from '../src/rules/engine/calendar.ts';
+import { londonDay } from '../src/time/calendar.ts';
 
 /**
  * A simulated ward's traffic as the broker would receive it: every device's reports by its habit,

@@ -1,6 +1,7 @@
 import type { Bus, TopicSpec } from '../bus/bus.ts';
 import { createKafkaBus } from '../bus/kafka-bus.ts';
 import { Topics } from '../bus/topics.ts';
+import { RulesStateTopic } from '../rules/state-record.ts';
 import type { BusEvents } from '../bus/events.ts';
 import { createMemoryBus, openDurableMemoryBus } from '../bus/memory-bus.ts';
 import { join } from 'node:path';
@@ -8,20 +9,25 @@ import { openDurableMemoryStore } from '../store/durable-store.ts';
 import { readPemFiles, serverTls, type Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { startEmbeddedBroker, type EmbeddedDeviceCredentials } from '../mqtt/embedded-broker.ts';
-import { subscriptionSource, type DeviceMessageSource } from '../ingest/message-source.ts';
+import type { DeviceMessageSource } from '../ingest/message-source.ts';
+import { subscriptionSource } from '../mqtt/subscription-source.ts';
 import { DEVICE_TOPIC_FILTER } from '../ingest/topic.ts';
 import { createInfluxStore } from '../store/influx-store.ts';
 import { createMemoryStore } from '../store/memory-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { CapacityCredentials } from '../capacity/credentials.ts';
 import type { CapacityEdge } from '../capacity/edge.ts';
-import { receiveCapacityMessage, startCapacitySubscription } from '../capacity/mqtt-source.ts';
+import { receiveCapacityMessage } from '../capacity/broker-message.ts';
+import { startCapacitySubscription } from '../mqtt/capacity-subscription.ts';
 import type { TimeSeriesStore } from '../store/store.ts';
 
 /**
  * The only place that knows which bus, store and broker are configured. Roles receive the small
  * interfaces and never branch on the implementation behind them.
  */
+/** Every topic vw's roles use: the contracts between them, and the rules role's changelog. */
+export const VW_TOPICS: TopicSpec<unknown>[] = [...(Object.values(Topics) as TopicSpec<unknown>[]), RulesStateTopic as TopicSpec<unknown>];
+
 export async function createBus(config: Config, events: BusEvents, logger: Logger): Promise<Bus> {
   switch (config.bus.kind) {
     case 'memory': {
@@ -32,7 +38,7 @@ export async function createBus(config: Config, events: BusEvents, logger: Logge
         dir,
         partitions: config.bus.partitions,
         events,
-        topics: Object.values(Topics) as TopicSpec<unknown>[],
+        topics: VW_TOPICS,
         onSkipped: (file, line, reason) => log.warn({ file, line, reason }, 'skipped a damaged line of the bus journal'),
       });
       log.info({ dir, entries: opened.recovered.entries, skipped: opened.recovered.skipped, bytes: opened.diskBytes() }, 'in-process bus kept in the data directory');
@@ -46,7 +52,7 @@ export async function createBus(config: Config, events: BusEvents, logger: Logge
         partitions: config.bus.partitions,
         replicationFactor: config.kafka.replicationFactor,
         ...(config.kafka.minInsyncReplicas !== undefined ? { minInsyncReplicas: config.kafka.minInsyncReplicas } : {}),
-        topics: Object.values(Topics) as TopicSpec<unknown>[],
+        topics: VW_TOPICS,
         events,
         ...(config.kafka.ssl ? { ssl: config.kafka.caFile ? { ca: readPemFiles({ ca: config.kafka.caFile }).ca! } : true } : {}),
         ...(config.kafka.saslMechanism && config.kafka.saslUsername && config.kafka.saslPassword

@@ -1,8 +1,10 @@
 import { Alert, AlertAction, CapacitySnapshot, DeadLetter, FlowEvent, HandoverNote, Notification, PatientSettings, Reading, Referral, ReferralAction, ScoreEvent } from '../domain/index.ts';
-import { RulesStateRecord } from '../rules/state-record.ts';
 import { defineTopic } from './bus.ts';
 
-/** Every topic vw uses, with the schema each record must satisfy. All clinical topics are keyed by patient. */
+/**
+ * The topics between vw's roles, with the schema each record must satisfy: the contracts, in domain
+ * types. All clinical topics are keyed by patient.
+ */
 export const Topics = {
   readings: defineTopic('vw.readings.v1', Reading),
   scores: defineTopic('vw.scores.v1', ScoreEvent),
@@ -23,6 +25,5 @@ export const Topics = {
   notifications: defineTopic('vw.notifications.v1', Notification, { retainForever: true }),
   /** Every version of every patient's settings ever set: the audit log, so never compacted or expired. */
   patientSettings: defineTopic('vw.patient-settings.v1', PatientSettings, { retainForever: true }),
-  /** The rules role's changelog: each patient's rule state, newest per patient kept. */
-  rulesState: defineTopic('vw.rules-state.v1', RulesStateRecord, { compacted: true }),
 } as const;
+// The rules role's changelog (vw.rules-state.v1) is that role's own: rules/state-record.ts declares it.

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../config/config.ts';
 import { parseJsonl } from './jsonl.ts';
 import { Reading } from '../domain/index.ts';
 import { loadRegistryFile } from '../registry/load.ts';
-import { Duration } from '../rules/engine/duration.ts';
+import { Duration } from '../time/duration.ts';
 import { compareReplays, loadRuleSet, replayAll, type Comparison, type ReplayRegistry, type ReplaySummary } from '../rules/replay.ts';
 
 /** `vw replay`: readings from a JSONL file through the rules, alone or under two rule sets (docs/replay.md). */

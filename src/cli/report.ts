@@ -6,7 +6,7 @@ import { Alert, CapacitySnapshot, FlowEvent, Reading, Referral, RegistryData, ty
 import { loadYamlAs } from '../config/yaml-file.ts';
 import { londonInstant, type ReadingHour } from '../reports/flow-measures.ts';
 import { capacityReport, REPORT_FORMATS as FORMATS } from '../reports/capacity-report.ts';
-import { londonDay } from '../rules/engine/calendar.ts';
+import { londonDay } from '../time/calendar.ts';
 
 /**
  * `vw report capacity`: the virtual-ward capacity and flow report of one ICS for a period (docs/reports.md),

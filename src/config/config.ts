@@ -1,8 +1,8 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { PACKAGE_ROOT } from './package-root.ts';
+import { parseYaml } from './yaml-file.ts';
 
 /**
  * Configuration from an optional YAML file (VW_CONFIG) overlaid by environment variables. Every
@@ -369,7 +369,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
     } catch (error) {
       throw new ConfigError(`VW_CONFIG=${file}: cannot read the file (${(error as Error).message})`);
     }
-    const parsed: unknown = parse(text);
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(`VW_CONFIG=${file}`, text);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
     if (parsed !== null && typeof parsed !== 'object') throw new ConfigError(`VW_CONFIG=${file}: expected a YAML mapping`);
     raw = (parsed ?? {}) as Record<string, unknown>;
   }

@@ -2,6 +2,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { Logger } from '../observability/logger.ts';
+import type { InboundMessage } from '../ingest/message-source.ts';
 
 /**
  * An MQTT 3.1.1 subscriber that acknowledges each QoS 1 message only when the caller has finished
@@ -12,10 +13,7 @@ import type { Logger } from '../observability/logger.ts';
  * PUBACKs go out together. A session is persistent (clean: false): whatever was not acknowledged when
  * a connection dropped, the broker sends again on the next one.
  */
-export interface InboundMessage {
-  topic: string;
-  payload: Buffer;
-}
+export type { InboundMessage };
 
 export interface AckingSubscriberOptions {
   url: string;

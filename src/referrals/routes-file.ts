@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { AlertSeverity, RequestPriority, type Alert } from '../domain/index.ts';
+import { parseYaml } from '../config/yaml-file.ts';
 
 /**
  * Referral routes as versioned rule data (rules/referral-routes.yaml): each route's wording, urgency,
@@ -47,12 +47,7 @@ export type ReferralRoutesFile = z.infer<typeof ReferralRoutesFile>;
 export const ROUTES_FILE = 'referral-routes.yaml';
 
 export function parseReferralRoutes(file: string, text: string): ReferralRoutesFile {
-  let json: unknown;
-  try {
-    json = parse(text);
-  } catch (error) {
-    throw new Error(`${file}: not valid YAML (${(error as Error).message})`);
-  }
+  const json = parseYaml(file, text);
   const parsed = ReferralRoutesFile.safeParse(json);
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${file}: ${i.path.join('.') || '(file)'}: ${i.message}`).join('\n'));
   const data = parsed.data;

@@ -1,5 +1,5 @@
 import type { Alert, AdmissionKind, AdmissionSource, DischargeOutcome, FlowEvent, IntegratedCareSystem, Pathway, Referral, Ward } from '../domain/index.ts';
-import { londonDate, londonDay, londonOffset } from '../rules/engine/calendar.ts';
+import { londonDate, londonDay, londonOffset } from '../time/calendar.ts';
 import type { ReadingHour } from '../store/store.ts';
 
 /**

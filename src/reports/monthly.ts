@@ -1,4 +1,4 @@
-import { londonDay } from '../rules/engine/calendar.ts';
+import { londonDay } from '../time/calendar.ts';
 import { flowReport, londonInstant, type FlowInput, type FlowReport, type GroupLevel } from './flow-measures.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { CapacitySnapshot } from '../domain/index.ts';
-import { londonDay } from '../rules/engine/calendar.ts';
+import { londonDay } from '../time/calendar.ts';
 
 /**
  * How the ambulance service, NHS 111 and the whole system stood on each UK day of a report's period

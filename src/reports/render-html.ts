@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { londonDate } from '../rules/engine/calendar.ts';
+import { londonDate } from '../time/calendar.ts';
 import type { DayPressure, PressureProviders } from './pressure.ts';
 import { isWithheld, type SuppressedFlowReport, type SuppressedGroupReport, type SuppressedPeriodReports, type SuppressedPlan } from './suppress.ts';
 

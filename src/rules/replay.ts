@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Alert, Reading } from '../domain/index.ts';
 import type { Registry } from '../registry/registry.ts';
-import { londonDay } from './engine/calendar.ts';
+import { londonDay } from '../time/calendar.ts';
 import { loadRulePacks, type RulePack } from './engine/pack-file.ts';
 import { loadNews2Rule, type News2Rule } from './news2/rule-file.ts';
 import { createPatientContexts } from './patient-context.ts';

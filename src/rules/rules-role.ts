@@ -11,7 +11,7 @@ import type { RulePack } from './engine/pack-file.ts';
 import type { News2Rule } from './news2/rule-file.ts';
 import { createPatientContexts } from './patient-context.ts';
 import { createRulesProcessor, type PatientRuleContext } from './processor.ts';
-import type { RulesStateRecord } from './state-record.ts';
+import { RulesStateTopic, type RulesStateRecord } from './state-record.ts';
 
 export const RULES_GROUP = 'vw-rules';
 
@@ -90,10 +90,10 @@ export async function startRulesRole(deps: {
         if (!outcome.ok) log.warn({ version: value.version, reason: outcome.reason }, 'settings version not applied');
         track(Topics.patientSettings.name, partition, offset);
       }),
-      on(Topics.rulesState, async ({ value, partition, offset }) => {
+      on(RulesStateTopic, async ({ value, partition, offset }) => {
         const held = latestState.get(value.patientId);
         if (!held || held.partition !== value.partition || held.offset <= value.offset) latestState.set(value.patientId, value);
-        track(Topics.rulesState.name, partition, offset);
+        track(RulesStateTopic.name, partition, offset);
       }),
     ],
   });
@@ -101,7 +101,7 @@ export async function startRulesRole(deps: {
   let catchingUp: Promise<void> | undefined;
   const catchUp = () =>
     (catchingUp ??= (async () => {
-      const ends = await Promise.all([Topics.alerts, Topics.patientSettings, Topics.rulesState].map(async (t) => ({ name: t.name, offsets: await bus.offsets(t) })));
+      const ends = await Promise.all([Topics.alerts, Topics.patientSettings, RulesStateTopic].map(async (t) => ({ name: t.name, offsets: await bus.offsets(t) })));
       const behind = () => ends.some(({ name, offsets }) => offsets.some((o) => o.high > o.low && (viewed.get(name)?.get(o.partition) ?? o.low) < o.high));
       while (behind()) await new Promise((resolve) => setTimeout(resolve, 5));
     })().finally(() => {
@@ -153,7 +153,7 @@ export async function startRulesRole(deps: {
       const applied = appliedOffset.get(patientId);
       return applied ? [{ key: patientId, value: { patientId, partition: applied.partition, offset: applied.offset, state: processor.exportPatient(patientId) } }] : [];
     });
-    if (records.length) await bus.publish(Topics.rulesState, records);
+    if (records.length) await bus.publish(RulesStateTopic, records);
   }
 
   // What a record produced but could not yet publish, by record: a failed publish leaves the record

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defineTopic } from '../bus/bus.ts';
 import { PatientRulesState } from './processor.ts';
 
 /**
@@ -14,3 +15,6 @@ export const RulesStateRecord = z.object({
   state: PatientRulesState,
 });
 export type RulesStateRecord = z.infer<typeof RulesStateRecord>;
+
+/** The rules role's changelog: each patient's rule state, newest per patient kept. */
+export const RulesStateTopic = defineTopic('vw.rules-state.v1', RulesStateRecord, { compacted: true });

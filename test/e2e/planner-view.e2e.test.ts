@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { loadRegistryFile } from '../../src/registry/load.ts';
 import type { Reading } from '../../src/domain/index.ts';
-import { londonDate } from '../../src/rules/engine/calendar.ts';
+import { londonDate } from '../../src/time/calendar.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { testDataDir } from '../support/data-dir.ts';
 

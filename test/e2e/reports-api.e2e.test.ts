@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVw, type VwApp } from '../../src/app/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { londonDate } from '../../src/rules/engine/calendar.ts';
+import { londonDate } from '../../src/time/calendar.ts';
 import { testDataDir } from '../support/data-dir.ts';
 
 /** A planner reads the capacity report of an ICS from the running store; nobody else does. */

@@ -9,6 +9,7 @@ import { loadRegistryFile } from '../../src/registry/load.ts';
 import { loadRulePacks } from '../../src/rules/engine/pack-file.ts';
 import { loadNews2Rule } from '../../src/rules/news2/rule-file.ts';
 import { startRulesRole } from '../../src/rules/rules-role.ts';
+import { RulesStateTopic } from '../../src/rules/state-record.ts';
 
 /**
  * Two rules processes share the patients. One stops after applying a patient's last reading; the
@@ -50,7 +51,7 @@ describe('rules processes taking over a quiet patient', () => {
     const reading: Reading = { readingId: 'takeover-r1', patientId: 'pt-0001', wardId: 'ward-ari', deviceId: 'oxi-0001', type: 'spo2', value: 97, unit: '%', ts, receivedAt: new Date().toISOString() };
     await bus.publish(Topics.readings, [{ key: reading.patientId, value: reading }]);
     const changelog: unknown[] = [];
-    const state = await bus.consume({ groupId: 'takeover-state', fromBeginning: true, topics: [on(Topics.rulesState, async ({ value }) => void changelog.push(value))] });
+    const state = await bus.consume({ groupId: 'takeover-state', fromBeginning: true, topics: [on(RulesStateTopic, async ({ value }) => void changelog.push(value))] });
     stops.push(() => state.stop());
     await expect.poll(() => changelog.length, { timeout: 3_000 }).toBeGreaterThan(0);
     // The second process joins and the first leaves before the deadline: the patient is now the

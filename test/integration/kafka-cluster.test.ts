@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Bus, TopicSpec } from '../../src/bus/bus.ts';
 import { createKafkaBus } from '../../src/bus/kafka-bus.ts';
 import { Topics } from '../../src/bus/topics.ts';
+import { VW_TOPICS } from '../../src/app/adapters.ts';
 import type { Alert } from '../../src/domain/index.ts';
 import { createInfluxStore } from '../../src/store/influx-store.ts';
 import { EXPECTED_CAUSES, observeTopics, persistentDevices, streamFault, until } from '../support/fault-stream.ts';
@@ -101,7 +102,7 @@ await describeWithCluster(
       // The broker asked may hear of a topic just created a moment after the others.
       let topics: Awaited<ReturnType<Admin['fetchTopicMetadata']>>['topics'] = [];
       await until('the topics’ metadata', async () => {
-        topics = (await admin!.fetchTopicMetadata({ topics: (Object.values(Topics) as TopicSpec<unknown>[]).map(topicName) })).topics;
+        topics = (await admin!.fetchTopicMetadata({ topics: VW_TOPICS.map(topicName) })).topics;
         return true;
       }, 30_000, 500);
       for (const t of topics) {

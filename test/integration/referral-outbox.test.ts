@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { on, type Bus, type TopicSpec } from '../../src/bus/bus.ts';
 import { createKafkaBus } from '../../src/bus/kafka-bus.ts';
 import { Topics } from '../../src/bus/topics.ts';
+import { VW_TOPICS } from '../../src/app/adapters.ts';
 import type { Referral, ReferralAction } from '../../src/domain/index.ts';
 import { startReferralReceiver } from '../../simulators/referral-receiver.ts';
 import { startRole, type RoleProcess } from '../support/processes.ts';
@@ -50,7 +51,7 @@ describeWith(['KAFKA_BROKERS'], 'referrals outbox on Kafka, one process killed m
       prefix,
       partitions: 8,
       replicationFactor: 1,
-      topics: Object.values(Topics) as TopicSpec<unknown>[],
+      topics: VW_TOPICS,
     });
     await observer.consume({ groupId: `observer-referrals-${randomUUID()}`, fromBeginning: true, topics: [on(Topics.referrals, async ({ value }) => void seen.push(value))] });
     processes.push(await startRole('referrals', env));

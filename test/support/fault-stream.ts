@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import { on, type Bus, type TopicSpec } from '../../src/bus/bus.ts';
 import { createKafkaBus, type KafkaBusOptions } from '../../src/bus/kafka-bus.ts';
 import { Topics } from '../../src/bus/topics.ts';
+import { VW_TOPICS } from '../../src/app/adapters.ts';
 import type { Alert, AlertSeverity } from '../../src/domain/index.ts';
 import { devicePassword } from '../../src/mqtt/credentials.ts';
 import type { createInfluxStore } from '../../src/store/influx-store.ts';
@@ -92,7 +93,7 @@ export async function observeTopics(
   options: Omit<KafkaBusOptions, 'partitions' | 'topics'>,
   collect: { alerts?: unknown[]; scores?: unknown[]; readings?: unknown[] },
 ): Promise<Bus> {
-  const observer = await createKafkaBus({ ...options, partitions: 8, topics: Object.values(Topics) as TopicSpec<unknown>[] });
+  const observer = await createKafkaBus({ ...options, partitions: 8, topics: VW_TOPICS });
   for (const name of ['alerts', 'scores', 'readings'] as const) {
     const into = collect[name];
     if (into) await observer.consume({ groupId: `observer-${name}`, fromBeginning: true, topics: [on(Topics[name] as TopicSpec<unknown>, async ({ value }) => void into.push(value))] });

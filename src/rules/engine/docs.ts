@@ -1,4 +1,4 @@
-import { formatDuration } from './duration.ts';
+import { formatDuration } from '../../time/duration.ts';
 import type { Condition, Operand, RulePack } from './pack-file.ts';
 import type { News2Rule } from '../news2/rule-file.ts';
 import { createRouteCatalogue, type ReferralRoutesFile } from '../../referrals/routes-file.ts';

@@ -1,5 +1,5 @@
-import { londonDay, londonDate, nextLondonMidnight } from './calendar.ts';
-import { formatDuration } from './duration.ts';
+import { londonDay, londonDate, nextLondonMidnight } from '../../time/calendar.ts';
+import { formatDuration } from '../../time/duration.ts';
 import type { Condition, Operand, Operator, SeriesType } from './pack-file.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { AlertSeverity, Pathway, READING_TYPES } from '../../domain/index.ts';
-import { Duration } from './duration.ts';
+import { Duration } from '../../time/duration.ts';
+import { parseYaml } from '../../config/yaml-file.ts';
 
 /**
  * Rule packs: clinical escalation rules as versioned data (rules/*.yaml) that a clinical safety
@@ -182,12 +182,7 @@ function describeIssue(file: string, json: unknown, issue: z.core.$ZodIssue): st
 }
 
 export function parseRulePack(file: string, text: string): RulePack {
-  let json: unknown;
-  try {
-    json = parse(text);
-  } catch (error) {
-    throw new Error(`${file}: not valid YAML (${(error as Error).message})`);
-  }
+  const json = parseYaml(file, text);
   const parsed = RulePack.safeParse(json);
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => describeIssue(file, json, i)).join('\n'));
   const ids = new Set<string>();

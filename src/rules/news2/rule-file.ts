@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { z } from 'zod';
-import { Duration } from '../engine/duration.ts';
+import { Duration } from '../../time/duration.ts';
 import { formatZodError } from '../../config/errors.ts';
 import { News2Band, News2Parameter } from '../../domain/index.ts';
+import { parseYaml } from '../../config/yaml-file.ts';
 
 /** The NEWS2 rule file (rules/news2.yaml): the RCP table, bands and responses as reviewable data. */
 
@@ -88,12 +88,7 @@ function tableProblems(name: string, table: RangeTable): string[] {
 }
 
 export function parseNews2Rule(source: string, text: string): News2Rule {
-  let json: unknown;
-  try {
-    json = parse(text);
-  } catch (error) {
-    throw new Error(`${source}: not valid YAML (${(error as Error).message})`);
-  }
+  const json = parseYaml(source, text);
   const parsed = News2RuleFile.safeParse(json);
   if (!parsed.success) throw new Error(`${source}: rule ${String((json as { id?: unknown })?.id ?? '?')}: ${formatZodError(parsed.error)}`);
   const rule = parsed.data;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Alert, Referral } from '../../../src/domain/index.ts';
 import { FLOW_EVENTS, FLOW_READING_HOURS, FLOW_SYSTEMS, FLOW_WARDS } from '../../fixtures/flow-history.ts';
 import { flowReport, londonInstant, median, percentile, spellsFromEvents, type GroupReport } from '../../../src/reports/flow-measures.ts';
-import { londonDay } from '../../../src/rules/engine/calendar.ts';
+import { londonDay } from '../../../src/time/calendar.ts';
 
 /**
  * Every measure against a small ward history worked out by hand. The period is 28–31 March 2026 (UK),

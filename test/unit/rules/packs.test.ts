@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CANONICAL_UNIT, type Alert, type AlertAction, type Pathway, type Reading } from '../../../src/domain/index.ts';
-import { londonDate, londonDay } from '../../../src/rules/engine/calendar.ts';
+import { londonDate, londonDay } from '../../../src/time/calendar.ts';
 import { loadRulePacks, type RulePack } from '../../../src/rules/engine/pack-file.ts';
 import { loadNews2Rule, type News2Rule } from '../../../src/rules/news2/rule-file.ts';
 import { createRulesProcessor, type PatientRuleContext } from '../../../src/rules/processor.ts';

@@ -3,7 +3,7 @@ import { loadRegistryFile } from '../../../src/registry/load.ts';
 import { capacityReport } from '../../../src/reports/capacity-report.ts';
 import { londonInstant } from '../../../src/reports/flow-measures.ts';
 import { reportDataFromStore } from '../../../src/reports/store-data.ts';
-import { londonDay } from '../../../src/rules/engine/calendar.ts';
+import { londonDay } from '../../../src/time/calendar.ts';
 import { createMemoryStore } from '../../../src/store/memory-store.ts';
 import { writeDemoHistory } from '../../../simulators/demo-history.ts';
 

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CapacitySnapshot, FlowEvent, Reading, RegistryData } from '../../../src/domain/index.ts';
 import { flowReport, londonInstant, spellsFromEvents } from '../../../src/reports/flow-measures.ts';
-import { londonOffset } from '../../../src/rules/engine/calendar.ts';
+import { londonOffset } from '../../../src/time/calendar.ts';
 import { generateIcsFlow, jsonl, parseIcsFlowScenario } from '../../../simulators/ics-flow.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Reading, type RegistryData } from '../../../src/domain/index.ts';
 import { loadRegistryFile } from '../../../src/registry/load.ts';
-import { londonDay, londonOffset } from '../../../src/rules/engine/calendar.ts';
+import { londonDay, londonOffset } from '../../../src/time/calendar.ts';
 import { AF_EPISODE_PERIOD_SECONDS, inAfEpisode } from '../../../simulators/personas.ts';
 import { loadTraceScenario, type TraceScenario } from '../../../simulators/scenario.ts';
 import { generateTrace, traceJsonl, traceStartMs } from '../../../simulators/trace.ts';

@@ -1,8 +1,9 @@
-import { createAckingSubscriber, type AckingSubscriber, type AckingSubscriberOptions } from '../mqtt/acking-subscriber.ts';
+import { receiveCapacityMessage } from '../capacity/broker-message.ts';
+import type { CapacityCredentials } from '../capacity/credentials.ts';
+import type { CapacityEdge } from '../capacity/edge.ts';
+import { CAPACITY_TOPIC_FILTER } from '../capacity/topic.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { CapacityCredentials } from './credentials.ts';
-import type { CapacityEdge } from './edge.ts';
-import { CAPACITY_TOPIC_FILTER, parseCapacityTopic } from './topic.ts';
+import { createAckingSubscriber, type AckingSubscriber, type AckingSubscriberOptions } from './acking-subscriber.ts';
 
 /**
  * Capacity snapshots from an external broker: the broker's ACL lets a source publish only on its own
@@ -36,23 +37,4 @@ export function startCapacitySubscription(options: {
     },
   });
   return { ready: subscriber.ready, connected: () => subscriber.connected(), stop: () => subscriber.stop() };
-}
-
-/** One capacity message whose sender the broker has vouched for by its topic. Retries while the bus is down. */
-export async function receiveCapacityMessage(deps: { edge: CapacityEdge; credentials: CapacityCredentials; logger: Logger }, topic: string, payload: Buffer): Promise<void> {
-  const sourceId = parseCapacityTopic(topic);
-  const source = sourceId ? deps.credentials.source(sourceId) : undefined;
-  if (!source) {
-    deps.edge.refusedUnauthenticated('unauthorized');
-    return;
-  }
-  for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
-    try {
-      await deps.edge.receive(source, payload, { kind: 'mqtt', topic });
-      return;
-    } catch (error) {
-      deps.logger.error({ err: error, sourceId }, 'could not put a capacity message on the bus; will retry');
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  }
 }
