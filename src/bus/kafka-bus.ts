@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AssignerProtocol,
   CompressionTypes,
@@ -17,6 +16,7 @@ import type { Bus, ConsumeOptions, ConsumedRecord, OutgoingRecord, Subscription,
 import { PoisonRecordError } from './bus.ts';
 import { decodeValue, encodeValue } from './codec.ts';
 import type { BusEvents } from './events.ts';
+import { RECONNECT_BACKOFF, retry, type Backoff } from '../time/retry.ts';
 
 /**
  * The bus on Apache Kafka (kafkajs). Topics are created at start with the configured partition
@@ -39,7 +39,8 @@ export interface KafkaBusOptions {
   minInsyncReplicas?: number;
   topics: TopicSpec<unknown>[];
   events?: BusEvents;
-  retryBackoffMs?: { initial: number; max: number };
+  /** Waits between attempts of a handler that failed (default: 100 ms doubling to 5 s). */
+  retryBackoff?: Backoff;
   /** Connect over TLS; `ca` (PEM) is trusted instead of the system's CAs when given. */
   ssl?: boolean | { ca?: string | Buffer };
   /** SASL authentication (with ssl, so the password does not cross the network in clear). */
@@ -95,20 +96,19 @@ const CoPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
  * after the controller made it ("This server does not host this topic-partition" meanwhile, a
  * retriable error).
  */
-async function waitForLeaders(admin: Admin, topics: string[], backoff: { initial: number; max: number }, timeoutMs = 60_000): Promise<Map<string, number>> {
+async function waitForLeaders(admin: Admin, topics: string[], backoff: Backoff, timeoutMs = 60_000): Promise<Map<string, number>> {
   const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
+  class NoLeaderYet extends Error {}
+  return retry(
+    async () => {
       const { topics: found } = await admin.fetchTopicMetadata({ topics });
       if (found.length === topics.length && found.every((t) => t.partitions.length && t.partitions.every((p) => p.leader >= 0))) {
         return new Map(found.map((t) => [t.name, t.partitions.length]));
       }
-    } catch (error) {
-      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
-    }
-    if (Date.now() > deadline) throw new Error(`no leader for every partition of ${topics.join(', ')} in ${timeoutMs} ms`);
-    await sleep(Math.min(backoff.max, backoff.initial * 2 ** Math.min(attempt, 10)));
-  }
+      throw new NoLeaderYet(`no leader for every partition of ${topics.join(', ')} in ${timeoutMs} ms`);
+    },
+    { backoff, onFailure: (error) => (error instanceof NoLeaderYet || (error as { retriable?: boolean }).retriable === true) && Date.now() <= deadline },
+  );
 }
 
 /** Partition metadata of a topic with `count` partitions, as much of it as Kafka's default partitioner reads. */
@@ -118,7 +118,7 @@ function partitionsOf(count: number): PartitionMetadata[] {
 
 export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   const events = options.events;
-  const backoff = options.retryBackoffMs ?? { initial: 100, max: 5_000 };
+  const backoff: Backoff = options.retryBackoff ?? RECONNECT_BACKOFF;
   const kafka = new Kafka(kafkaClientOptions(options));
   const name = (topic: string) => `${options.prefix}${topic}`;
 
@@ -208,17 +208,21 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
    */
   async function sendAll(byTopic: Map<string, Message[]>): Promise<void> {
     let pending = [...byTopic];
-    for (let attempt = 1; ; attempt++) {
-      const answers = await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: pending.map(([topic, messages]) => ({ topic, messages })) });
-      const answered = new Set(answers.map((a) => `${a.topicName}\u0000${a.partition}`));
-      pending = pending
-        .map(([topic, messages]): [string, Message[]] => [topic, messages.filter((m) => m.partition !== undefined && !answered.has(`${topic}\u0000${m.partition}`))])
-        .filter(([, messages]) => messages.length > 0);
-      if (!pending.length) return;
-      const unanswered = pending.map(([topic, messages]) => `${topic} [${[...new Set(messages.map((m) => m.partition))].join(',')}]`).join('; ');
-      if (attempt >= 10) throw new Error(`Kafka did not answer for partitions written to: ${unanswered}`);
-      await sleep(Math.min(backoff.max, backoff.initial * 2 ** attempt));
-    }
+    class Unanswered extends Error {}
+    await retry(
+      async () => {
+        const answers = await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: pending.map(([topic, messages]) => ({ topic, messages })) });
+        const answered = new Set(answers.map((a) => `${a.topicName}\u0000${a.partition}`));
+        pending = pending
+          .map(([topic, messages]): [string, Message[]] => [topic, messages.filter((m) => m.partition !== undefined && !answered.has(`${topic}\u0000${m.partition}`))])
+          .filter(([, messages]) => messages.length > 0);
+        if (!pending.length) return;
+        const unanswered = pending.map(([topic, messages]) => `${topic} [${[...new Set(messages.map((m) => m.partition))].join(',')}]`).join('; ');
+        throw new Unanswered(`Kafka did not answer for partitions written to: ${unanswered}`);
+      },
+      // Only the unanswered partitions are sent again; kafkajs has already retried what failed outright.
+      { backoff, attempts: 10, onFailure: (error) => error instanceof Unanswered },
+    );
   }
   const consumers = new Set<{ consumer: Consumer; stop: () => Promise<void> }>();
   let closed = false;
@@ -293,19 +297,26 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
             const chunk = decoded.slice(i, i + size);
             const records = chunk.flatMap((c) => (c.record ? [c.record] : []));
             // Retried in place, like the in-process bus: the partition waits rather than skipping a record.
-            let wait = backoff.initial;
-            for (let attempt = 1; records.length; attempt++) {
-              try {
-                if (entry.batch) await entry.batch(records);
-                else await entry.handler(records[0]!);
-                break;
-              } catch (error) {
-                events?.emit('handler.failed', { groupId, topic: batch.topic, partition: batch.partition, offset: records[0]!.offset, attempt, error });
-                if (stopping || !isRunning()) return;
-                await heartbeat();
-                await sleep(wait);
-                wait = Math.min(wait * 2, backoff.max);
-              }
+            if (records.length) {
+              const handled = await retry(
+                async () => {
+                  if (entry.batch) await entry.batch(records);
+                  else await entry.handler(records[0]!);
+                },
+                {
+                  backoff,
+                  onFailure: async (error, attempt) => {
+                    events?.emit('handler.failed', { groupId, topic: batch.topic, partition: batch.partition, offset: records[0]!.offset, attempt, error });
+                    if (stopping || !isRunning()) return false;
+                    await heartbeat();
+                  },
+                },
+              ).then(
+                () => true,
+                () => false,
+              );
+              // Stopping: left uncommitted, for the next owner.
+              if (!handled) return;
             }
             resolveOffset(chunk.at(-1)!.offset);
             await heartbeat();
@@ -336,16 +347,15 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     async offsets(topic) {
       // Another process may have just created the topic: until its partitions have leaders the
       // broker answers "not the leader", which passes once metadata is fetched again.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const found = await admin.fetchTopicOffsets(name(topic.name));
-          return found.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
-        } catch (error) {
-          if (attempt >= 20 || !(error as { retriable?: boolean }).retriable) throw error;
-          await new Promise((resolve) => setTimeout(resolve, Math.min(backoff.max, backoff.initial * 2 ** attempt)));
+      const found = await retry(() => admin.fetchTopicOffsets(name(topic.name)), {
+        backoff,
+        attempts: 20,
+        onFailure: async (error) => {
+          if (!(error as { retriable?: boolean }).retriable) return false;
           await admin.fetchTopicMetadata({ topics: [name(topic.name)] }).catch(() => {});
-        }
-      }
+        },
+      });
+      return found.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
     },
 
     async close(): Promise<void> {

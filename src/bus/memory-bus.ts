@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, ConsumeOptions, ConsumedRecord, OutgoingRecord, Subscription, TopicHandler, TopicSpec } from './bus.ts';
 import { PoisonRecordError } from './bus.ts';
 import { decodeValue, encodeValue } from './codec.ts';
@@ -6,6 +5,7 @@ import { partitionFor } from './partitioner.ts';
 import type { BusEvents } from './events.ts';
 import { z } from 'zod';
 import { openJournal, type Journal, type Recovered } from '../durable/journal.ts';
+import { RECONNECT_BACKOFF, retry, type Backoff } from '../time/retry.ts';
 
 /**
  * The embedded bus: Kafka's semantics in one process. Each topic is a set of append-only partition
@@ -20,7 +20,8 @@ export interface MemoryBusOptions {
    * that had not read them is told: `retention.skipped` on `events`, and its `onGap` callback.
    */
   maxRecordsPerPartition?: number;
-  retryBackoffMs?: { initial: number; max: number };
+  /** Waits between attempts of a handler that failed (default: 100 ms doubling to 5 s). */
+  retryBackoff?: Backoff;
   events?: BusEvents;
   /**
    * The topics in use, so records read back from a journal are compacted and bounded as their topic
@@ -173,7 +174,7 @@ export async function openDurableMemoryBus(options: DurableMemoryBusOptions): Pr
 function memoryBus(options: MemoryBusOptions) {
   const partitions = options.partitions ?? 8;
   const maxRecords = options.maxRecordsPerPartition ?? 200_000;
-  const backoff = options.retryBackoffMs ?? { initial: 100, max: 5_000 };
+  const backoff = options.retryBackoff ?? RECONNECT_BACKOFF;
   const events = options.events;
   const logs = new Map<string, PartitionLog[]>();
   const groups = new Map<string, Group>();
@@ -293,21 +294,24 @@ function memoryBus(options: MemoryBusOptions) {
       }
     });
     if (!records.length) return true;
-    let wait = backoff.initial;
-    for (let attempt = 1; !closed; attempt++) {
-      try {
-        if (spec.batch) await spec.batch(records);
-        else await spec.handler(records[0]!);
-        return true;
-      } catch (error) {
-        events?.emit('handler.failed', { groupId: group.groupId, topic: cursor.topic, partition, offset: records[0]!.offset, attempt, error });
-        await sleep(wait);
-        wait = Math.min(wait * 2, backoff.max);
-        // A member that left while we backed off hands the records to the new owner.
-        if (group.owners[partition] !== owner) return false;
-      }
+    if (closed) return false;
+    try {
+      await retry(
+        async () => {
+          if (spec.batch) await spec.batch(records);
+          else await spec.handler(records[0]!);
+        },
+        {
+          backoff,
+          onFailure: (error, attempt) => void events?.emit('handler.failed', { groupId: group.groupId, topic: cursor.topic, partition, offset: records[0]!.offset, attempt, error }),
+          // A member that left while we backed off hands the records to the new owner.
+          stillWanted: () => !closed && group.owners[partition] === owner,
+        },
+      );
+      return true;
+    } catch {
+      return false;
     }
-    return false;
   }
 
   /** Appends a record at the partition's next offset. */

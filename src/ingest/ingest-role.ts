@@ -9,6 +9,7 @@ import type { Registry } from '../registry/registry.ts';
 import { decodeDevicePayload, type DecodeLimits, type DecodeResult } from './decode.ts';
 import { createDeadLetterBudget, createRefusalLog, DEFAULT_REFUSAL_POLICY, type RefusalPolicy } from './refusals.ts';
 import { parseDeviceTopic } from './topic.ts';
+import { RECONNECT_BACKOFF, retry } from '../time/retry.ts';
 
 export const INGEST_GROUP = 'vw-ingest';
 /** Bytes of a refused payload kept in each of its dead letters: enough to diagnose, never a whole large payload. */
@@ -171,17 +172,15 @@ export async function startIngestRole(deps: {
    */
   async function handleUntilDone(messages: InboundMessage[]): Promise<void> {
     const decoded = await decodeBatch(messages);
-    for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
-      try {
-        await publish(decoded);
-        return count(decoded);
-      } catch (error) {
+    await retry(() => publish(decoded), {
+      backoff: RECONNECT_BACKOFF,
+      onFailure: (error) => {
         // Unfinished at shutdown: not acknowledged, so the broker redelivers it to the next session.
-        if (stopping) throw error;
+        if (stopping) return false;
         log.error({ err: error }, 'could not publish device input to the bus; will retry');
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+      },
+    });
+    return count(decoded);
   }
 
   await source.start(handleUntilDone);

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InfluxDB, Point, setLogger, type QueryApi } from '@influxdata/influxdb-client';
 import type { Alert, CapacitySnapshot, FlowEvent, Reading, ReadingType, Referral, ScoreEvent } from '../domain/index.ts';
 import {
@@ -10,6 +9,7 @@ import {
   ScoreEvent as ScoreEventSchema,
 } from '../domain/index.ts';
 import type { SeriesPoint, SeriesQuery, TimeSeriesStore } from './store.ts';
+import { retry } from '../time/retry.ts';
 
 /**
  * The time-series store on InfluxDB: writes with the v2 write API, reads with Flux. The schema is in
@@ -194,22 +194,20 @@ export function createInfluxStore(options: InfluxStoreOptions): TimeSeriesStore 
     }
     buffered += points.length;
     try {
-      let wait = options.retry.initialMs;
-      for (let attempt = 1; ; attempt++) {
-        const api = influx.getWriteApi(options.org, options.bucket, 'ms', { maxRetries: 0, batchSize: points.length + 1, flushInterval: 0 });
-        try {
-          api.writePoints(points);
-          await api.close();
-          lastOk = true;
-          return;
-        } catch (error) {
-          lastOk = false;
-          if (attempt >= options.retry.attempts) throw error;
-          options.onRetry?.(attempt, error);
-          await sleep(wait);
-          wait = Math.min(wait * 2, options.retry.maxMs);
-        }
-      }
+      await retry(
+        async () => {
+          const api = influx.getWriteApi(options.org, options.bucket, 'ms', { maxRetries: 0, batchSize: points.length + 1, flushInterval: 0 });
+          try {
+            api.writePoints(points);
+            await api.close();
+            lastOk = true;
+          } catch (error) {
+            lastOk = false;
+            throw error;
+          }
+        },
+        { backoff: { initialMs: options.retry.initialMs, maxMs: options.retry.maxMs }, attempts: options.retry.attempts, onFailure: (error, attempt) => options.onRetry?.(attempt, error) },
+      );
     } finally {
       buffered -= points.length;
     }

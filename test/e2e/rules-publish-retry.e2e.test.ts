@@ -15,7 +15,7 @@ import { startRulesRole } from '../../src/rules/rules-role.ts';
  * Nothing lost when the bus refuses a publish: the record stays uncommitted and is delivered again,
  * and the rules role publishes what it had produced, though the reading is already in its state.
  */
-const inner = createMemoryBus({ partitions: 2, retryBackoffMs: { initial: 20, max: 50 } });
+const inner = createMemoryBus({ partitions: 2, retryBackoff: { initialMs: 20, maxMs: 50 } });
 let failAlerts = 0;
 const bus: Bus = {
   ...inner,

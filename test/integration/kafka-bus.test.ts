@@ -31,7 +31,7 @@ describeWith(['KAFKA_BROKERS'], 'Kafka bus on a real broker', () => {
       replicationFactor: 1,
       topics: [topic, other],
       events,
-      retryBackoffMs: { initial: 10, max: 50 },
+      retryBackoff: { initialMs: 10, maxMs: 50 },
     });
     buses.push(b);
     return b;

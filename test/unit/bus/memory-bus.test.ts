@@ -66,7 +66,7 @@ describe('memory bus', () => {
     const failures = new BusEvents();
     let failed = 0;
     failures.on('handler.failed', () => failed++);
-    const bus2 = createMemoryBus({ partitions: 1, retryBackoffMs: { initial: 1, max: 5 }, events: failures });
+    const bus2 = createMemoryBus({ partitions: 1, retryBackoff: { initialMs: 1, maxMs: 5 }, events: failures });
     const attempts: number[] = [];
     let throwsLeft = 3;
     await bus2.consume({
@@ -263,7 +263,7 @@ describe('memory bus', () => {
   });
 
   it('delivers batches of one partition in order, bounded in size, redelivering a failed batch whole', async () => {
-    const bus = createMemoryBus({ partitions: 1, retryBackoffMs: { initial: 1, max: 5 } });
+    const bus = createMemoryBus({ partitions: 1, retryBackoff: { initialMs: 1, maxMs: 5 } });
     const batches: number[][] = [];
     let failOnce = true;
     await bus.publish(topic, records(['a'], 25));
