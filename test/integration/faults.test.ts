@@ -184,4 +184,5 @@ describeWith(
       consoleAfter?.close();
     }, 600_000);
   },
+  { controlsServices: true },
 );

@@ -18,18 +18,25 @@ export const services = {
 
 const CI = process.env.CI === 'true';
 
-/** A describe() that needs the named environment variables. */
-export function describeWith(variables: string[], name: string, body: () => void): void {
+/**
+ * A describe() that needs the named environment variables; with `controlsServices`, also services it
+ * can stop and start, which only scripts/services.sh provides (not testcontainers' containers).
+ */
+export function describeWith(variables: string[], name: string, body: () => void, options: { controlsServices?: boolean } = {}): void {
   const missing = variables.filter((v) => !process.env[v]);
-  if (missing.length && !CI) {
-    console.warn(`\n*** SKIPPING "${name}": ${missing.join(', ')} not set. Run: scripts/services.sh up && eval "$(scripts/services.sh env)"\n`);
+  const problems = [
+    ...(missing.length ? [`${missing.join(', ')} not set`] : []),
+    ...(options.controlsServices && process.env.VW_TEST_SERVICES_FROM === 'testcontainers' ? ['it stops and starts the services through scripts/services.sh, and these are testcontainers\' containers'] : []),
+  ];
+  if (problems.length && !CI) {
+    console.warn(`\n*** SKIPPING "${name}": ${problems.join('; ')}. Run: scripts/services.sh up && eval "$(scripts/services.sh env)"\n`);
     describe.skip(name, body);
     return;
   }
-  if (missing.length) {
+  if (problems.length) {
     describe(name, () => {
       it('has its services', () => {
-        throw new Error(`${missing.join(', ')} not set under CI=true: the real services must be provisioned (scripts/services.sh up)`);
+        throw new Error(`${problems.join('; ')} under CI=true: the real services must be provisioned (scripts/services.sh up)`);
       });
     });
     return;
