@@ -39,8 +39,8 @@ export async function startRulesRole(deps: {
   tickMs?: number;
   /**
    * Write each patient's rule state to the changelog topic, so another process can take the patient
-   * over. On by default; the single-process embedded default, whose in-process bus ends with the
-   * process, turns it off.
+   * over, or a restarted one resume it. On by default; off only for an in-process bus kept in memory
+   * alone (VW_DURABLE=false), which ends with the process.
    */
   changelog?: boolean;
   /**
