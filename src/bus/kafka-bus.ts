@@ -119,6 +119,8 @@ function partitionsOf(count: number): PartitionMetadata[] {
 export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   const events = options.events;
   const backoff: Backoff = options.retryBackoff ?? RECONNECT_BACKOFF;
+  /** For the broker's own recoveries (leader elections, unanswered partitions): twice the first wait. */
+  const patient: Backoff = { initialMs: 2 * backoff.initialMs, maxMs: backoff.maxMs };
   const kafka = new Kafka(kafkaClientOptions(options));
   const name = (topic: string) => `${options.prefix}${topic}`;
 
@@ -150,7 +152,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
    * Each topic's partition count, so that the bus chooses each record's partition itself (Kafka's
    * murmur2 of the key, as kafkajs would) and can check that every partition it wrote to answered.
    */
-  const partitionCounts = await waitForLeaders(admin, options.topics.map((t) => name(t.name)), backoff);
+  const partitionCounts = await waitForLeaders(admin, options.topics.map((t) => name(t.name)), patient);
   const partitioner = Partitioners.DefaultPartitioner();
   const metadataOf = new Map([...partitionCounts].map(([topic, count]) => [topic, partitionsOf(count)]));
   const withPartition = (topic: string, message: Message): Message => {
@@ -221,7 +223,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         throw new Unanswered(`Kafka did not answer for partitions written to: ${unanswered}`);
       },
       // Only the unanswered partitions are sent again; kafkajs has already retried what failed outright.
-      { backoff, attempts: 10, onFailure: (error) => error instanceof Unanswered },
+      { backoff: patient, attempts: 10, onFailure: (error) => error instanceof Unanswered },
     );
   }
   const consumers = new Set<{ consumer: Consumer; stop: () => Promise<void> }>();
@@ -298,6 +300,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
             const records = chunk.flatMap((c) => (c.record ? [c.record] : []));
             // Retried in place, like the in-process bus: the partition waits rather than skipping a record.
             if (records.length) {
+              let heartbeatLost: unknown;
               const handled = await retry(
                 async () => {
                   if (entry.batch) await entry.batch(records);
@@ -308,13 +311,20 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
                   onFailure: async (error, attempt) => {
                     events?.emit('handler.failed', { groupId, topic: batch.topic, partition: batch.partition, offset: records[0]!.offset, attempt, error });
                     if (stopping || !isRunning()) return false;
-                    await heartbeat();
+                    try {
+                      await heartbeat();
+                    } catch (lost) {
+                      // The group is rebalancing: kafkajs hears of it from eachBatch and rejoins.
+                      heartbeatLost = lost;
+                      return false;
+                    }
                   },
                 },
               ).then(
                 () => true,
                 () => false,
               );
+              if (heartbeatLost) throw heartbeatLost;
               // Stopping: left uncommitted, for the next owner.
               if (!handled) return;
             }
@@ -347,14 +357,14 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     async offsets(topic) {
       // Another process may have just created the topic: until its partitions have leaders the
       // broker answers "not the leader", which passes once metadata is fetched again.
-      const found = await retry(() => admin.fetchTopicOffsets(name(topic.name)), {
-        backoff,
-        attempts: 20,
-        onFailure: async (error) => {
-          if (!(error as { retriable?: boolean }).retriable) return false;
-          await admin.fetchTopicMetadata({ topics: [name(topic.name)] }).catch(() => {});
+      const found = await retry(
+        async (attempt) => {
+          // After a wait, fresh metadata first: the leaders may have changed meanwhile.
+          if (attempt > 1) await admin.fetchTopicMetadata({ topics: [name(topic.name)] }).catch(() => {});
+          return admin.fetchTopicOffsets(name(topic.name));
         },
-      });
+        { backoff: patient, attempts: 20, onFailure: (error) => (error as { retriable?: boolean }).retriable === true },
+      );
       return found.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
     },
 

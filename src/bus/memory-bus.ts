@@ -543,7 +543,7 @@ function memoryBus(options: MemoryBusOptions) {
 
     held() {
       const out = new Map<string, number>();
-      for (const [topic, log] of logs) out.set(topic, log.reduce((n, p) => n + p.records.length, 0));
+      for (const [topic, log] of logs) out.set(topic, log.reduce((n, p) => n + p.records.length - p.holes, 0));
       return out;
     },
 

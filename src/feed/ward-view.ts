@@ -125,10 +125,9 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
     applyAlert(alert: Alert): boolean {
       const held = alerts.get(alert.alertId);
       if (held && held.revision >= alert.revision) return false;
-      if (alert.state === 'resolved' && Date.parse(alert.updatedAt) < now() - RESOLVED_KEPT_MS) {
-        alerts.delete(alert.alertId);
-        return false;
-      }
+      // Not taken in when nothing is held; an older revision held (and perhaps on a console) is
+      // replaced and sent, so the console learns it was resolved; snapshots let it go later.
+      if (!held && alert.state === 'resolved' && Date.parse(alert.updatedAt) < now() - RESOLVED_KEPT_MS) return false;
       alerts.set(alert.alertId, alert);
       return true;
     },
@@ -148,11 +147,9 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
     applyReferral(referral: Referral): boolean {
       const held = referrals.get(referral.referralId);
       if (held && held.revision >= referral.revision) return false;
-      // Closed a day ago or more: consoles no longer show it, so it is not kept (the topic keeps it all).
-      if (TERMINAL_REFERRAL_STATES.has(referral.state) && Date.parse(referral.updatedAt) < now() - RESOLVED_KEPT_MS) {
-        referrals.delete(referral.referralId);
-        return false;
-      }
+      // Closed a day ago or more: consoles no longer show it, so it is not taken in (the topic keeps
+      // it all); an older revision held is replaced and sent, and snapshots let it go later.
+      if (!held && TERMINAL_REFERRAL_STATES.has(referral.state) && Date.parse(referral.updatedAt) < now() - RESOLVED_KEPT_MS) return false;
       referrals.set(referral.referralId, referral);
       return true;
     },
@@ -161,10 +158,7 @@ export function createWardView(deps: { registry: Registry; store: TimeSeriesStor
     applyNotification(n: Notification): boolean {
       const held = notifications.get(n.notificationId);
       if (held && held.revision >= n.revision) return false;
-      if (Date.parse(n.updatedAt) < now() - RESOLVED_KEPT_MS) {
-        notifications.delete(n.notificationId);
-        return false;
-      }
+      if (!held && Date.parse(n.updatedAt) < now() - RESOLVED_KEPT_MS) return false;
       notifications.set(n.notificationId, n);
       return true;
     },

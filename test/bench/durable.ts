@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { on } from '../../src/bus/bus.ts';
 import { createMemoryBus, openDurableMemoryBus } from '../../src/bus/memory-bus.ts';
 import { Topics } from '../../src/bus/topics.ts';
+import { VW_TOPICS } from '../../src/app/adapters.ts';
 import type { Reading } from '../../src/domain/index.ts';
 import { openDurableMemoryStore } from '../../src/store/durable-store.ts';
 import { createMemoryStore } from '../../src/store/memory-store.ts';
@@ -20,7 +21,7 @@ export interface DurableFigures {
   store: { plainPerSecond: number; durablePerSecond: number; diskBytes: number; recoveryMs: number };
 }
 
-const TOPICS = Object.values(Topics) as Array<(typeof Topics)[keyof typeof Topics]>;
+const TOPICS = VW_TOPICS;
 
 function readings(count: number, patients: number): Reading[] {
   const start = Date.now() - count * 100;

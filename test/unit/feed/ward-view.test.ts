@@ -87,6 +87,18 @@ describe('ward view memory', () => {
     expect(view.held()).toMatchObject({ alerts: 1 });
     expect(view.alert('a1')).toBeUndefined();
   });
+
+  it('still takes in a long-resolved revision of an alert it holds open, so consoles hear it was resolved', async () => {
+    const store = createMemoryStore({ retentionHours: 24, maxPointsPerSeries: 10, now: () => NOW });
+    const view = createWardView({ registry, store, now: () => NOW });
+    const old = new Date(NOW - 30 * 3600_000).toISOString();
+    expect(view.applyAlert(alert('a1', 1, 'open', old))).toBe(true);
+    expect(view.applyAlert(alert('a1', 2, 'resolved', new Date(NOW - 25 * 3600_000).toISOString()))).toBe(true);
+    expect(view.alert('a1')?.state).toBe('resolved');
+    // Not shown, and let go at the next snapshot.
+    expect((await view.snapshot('w1')).alerts).toEqual([]);
+    expect(view.alert('a1')).toBeUndefined();
+  });
 });
 
 describe('ward view settings', () => {
