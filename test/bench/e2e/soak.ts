@@ -18,6 +18,10 @@ export interface SoakSample {
   metricsRssMiB: number;
   /** nodejs_heap_size_used_bytes from the target's /metrics, MiB; NaN without one. */
   heapUsedMiB: number;
+  /** nodejs_heap_size_total_bytes: the heap V8 has committed, used or not, MiB; NaN without one. */
+  heapTotalMiB: number;
+  /** nodejs_external_memory_bytes: memory outside the heap that JavaScript objects hold (Buffers), MiB. */
+  externalMiB: number;
   /** The data directory's size on disk (allocated blocks), MiB; NaN without one. */
   dataDirMiB: number;
   /** Files in the data directory. */
@@ -42,6 +46,8 @@ export interface SoakSummary {
   /** slopePerHour ± stderrPerHour: the least-squares slope over the steady state and its standard error. */
   rssMiB: { steadyStart: number; end: number; max: number; slopePerHour: number; stderrPerHour: number };
   heapUsedMiB: { steadyStart: number; end: number; max: number; slopePerHour: number };
+  heapTotalMiB: { steadyStart: number; end: number; max: number; slopePerHour: number };
+  externalMiB: { steadyStart: number; end: number; max: number; slopePerHour: number };
   /**
    * The heap's floor: the least heap in use in each LIVE_HEAP_WINDOW of the steady state, just after a
    * collection, so what is still referenced. Its slope is what a leak shows; RSS also carries the
@@ -177,6 +183,8 @@ export function startSoakSampler(probe: SoakProbe, sampleSeconds: number, log: (
         rssMiB: probe.pids.reduce((a, pid) => a + vmRssMiB(pid), 0),
         metricsRssMiB: metricValue(metrics, 'process_resident_memory_bytes') / MiB,
         heapUsedMiB: metricValue(metrics, 'nodejs_heap_size_used_bytes') / MiB,
+        heapTotalMiB: metricValue(metrics, 'nodejs_heap_size_total_bytes') / MiB,
+        externalMiB: metricValue(metrics, 'nodejs_external_memory_bytes') / MiB,
         dataDirMiB: disk.bytes / MiB,
         dataDirFiles: disk.files,
         published: probe.published(),
@@ -194,7 +202,7 @@ export function startSoakSampler(probe: SoakProbe, sampleSeconds: number, log: (
         .map(([k, n]) => `${k} ${n}`)
         .join(', ');
       log(
-        `    soak ${Math.round(t)} s: RSS ${sample.rssMiB.toFixed(0)} MiB, heap ${sample.heapUsedMiB.toFixed(0)} MiB, data dir ${sample.dataDirMiB.toFixed(1)} MiB, published ${sample.published}, stored ${sample.stored} (${Number.isFinite(sample.storedPerSecond) ? sample.storedPerSecond.toFixed(0) : '-'}/s), p99 ${sample.latencyMs.p99} ms, load ${sample.load1.toFixed(2)}${heldLine ? `; held: ${heldLine}` : ''}`,
+        `    soak ${Math.round(t)} s: RSS ${sample.rssMiB.toFixed(0)} MiB, heap ${sample.heapUsedMiB.toFixed(0)} of ${sample.heapTotalMiB.toFixed(0)} MiB, external ${sample.externalMiB.toFixed(0)} MiB, data dir ${sample.dataDirMiB.toFixed(1)} MiB, published ${sample.published}, stored ${sample.stored} (${Number.isFinite(sample.storedPerSecond) ? sample.storedPerSecond.toFixed(0) : '-'}/s), p99 ${sample.latencyMs.p99} ms, load ${sample.load1.toFixed(2)}${heldLine ? `; held: ${heldLine}` : ''}`,
       );
     } finally {
       busy = false;
@@ -227,8 +235,10 @@ export function soakSummary(samples: readonly SoakSample[], loadSeconds: number,
   const steady = samples.filter((s) => s.t >= loadSeconds / 3 && s.t <= loadSeconds + sampleSeconds / 2);
   const first = steady[0];
   const last = steady.at(-1);
-  const fit = (key: 'rssMiB' | 'heapUsedMiB' | 'dataDirMiB') => slope(steady.map((s) => [s.t, s[key]] as const));
-  const perHour = (key: 'rssMiB' | 'heapUsedMiB' | 'dataDirMiB') => fit(key).slope * 3600;
+  type Figure = 'rssMiB' | 'heapUsedMiB' | 'heapTotalMiB' | 'externalMiB' | 'dataDirMiB';
+  const fit = (key: Figure) => slope(steady.map((s) => [s.t, s[key]] as const));
+  const perHour = (key: Figure) => fit(key).slope * 3600;
+  const figure = (key: Figure) => ({ steadyStart: first?.[key] ?? NaN, end: last?.[key] ?? NaN, max: max(samples.map((s) => s[key])), slopePerHour: perHour(key) });
   const rssSlope = perHour('rssMiB');
   const floors: Array<readonly [number, number]> = [];
   if (first) {
@@ -257,6 +267,8 @@ export function soakSummary(samples: readonly SoakSample[], loadSeconds: number,
     window: { from: first?.t ?? NaN, to: last?.t ?? NaN, samples: steady.length },
     rssMiB: { steadyStart: first?.rssMiB ?? NaN, end: last?.rssMiB ?? NaN, max: max(samples.map((s) => s.rssMiB)), slopePerHour: rssSlope, stderrPerHour: fit('rssMiB').stderr * 3600 },
     liveHeapMiB: { steadyStart: floors[0]?.[1] ?? NaN, end: floors.at(-1)?.[1] ?? NaN, slopePerHour: liveFit.slope * 3600, stderrPerHour: liveFit.stderr * 3600, windows: floors.length },
+    heapTotalMiB: figure('heapTotalMiB'),
+    externalMiB: figure('externalMiB'),
     heapUsedMiB: { steadyStart: first?.heapUsedMiB ?? NaN, end: last?.heapUsedMiB ?? NaN, max: max(samples.map((s) => s.heapUsedMiB)), slopePerHour: perHour('heapUsedMiB') },
     dataDirMiB: { start: samples[0]?.dataDirMiB ?? NaN, steadyStart: first?.dataDirMiB ?? NaN, end: last?.dataDirMiB ?? NaN, max: max(samples.map((s) => s.dataDirMiB)), slopePerHour: perHour('dataDirMiB') },
     storedPerSecond: { min: rates[0] ?? NaN, median: pct(rates, 50), mean: mean(rates) },
@@ -299,6 +311,8 @@ export function soakReport(
     '|---|--:|--:|--:|--:|',
     `| RSS MiB | ${f0(summary.rssMiB.steadyStart)} | ${f0(summary.rssMiB.end)} | ${f0(summary.rssMiB.max)} | ${signed(summary.rssMiB.slopePerHour)} ± ${f1(summary.rssMiB.stderrPerHour)} MiB/h |`,
     `| heap used MiB | ${f0(summary.heapUsedMiB.steadyStart)} | ${f0(summary.heapUsedMiB.end)} | ${f0(summary.heapUsedMiB.max)} | ${signed(summary.heapUsedMiB.slopePerHour)} MiB/h |`,
+    `| heap committed MiB | ${f0(summary.heapTotalMiB.steadyStart)} | ${f0(summary.heapTotalMiB.end)} | ${f0(summary.heapTotalMiB.max)} | ${signed(summary.heapTotalMiB.slopePerHour)} MiB/h |`,
+    `| external (Buffers) MiB | ${f0(summary.externalMiB.steadyStart)} | ${f0(summary.externalMiB.end)} | ${f0(summary.externalMiB.max)} | ${signed(summary.externalMiB.slopePerHour)} MiB/h |`,
     `| live heap MiB (least in use per ${LIVE_HEAP_WINDOW_SECONDS / 60} min, ${summary.liveHeapMiB.windows} windows) | ${f0(summary.liveHeapMiB.steadyStart)} | ${f0(summary.liveHeapMiB.end)} | | ${signed(summary.liveHeapMiB.slopePerHour)} ± ${f1(summary.liveHeapMiB.stderrPerHour)} MiB/h |`,
     `| data directory MiB on disk | ${f1(summary.dataDirMiB.steadyStart)} (at 0 s: ${f1(summary.dataDirMiB.start)}) | ${f1(summary.dataDirMiB.end)} | ${f1(summary.dataDirMiB.max)} | ${signed(summary.dataDirMiB.slopePerHour)} MiB/h |`,
     '',

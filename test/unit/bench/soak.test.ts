@@ -3,7 +3,7 @@ import { heldGauges, soakReport, soakSummary, type SoakSample } from '../../benc
 
 function sample(t: number, rssMiB: number, heapUsedMiB: number, held: Record<string, number> = {}): SoakSample {
   return {
-    t, rssMiB, heapUsedMiB, held, metricsRssMiB: rssMiB, dataDirMiB: 10, dataDirFiles: 3, published: t * 100, stored: t * 100, rejected: 0,
+    t, rssMiB, heapUsedMiB, heapTotalMiB: heapUsedMiB + 100, externalMiB: 20, held, metricsRssMiB: rssMiB, dataDirMiB: 10, dataDirFiles: 3, published: t * 100, stored: t * 100, rejected: 0,
     storedPerSecond: 100, latencyMs: { n: 10, p50: 5, p99: 20, max: 30 }, load1: 1,
   };
 }
