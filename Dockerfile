@@ -27,7 +27,8 @@ COPY --from=build /app/dist/simulators ./dist/simulators
 COPY bin ./bin
 COPY rules ./rules
 COPY seeds ./seeds
-COPY dashboards ./dashboards
+COPY dashboards/console ./dashboards/console
+COPY dashboards/planner ./dashboards/planner
 COPY simulators/scenarios ./simulators/scenarios
 COPY README.md ./
 # The data directory (secrets kept, the embedded bus and store): a volume, writable by `node` only.

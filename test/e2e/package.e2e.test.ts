@@ -40,7 +40,7 @@ describe('the npm package', { timeout: 300_000 }, () => {
   it('scores NEWS2 from the installed package', () => {
     const run = spawnSync(join(app, 'node_modules', '.bin', 'vw'), ['score', 'news2'], { cwd: app, input: JSON.stringify({ respiratory_rate: 25, spo2: 91, systolic_bp: 100, heart_rate: 131, consciousness: 'A', temperature: 39.1, supplemental_oxygen: false }), encoding: 'utf8' });
     expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toMatchObject({ total: 12, band: 'high' });
+    expect(JSON.parse(run.stdout)).toMatchObject({ total: 13, band: 'high' });
   });
 
   it('runs `vw demo` in an empty folder: console, health and metrics served, and stops on SIGTERM', async () => {
@@ -58,6 +58,8 @@ describe('the npm package', { timeout: 300_000 }, () => {
       const page = await fetch(`${base}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<html');
+      // The planner view's page ships too.
+      expect((await fetch(`${base}/planner/`)).status).toBe(200);
       expect(await (await fetch(`${base}/metrics`)).text()).toContain('vw_readings_ingested_total');
       // The simulated ward publishes through the embedded broker and readings arrive.
       let metrics = '';
