@@ -543,8 +543,7 @@ function memoryBus(options: MemoryBusOptions) {
 
     held() {
       const out = new Map<string, number>();
-      // Slots, as memory holds them: a compacted topic's superseded records count until squeezed out.
-      for (const [topic, log] of logs) out.set(topic, log.reduce((n, p) => n + p.records.length, 0));
+      for (const [topic, log] of logs) out.set(topic, log.reduce((n, p) => n + p.records.length - p.holes, 0));
       return out;
     },
 
