@@ -120,7 +120,7 @@ export interface Bus {
   close(): Promise<void>;
   /** False while the bus cannot publish or a subscription has stopped for good; served on /healthz. */
   healthy(): boolean;
-  /** Records held in this process's memory, by topic (the in-process bus); served as vw_bus_records_held. */
+  /** Record slots held in this process's memory, by topic (the in-process bus), superseded records of a compacted topic not yet squeezed out included; served as vw_bus_records_held. */
   held?(): Map<string, number>;
 }
 

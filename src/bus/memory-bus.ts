@@ -543,7 +543,8 @@ function memoryBus(options: MemoryBusOptions) {
 
     held() {
       const out = new Map<string, number>();
-      for (const [topic, log] of logs) out.set(topic, log.reduce((n, p) => n + p.records.length - p.holes, 0));
+      // Slots, as memory holds them: a compacted topic's superseded records count until squeezed out.
+      for (const [topic, log] of logs) out.set(topic, log.reduce((n, p) => n + p.records.length, 0));
       return out;
     },
 

@@ -19,7 +19,7 @@ export function registerHeldGauges(
     const held = bus.held.bind(bus);
     new Gauge({
       name: 'vw_bus_records_held',
-      help: 'Records the in-process bus holds in memory, by topic',
+      help: 'Record slots the in-process bus holds in memory, by topic (a compacted topic counts superseded records until they are squeezed out)',
       labelNames: ['topic'] as const,
       registers,
       collect() {
