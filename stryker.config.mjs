@@ -25,8 +25,9 @@ export default {
     'src/feed/settings-changes.ts:44-54',
     // Rule engine: conditions, and the alert lifecycle (raise, escalate, acknowledge, clear, resolve).
     'src/rules/engine/evaluate.ts',
-    'src/rules/engine/engine.ts:319-484',
-    'src/rules/engine/engine.ts:617-642',
+    'src/rules/alerts/lifecycle.ts',
+    'src/rules/engine/engine.ts:112-207',
+    'src/rules/engine/engine.ts:338-358',
     'src/rules/alerts/alert-book.ts',
     // NEWS2 scoring.
     'src/rules/news2/score.ts',

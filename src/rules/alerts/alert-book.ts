@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
 import type { Alert, AlertAction, AlertEvidence, AlertSeverity, News2Band, News2Parameter, ScoreEvent, ScoredInput } from '../../domain/index.ts';
 import { SEVERITY_RANK } from '../../domain/index.ts';
-import { createRecentIds } from './recent-ids.ts';
+import { actOnAlert, createAlertIndex, escalateDue, openAlert, resumeLadder, reviseAlert, startLadder, type ActionOutcome, type Ladder, type LadderPosition } from './lifecycle.ts';
 
 /**
- * The alert lifecycle for scored causes: at most one unresolved alert per patient and cause. An alert
- * opens when the band crosses into low-medium, medium or high from a lower band; a repeat updates it,
- * a higher band steps its severity up (and reopens it if it had been acknowledged, so the rise is
- * seen), and only a person resolves it. After a resolution the patient's band must rise again to open
- * a new alert, so a reviewed patient who stays at the same band is not re-alerted on every reading.
+ * NEWS2's alerts: when a score opens, changes or raises one, on the one alert lifecycle
+ * (lifecycle.ts). At most one unresolved alert per patient and cause. An alert opens when the band
+ * crosses into low-medium, medium or high from a lower band; a repeat updates it, a higher band steps
+ * its severity up (the alert is open again and the new band's ladder starts, so the rise is seen), and
+ * only a person resolves it. After a resolution the patient's band must rise again to open a new
+ * alert, so a reviewed patient who stays at the same band is not re-alerted on every reading.
  * Lowering severity and auto-resolution are left to explicit rules. State is held per patient by the
  * process that owns the patient's partition.
  */
@@ -19,7 +19,7 @@ export interface ScoreExplainer {
   response(band: News2Band): string;
 }
 
-export type ActionOutcome = { alert: Alert; changed: boolean } | { error: 'not_found' | 'already_resolved' | 'wrong_patient' };
+export type { ActionOutcome } from './lifecycle.ts';
 
 const BAND_RANK: Record<News2Band, number> = { low: 0, 'low-medium': 1, medium: 2, high: 3 };
 const PARAM_LABEL: Record<News2Parameter, string> = {
@@ -32,10 +32,6 @@ const PARAM_LABEL: Record<News2Parameter, string> = {
   temperature: 'Temp',
 };
 
-function alertIdFor(patientId: string, cause: string, raisedBy: string): string {
-  return 'al_' + createHash('sha1').update(`${patientId}\u0000${cause}\u0000${raisedBy}`).digest('base64url').slice(0, 20);
-}
-
 function formatValue(value: ScoredInput['value']): string {
   return typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value);
 }
@@ -47,19 +43,13 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
   /** Unresolved alerts by patient, then cause. */
   const open = new Map<string, Map<string, Alert>>();
   /** Unresolved alerts by id. */
-  const byId = new Map<string, Alert>();
-  const resolved = createRecentIds();
-  /** Escalation timers of unacknowledged alerts: the next step of the ladder of the alert's severity. */
-  const timers = new Map<string, { step: number; due: number }>();
+  const index = createAlertIndex<Alert>();
+  /** Where each unacknowledged alert stands on the ladder of its severity. */
+  const timers = new Map<string, LadderPosition>();
+  const ladderOf = (severity: AlertSeverity): Ladder => ladders[severity] ?? [];
+  const setTimer = (alertId: string, position: LadderPosition) => (position.due === undefined ? timers.delete(alertId) : timers.set(alertId, position));
 
-  /** Starts (or restarts, after a rise) the ladder of the alert's severity from `from`. */
-  function arm(alert: Alert, from: number, step = 0): void {
-    const next = ladders[alert.severity]?.[step];
-    if (next && (alert.state === 'open' || alert.state === 'escalated')) timers.set(alert.alertId, { step, due: from + next.afterUnacknowledged });
-    else timers.delete(alert.alertId);
-  }
-  /** The newest band seen per patient and cause, to tell a crossing from a repeat. */
-  /** The newest band per patient and cause; a patient has one cause or very few, so a short list. */
+  /** The newest band per patient and cause, to tell a crossing from a repeat; a patient has one cause or very few, so a short list. */
   const bands = new Map<string, Array<{ cause: string; band: News2Band; t: number }>>();
   const bandOf = (patientId: string, cause: string) => bands.get(patientId)?.find((b) => b.cause === cause);
   /** Records the newest band, in place when one is held (this runs for every score). */
@@ -97,22 +87,16 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
     return `NEWS2 ${score.total} (${score.band}): ${parts.join(', ') || 'no raised parameters'}${partial}`;
   }
 
-  function armed(alert: Alert, from: number): Alert {
-    arm(alert, from);
-    return alert;
-  }
-
   function remember(alert: Alert): Alert {
     let causes = open.get(alert.patientId);
     if (alert.state === 'resolved') {
       // Resolved alerts leave memory; a late action on one is still told it was resolved.
-      byId.delete(alert.alertId);
-      resolved.add(alert.alertId);
+      index.release(alert.alertId);
       timers.delete(alert.alertId);
       causes?.delete(alert.cause);
       if (causes?.size === 0) open.delete(alert.patientId);
     } else {
-      byId.set(alert.alertId, alert);
+      index.hold(alert.alertId, alert);
       if (!causes) open.set(alert.patientId, (causes = new Map()));
       causes.set(alert.cause, alert);
     }
@@ -134,104 +118,75 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
       if (!current) {
         const crossed = BAND_RANK[score.band] > BAND_RANK[previousBand ?? 'low'];
         if (!crossed) return undefined;
-        return armed(remember({
-          alertId: alertIdFor(score.patientId, cause, score.scoreId),
-          patientId: score.patientId,
-          wardId: score.wardId,
-          cause,
-          ruleId: score.ruleId,
-          ruleVersion: score.ruleVersion,
-          severity,
-          state: 'open',
-          revision: 0,
-          raisedAt: score.ts,
-          updatedAt: score.ts,
-          eventTs: score.ts,
-          score: score.total,
-          partial: score.partial,
-          explanation: explain(score),
-          response: explainer.response(score.band),
-          evidence: evidenceOf(score),
-          history: [{ state: 'open', at: score.ts, by: 'vw' }],
-          receivedAt: score.receivedAt,
-        }), t);
+        const alert = openAlert(
+          {
+            openedBy: score.scoreId,
+            patientId: score.patientId,
+            wardId: score.wardId,
+            cause,
+            ruleId: score.ruleId,
+            ruleVersion: score.ruleVersion,
+            severity,
+            score: score.total,
+            partial: score.partial,
+            explanation: explain(score),
+            response: explainer.response(score.band),
+            evidence: evidenceOf(score),
+            receivedAt: score.receivedAt,
+          },
+          score.ts,
+        );
+        setTimer(alert.alertId, startLadder(ladderOf(severity), t));
+        return remember(alert);
       }
       // Scores older than what the alert already shows, or identical to it (a redelivery), change nothing.
       if (t < Date.parse(current.eventTs)) return undefined;
       const explanation = explain(score);
       const rises = SEVERITY_RANK[severity] > SEVERITY_RANK[current.severity];
       if (!rises && explanation === current.explanation && score.partial === current.partial) return undefined;
-      // A rise reopens the alert (acknowledged or escalated) and starts the ladder of its new band.
-      const reopen = rises && current.state !== 'open';
-      const updated = remember({
-        ...current,
-        severity: rises ? severity : current.severity,
-        state: reopen ? 'open' : current.state,
-        revision: current.revision + 1,
-        updatedAt: score.ts,
-        eventTs: score.ts,
-        score: score.total,
-        partial: score.partial,
-        explanation,
-        response: rises ? explainer.response(score.band) : current.response,
-        evidence: evidenceOf(score),
-        history: rises ? [...current.history, { state: 'open', at: score.ts, by: 'vw', note: `severity rose to ${severity}` }] : current.history,
-        receivedAt: score.receivedAt,
-      });
-      if (rises) arm(updated, t);
-      return updated;
+      const shown = rises ? severity : current.severity;
+      const revised = reviseAlert(
+        current,
+        timers.get(current.alertId) ?? { step: 0, due: undefined },
+        ladderOf(shown),
+        {
+          at: score.ts,
+          severity: shown,
+          rises,
+          ...(rises ? { note: `severity rose to ${severity}`, response: explainer.response(score.band) } : {}),
+          explanation,
+          evidence: evidenceOf(score),
+          score: score.total,
+          partial: score.partial,
+          receivedAt: score.receivedAt,
+        },
+        'restart-ladder',
+      );
+      if (rises) setTimer(current.alertId, revised.position);
+      return remember(revised.alert);
     },
 
     /** Fires escalation steps due by `now` for unacknowledged alerts of patients `owns` accepts. */
     tick(now: number, owns: (patientId: string) => boolean = () => true): Alert[] {
       const out: Alert[] = [];
-      for (const [alertId, timer] of [...timers].sort((a, b) => a[1].due - b[1].due || (a[0] < b[0] ? -1 : 1))) {
-        let alert = byId.get(alertId);
+      for (const [alertId, position] of [...timers].sort((a, b) => a[1].due! - b[1].due! || (a[0] < b[0] ? -1 : 1))) {
+        const alert = index.get(alertId);
         if (!alert || !owns(alert.patientId)) continue;
-        let { step, due } = timer;
-        const ladder = ladders[alert.severity] ?? [];
-        let changed = false;
-        while (step < ladder.length && due <= now && (alert.state === 'open' || alert.state === 'escalated')) {
-          const at = new Date(due).toISOString();
-          alert = remember({
-            ...alert,
-            state: 'escalated',
-            revision: alert.revision + 1,
-            updatedAt: at > alert.updatedAt ? at : alert.updatedAt,
-            history: [...alert.history, { state: 'escalated', at, by: 'vw', note: `not acknowledged in time: ${ladder[step]!.notify}`, notify: ladder[step]!.notify }],
-          });
-          changed = true;
-          step++;
-          if (step < ladder.length) due += ladder[step]!.afterUnacknowledged;
-        }
-        if (!changed) continue;
-        if (step < ladder.length) timers.set(alertId, { step, due });
-        else timers.delete(alertId);
-        out.push(alert);
+        const stepped = escalateDue(alert, position, ladderOf(alert.severity), now);
+        if (!stepped) continue;
+        setTimer(alertId, stepped.position);
+        out.push(remember(stepped.alert));
       }
       return out;
     },
 
     applyAction(action: AlertAction): ActionOutcome {
-      const current = byId.get(action.alertId);
-      if (!current) return { error: resolved.has(action.alertId) ? 'already_resolved' : 'not_found' };
-      if (current.patientId !== action.patientId) return { error: 'wrong_patient' };
-      if (current.state === 'resolved') return { error: 'already_resolved' };
-      const state = action.action === 'acknowledge' ? 'acknowledged' : 'resolved';
-      // A repeated acknowledgement (double click, redelivered action) is absorbed.
-      if (state === current.state) return { alert: current, changed: false };
-      const at = action.at > current.updatedAt ? action.at : current.updatedAt;
+      const current = index.get(action.alertId);
+      if (!current) return { error: index.missing(action.alertId) };
+      const outcome = actOnAlert(current, action);
+      if ('error' in outcome || !outcome.changed) return outcome;
       timers.delete(current.alertId);
-      return {
-        changed: true,
-        alert: remember({
-          ...current,
-          state,
-          revision: current.revision + 1,
-          updatedAt: at,
-          history: [...current.history, { state, at: action.at, by: action.by, ...(action.note ? { note: action.note } : {}) }],
-        }),
-      };
+      return { changed: true, alert: remember(outcome.alert) };
     },
 
     /**
@@ -239,21 +194,11 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
      * that takes over a patient continues that patient's alert instead of opening a second one.
      */
     seed(alert: Alert): void {
-      const held = byId.get(alert.alertId);
+      const held = index.get(alert.alertId);
       if (held && held.revision >= alert.revision) return;
-      if (!held && resolved.has(alert.alertId)) return;
+      if (!held && index.wasResolved(alert.alertId)) return;
       remember(alert);
-      // Resume the ladder where it was: steps taken since the latest opening or rise.
-      let since = 0;
-      alert.history.forEach((h, i) => {
-        if (h.state === 'open') since = i;
-      });
-      const taken = alert.history.slice(since).filter((h) => h.state === 'escalated').length;
-      const ladder = ladders[alert.severity] ?? [];
-      let due = Date.parse(alert.history[since]?.at ?? alert.raisedAt);
-      for (let i = 0; i <= taken && i < ladder.length; i++) due += ladder[i]!.afterUnacknowledged;
-      if (taken < ladder.length && (alert.state === 'open' || alert.state === 'escalated')) timers.set(alert.alertId, { step: taken, due });
-      else timers.delete(alert.alertId);
+      if (alert.state !== 'resolved') setTimer(alert.alertId, resumeLadder(alert, ladderOf(alert.severity), 'restart-ladder'));
       const t = Date.parse(alert.eventTs);
       const previous = bandOf(alert.patientId, alert.cause);
       if (!previous || previous.t <= t) setBand(alert.patientId, alert.cause, alert.severity, t);
@@ -270,7 +215,7 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
     },
 
     get(alertId: string): Alert | undefined {
-      return byId.get(alertId);
+      return index.get(alertId);
     },
 
     unresolved(patientId: string): Alert[] {

@@ -77,7 +77,10 @@ a default and without the setting, the condition cannot hold (the rule does not 
   higher \`revision\`); it never opens a second one.
 - Severity starts at the rule's \`severity\` and steps up to the highest \`level\` whose condition holds,
   taking that level's response. It steps down only where the rule says \`severityMayFall: true\`, and
-  never below what escalation reached. An acknowledged alert whose severity rises is reopened.
+  never below what escalation reached. An acknowledged alert whose severity rises is reopened and
+  its ladder goes on from the next step; an escalated one stays escalated.
+- Escalation steps are timed from the opening (or reopening), each from the one before, whatever
+  changed in between; a process taking a patient over resumes the ladder from the alert's history.
 - States: \`open\` → \`escalated\` (nobody acknowledged it in time: each \`escalation\` step names after how
   long, to which severity, and who is told) → \`acknowledged\` → \`resolved\`, each with who and when.
 - With \`autoResolve\` (the default) an alert resolves itself when its condition no longer holds, which

@@ -233,6 +233,33 @@ describe('escalating', () => {
     ]);
   });
 
+  it('a step that fell due before a later change of evidence keeps the update time from going back', () => {
+    const engine = createRuleEngine([pack([LOW_SPO2])]);
+    engine.onReading(reading('spo2', 91, T0), ctx);
+    const [changed] = engine.onReading(reading('spo2', 90, T0 + 40 * MIN), ctx);
+    expect(changed!.updatedAt).toBe(iso(T0 + 40 * MIN));
+    const [escalated] = engine.tick(T0 + 40 * MIN);
+    expect(escalated!.history.at(-1)).toMatchObject({ state: 'escalated', at: iso(T0 + 30 * MIN) });
+    expect(escalated!.updatedAt).toBe(iso(T0 + 40 * MIN));
+  });
+
+  it('a process taking the patient over escalates when the first would have, timed from the opening', () => {
+    const first = createRuleEngine([pack([LOW_SPO2])]);
+    first.onReading(reading('spo2', 91, T0), ctx);
+    // The evidence changes at 20 minutes; the ladder still counts from the opening.
+    const [changed] = first.onReading(reading('spo2', 90, T0 + 20 * MIN), ctx);
+    const takeover = createRuleEngine([pack([LOW_SPO2])]);
+    takeover.seed(changed!, ctx);
+    expect(takeover.tick(T0 + 30 * MIN - 1)).toEqual([]);
+    const [fromTakeover] = takeover.tick(T0 + 30 * MIN);
+    expect(fromTakeover).toEqual(first.tick(T0 + 30 * MIN)[0]);
+    // And the next step, from the escalated revision.
+    const again = createRuleEngine([pack([LOW_SPO2])]);
+    again.seed(fromTakeover!, ctx);
+    expect(again.tick(T0 + 90 * MIN - 1)).toEqual([]);
+    expect(again.tick(T0 + 90 * MIN)[0]).toMatchObject({ revision: fromTakeover!.revision + 1, severity: 'high', history: expect.arrayContaining([expect.objectContaining({ notify: 'consultant' })]) });
+  });
+
   it('does not escalate an acknowledged alert', () => {
     const engine = createRuleEngine([pack([LOW_SPO2])]);
     const [open] = engine.onReading(reading('spo2', 91, T0), ctx);
@@ -258,6 +285,13 @@ describe('acknowledging and resolving', () => {
     expect(engine.applyAction(act(open!, 'acknowledge', T0 + 8 * MIN))).toEqual({ error: 'already_resolved' });
     expect(engine.owns(open!.alertId)).toBe(true);
     expect(engine.applyAction({ ...act(open!, 'resolve', T0), alertId: 'al_none' })).toEqual({ error: 'not_found' });
+  });
+
+  it('refuses an action that names another patient than the alert’s', () => {
+    const engine = createRuleEngine([pack([LOW_SPO2])]);
+    const [open] = engine.onReading(reading('spo2', 91, T0), ctx);
+    expect(engine.applyAction(act(open!, 'resolve', T0 + MIN, { patientId: 'p2' }))).toEqual({ error: 'wrong_patient' });
+    expect(engine.applyAction(act(open!, 'acknowledge', T0 + MIN))).toMatchObject({ changed: true, alert: { state: 'acknowledged' } });
   });
 
   it('keeps the later of the action’s time and the alert’s as its update time', () => {
