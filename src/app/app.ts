@@ -10,6 +10,7 @@ import { chartBands } from '../feed/chart-bands.ts';
 import { startHttpServer, type HealthCheck } from '../http/http-server.ts';
 import { startIngestRole } from '../ingest/ingest-role.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
+import { applyHeapGrowth } from '../observability/heap-growth.ts';
 import { createMetrics, registerHeldGauges, type Metrics } from '../observability/metrics.ts';
 import { loadRegistryFile } from '../registry/load.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -81,6 +82,8 @@ const CONSOLE_VENDOR_FILES = {
 export async function startVw(config: Config, options: { roles?: readonly Role[]; logger?: Logger } = {}): Promise<VwApp> {
   const roles = new Set(options.roles ?? ROLES);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const heap = applyHeapGrowth(config.heapGrowthPercent);
+  logger.info(heap.applied ? { heapGrowthPercent: heap.percent } : { heapGrowth: heap.reason }, 'heap sizing');
   const metrics = createMetrics();
   const busEvents = new BusEvents();
   busEvents.on('handler.failed', ({ groupId, topic, partition, offset, attempt, error }) => {

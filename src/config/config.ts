@@ -66,6 +66,12 @@ export const Config = z.object({
    * so a crash loses nothing acknowledged. Off only for throwaway runs; Kafka and InfluxDB keep their own.
    */
   durable: Flag.default(true),
+  /**
+   * How far the heap may grow past what the last full garbage collection kept, in per cent
+   * (src/observability/heap-growth.ts): keeps a long-running process's memory in proportion to what
+   * it holds. 0 leaves V8's own sizing (up to about four times).
+   */
+  heapGrowthPercent: z.coerce.number().int().min(0).max(400).default(50),
   http: z
     .object({
       host: z.string().default('127.0.0.1'),
@@ -274,6 +280,7 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_LOG_LEVEL: 'logLevel',
   VW_DATA_DIR: 'dataDir',
   VW_DURABLE: 'durable',
+  VW_HEAP_GROWTH_PERCENT: 'heapGrowthPercent',
   VW_RULES_CLOCK: 'rules.clock',
   VW_HTTP_HOST: 'http.host',
   VW_HTTP_PORT: 'http.port',
