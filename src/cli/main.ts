@@ -1,4 +1,7 @@
-import { ConfigError, loadConfig } from '../config/config.ts';
+import { ConfigError } from '../config/errors.ts';
+
+// Loaded only for the commands that need it: `vw help` and the tools start without the schema.
+const loadConfig = async () => (await import('../config/config.ts')).loadConfig();
 
 const USAGE = `vw: wearable remote monitoring for virtual wards
 
@@ -49,7 +52,7 @@ export async function main(argv: string[]): Promise<void> {
       return (await import('./commands/demo.ts')).demo();
     case 'all': {
       const [{ runRoles }, { ROLES }] = await Promise.all([import('./commands/roles.ts'), import('../app/app.ts')]);
-      await runRoles(loadConfig(), ROLES);
+      await runRoles(await loadConfig(), ROLES);
       return;
     }
     case 'ingest':
@@ -60,7 +63,7 @@ export async function main(argv: string[]): Promise<void> {
     case 'notify':
       // `vw rules docs` is a tool; `vw rules` alone is the role.
       if (command === 'rules' && rest.length) return (await import('./commands/rules-docs.ts')).rulesDocs(rest);
-      await (await import('./commands/roles.ts')).runRoles(loadConfig(), [command]);
+      await (await import('./commands/roles.ts')).runRoles(await loadConfig(), [command]);
       return;
     case 'token':
       return (await import('./commands/credentials.ts')).token(rest);

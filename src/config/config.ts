@@ -1,6 +1,7 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from './errors.ts';
 import { PACKAGE_ROOT } from './package-root.ts';
 import { parseYaml } from './yaml-file.ts';
 
@@ -346,9 +347,8 @@ export const ENV_SETTINGS: Record<string, string> = {
   VW_SIMULATOR_SCENARIO: 'simulator.scenarioFile',
 };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+// Kept in errors.ts so the CLI can recognise it without loading the configuration schema.
+export { ConfigError };
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split('.');

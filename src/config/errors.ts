@@ -6,3 +6,8 @@ export function formatZodError(error: z.ZodError): string {
     .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
     .join('; ');
 }
+
+/** A setting, file or argument an operator must fix; the CLI prints its message alone and exits 1. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
