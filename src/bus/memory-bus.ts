@@ -202,6 +202,9 @@ function memoryBus(options: MemoryBusOptions) {
   let closed = false;
   let nextMemberId = 1;
 
+  /** Topics known before their first record (the durable bus's), so a compacted one is laid out as such from the start. */
+  const specs = new Map((options.topics ?? []).map((t) => [t.name, t]));
+
   function logOf(topic: string): PartitionLog[] {
     let log = logs.get(topic);
     if (!log) {
@@ -354,7 +357,6 @@ function memoryBus(options: MemoryBusOptions) {
   // ---- durability (openDurableMemoryBus) ----
   let journal: Journal<JournalEntry> | undefined;
   let commitTimer: NodeJS.Timeout | undefined;
-  const specs = new Map((options.topics ?? []).map((t) => [t.name, t]));
   /** Committed offsets read back from the journal, for groups that have not joined again yet. */
   const savedCommits = new Map<string, number>();
   const moved = new Set<string>();
