@@ -78,7 +78,9 @@ export async function startEmbedded(seedsFile: string, wardIds: readonly string[
   const mqttPort = await freePort();
   // The embedded broker signs devices in as on Mosquitto: passwords derived from the device secret.
   const dataDir = testDataDir('vw-bench');
-  const vw = await startRole('all', { VW_DATA_DIR: dataDir, VW_SEEDS: seedsFile, VW_MQTT_EMBEDDED_PORT: String(mqttPort), VW_FEED_TOKEN_SECRET: TOKEN_SECRET, VW_MQTT_DEVICE_SECRET: DEVICE_SECRET, VW_LOG_LEVEL: 'warn' }, 120_000);
+  // VW_BENCH_NODE_OPTIONS: node options for vw alone (heap settings compared in a soak), not for the fleet.
+  const nodeOptions: Record<string, string> = process.env.VW_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.VW_BENCH_NODE_OPTIONS } : {};
+  const vw = await startRole('all', { VW_DATA_DIR: dataDir, VW_SEEDS: seedsFile, VW_MQTT_EMBEDDED_PORT: String(mqttPort), VW_FEED_TOKEN_SECRET: TOKEN_SECRET, VW_MQTT_DEVICE_SECRET: DEVICE_SECRET, VW_LOG_LEVEL: 'warn', ...nodeOptions }, 120_000);
   const token = await consoleToken(wardIds);
   return {
     name: 'embedded',

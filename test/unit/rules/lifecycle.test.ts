@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert, AlertAction } from '../../../src/domain/index.ts';
-import { actOnAlert, alertIdFor, escalateDue, openAlert, resumeLadder, reviseAlert, startLadder, type Ladder } from '../../../src/rules/alerts/lifecycle.ts';
+import { actOnAlert, alertIdFor, escalateDue, openAlert, resolveCleared, resumeLadder, reviseAlert, startLadder, type Ladder } from '../../../src/rules/alerts/lifecycle.ts';
 
 /**
  * The one alert lifecycle the rule engine and NEWS2 share, on its own: what each transition makes of
@@ -108,6 +108,14 @@ describe('revising', () => {
     expect(revised.position).toBe(escalated.position);
     expect(revised.alert).toMatchObject({ state: 'escalated', revision: 2, updatedAt: iso(T0 + 40 * MIN), eventTs: iso(T0 + 40 * MIN), explanation: 'Low SpO2: <92 (again)' });
     expect(revised.alert.history).toEqual(escalated.alert.history);
+  });
+
+  it('keeps the update time of an action stamped after the evidence that follows it (a nurse on wall time, readings on event time)', () => {
+    const acked = actOnAlert(opened(), action(opened(), 'acknowledge', T0 + 30 * MIN));
+    if ('error' in acked) throw new Error(acked.error);
+    const revised = reviseAlert(acked.alert, { step: 0, due: undefined }, LADDER, change(T0 + 20 * MIN), 'continue-ladder');
+    expect(revised.alert).toMatchObject({ updatedAt: iso(T0 + 30 * MIN), eventTs: iso(T0 + 20 * MIN) });
+    expect(resolveCleared(acked.alert, iso(T0 + 25 * MIN), iso(T0 + 25 * MIN))).toMatchObject({ state: 'resolved', updatedAt: iso(T0 + 30 * MIN), eventTs: iso(T0 + 25 * MIN) });
   });
 
   it("continue-ladder: a rise reopens an acknowledged alert from its next step; an escalated one stays escalated", () => {
