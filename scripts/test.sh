@@ -10,5 +10,5 @@ bash scripts/services.sh up
 bash scripts/services.sh cluster up
 eval "$(bash scripts/services.sh env)"
 eval "$(bash scripts/services.sh cluster env)"
-npx tsc --noEmit
+npm run typecheck
 npx vitest run "$@"

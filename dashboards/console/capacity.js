@@ -164,10 +164,11 @@ function tiles(capacity) {
 /** A small 24-hour trend drawn with uPlot, with the standard as a dashed line. */
 function trendChart(tile) {
   const box = el('div', { class: 'tile-chart', role: 'img', 'aria-label': trendLabel(tile) });
-  const Plot = window.uPlot;
+  const Plot = /** @type {Window & { uPlot?: any }} */ (window).uPlot;
   if (!Plot || tile.trend.length < 2) return box;
   const xs = tile.trend.map(([ts]) => Date.parse(ts) / 1000);
   const ys = tile.trend.map(([, v]) => v);
+  /** @type {object[]} */
   const series = [{}, { stroke: '#005eb8', width: 1.5, points: { show: false } }];
   const data = [xs, ys];
   if (tile.line !== null) {

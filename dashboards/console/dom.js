@@ -1,8 +1,18 @@
+// @ts-check
 // Small DOM helpers shared by the console's modules: every piece of data goes in through text nodes
 // (textContent), never as HTML.
 
-export const $ = (id) => document.getElementById(id);
+/** An element of the page by id: the page (index.html) has every id the console asks for. */
+export const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
+/**
+ * A new element with attributes (`on…` ones are listeners) and children (nodes, or text).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {...any} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {

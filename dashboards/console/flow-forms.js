@@ -15,6 +15,7 @@ function options(list, placeholder) {
 /**
  * A form whose fields each have a label, an optional hint and a place for an error, and a message
  * at the top for an error that names no field. `fields` are made by `field()` or `choice()`.
+ * @param {{ testid: string, title: string, titleLevel?: 'h2' | 'h4', intro?: string, fields: any[], submitLabel: string, onCancel: () => void }} options
  */
 function flowForm({ testid, title, titleLevel = 'h2', intro, fields, submitLabel, onCancel }) {
   const id = `flow-${++formCount}`;
@@ -258,7 +259,7 @@ export function dischargeForm({ patient, ward, context, onDone, onClose }) {
     request = dischargeRequest(patient.patientId, ward.wardId, ui.values());
     if (request.problem) return ui.showError(request.problem.field, request.problem.message);
     ui.clearErrors();
-    const outcomeLabel = OUTCOMES.find((o) => o.value === request.body.outcome).label;
+    const outcomeLabel = /** @type {import('./flow-model').Option} */ (OUTCOMES.find((o) => o.value === request.body.outcome)).label;
     question.replaceChildren(
       el('strong', {}, `Discharge ${patient.displayName} from ${ward.name}?`), ' ',
       `Outcome: ${outcomeLabel}. Monitoring stops: readings from their devices will no longer be accepted or shown.`);
@@ -283,7 +284,7 @@ export function dischargeForm({ patient, ward, context, onDone, onClose }) {
       ask(false);
       return ui.showError(answer.field, answer.message);
     }
-    const outcomeLabel = OUTCOMES.find((o) => o.value === request.body.outcome).label.toLowerCase();
+    const outcomeLabel = /** @type {import('./flow-model').Option} */ (OUTCOMES.find((o) => o.value === request.body.outcome)).label.toLowerCase();
     onDone({ text: answer.duplicate ? `Discharge of ${patient.displayName} was already recorded.` : `Discharged ${patient.displayName} from ${ward.name} (${outcomeLabel}).`, warning: null });
   });
   return { node: ui.form, focus: () => ui.field('outcome').focus() };
@@ -319,7 +320,8 @@ export function transferForm({ patient, ward, wards, context, onDone, onClose })
     ui.pending(false);
     const answer = readAnswer('transfer', status, body, wardNames);
     if (!answer.ok) return ui.showError(answer.field, answer.message);
-    const name = wardNames[request.body.wardId] || request.body.wardId;
+    const wardId = /** @type {string} */ (request.body.wardId);
+    const name = wardNames[wardId] || wardId;
     const beds = answer.beds ? ` ${answer.beds.occupied} of ${answer.beds.capacity} beds in use there.` : '';
     onDone({ text: answer.duplicate ? `Transfer of ${patient.displayName} was already recorded.` : `Transferred ${patient.displayName} to ${name}.${beds}`, warning: answer.capacityWarning });
   });

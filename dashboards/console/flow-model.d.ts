@@ -1,12 +1,12 @@
-// Types of flow-model.js, for the unit tests (test/unit/feed/flow-model.test.ts); the console itself is plain JavaScript.
-import type { Alert, HandoverNote, Notification, Referral } from '../../src/domain/index.ts';
-import type { PatientView, ServerFrame } from '../../src/feed/protocol.ts';
+// Types of flow-model.js, for the console's type check (tsconfig.json here) and the unit tests
+// (test/unit/feed/flow-model.test.ts); the console itself is plain JavaScript.
+import type { Alert, HandoverNote, Notification, PatientView, Referral, ServerFrameOf } from './generated/frames';
 
 export interface Option { value: string; label: string }
 export interface Problem { field: string; message: string }
 export type FlowRequest = { body: Record<string, unknown>; problem?: undefined } | { problem: Problem; body?: undefined };
 export type Answer =
-  | { ok: true; duplicate: boolean; beds: { occupied: number; capacity: number } | null; overCapacity: boolean; capacityWarning: string | null }
+  | { ok: true; duplicate: boolean; beds: { occupied: number; capacity: number } | null; listed: boolean; overCapacity: boolean; capacityWarning: string | null }
   | { ok: false; field: string | null; message: string };
 
 export const FLOW_PATH: string;
@@ -24,7 +24,7 @@ export function fieldOf(field: string | undefined, kind: 'admit' | 'discharge' |
 export function plainMessage(message: string, options?: { field?: string; wardNames?: Record<string, string> }): string;
 export function readAnswer(kind: 'admit' | 'discharge' | 'transfer', status: number, body: Record<string, unknown> | undefined, wardNames?: Record<string, string>): Answer;
 export function postFlow(token: string, body: unknown, fetchImpl?: typeof fetch): Promise<{ status: number; body: Record<string, unknown> }>;
-type RosterFrame = Extract<ServerFrame, { type: 'roster' }>;
+type RosterFrame = ServerFrameOf<'roster'>;
 export function applyRoster(
   patients: Map<string, PatientView>,
   frame: Pick<RosterFrame, 'patientIds' | 'patients'>,

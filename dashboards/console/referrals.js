@@ -4,15 +4,7 @@
 
 import { el, ago, clockTime, localDateTime, readable } from './dom.js';
 import { figureNode, routeFigures } from './capacity.js';
-
-export const STATE_LABEL = {
-  requested: 'Requested',
-  sent: 'Sent, awaiting answer',
-  accepted: 'Accepted',
-  rejected: 'Rejected',
-  completed: 'Completed',
-  cancelled: 'Cancelled',
-};
+import { REFERRAL_STATE_LABEL as STATE_LABEL } from './labels.js';
 
 export function deliveryText(r) {
   const d = r.delivery;
@@ -92,7 +84,7 @@ export function referralForm({ patientName, alert, routes, capacity, onSend, onC
     el('div', { class: 'form-buttons' }, send, el('button', { type: 'button', class: 'secondary', onclick: onClose }, 'Close')));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const chosen = form.querySelector(`input[name="${name}"]:checked`);
+    const chosen = /** @type {HTMLInputElement | null} */ (form.querySelector(`input[name="${name}"]:checked`));
     if (!chosen) {
       message.hidden = false;
       message.textContent = 'Choose a service first.';

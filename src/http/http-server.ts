@@ -21,6 +21,20 @@ const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+/**
+ * What a page's folder serves: the files a browser loads, in subfolders too (the console's generated/).
+ * Tooling kept beside them (tsconfig.json, .d.ts declarations, JSON Schema) is not the page's, so not served.
+ */
+const PAGE_FILES = new Set(['.html', '.js', '.css', '.svg', '.png', '.ico']);
+
+async function addPageFiles(files: Map<string, { body: Buffer; type: string }>, dir: string, urlPrefix: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await addPageFiles(files, path, `${urlPrefix}${entry.name}/`);
+    else if (entry.isFile() && PAGE_FILES.has(extname(entry.name))) files.set(`${urlPrefix}${entry.name}`, { body: await readFile(path), type: CONTENT_TYPES[extname(entry.name)]! });
+  }
+}
+
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
@@ -72,18 +86,12 @@ export async function startHttpServer(options: {
   const log = options.logger.child({ component: 'http' });
   const files = new Map<string, { body: Buffer; type: string }>();
   if (options.consoleDir) {
-    for (const name of await readdir(options.consoleDir)) {
-      const type = CONTENT_TYPES[extname(name)];
-      if (type) files.set(`/${name}`, { body: await readFile(join(options.consoleDir, name)), type });
-    }
+    await addPageFiles(files, options.consoleDir, '/');
     const index = files.get('/index.html');
     if (index) files.set('/', index);
   }
   if (options.plannerDir) {
-    for (const name of await readdir(options.plannerDir)) {
-      const type = CONTENT_TYPES[extname(name)];
-      if (type) files.set(`/planner/${name}`, { body: await readFile(join(options.plannerDir, name)), type });
-    }
+    await addPageFiles(files, options.plannerDir, '/planner/');
     const index = files.get('/planner/index.html');
     if (index) files.set('/planner/', index);
   }

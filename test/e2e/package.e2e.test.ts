@@ -30,7 +30,7 @@ describe('the npm package', { timeout: 300_000 }, () => {
   afterAll(() => execFileSync('rm', ['-rf', work]));
 
   it('holds the built CLI and what it reads at run time, and no tests or TypeScript sources', () => {
-    expect(files).toEqual(expect.arrayContaining(['bin/vw.js', 'dist/src/cli/main.js', 'dist/simulators/fleet/fleet-worker.js', 'rules/news2.yaml', 'seeds/demo-ward.yaml', 'dashboards/console/index.html', 'simulators/scenarios/demo.yaml']));
+    expect(files).toEqual(expect.arrayContaining(['bin/vw.js', 'dist/src/cli/main.js', 'dist/simulators/fleet/fleet-worker.js', 'rules/news2.yaml', 'seeds/demo-ward.yaml', 'dashboards/console/index.html', 'dashboards/console/console.js', 'dashboards/console/generated/labels.js', 'simulators/scenarios/demo.yaml']));
     expect(files.filter((f) => f.startsWith('test/') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
     // Installed without tsx or TypeScript: the package runs as JavaScript.
     expect(readdirSync(join(app, 'node_modules'))).not.toContain('tsx');

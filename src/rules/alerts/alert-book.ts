@@ -1,5 +1,6 @@
 import type { Alert, AlertAction, AlertEvidence, AlertSeverity, News2Band, News2Parameter, ScoreEvent, ScoredInput } from '../../domain/index.ts';
 import { SEVERITY_RANK } from '../../domain/index.ts';
+import { PARAM_LABEL_ASCII } from '../../domain/labels.ts';
 import { actOnAlert, createAlertIndex, escalateDue, openAlert, resumeLadder, reviseAlert, startLadder, type ActionOutcome, type Ladder, type LadderPosition } from './lifecycle.ts';
 
 /**
@@ -22,15 +23,8 @@ export interface ScoreExplainer {
 export type { ActionOutcome } from './lifecycle.ts';
 
 const BAND_RANK: Record<News2Band, number> = { low: 0, 'low-medium': 1, medium: 2, high: 3 };
-const PARAM_LABEL: Record<News2Parameter, string> = {
-  respiratory_rate: 'RR',
-  spo2: 'SpO2',
-  supplemental_oxygen: 'O2',
-  systolic_bp: 'SBP',
-  heart_rate: 'HR',
-  consciousness: 'ACVPU',
-  temperature: 'Temp',
-};
+// Explanations are plain ASCII (SpO2, O2): they travel in records, messages and logs.
+const PARAM_LABEL = PARAM_LABEL_ASCII;
 
 function formatValue(value: ScoredInput['value']): string {
   return typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value);
