@@ -25,7 +25,7 @@ const CONTENT_TYPES: Record<string, string> = {
  * What a page's folder serves: the files a browser loads, in subfolders too (the console's generated/).
  * Tooling kept beside them (tsconfig.json, .d.ts declarations, JSON Schema) is not the page's, so not served.
  */
-const PAGE_FILES = new Set(['.html', '.js', '.css', '.svg', '.png', '.ico']);
+const PAGE_FILES = new Set(Object.keys(CONTENT_TYPES).filter((ext) => ext !== '.json'));
 
 async function addPageFiles(files: Map<string, { body: Buffer; type: string }>, dir: string, urlPrefix: string): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {

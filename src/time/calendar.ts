@@ -43,3 +43,6 @@ export function londonDay(t: number): number {
 export function londonDate(t: number): string {
   return new Date(londonDay(t) * DAY_MS).toISOString().slice(0, 10);
 }
+
+/** An event time (ms since the epoch) as the ISO 8601 UTC text records carry. */
+export const isoTime = (t: number): string => new Date(t).toISOString();

@@ -1,6 +1,7 @@
 import type { Alert, AlertAction, AlertEvidence, AlertSeverity, News2Band, News2Parameter, ScoreEvent, ScoredInput } from '../../domain/index.ts';
 import { SEVERITY_RANK } from '../../domain/index.ts';
-import { PARAM_LABEL_ASCII } from '../../domain/labels.ts';
+// Explanations are plain ASCII (SpO2, O2): they travel in records, messages and logs.
+import { PARAM_LABEL_ASCII as PARAM_LABEL } from '../../domain/labels.ts';
 import { actOnAlert, createAlertIndex, escalateDue, openAlert, resumeLadder, reviseAlert, startLadder, type ActionOutcome, type Ladder, type LadderPosition } from './lifecycle.ts';
 
 /**
@@ -23,8 +24,6 @@ export interface ScoreExplainer {
 export type { ActionOutcome } from './lifecycle.ts';
 
 const BAND_RANK: Record<News2Band, number> = { low: 0, 'low-medium': 1, medium: 2, high: 3 };
-// Explanations are plain ASCII (SpO2, O2): they travel in records, messages and logs.
-const PARAM_LABEL = PARAM_LABEL_ASCII;
 
 function formatValue(value: ScoredInput['value']): string {
   return typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value);

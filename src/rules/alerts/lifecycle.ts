@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Alert, AlertAction, AlertSeverity, AlertTransition } from '../../domain/index.ts';
 import { createRecentIds } from './recent-ids.ts';
+import { isoTime } from '../../time/calendar.ts';
 
 /**
  * The one alert lifecycle, for the rule engine's alerts and NEWS2's alike:
@@ -43,7 +44,6 @@ export type OnRise = 'continue-ladder' | 'restart-ladder';
 
 export type ActionOutcome = { alert: Alert; changed: boolean } | { error: 'not_found' | 'already_resolved' | 'wrong_patient' };
 
-const iso = (t: number) => new Date(t).toISOString();
 const later = (a: string, b: string) => (a > b ? a : b);
 
 /** An alert's id: the same opening gives the same id in every process and every replay. */
@@ -150,7 +150,7 @@ export function escalateDue(alert: Alert, position: LadderPosition, ladder: Ladd
   let changed = false;
   while (due !== undefined && due <= now && step < ladder.length && awaitsAcknowledgement(current)) {
     const rung = ladder[step]!;
-    const at = iso(due);
+    const at = isoTime(due);
     current = {
       ...current,
       severity: severityAt(rung, current),

@@ -1,15 +1,15 @@
 import type { Alert } from '../../domain/index.ts';
 import { BASELINE, type Evidence } from './evaluate.ts';
 import type { RuleDefinition } from './pack-file.ts';
+import { isoTime } from '../../time/calendar.ts';
 
 /** What a rule's alert says: its title, each threshold crossed, and the latest value behind them. */
 
-const iso = (t: number) => new Date(t).toISOString();
 
 export function explain(def: RuleDefinition, evidence: Evidence[], notes: readonly string[] = []): string {
   const parts = [...new Set([...evidence.filter((e) => e.threshold !== BASELINE).map((e) => e.threshold), ...notes])];
   const latest = evidence.filter((e) => e.threshold !== BASELINE).at(-1);
-  return `${def.title}: ${parts.join('; ') || 'condition met'}${latest ? ` (latest ${String(latest.value)} at ${iso(latest.t).slice(0, 16)}Z)` : ''}`;
+  return `${def.title}: ${parts.join('; ') || 'condition met'}${latest ? ` (latest ${String(latest.value)} at ${isoTime(latest.t).slice(0, 16)}Z)` : ''}`;
 }
 
 /** Each reading once per threshold it is held against, as the alert carries it. */
@@ -20,7 +20,7 @@ export function toAlertEvidence(evidence: Evidence[]): Alert['evidence'] {
     const key = `${e.readingId}\u0000${e.threshold}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ readingId: e.readingId, type: e.type, value: e.value, ts: iso(e.t), threshold: e.threshold });
+    out.push({ readingId: e.readingId, type: e.type, value: e.value, ts: isoTime(e.t), threshold: e.threshold });
   }
   return out;
 }

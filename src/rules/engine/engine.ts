@@ -20,6 +20,7 @@ import { NO_ALERTS, NO_NODES, NO_WAKES, PatientState, record, type OpenAlert, ty
 import { IS_NEWS2_TYPE, TYPE_INDEX, compileRules, type CompiledRule } from './rule-set.ts';
 import { restoreInto, snapshotOf, type EngineSnapshot } from './snapshot.ts';
 import { createTimerQueue } from './timer-queue.ts';
+import { isoTime } from '../../time/calendar.ts';
 
 export type { PatientContext } from './patient-state.ts';
 
@@ -48,7 +49,6 @@ export type { PatientContext } from './patient-state.ts';
 export type EngineActionOutcome = ActionOutcome;
 
 const INF = Number.POSITIVE_INFINITY;
-const iso = (t: number) => new Date(t).toISOString();
 const maxSeverity = (a: AlertSeverity, b: AlertSeverity | undefined) => (b && SEVERITY_RANK[b] > SEVERITY_RANK[a] ? b : a);
 
 function samePathways(a: readonly Pathway[], b: readonly Pathway[]): boolean {
@@ -148,7 +148,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
           evidence: toAlertEvidence(evidence),
           receivedAt: receivedAt(),
         },
-        iso(now),
+        isoTime(now),
       );
       hold(state, rule.index, { alert, level, ladder: startLadder(def.escalation, now) });
       return alert;
@@ -158,7 +158,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
     if (!outcome.holds) {
       if (!def.autoResolve) return undefined;
       letGo(state, rule.index, alert.alertId);
-      return resolveCleared(alert, iso(now), receivedAt());
+      return resolveCleared(alert, isoTime(now), receivedAt());
     }
     const evidence = levelEvidence ? [...outcome.evidence, ...levelEvidence] : outcome.evidence;
     // Severity steps up with the rule's levels; it steps down only where the rule allows it, and
@@ -177,7 +177,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
       open.ladder,
       def.escalation,
       {
-        at: iso(now),
+        at: isoTime(now),
         severity,
         rises,
         ...(shownRose || shownFell ? { note: `severity ${shownRose ? 'rose' : 'fell'} to ${severity}` } : {}),
@@ -289,7 +289,7 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
       if (now > timerNow) timerNow = now;
       const out: Alert[] = [];
       const deferred: PatientState[] = [];
-      const receivedAt = () => iso(now);
+      const receivedAt = () => isoTime(now);
       for (let top = timers.peek(); top && top.wake <= now; top = timers.peek()) {
         timers.pop();
         const state = top.state;
