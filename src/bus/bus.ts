@@ -90,6 +90,18 @@ export interface ConsumeOptions {
    * does not call it.
    */
   onGap?: (gap: BusGap) => void;
+  /**
+   * Called when this member takes partitions (its first assignment included), before any record of
+   * them is delivered to it: the place to restore state kept for them (see state-store.ts). Retried
+   * after a back-off while it rejects and the partitions are still this member's; records of them wait.
+   */
+  onAssigned?: (partitions: number[]) => Promise<void>;
+  /**
+   * Called when partitions leave this member (its stop included), once its handlers for them have
+   * finished: the place to let go of state kept for them. Anything the next owner needs must have been
+   * published before each handler resolved: on Kafka the partitions may already be another member's.
+   */
+  onRevoked?: (partitions: number[]) => Promise<void>;
 }
 
 export interface BusGap {
@@ -114,6 +126,12 @@ export interface Bus {
   /** Resolves once every record is durably appended (Kafka: acks=all). */
   publish<T>(topic: TopicSpec<T>, records: OutgoingRecord<T>[]): Promise<void>;
   consume(options: ConsumeOptions): Promise<Subscription>;
+  /**
+   * Reads partitions of a topic outside any consumer group, from their oldest retained record to their
+   * end when called, in order, and resolves once every record was handed to `handler`; commits nothing.
+   * For restoring state from a changelog. Records that do not match the schema are skipped.
+   */
+  readPartitions<T>(topic: TopicSpec<T>, partitions: readonly number[], handler: (record: ConsumedRecord<T>) => void): Promise<void>;
   /** Each partition's oldest retained offset and next offset to be written (Kafka: low and high watermarks). */
   offsets(topic: TopicSpec<unknown>): Promise<Array<{ partition: number; low: number; high: number }>>;
   /** Stops every subscription after in-flight handlers finish, then releases connections. */

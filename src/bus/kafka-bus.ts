@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   AssignerProtocol,
   CompressionTypes,
@@ -87,6 +88,21 @@ const CoPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
       name: 'VwCoPartitionedAssigner',
       metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
     };
+  },
+});
+
+/** Assigns the given partitions of one topic to the group's first member: a reader of chosen partitions, since kafkajs cannot assign partitions by hand. */
+const assignOnly = (topic: string, partitions: number[]): PartitionAssigner => () => ({
+  name: 'VwReadPartitions',
+  version: 1,
+  async assign({ members }) {
+    return members.map((m, i) => ({
+      memberId: m.memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? { [topic]: partitions } : {}, userData: Buffer.alloc(0) }),
+    }));
+  },
+  protocol({ topics }) {
+    return { name: 'VwReadPartitions', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) };
   },
 });
 
@@ -226,6 +242,20 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       { backoff: patient, attempts: 10, onFailure: (error) => error instanceof Unanswered },
     );
   }
+  /** Each partition's low and high watermark. */
+  async function watermarks(topicName: string): Promise<Array<{ partition: number; low: number; high: number }>> {
+    // Another process may have just created the topic: until its partitions have leaders the
+    // broker answers "not the leader", which passes once metadata is fetched again.
+    const found = await retry(
+      async (attempt) => {
+        // After a wait, fresh metadata first: the leaders may have changed meanwhile.
+        if (attempt > 1) await admin.fetchTopicMetadata({ topics: [topicName] }).catch(() => {});
+        return admin.fetchTopicOffsets(topicName);
+      },
+      { backoff: patient, attempts: 20, onFailure: (error) => (error as { retriable?: boolean }).retriable === true },
+    );
+    return found.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
+  }
   const consumers = new Set<{ consumer: Consumer; stop: () => Promise<void> }>();
   let closed = false;
 
@@ -259,10 +289,47 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         if (!payload.restart) crashed++;
       });
       let assigned: ReadonlySet<number> = new Set();
+      /** Partitions whose onAssigned resolved since they were last taken: only theirs are delivered. */
+      const ready = new Set<number>();
+      /** The callbacks of each assignment, one after the other, in the order the assignments came. */
+      let handover: Promise<void> = Promise.resolve();
+      const failed = (partition: number, error: unknown, attempt = 1) => events?.emit('handler.failed', { groupId, topic: '(rebalance)', partition, offset: '-1', attempt, error });
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-        assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, parts]) => (handlers.has(topic) ? parts : [])));
+        const next = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, parts]) => (handlers.has(topic) ? parts : [])));
+        const lost = [...assigned].filter((p) => !next.has(p));
+        assigned = next;
         events?.emit('rebalance', { groupId, topics: [...handlers.keys()], assignment: payload.memberAssignment });
+        // GROUP_JOIN comes before the new generation's first fetch; kafkajs does not wait for its
+        // listeners, so eachBatch waits for `ready` instead.
+        handover = handover.then(async () => {
+          for (const p of lost) ready.delete(p);
+          if (lost.length) await consumeOptions.onRevoked?.(lost).catch((error: unknown) => failed(lost[0]!, error));
+          // Taken now rather than at the join: an assignment given up on below is taken up again here.
+          const taken = [...assigned].filter((p) => !ready.has(p));
+          if (!taken.length) return;
+          if (consumeOptions.onAssigned) {
+            const wanted = () => !stopping && taken.every((p) => assigned.has(p));
+            const done = await retry(() => consumeOptions.onAssigned!(taken), { backoff, onFailure: (error, attempt) => void failed(taken[0]!, error, attempt), stillWanted: wanted }).then(
+              () => true,
+              () => false,
+            );
+            if (!done) return;
+          }
+          for (const p of taken) if (assigned.has(p)) ready.add(p);
+        });
       });
+      /** Until the partition's onAssigned resolved; false when the batch is no longer wanted (rebalance, stop). */
+      async function readyFor(partition: number, stillRunning: () => boolean, heartbeat: () => Promise<void>): Promise<boolean> {
+        while (!ready.has(partition)) {
+          if (!stillRunning()) return false;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([handover, new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+          clearTimeout(timer);
+          // A long restore must not cost this member its place in the group.
+          await heartbeat();
+        }
+        return true;
+      }
       await consumer.connect();
       for (const topic of handlers.keys()) await consumer.subscribe({ topic, fromBeginning: consumeOptions.fromBeginning ?? false });
       await consumer.run({
@@ -271,6 +338,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         autoCommitThreshold: 100,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+          // Left unresolved when not: kafkajs fetches the records again from the last resolved offset.
+          if (!(await readyFor(batch.partition, () => isRunning() && !isStale() && !stopping, heartbeat))) return;
           const entry = handlers.get(batch.topic)!;
           const decoded: Array<{ offset: string; record?: ConsumedRecord<unknown> }> = batch.messages.map((message) => {
             try {
@@ -340,6 +409,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           stopping = true;
           // disconnect() waits for the batch in hand and commits what was resolved.
           await consumer.disconnect();
+          await handover;
+          const held = [...ready];
+          ready.clear();
+          if (held.length) await consumeOptions.onRevoked?.(held).catch((error: unknown) => failed(held[0]!, error));
         },
       };
       consumers.add(entry);
@@ -354,19 +427,57 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
 
     healthy: () => !closed && producerUp && crashed === 0,
 
-    async offsets(topic) {
-      // Another process may have just created the topic: until its partitions have leaders the
-      // broker answers "not the leader", which passes once metadata is fetched again.
-      const found = await retry(
-        async (attempt) => {
-          // After a wait, fresh metadata first: the leaders may have changed meanwhile.
-          if (attempt > 1) await admin.fetchTopicMetadata({ topics: [name(topic.name)] }).catch(() => {});
-          return admin.fetchTopicOffsets(name(topic.name));
-        },
-        { backoff: patient, attempts: 20, onFailure: (error) => (error as { retriable?: boolean }).retriable === true },
-      );
-      return found.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
+    async readPartitions<T>(topic: TopicSpec<T>, wanted: readonly number[], handler: (record: ConsumedRecord<T>) => void): Promise<void> {
+      if (closed) throw new Error('bus is closed');
+      const topicName = name(topic.name);
+      // Where each partition ends now: what is written after the call is not waited for.
+      const ends = new Map((await watermarks(topicName)).filter((o) => wanted.includes(o.partition) && o.high > o.low).map((o) => [o.partition, o.high]));
+      if (!ends.size) return;
+      // A group of its own that commits nothing: it only borrows the group protocol to be assigned these partitions.
+      const reader = kafka.consumer({ groupId: name(`vw-read-${randomUUID()}`), partitionAssigners: [assignOnly(topicName, [...ends.keys()])], sessionTimeout: 10_000, heartbeatInterval: 1_000, retry: { retries: 10 } });
+      let finish!: (error?: unknown) => void;
+      const finished = new Promise<void>((resolve, reject) => (finish = (error) => (error === undefined ? resolve() : reject(error))));
+      reader.on(reader.events.CRASH, ({ payload }) => {
+        if (!payload.restart) finish(payload.error);
+      });
+      await reader.connect();
+      try {
+        await reader.subscribe({ topic: topicName, fromBeginning: true });
+        await reader.run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const end = ends.get(batch.partition);
+            if (end === undefined) return;
+            try {
+              for (const message of batch.messages) {
+                if (Number(message.offset) >= end) break;
+                let value: T;
+                try {
+                  value = decodeValue(topic, message.value?.toString() ?? '', batch.partition, message.offset);
+                } catch (error) {
+                  events?.emit('record.poison', { groupId: `(read ${topic.name})`, error: error as PoisonRecordError });
+                  continue;
+                }
+                const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? '']));
+                handler({ topic: topic.name, partition: batch.partition, offset: message.offset, key: message.key?.toString() ?? '', value, headers, timestamp: Number(message.timestamp) });
+              }
+            } catch (error) {
+              finish(error);
+              return;
+            }
+            if (Number(batch.lastOffset()) + 1 >= end) {
+              ends.delete(batch.partition);
+              if (!ends.size) finish();
+            }
+          },
+        });
+        await finished;
+      } finally {
+        await reader.disconnect();
+      }
     },
+
+    offsets: (topic) => watermarks(name(topic.name)),
 
     async close(): Promise<void> {
       if (closed) return;

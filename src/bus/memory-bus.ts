@@ -124,6 +124,8 @@ interface Member {
   id: number;
   handlers: Map<string, TopicHandler<unknown>>;
   onGap?: ConsumeOptions['onGap'];
+  onAssigned?: ConsumeOptions['onAssigned'];
+  onRevoked?: ConsumeOptions['onRevoked'];
 }
 
 interface Cursor {
@@ -141,6 +143,11 @@ interface Group {
   members: Member[];
   /** Owner of each partition number, across all the group's topics. */
   owners: Array<Member | undefined>;
+  /**
+   * Per partition, while it changes hands: settles once the previous owner's handlers and `onRevoked`
+   * finished and the new owner's `onAssigned` resolved. No record of the partition is delivered before.
+   */
+  handover: Array<Promise<void> | undefined>;
   /** Wakes partition workers that are idle because the group has no members. */
   memberWaiters: Array<() => void>;
 }
@@ -220,12 +227,51 @@ function memoryBus(options: MemoryBusOptions) {
     return new Promise((resolve) => log.waiters.push(resolve));
   }
 
-  function rebalance(group: Group): void {
+  /** Moves partitions between the group's members; resolves, per member that lost some, once it has let go of them. */
+  function rebalance(group: Group): Map<Member, Promise<void>> {
+    const before = group.owners;
     group.owners = Array.from({ length: partitions }, (_, p) =>
       group.members.length ? group.members[p % group.members.length] : undefined,
     );
+    const lost = new Map<Member, number[]>();
+    const taken = new Map<Member, number[]>();
+    for (let p = 0; p < partitions; p++) {
+      const was = before[p];
+      const now = group.owners[p];
+      if (was === now) continue;
+      if (was) lost.set(was, [...(lost.get(was) ?? []), p]);
+      if (now) taken.set(now, [...(taken.get(now) ?? []), p]);
+    }
+    const failed = (partition: number, error: unknown, attempt = 1) => events?.emit('handler.failed', { groupId: group.groupId, topic: '(rebalance)', partition, offset: '-1', attempt, error });
+    const revocations = new Map<Member, Promise<void>>();
+    const letGo = new Map<number, Promise<void>>();
+    for (const [member, parts] of lost) {
+      // A partition still being handed to this member is handed over first, then its in-flight records finish.
+      const waits = [...parts.map((p) => group.handover[p]), ...group.cursors.filter((c) => parts.includes(c.partition)).map((c) => c.inFlight)];
+      const done = Promise.all(waits).then(async () => {
+        await member.onRevoked?.(parts).catch((error: unknown) => failed(parts[0]!, error));
+      });
+      revocations.set(member, done);
+      for (const p of parts) letGo.set(p, done);
+    }
+    for (const [p, done] of letGo) group.handover[p] = done;
+    for (const [member, parts] of taken) {
+      const waits = parts.map((p) => group.handover[p]);
+      const ready = Promise.all(waits).then(async () => {
+        if (!member.onAssigned) return;
+        await retry(() => member.onAssigned!(parts), {
+          backoff,
+          onFailure: (error, attempt) => void failed(parts[0]!, error, attempt),
+          // Kept on while any of them is still this member's: a partition that moved meanwhile is
+          // revoked after this resolves (its handover waits for this one), so the two stay in order.
+          stillWanted: () => !closed && parts.some((p) => group.owners[p] === member),
+        }).catch(() => {});
+      });
+      for (const p of parts) group.handover[p] = ready;
+    }
     for (const wake of group.memberWaiters.splice(0)) wake();
     events?.emit('rebalance', { groupId: group.groupId, topics: group.topics, members: group.members.length });
+    return revocations;
   }
 
   async function runCursor(group: Group, cursor: Cursor): Promise<void> {
@@ -235,6 +281,12 @@ function memoryBus(options: MemoryBusOptions) {
       const owner = group.owners[cursor.partition];
       if (!owner) {
         await new Promise<void>((resolve) => group.memberWaiters.push(resolve));
+        continue;
+      }
+      const handover = group.handover[cursor.partition];
+      if (handover) {
+        await handover;
+        if (group.handover[cursor.partition] === handover) group.handover[cursor.partition] = undefined;
         continue;
       }
       if (cursor.committed < log.base) {
@@ -493,7 +545,7 @@ function memoryBus(options: MemoryBusOptions) {
       const id = `${options.groupId}\u0000${topics.join('\u0000')}`;
       let group = groups.get(id);
       if (!group) {
-        const g: Group = { groupId: options.groupId, topics, cursors: [], members: [], owners: [], memberWaiters: [] };
+        const g: Group = { groupId: options.groupId, topics, cursors: [], members: [], owners: [], handover: [], memberWaiters: [] };
         for (const topic of topics) {
           logOf(topic).forEach((p, partition) => {
             const end = p.next;
@@ -513,6 +565,8 @@ function memoryBus(options: MemoryBusOptions) {
         id: nextMemberId++,
         handlers: new Map(options.topics.map((t) => [t.topic.name, t as TopicHandler<unknown>])),
         ...(options.onGap ? { onGap: options.onGap } : {}),
+        ...(options.onAssigned ? { onAssigned: options.onAssigned } : {}),
+        ...(options.onRevoked ? { onRevoked: options.onRevoked } : {}),
       };
       group.members.push(member);
       rebalance(group);
@@ -520,10 +574,10 @@ function memoryBus(options: MemoryBusOptions) {
       return {
         assigned: () => new Set(g.owners.flatMap((o, p) => (o === member ? [p] : []))),
         async stop() {
-          const owned = new Set(g.owners.flatMap((o, p) => (o === member ? [p] : [])));
+          if (!g.members.includes(member)) return;
           g.members = g.members.filter((m) => m !== member);
-          rebalance(g);
-          await Promise.all(g.cursors.filter((c) => owned.has(c.partition)).map((c) => c.inFlight));
+          // Its in-flight records finish and its onRevoked runs before this resolves.
+          await rebalance(g).get(member);
         },
       };
     },
@@ -552,6 +606,35 @@ function memoryBus(options: MemoryBusOptions) {
 
     async offsets(topic) {
       return logOf(topic.name).map((p, partition) => ({ partition, low: p.base, high: p.next }));
+    },
+
+    async readPartitions<T>(topic: TopicSpec<T>, wanted: readonly number[], handler: (record: ConsumedRecord<T>) => void): Promise<void> {
+      const log = logOf(topic.name);
+      let handed = 0;
+      for (const partition of wanted) {
+        const p = log[partition];
+        if (!p) continue;
+        const end = p.next;
+        // By offset, not index: the log may be trimmed or squeezed while this yields.
+        for (let offset = p.base; offset < end && !closed; ) {
+          const i = indexFrom(p, offset);
+          if (i >= p.records.length) break;
+          const at = offsetAt(p, i);
+          if (at >= end) break;
+          offset = at + 1;
+          const stored = p.records[i];
+          if (!stored) continue;
+          let value: T;
+          try {
+            value = decodeValue(topic, stored.value, partition, String(at));
+          } catch (error) {
+            events?.emit('record.poison', { groupId: `(read ${topic.name})`, error: error as PoisonRecordError });
+            continue;
+          }
+          handler({ topic: topic.name, partition, offset: String(at), key: stored.key, value, headers: stored.headers, timestamp: stored.timestamp });
+          if (++handed % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
     },
   };
   return { bus, restore, snapshot, attach };

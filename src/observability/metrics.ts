@@ -94,6 +94,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['action'] as const,
       registers,
     }),
+    stateRestoreSeconds: new Histogram({
+      name: 'vw_state_restore_seconds',
+      help: 'Time to restore a state store (and what goes with it) for partitions a process took over, by store',
+      labelNames: ['store'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    }),
     duplicatesAbsorbed: new Counter({
       name: 'vw_duplicates_absorbed_total',
       help: 'Redelivered or repeated records recognised and absorbed',

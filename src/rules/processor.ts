@@ -74,6 +74,12 @@ export function createRulesProcessor(deps: { news2: News2Rule; packs: readonly R
       if (state.engine) engine.importPatient(patientId, state.engine, ctx);
     },
 
+    /** Lets go of the patients `which` names, once another process owns them: nothing is published. */
+    releasePatients(which: (patientId: string) => boolean): void {
+      engine.releasePatients(which);
+      book.releasePatients(which);
+    },
+
     unresolvedNews2: (patientId: string) => book.unresolved(patientId),
     patientCount: () => engine.patientCount(),
   };

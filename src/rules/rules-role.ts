@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { on, onBatch } from '../bus/bus.ts';
 import { partitionFor } from '../bus/partitioner.ts';
+import { createStateStore } from '../bus/state-store.ts';
 import { Topics } from '../bus/topics.ts';
 import type { Alert, ScoreEvent } from '../domain/index.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -18,12 +19,14 @@ export const RULES_GROUP = 'vw-rules';
 /**
  * The rules role: readings in, scores and alerts out, plus nurses' actions on alerts. Readings and
  * actions are consumed as one co-partitioned subscription, so one process holds all of a patient's
- * rule state. Outputs, then the patient's new rule state (the changelog), are published before the
- * input's offset is committed.
+ * rule state. Outputs, then the patient's new rule state (the `rules-state` store's changelog), are
+ * published before the input's offset is committed.
  *
- * Taking a patient over (first reading after a start, a crash or a rebalance): the process first
- * catches up with the alerts topic and the changelog, restores the patient's newest rule state, and
- * skips readings that state already includes. Alerts keep their ids, so nothing is raised twice.
+ * Taking partitions over (at start, after a crash or a rebalance; onAssigned, before any of their
+ * records): the process seeds their patients' alerts from the alerts topic and restores their rule
+ * state from the changelog, those partitions only, and skips readings that state already includes.
+ * Alerts keep their ids, so nothing is raised twice. Giving partitions up (onRevoked) lets go of
+ * their patients.
  */
 export async function startRulesRole(deps: {
   bus: Bus;
@@ -56,6 +59,67 @@ export async function startRulesRole(deps: {
   const processor = createRulesProcessor({ news2: deps.news2, packs: deps.packs });
   const contexts = createPatientContexts(registry);
   const contextOf = (patientId: string, wardId: string, at = Date.now()): PatientRuleContext => contexts.contextOf(patientId, wardId, at);
+  const partitionOf = (patientId: string) => partitionFor(patientId, deps.partitions);
+
+  /**
+   * Each patient's rule state as of the last reading applied (that reading's partition and offset
+   * beside it). The processor holds the live state; this is what was, or will be, on the changelog.
+   */
+  const states = createStateStore<RulesStateRecord>({
+    name: 'rules-state',
+    bus,
+    changelog: RulesStateTopic,
+    partitions: deps.partitions,
+    logged: deps.changelog ?? true,
+    // A process that lost a patient may still publish once more: its state is older than the new owner's.
+    supersedes: (held, incoming) => held.partition !== incoming.partition || incoming.offset >= held.offset,
+  });
+  /** Partitions restored and not yet given up: only their patients' timers run here. */
+  const owned = new Set<number>();
+  /** Restored patients with no ward today (discharged): their state is installed at their next reading or action. */
+  const notInstalled = new Set<string>();
+  const settings = await followSettings();
+
+  async function takeOver(partitions: number[]): Promise<void> {
+    await settings.caughtUp();
+    let alerts = 0;
+    await bus.readPartitions(Topics.alerts, partitions, ({ value }) => {
+      alerts++;
+      processor.seed(value, contextOf(value.patientId, value.wardId));
+    });
+    const restored = await states.restore(partitions);
+    const now = new Date();
+    for (const p of partitions) {
+      for (const patientId of states.keys(p)) {
+        const wardId = registry.wardOf(patientId, now);
+        if (wardId) processor.importPatient(patientId, states.get(patientId)!.state, contextOf(patientId, wardId));
+        else notInstalled.add(patientId);
+      }
+      owned.add(p);
+    }
+    metrics.stateRestoreSeconds.observe({ store: restored.store }, restored.ms / 1000);
+    log.info({ partitions, alerts, stateRecords: restored.records, patients: restored.keys, ms: Math.round(restored.ms) }, 'partitions taken over: alerts seeded, rule state restored');
+  }
+
+  async function giveUp(partitions: number[]): Promise<void> {
+    for (const p of partitions) owned.delete(p);
+    const leaving = new Set(partitions);
+    processor.releasePatients((patientId) => leaving.has(partitionOf(patientId)));
+    for (const patientId of notInstalled) if (leaving.has(partitionOf(patientId))) notInstalled.delete(patientId);
+    states.release(partitions);
+    log.info({ partitions }, 'partitions given up');
+  }
+
+  function installIfRestored(patientId: string, wardId: string): void {
+    if (!notInstalled.delete(patientId)) return;
+    const record = states.get(patientId);
+    if (record) processor.importPatient(patientId, record.state, contextOf(patientId, wardId));
+  }
+
+  /** Records the patient's rule state as of the reading at `offset`, for the next flush. */
+  function recordState(patientId: string, partition: number, offset: number): void {
+    states.put(patientId, { patientId, partition, offset, state: processor.exportPatient(patientId) });
+  }
 
   async function publishAlerts(alerts: Alert[]): Promise<void> {
     if (!alerts.length) return;
@@ -68,103 +132,17 @@ export async function startRulesRole(deps: {
     }
   }
 
-  // Views of the alerts topic and the changelog, kept by every rules process, so that whichever
-  // process owns a patient next continues that patient's alerts and rule state.
-  const viewed = new Map<string, Map<number, number>>();
-  const latestState = new Map<string, RulesStateRecord>();
-  const track = (topic: string, partition: number, offset: string) => {
-    let parts = viewed.get(topic);
-    if (!parts) viewed.set(topic, (parts = new Map()));
-    parts.set(partition, Number(offset) + 1);
-  };
-  const views = await bus.consume({
-    groupId: `${RULES_GROUP}-view-${deps.instanceId ?? randomUUID()}`,
-    fromBeginning: true,
-    topics: [
-      on(Topics.alerts, async ({ value, partition, offset }) => {
-        processor.seed(value, contextOf(value.patientId, value.wardId));
-        track(Topics.alerts.name, partition, offset);
-      }),
-      on(Topics.patientSettings, async ({ value, partition, offset }) => {
-        const outcome = contexts.apply(value);
-        if (!outcome.ok) log.warn({ version: value.version, reason: outcome.reason }, 'settings version not applied');
-        track(Topics.patientSettings.name, partition, offset);
-      }),
-      on(RulesStateTopic, async ({ value, partition, offset }) => {
-        const held = latestState.get(value.patientId);
-        if (!held || held.partition !== value.partition || held.offset <= value.offset) latestState.set(value.patientId, value);
-        track(RulesStateTopic.name, partition, offset);
-      }),
-    ],
-  });
-  /** Resolves once the views hold every record published before the call. */
-  let catchingUp: Promise<void> | undefined;
-  const catchUp = () =>
-    (catchingUp ??= (async () => {
-      const ends = await Promise.all([Topics.alerts, Topics.patientSettings, RulesStateTopic].map(async (t) => ({ name: t.name, offsets: await bus.offsets(t) })));
-      const behind = () => ends.some(({ name, offsets }) => offsets.some((o) => o.high > o.low && (viewed.get(name)?.get(o.partition) ?? o.low) < o.high));
-      while (behind()) await new Promise((resolve) => setTimeout(resolve, 5));
-    })().finally(() => {
-      catchingUp = undefined;
-    }));
-
-  // Which readings this process has applied: per patient the last offset, per partition the last
-  // offset seen. A gap in a partition's offsets means another process may have handled some of its
-  // patients meanwhile, so they are restored again before their next reading.
-  const appliedOffset = new Map<string, { partition: number; offset: number }>();
-  const lastOffset = new Map<number, number>();
-  const epoch = new Map<number, number>();
-  const restoredIn = new Map<string, number>();
-
-  /**
-   * Per partition, the epoch the views were last caught up in. Once per epoch is enough: whatever a
-   * previous owner published was on its topics before this process read the partition's first reading
-   * of the epoch, and within an epoch no other process writes this partition's patients.
-   */
-  const caughtUpIn = new Map<number, number>();
-
-  async function ensureRestored(patientId: string, wardId: string, partition: number): Promise<void> {
-    const current = epoch.get(partition) ?? 0;
-    if (restoredIn.get(patientId) === current) return;
-    if (caughtUpIn.get(partition) !== current) {
-      await catchUp();
-      caughtUpIn.set(partition, current);
-    }
-    const record = latestState.get(patientId);
-    const applied = appliedOffset.get(patientId);
-    if (record && (!applied || applied.partition !== record.partition || applied.offset < record.offset)) {
-      processor.importPatient(patientId, record.state, contextOf(patientId, wardId));
-      appliedOffset.set(patientId, { partition: record.partition, offset: record.offset });
-      log.info({ partition: record.partition, offset: record.offset }, 'patient rule state restored from the changelog');
-    }
-    restoredIn.set(patientId, epoch.get(partition) ?? 0);
-  }
-
-  function notePartitionOffset(partition: number, offset: number): void {
-    const last = lastOffset.get(partition);
-    if (last === undefined || offset > last + 1 || offset <= last) epoch.set(partition, (epoch.get(partition) ?? 0) + 1);
-    lastOffset.set(partition, offset);
-  }
-
-  const changelog = deps.changelog ?? true;
-  async function publishStates(patientIds: readonly string[]): Promise<void> {
-    if (!changelog) return;
-    const records = patientIds.flatMap((patientId) => {
-      const applied = appliedOffset.get(patientId);
-      return applied ? [{ key: patientId, value: { patientId, partition: applied.partition, offset: applied.offset, state: processor.exportPatient(patientId) } }] : [];
-    });
-    if (records.length) await bus.publish(RulesStateTopic, records);
-  }
-
   // What a record produced but could not yet publish, by record: a failed publish leaves the record
   // uncommitted, and its retry publishes these instead of applying the record a second time.
-  type Produced = { patientId: string; alerts: Alert[]; score?: ScoreEvent };
+  type Produced = { patientId: string; offset: number; alerts: Alert[]; score?: ScoreEvent };
   const unpublished = new Map<string, Produced>();
   let newestEventTime = 0;
   const timersAt = deps.clock === 'readings' ? () => newestEventTime : () => Date.now();
 
   const subscription: Subscription = await bus.consume({
     groupId: RULES_GROUP,
+    onAssigned: takeOver,
+    onRevoked: giveUp,
     topics: [
       // Readings in batches of one partition (as many as are waiting): each output topic is written
       // once per batch and each patient's changelog record once, then the batch is committed.
@@ -179,10 +157,9 @@ export async function startRulesRole(deps: {
             // it produced again rather than applying it again (which would produce nothing).
             let out = unpublished.get(key);
             if (!out) {
-              notePartitionOffset(partition, at);
-              await ensureRestored(reading.patientId, reading.wardId, partition);
-              const applied = appliedOffset.get(reading.patientId);
-              if (applied && applied.partition === partition && applied.offset >= at) {
+              installIfRestored(reading.patientId, reading.wardId);
+              const recorded = states.get(reading.patientId);
+              if (recorded && recorded.partition === partition && recorded.offset >= at) {
                 // Already in the restored state, and its effects were published before it was recorded.
                 metrics.duplicatesAbsorbed.inc({ stage: 'rules' });
                 continue;
@@ -194,9 +171,7 @@ export async function startRulesRole(deps: {
               const eventTime = Date.parse(reading.ts);
               if (eventTime > newestEventTime) newestEventTime = eventTime;
               const result = processor.onReading(reading, contextOf(reading.patientId, reading.wardId, eventTime));
-              // Recorded at once, so a restore running meanwhile (timers) never installs older state over it.
-              appliedOffset.set(reading.patientId, { partition, offset: at });
-              out = { patientId: reading.patientId, alerts: result.alerts, ...(result.score ? { score: result.score } : {}) };
+              out = { patientId: reading.patientId, offset: at, alerts: result.alerts, ...(result.score ? { score: result.score } : {}) };
               unpublished.set(key, out);
               if (out.score) metrics.scoresComputed.inc({ rule: out.score.ruleId, partial: String(out.score.partial) });
             }
@@ -206,7 +181,10 @@ export async function startRulesRole(deps: {
           const scores = outputs.flatMap(({ out }) => (out.score ? [{ key: out.score.patientId, value: out.score }] : []));
           if (scores.length) await bus.publish(Topics.scores, scores);
           await publishAlerts(outputs.flatMap(({ out }) => out.alerts));
-          await publishStates([...new Set(outputs.map(({ out }) => out.patientId))]);
+          // Each patient's state once, as of its last reading in the batch.
+          const last = new Map(outputs.map(({ out }) => [out.patientId, out.offset]));
+          for (const [patientId, offset] of last) recordState(patientId, records[0]!.partition, offset);
+          await states.flush([records[0]!.partition]);
           for (const { key } of outputs) unpublished.delete(key);
         },
         500,
@@ -215,7 +193,7 @@ export async function startRulesRole(deps: {
         const key = `a${partition}:${offset}`;
         let alert = unpublished.get(key)?.alerts[0];
         if (!alert) {
-          await ensureRestored(action.patientId, action.wardId, partition);
+          installIfRestored(action.patientId, action.wardId);
           const outcome = processor.applyAction(action);
           if ('error' in outcome) {
             log.warn({ alertId: action.alertId, actionId: action.actionId, error: outcome.error }, 'alert action not applied');
@@ -226,44 +204,30 @@ export async function startRulesRole(deps: {
             return;
           }
           alert = outcome.alert;
-          unpublished.set(key, { patientId: action.patientId, alerts: [alert] });
+          unpublished.set(key, { patientId: action.patientId, offset: Number(offset), alerts: [alert] });
           metrics.alertActions.inc({ action: action.action });
           log.info({ alertId: action.alertId, action: action.action, state: alert.state }, 'alert action applied');
         }
         await bus.publish(Topics.alerts, [{ key: alert.patientId, value: alert }]);
-        // A resolution re-arms the rule only after its condition clears: that mark is rule state.
-        await publishStates([action.patientId]);
+        // A resolution re-arms the rule only after its condition clears: that mark is rule state. The
+        // state stays as of the patient's last reading (actions are another topic's offsets).
+        const recorded = states.get(action.patientId);
+        if (recorded) recordState(action.patientId, recorded.partition, recorded.offset);
+        await states.flush([partition]);
         unpublished.delete(key);
       }),
     ],
   });
-  // Partitions this process held at the last tick. Patients of a partition newly taken over are
-  // restored before timers run, so a patient who has gone quiet still gets its missing-data alert.
-  let held = new Set<number>();
-  async function restoreTakenOver(assigned: ReadonlySet<number>): Promise<void> {
-    const taken = [...assigned].filter((p) => !held.has(p));
-    held = new Set(assigned);
-    if (!taken.length) return;
-    for (const p of taken) epoch.set(p, (epoch.get(p) ?? 0) + 1);
-    await catchUp();
-    for (const [patientId, record] of latestState) {
-      if (!taken.includes(record.partition) || !assigned.has(partitionFor(patientId, deps.partitions))) continue;
-      const wardId = registry.wardOf(patientId, new Date());
-      if (wardId) await ensureRestored(patientId, wardId, record.partition);
-    }
-  }
+
   // Timers (missing data, windows, escalation) fire on the clock even when no reading arrives. What a
   // tick produced but could not publish is published again on the next one.
   let timerBacklog: Alert[] = [];
   const timer = setInterval(() => {
     void (async () => {
-      await catchUp();
-      const assigned = subscription.assigned();
-      await restoreTakenOver(assigned);
       // On the readings clock nothing is due before the first reading.
       const at = timersAt();
       if (!at) return;
-      timerBacklog = [...timerBacklog, ...processor.tick(at, (patientId) => assigned.has(partitionFor(patientId, deps.partitions)))];
+      timerBacklog = [...timerBacklog, ...processor.tick(at, (patientId) => owned.has(partitionOf(patientId)))];
       await publishAlerts(timerBacklog);
       timerBacklog = [];
     })().catch((error: unknown) => log.error({ err: error }, 'rule timers failed; retrying on the next tick'));
@@ -273,7 +237,45 @@ export async function startRulesRole(deps: {
     async stop() {
       clearInterval(timer);
       await subscription.stop();
-      await views.stop();
+      await settings.stop();
     },
   };
+
+  /**
+   * Patients' settings versions, every partition (a setting is configuration, not state): a process
+   * takes partitions over only once it holds every version published before.
+   */
+  async function followSettings() {
+    const seen = new Map<number, number>();
+    const waiting = new Set<() => void>();
+    const view = await bus.consume({
+      groupId: `${RULES_GROUP}-settings-${deps.instanceId ?? randomUUID()}`,
+      fromBeginning: true,
+      topics: [
+        on(Topics.patientSettings, async ({ value, partition, offset }) => {
+          const outcome = contexts.apply(value);
+          if (!outcome.ok) log.warn({ version: value.version, reason: outcome.reason }, 'settings version not applied');
+          seen.set(partition, Number(offset) + 1);
+          for (const check of waiting) check();
+        }),
+      ],
+    });
+    return {
+      stop: () => view.stop(),
+      /** Resolves once every version published before the call is applied. */
+      async caughtUp(): Promise<void> {
+        const ends = await bus.offsets(Topics.patientSettings);
+        const behind = () => ends.some((o) => o.high > o.low && (seen.get(o.partition) ?? o.low) < o.high);
+        await new Promise<void>((resolve) => {
+          const check = () => {
+            if (behind()) return;
+            waiting.delete(check);
+            resolve();
+          };
+          waiting.add(check);
+          check();
+        });
+      },
+    };
+  }
 }

@@ -207,6 +207,19 @@ export function createAlertBook(explainer: ScoreExplainer, ladders: EscalationLa
       if (!previous || previous.t <= value.t) setBand(patientId, cause, value.band, value.t);
     },
 
+    /** Lets go of the patients `which` names (now another process's): their alerts, timers and bands. */
+    releasePatients(which: (patientId: string) => boolean): void {
+      for (const [patientId, causes] of open) {
+        if (!which(patientId)) continue;
+        for (const alert of causes.values()) {
+          index.forget(alert.alertId);
+          timers.delete(alert.alertId);
+        }
+        open.delete(patientId);
+      }
+      for (const patientId of bands.keys()) if (which(patientId)) bands.delete(patientId);
+    },
+
     get(alertId: string): Alert | undefined {
       return index.get(alertId);
     },

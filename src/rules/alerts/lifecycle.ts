@@ -237,6 +237,10 @@ export function createAlertIndex<Ref>() {
       open.delete(alertId);
       resolved.add(alertId);
     },
+    /** Lets go of an open alert this process no longer owns (its patient moved to another process): not resolved. */
+    forget(alertId: string): void {
+      open.delete(alertId);
+    },
     get: (alertId: string) => open.get(alertId),
     /** Why an id is not held: resolved a while ago, or never seen. */
     missing: (alertId: string): 'already_resolved' | 'not_found' => (resolved.has(alertId) ? 'already_resolved' : 'not_found'),

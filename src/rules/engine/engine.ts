@@ -394,6 +394,17 @@ export function createRuleEngine(packs: readonly RulePack[], options: { score?: 
       schedule(state, state.clock);
     },
 
+    /** Lets go of the patients `which` names (now another process's): their state, open alerts and timers. */
+    releasePatients(which: (patientId: string) => boolean): void {
+      for (const [patientId, state] of patients) {
+        if (!which(patientId)) continue;
+        patients.delete(patientId);
+        for (const open of state.alerts) if (open) alerts.forget(open.alert.alertId);
+        // Its entries in the timer queue no longer match its wake, so they are skipped.
+        state.queued = Number.NaN;
+      }
+    },
+
     owns: (alertId: string) => alerts.knows(alertId),
 
     patientCount: () => patients.size,
