@@ -94,6 +94,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['action'] as const,
       registers,
     }),
+    rulesPatientsHeld: new Gauge({
+      name: 'vw_rules_patients_held',
+      help: 'Patients whose rule state this rules process holds: those of the partitions it owns',
+      registers,
+    }),
     stateRestoreSeconds: new Histogram({
       name: 'vw_state_restore_seconds',
       help: 'Time to restore a state store (and what goes with it) for partitions a process took over, by store',

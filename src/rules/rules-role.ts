@@ -98,6 +98,7 @@ export async function startRulesRole(deps: {
       owned.add(p);
     }
     metrics.stateRestoreSeconds.observe({ store: restored.store }, restored.ms / 1000);
+    metrics.rulesPatientsHeld.set(processor.patientCount());
     log.info({ partitions, alerts, stateRecords: restored.records, patients: restored.keys, ms: Math.round(restored.ms) }, 'partitions taken over: alerts seeded, rule state restored');
   }
 
@@ -107,6 +108,7 @@ export async function startRulesRole(deps: {
     processor.releasePatients((patientId) => leaving.has(partitionOf(patientId)));
     for (const patientId of notInstalled) if (leaving.has(partitionOf(patientId))) notInstalled.delete(patientId);
     states.release(partitions);
+    metrics.rulesPatientsHeld.set(processor.patientCount());
     log.info({ partitions }, 'partitions given up');
   }
 
@@ -224,6 +226,7 @@ export async function startRulesRole(deps: {
   let timerBacklog: Alert[] = [];
   const timer = setInterval(() => {
     void (async () => {
+      metrics.rulesPatientsHeld.set(processor.patientCount());
       // On the readings clock nothing is due before the first reading.
       const at = timersAt();
       if (!at) return;

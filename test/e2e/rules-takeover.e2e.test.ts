@@ -1,6 +1,8 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { on } from '../../src/bus/bus.ts';
 import { createMemoryBus } from '../../src/bus/memory-bus.ts';
+import { partitionFor } from '../../src/bus/partitioner.ts';
 import { Topics } from '../../src/bus/topics.ts';
 import type { Alert, Reading } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -64,5 +66,64 @@ describe('rules processes taking over a quiet patient', () => {
     await expect.poll(() => alerts.filter((a) => a.patientId === 'pt-0001' && a.ruleId === 'no-spo2-data').length, { timeout: 15_000 }).toBe(1);
     const missing = alerts.find((a) => a.ruleId === 'no-spo2-data')!;
     expect(missing.evidence[0]).toMatchObject({ readingId: 'takeover-r1', type: 'spo2' });
+  });
+});
+
+describe('rules processes sharing partitions', () => {
+  it('restore only the partitions each takes, and let go of those they give up', { timeout: 30_000 }, async () => {
+    const shared = createMemoryBus({ partitions: 4 });
+    stops.push(() => shared.close());
+    const taken = (lines: string[]) => lines.map((l) => JSON.parse(l) as { msg: string; partitions?: number[]; patients?: number; stateRecords?: number }).filter((l) => l.msg.startsWith('partitions taken over'));
+    const role = async (name: string) => {
+      const lines: string[] = [];
+      const destination = new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(...String(chunk).split('\n').filter(Boolean));
+          done();
+        },
+      });
+      const metrics = createMetrics({ defaultMetrics: false });
+      const started = await startRulesRole({ ...deps, bus: shared, metrics, logger: createLogger({ level: 'info', destination }), instanceId: name });
+      const held = async () => (await metrics.registry.getSingleMetric('vw_rules_patients_held')!.get()).values[0]?.value;
+      return { ...started, lines, metrics, held };
+    };
+    const patients = Array.from({ length: 12 }, (_, i) => `pt-${String(i + 1).padStart(4, '0')}`);
+    const inOdd = patients.filter((p) => partitionFor(p, 4) % 2 === 1);
+    expect(inOdd.length).toBeGreaterThan(0);
+    expect(inOdd.length).toBeLessThan(patients.length);
+    const readingsOf = (seq: number): Reading[] =>
+      patients.map((patientId) => ({ readingId: `share-${patientId}-${seq}`, patientId, wardId: deps.registry.wardOf(patientId, new Date())!, deviceId: 'any', type: 'heart_rate', value: 70 + seq, unit: '/min', ts: new Date(Date.now() - 60_000 + seq * 1_000).toISOString(), receivedAt: new Date().toISOString() }));
+
+    const a = await role('share-a');
+    stops.push(a.stop);
+    await shared.publish(Topics.readings, readingsOf(0).map((r) => ({ key: r.patientId, value: r })));
+    const changelogRecords = async () => (await shared.offsets(RulesStateTopic)).reduce((n, o) => n + o.high, 0);
+    await expect.poll(changelogRecords, { timeout: 5_000 }).toBe(patients.length);
+    expect(taken(a.lines)).toMatchObject([{ partitions: [0, 1, 2, 3], patients: 0 }]);
+    await expect.poll(a.held, { timeout: 5_000 }).toBe(patients.length);
+
+    // B takes the odd partitions: it reads their changelog records alone, and A lets go of their patients.
+    const b = await role('share-b');
+    stops.push(b.stop);
+    await expect.poll(() => taken(b.lines).length, { timeout: 5_000 }).toBe(1);
+    expect(taken(b.lines)[0]).toMatchObject({ partitions: [1, 3], patients: inOdd.length, stateRecords: inOdd.length });
+    await expect.poll(a.held, { timeout: 5_000 }).toBe(patients.length - inOdd.length);
+    expect(await b.held()).toBe(inOdd.length);
+    expect(a.lines.some((l) => l.includes('"partitions given up"') && l.includes('"partitions":[1,3]'))).toBe(true);
+
+    // The next readings are each applied once, by the process that owns the patient now.
+    await shared.publish(Topics.readings, readingsOf(1).map((r) => ({ key: r.patientId, value: r })));
+    const scored = async (m: typeof a.metrics) => (await m.registry.getSingleMetric('vw_scores_computed_total')!.get()).values.reduce((n, v) => n + v.value, 0);
+    await expect.poll(async () => (await scored(a.metrics)) + (await scored(b.metrics)), { timeout: 5_000 }).toBe(2 * patients.length);
+    expect(await scored(b.metrics)).toBe(inOdd.length);
+
+    // B leaves: A takes the odd partitions back from the changelog, with B's newer state.
+    await b.stop();
+    await expect.poll(() => taken(a.lines).length, { timeout: 5_000 }).toBe(2);
+    expect(taken(a.lines)[1]).toMatchObject({ partitions: [1, 3], patients: inOdd.length });
+    expect(await a.held()).toBe(patients.length);
+    await shared.publish(Topics.readings, readingsOf(2).map((r) => ({ key: r.patientId, value: r })));
+    await expect.poll(() => scored(a.metrics), { timeout: 5_000 }).toBe(patients.length + (patients.length - inOdd.length) + patients.length);
+    expect(await scored(b.metrics)).toBe(inOdd.length);
   });
 });

@@ -87,6 +87,70 @@ describeWith(['KAFKA_BROKERS'], 'Kafka bus on a real broker', () => {
     await sub.stop();
   });
 
+  it('tells each member which partitions it takes before their records and which it gives up, over rebalances', async () => {
+    const b = await bus();
+    const log: string[] = [];
+    const ready = { A: new Set<number>(), B: new Set<number>() };
+    let early = 0;
+    const handled = new Set<string>();
+    const member = (name: 'A' | 'B', on_: Bus) =>
+      on_.consume({
+        groupId: 'callbacks',
+        fromBeginning: true,
+        onAssigned: async (parts) => {
+          log.push(`${name} assigned ${[...parts].sort().join(',')}`);
+          // A restore that takes a while: records of these partitions must wait for it.
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          for (const p of parts) ready[name].add(p);
+        },
+        onRevoked: async (parts) => {
+          log.push(`${name} revoked ${[...parts].sort().join(',')}`);
+          for (const p of parts) ready[name].delete(p);
+        },
+        topics: [
+          on(topic, async ({ partition, value }) => {
+            if (!ready[name].has(partition)) early++;
+            handled.add(`${name}/${value.patient}/${value.seq}`);
+          }),
+        ],
+      });
+    const subA = await member('A', a);
+    const patients = Array.from({ length: 16 }, (_, i) => `cb-${i}`);
+    await a.publish(topic, records(patients, 1));
+    await until(() => patients.every((p) => handled.has(`A/${p}/0`)), 60_000);
+    expect(log[0]).toBe('A assigned 0,1,2,3');
+
+    const subB = await member('B', b);
+    await until(() => ready.B.size > 0 && ready.A.size + ready.B.size === 4, 60_000);
+    const moved = [...ready.B].sort();
+    expect(log).toContain(`A revoked ${moved.join(',')}`);
+    expect([...ready.A].filter((p) => ready.B.has(p))).toEqual([]);
+    await a.publish(topic, patients.map((patient) => ({ key: patient, value: { patient, seq: 1 } })));
+    await until(() => patients.every((p) => handled.has(`${ready.B.has(partitionFor(p, 4)) ? 'B' : 'A'}/${p}/1`)), 60_000);
+
+    await subB.stop();
+    expect(log).toContain(`B revoked ${moved.join(',')}`);
+    await until(() => ready.A.size === 4, 60_000);
+    expect(early).toBe(0);
+    await subA.stop();
+  }, 120_000);
+
+  it('reads chosen partitions from their start to their end when called, outside any group', async () => {
+    const patients = Array.from({ length: 16 }, (_, i) => `rp-${i}`);
+    await a.publish(other, records(patients, 3));
+    const read: Array<{ partition: number; patient: string; seq: number }> = [];
+    await a.readPartitions(other, [1, 2], ({ partition, value }) => void read.push({ partition, ...value }));
+    const wanted = patients.filter((p) => [1, 2].includes(partitionFor(p, 4)));
+    expect(read.filter((r) => r.patient.startsWith('rp-')).map((r) => `${r.patient}/${r.seq}`).sort()).toEqual(wanted.flatMap((p) => [0, 1, 2].map((seq) => `${p}/${seq}`)).sort());
+    expect(read.every((r) => [1, 2].includes(r.partition))).toBe(true);
+    // In order within a partition.
+    for (const p of wanted) expect(read.filter((r) => r.patient === p).map((r) => r.seq)).toEqual([0, 1, 2]);
+    // Nothing to read: resolves at once.
+    await a.readPartitions(other, [], () => {
+      throw new Error('no partition was asked for');
+    });
+  }, 60_000);
+
   it('co-partitions the topics of a subscription and hands a stopped member’s partitions to the other, losing nothing', async () => {
     const b = await bus();
     const handled = new Map<string, number>();
