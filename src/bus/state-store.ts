@@ -55,18 +55,27 @@ export function createStateStore<V>(options: StateStoreOptions<V>): StateStore<V
   const { name, bus, changelog } = options;
   const logged = options.logged ?? true;
   const supersedes = options.supersedes ?? (() => true);
-  const held = Array.from({ length: options.partitions }, () => new Map<string, V>());
+  /** One map for reads (a get per record must not hash the key), the keys of each partition beside it. */
+  const values = new Map<string, V>();
+  const keysOf = Array.from({ length: options.partitions }, () => new Set<string>());
   const dirty = Array.from({ length: options.partitions }, () => new Map<string, V>());
-  const partitionOf = (key: string) => partitionFor(key, options.partitions);
-  const all = () => held.map((_, p) => p);
+  const all = () => keysOf.map((_, p) => p);
+  const forget = (partitions: readonly number[]) => {
+    for (const p of partitions) {
+      for (const key of keysOf[p]!) values.delete(key);
+      keysOf[p]!.clear();
+      dirty[p]!.clear();
+    }
+  };
 
   return {
     name,
-    get: (key) => held[partitionOf(key)]!.get(key),
+    get: (key) => values.get(key),
 
     put(key, value) {
-      const p = partitionOf(key);
-      held[p]!.set(key, value);
+      const p = partitionFor(key, options.partitions);
+      values.set(key, value);
+      keysOf[p]!.add(key);
       if (logged) dirty[p]!.set(key, value);
     },
 
@@ -88,31 +97,23 @@ export function createStateStore<V>(options: StateStoreOptions<V>): StateStore<V
 
     async restore(partitions) {
       const started = performance.now();
-      for (const p of partitions) {
-        held[p]!.clear();
-        dirty[p]!.clear();
-      }
+      forget(partitions);
       let records = 0;
       if (logged) {
         await bus.readPartitions(changelog, partitions, ({ key, partition, value }) => {
           records++;
-          const keys = held[partition]!;
-          const current = keys.get(key);
-          if (current === undefined || supersedes(current, value)) keys.set(key, value);
+          const current = values.get(key);
+          if (current !== undefined && !supersedes(current, value)) return;
+          values.set(key, value);
+          keysOf[partition]!.add(key);
         });
       }
-      const keys = partitions.reduce((n, p) => n + held[p]!.size, 0);
+      const keys = partitions.reduce((n, p) => n + keysOf[p]!.size, 0);
       return { store: name, partitions, records, keys, ms: performance.now() - started };
     },
 
-    release(partitions) {
-      for (const p of partitions) {
-        held[p]!.clear();
-        dirty[p]!.clear();
-      }
-    },
-
-    keys: (partition) => held[partition]!.keys(),
-    size: () => held.reduce((n, keys) => n + keys.size, 0),
+    release: forget,
+    keys: (partition) => keysOf[partition]!.values(),
+    size: () => values.size,
   };
 }
