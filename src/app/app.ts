@@ -95,6 +95,7 @@ export async function startVw(config: Config, options: { roles?: readonly Role[]
     logger.error({ groupId, err: error }, 'skipped a record that does not match its topic schema');
   });
   busEvents.on('retention.skipped', (event) => logger.error(event, 'records expired before the group consumed them'));
+  busEvents.on('producer.replaced', (event) => logger.warn(event, 'Kafka producer replaced: the broker refused its sequence numbers; unacknowledged records are sent again'));
 
   const stops: Array<() => Promise<void>> = [];
   const close = async () => {

@@ -11,6 +11,8 @@ export interface BusEventMap {
   'handler.failed': [{ groupId: string; topic: string; partition: number; offset: string; attempt: number; error: unknown }];
   'record.poison': [{ groupId: string; error: PoisonRecordError }];
   'retention.skipped': [{ groupId: string; topic: string; partition: number; records: number }];
+  /** Kafka: the producer was replaced after the broker refused its sequence numbers (the error's type). */
+  'producer.replaced': [{ reason: string }];
 }
 
 export class BusEvents extends EventEmitter<BusEventMap> {}

@@ -127,6 +127,19 @@ async function waitForLeaders(admin: Admin, topics: string[], backoff: Backoff, 
   );
 }
 
+/**
+ * The broker's answers that leave an idempotent producer unable to send to a partition again: its
+ * sequence numbers or producer id no longer match what the broker holds. Returns the error's type.
+ */
+export function producerSequenceBroken(error: unknown): string | undefined {
+  const broken = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
+  for (let e = error as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.type === 'string' && broken.has(e.type)) return e.type;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
 /** Partition metadata of a topic with `count` partitions, as much of it as Kafka's default partitioner reads. */
 function partitionsOf(count: number): PartitionMetadata[] {
   return Array.from({ length: count }, (_, partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [] }));
@@ -176,17 +189,31 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     return partitionMetadata ? { ...message, partition: partitioner({ topic, partitionMetadata, message }) } : message;
   };
 
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
   let producerUp = false;
   let crashed = 0;
-  producer.on(producer.events.CONNECT, () => (producerUp = true));
-  producer.on(producer.events.DISCONNECT, () => (producerUp = false));
+  const newProducer = (): Producer => {
+    const created = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    created.on(created.events.CONNECT, () => created === producer && (producerUp = true));
+    created.on(created.events.DISCONNECT, () => created === producer && (producerUp = false));
+    return created;
+  };
+  let producer = newProducer();
   await producer.connect();
   producerUp = true;
+  /**
+   * A producer whose sequence numbers the broker no longer accepts fails every send to that partition
+   * from then on (kafkajs does not recover: seen after a broker was killed on a cluster, a rules
+   * process wedged on one partition). A new producer gets a new producer id and starts its sequences
+   * afresh; what the old one may have written is sent again, a duplicate every consumer absorbs.
+   */
+  async function replaceProducer(cause: unknown): Promise<void> {
+    const old = producer;
+    producer = newProducer();
+    events?.emit('producer.replaced', { reason: producerSequenceBroken(cause) ?? 'unknown' });
+    await old.disconnect().catch(() => {});
+    await producer.connect();
+    producerUp = true;
+  }
   /**
    * Group commit: publishes that arrive while a produce request is in flight wait, then go together
    * in the next request, in the order they were made. With one request in flight at a time (which the
@@ -209,6 +236,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         await sendAll(byTopic);
         for (const p of batch) p.resolve();
       } catch (error) {
+        // Replaced before the publishers hear, so their retry goes to the new producer.
+        if (producerSequenceBroken(error) && !closed) await replaceProducer(error).catch(() => {});
         for (const p of batch) p.reject(error);
       }
     }

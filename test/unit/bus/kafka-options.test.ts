@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
+import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { kafkaClientOptions } from '../../../src/bus/kafka-bus.ts';
+import { kafkaClientOptions, producerSequenceBroken } from '../../../src/bus/kafka-bus.ts';
 
 /** What the bus hands the kafkajs constructor: TLS and SASL only when configured. */
 describe('kafkajs client options', () => {
@@ -26,5 +28,24 @@ describe('kafkajs client options', () => {
       expect(options.sasl).toEqual({ mechanism, username: 'vw', password: 'pw' });
       expect(options.ssl).toBe(true);
     }
+  });
+});
+
+describe('a producer the broker no longer takes sequences from', () => {
+  // kafkajs's own errors, as its protocol layer builds them from the broker's error codes.
+  const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { createErrorFromCode: (code: number) => Error };
+  const { KafkaJSProtocolError, KafkaJSNonRetriableError } = kafkajs;
+
+  it('is recognised from the broker’s answer, also when kafkajs wraps it', () => {
+    expect(producerSequenceBroken(new KafkaJSProtocolError(createErrorFromCode(45)))).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    expect(producerSequenceBroken(new KafkaJSProtocolError(createErrorFromCode(59)))).toBe('UNKNOWN_PRODUCER_ID');
+    expect(producerSequenceBroken(Object.assign(new KafkaJSNonRetriableError('retries ended'), { cause: new KafkaJSProtocolError(createErrorFromCode(47)) }))).toBe('INVALID_PRODUCER_EPOCH');
+  });
+
+  it('is not confused with errors a retry or a failover mends', () => {
+    expect(producerSequenceBroken(new KafkaJSProtocolError(createErrorFromCode(6)))).toBeUndefined(); // NOT_LEADER_FOR_PARTITION
+    expect(producerSequenceBroken(new KafkaJSProtocolError(createErrorFromCode(46)))).toBeUndefined(); // DUPLICATE_SEQUENCE_NUMBER: already written
+    expect(producerSequenceBroken(new Error('connection closed'))).toBeUndefined();
+    expect(producerSequenceBroken(undefined)).toBeUndefined();
   });
 });
