@@ -211,7 +211,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     producer = newProducer();
     events?.emit('producer.replaced', { reason: producerSequenceBroken(cause) ?? 'unknown' });
     await old.disconnect().catch(() => {});
-    await producer.connect();
+    // The send loop waits meanwhile: nothing could be sent without a producer anyway.
+    await retry(() => producer.connect(), { backoff: patient, stillWanted: () => !closed });
     producerUp = true;
   }
   /**
