@@ -110,11 +110,11 @@ a default and without the setting, the condition cannot hold (the rule does not 
 After each batch of readings a rules process publishes each patient's rule state (held readings,
 sustained and hysteresis state, re-arm marks, NEWS2 inputs) to the compacted topic
 \`vw.rules-state.v1\`, before it commits the readings (on the embedded default too, whose bus is kept in the data
-directory; only a throwaway run with \`VW_DURABLE=false\` writes none). A process that takes a patient over after a crash, a restart or a rebalance reads
-the alerts topic and that changelog first, restores the patient, and skips readings the restored
-state already includes, so an alert is neither repeated nor lost. Patients of a partition it takes
-over are restored on its next timer tick too, so a patient who has gone quiet still gets a
-missing-data alert on time.
+directory; only a throwaway run with \`VW_DURABLE=false\` writes none). A process that takes partitions over after a crash, a restart or a rebalance reads
+the alerts topic and that changelog for those partitions before any of their readings, restores
+their patients, and skips readings the restored state already includes, so an alert is neither
+repeated nor lost. Their timers run from then on, so a patient who has gone quiet still gets a
+missing-data alert on time. A process that gives partitions up lets go of their patients.
 `.split('\n');
 
 const SEVERITIES: AlertSeverity[] = ['high', 'medium', 'low-medium'];
