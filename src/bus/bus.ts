@@ -94,6 +94,8 @@ export interface ConsumeOptions {
    * Called when this member takes partitions (its first assignment included), before any record of
    * them is delivered to it: the place to restore state kept for them (see state-store.ts). Retried
    * after a back-off while it rejects and the partitions are still this member's; records of them wait.
+   * A Kafka member that had to join the group again as a new member (after a crash, or expelled for
+   * missing heartbeats) is told it gave up everything it held and takes its new assignment afresh.
    */
   onAssigned?: (partitions: number[]) => Promise<void>;
   /**

@@ -314,38 +314,52 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         retry: { retries: 10 },
       });
       let stopping = false;
-      // kafkajs restarts a crashed consumer itself unless the error is not retriable.
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (!payload.restart) crashed++;
-      });
       let assigned: ReadonlySet<number> = new Set();
       /** Partitions whose onAssigned resolved since they were last taken: only theirs are delivered. */
       const ready = new Set<number>();
+      /** The member id of the last join: a new one means this member left the group meanwhile. */
+      let memberId: string | undefined;
+      /** Bumped at every join and crash: a callback finishing for an earlier one marks nothing ready. */
+      let generation = 0;
+      // kafkajs restarts a crashed consumer itself unless the error is not retriable.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) crashed++;
+        // A restarted consumer joins as a new member: whatever it held may have been another's since.
+        memberId = undefined;
+        generation++;
+        ready.clear();
+      });
       /** The callbacks of each assignment, one after the other, in the order the assignments came. */
       let handover: Promise<void> = Promise.resolve();
       const failed = (partition: number, error: unknown, attempt = 1) => events?.emit('handler.failed', { groupId, topic: '(rebalance)', partition, offset: '-1', attempt, error });
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         const next = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, parts]) => (handlers.has(topic) ? parts : [])));
-        const lost = [...assigned].filter((p) => !next.has(p));
+        // Joined as a new member (after a crash, or expelled for missing heartbeats): every partition
+        // held before is given up, and one won back is taken afresh, as another member may have had it.
+        const rejoined = memberId !== undefined && payload.memberId !== memberId;
+        const lost = memberId === undefined || rejoined ? [...assigned] : [...assigned].filter((p) => !next.has(p));
+        memberId = payload.memberId;
         assigned = next;
+        const gen = ++generation;
+        // At once, not in turn: a batch of a lost partition must not pass as ready while earlier callbacks run.
+        for (const p of lost) ready.delete(p);
         events?.emit('rebalance', { groupId, topics: [...handlers.keys()], assignment: payload.memberAssignment });
         // GROUP_JOIN comes before the new generation's first fetch; kafkajs does not wait for its
         // listeners, so eachBatch waits for `ready` instead.
         handover = handover.then(async () => {
-          for (const p of lost) ready.delete(p);
           if (lost.length) await consumeOptions.onRevoked?.(lost).catch((error: unknown) => failed(lost[0]!, error));
           // Taken now rather than at the join: an assignment given up on below is taken up again here.
           const taken = [...assigned].filter((p) => !ready.has(p));
           if (!taken.length) return;
           if (consumeOptions.onAssigned) {
-            const wanted = () => !stopping && taken.every((p) => assigned.has(p));
+            const wanted = () => !stopping && gen === generation && taken.every((p) => assigned.has(p));
             const done = await retry(() => consumeOptions.onAssigned!(taken), { backoff, onFailure: (error, attempt) => void failed(taken[0]!, error, attempt), stillWanted: wanted }).then(
               () => true,
               () => false,
             );
             if (!done) return;
           }
-          for (const p of taken) if (assigned.has(p)) ready.add(p);
+          if (gen === generation) for (const p of taken) if (assigned.has(p)) ready.add(p);
         });
       });
       /** Until the partition's onAssigned resolved; false when the batch is no longer wanted (rebalance, stop). */
@@ -467,11 +481,24 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       const reader = kafka.consumer({ groupId: name(`vw-read-${randomUUID()}`), partitionAssigners: [assignOnly(topicName, [...ends.keys()])], sessionTimeout: 10_000, heartbeatInterval: 1_000, retry: { retries: 10 } });
       let finish!: (error?: unknown) => void;
       const finished = new Promise<void>((resolve, reject) => (finish = (error) => (error === undefined ? resolve() : reject(error))));
+      // It may fail before it is awaited (a crash while joining): awaited below all the same.
+      finished.catch(() => {});
       reader.on(reader.events.CRASH, ({ payload }) => {
         if (!payload.restart) finish(payload.error);
       });
-      await reader.connect();
+      // A partition whose records up to its end were deleted meanwhile (retention) has nothing left to
+      // fetch, so no batch would say it was read: its low watermark does.
+      const deleted = setInterval(() => {
+        void watermarks(topicName).then(
+          (now) => {
+            for (const { partition, low } of now) if ((ends.get(partition) ?? Infinity) <= low) ends.delete(partition);
+            if (!ends.size) finish();
+          },
+          () => {},
+        );
+      }, 2_000);
       try {
+        await reader.connect();
         await reader.subscribe({ topic: topicName, fromBeginning: true });
         await reader.run({
           autoCommit: false,
@@ -503,6 +530,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         });
         await finished;
       } finally {
+        clearInterval(deleted);
         await reader.disconnect();
       }
     },

@@ -15,6 +15,8 @@ import { createRulesProcessor, type PatientRuleContext } from './processor.ts';
 import { RulesStateTopic, type RulesStateRecord } from './state-record.ts';
 
 export const RULES_GROUP = 'vw-rules';
+/** How long a takeover waits for settings versions that stop arriving before it goes on without them. */
+const SETTINGS_STALL_MS = 10_000;
 
 /**
  * The rules role: readings in, scores and alerts out, plus nurses' actions on alerts. Readings and
@@ -107,6 +109,9 @@ export async function startRulesRole(deps: {
     const leaving = new Set(partitions);
     processor.releasePatients((patientId) => leaving.has(partitionOf(patientId)));
     for (const patientId of notInstalled) if (leaving.has(partitionOf(patientId))) notInstalled.delete(patientId);
+    // What they produced and could not publish is the next owner's to produce again.
+    for (const key of unpublished.keys()) if (leaving.has(Number(/^[ra](\d+):/.exec(key)![1]))) unpublished.delete(key);
+    timerBacklog = timerBacklog.filter((alert) => !leaving.has(partitionOf(alert.patientId)));
     states.release(partitions);
     metrics.rulesPatientsHeld.set(processor.patientCount());
     log.info({ partitions }, 'partitions given up');
@@ -138,6 +143,8 @@ export async function startRulesRole(deps: {
   // uncommitted, and its retry publishes these instead of applying the record a second time.
   type Produced = { patientId: string; offset: number; alerts: Alert[]; score?: ScoreEvent };
   const unpublished = new Map<string, Produced>();
+  /** What a timer tick produced but could not publish: published again on the next one. */
+  let timerBacklog: Alert[] = [];
   let newestEventTime = 0;
   const timersAt = deps.clock === 'readings' ? () => newestEventTime : () => Date.now();
 
@@ -221,16 +228,19 @@ export async function startRulesRole(deps: {
     ],
   });
 
-  // Timers (missing data, windows, escalation) fire on the clock even when no reading arrives. What a
-  // tick produced but could not publish is published again on the next one.
-  let timerBacklog: Alert[] = [];
+  // Timers (missing data, windows, escalation) fire on the clock even when no reading arrives.
   const timer = setInterval(() => {
     void (async () => {
       metrics.rulesPatientsHeld.set(processor.patientCount());
       // On the readings clock nothing is due before the first reading.
       const at = timersAt();
       if (!at) return;
-      timerBacklog = [...timerBacklog, ...processor.tick(at, (patientId) => owned.has(partitionOf(patientId)))];
+      // Restored here and still assigned: on Kafka a partition may be another's a moment before onRevoked says so.
+      const assigned = subscription.assigned();
+      timerBacklog = [...timerBacklog, ...processor.tick(at, (patientId) => {
+        const p = partitionOf(patientId);
+        return owned.has(p) && assigned.has(p);
+      })];
       await publishAlerts(timerBacklog);
       timerBacklog = [];
     })().catch((error: unknown) => log.error({ err: error }, 'rule timers failed; retrying on the next tick'));
@@ -251,6 +261,7 @@ export async function startRulesRole(deps: {
   async function followSettings() {
     const seen = new Map<number, number>();
     const waiting = new Set<() => void>();
+    let progressAt = Date.now();
     const view = await bus.consume({
       groupId: `${RULES_GROUP}-settings-${deps.instanceId ?? randomUUID()}`,
       fromBeginning: true,
@@ -259,21 +270,34 @@ export async function startRulesRole(deps: {
           const outcome = contexts.apply(value);
           if (!outcome.ok) log.warn({ version: value.version, reason: outcome.reason }, 'settings version not applied');
           seen.set(partition, Number(offset) + 1);
+          progressAt = Date.now();
           for (const check of waiting) check();
         }),
       ],
     });
     return {
       stop: () => view.stop(),
-      /** Resolves once every version published before the call is applied. */
+      /**
+       * Resolves once every version published before the call is applied, or once none has arrived for
+       * SETTINGS_STALL_MS while some are missing: the last records of a partition may be ones the bus
+       * skipped (not matching the schema), which no handler ever sees.
+       */
       async caughtUp(): Promise<void> {
         const ends = await bus.offsets(Topics.patientSettings);
-        const behind = () => ends.some((o) => o.high > o.low && (seen.get(o.partition) ?? o.low) < o.high);
+        const behind = () => ends.filter((o) => o.high > o.low && (seen.get(o.partition) ?? o.low) < o.high);
         await new Promise<void>((resolve) => {
-          const check = () => {
-            if (behind()) return;
+          const stalled = setInterval(() => {
+            if (Date.now() - progressAt < SETTINGS_STALL_MS) return;
+            log.warn({ partitions: behind().map((o) => o.partition) }, 'settings versions still missing; taking partitions over without them');
+            done();
+          }, 1_000);
+          const done = () => {
+            clearInterval(stalled);
             waiting.delete(check);
             resolve();
+          };
+          const check = () => {
+            if (!behind().length) done();
           };
           waiting.add(check);
           check();

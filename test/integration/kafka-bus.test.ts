@@ -135,6 +135,39 @@ describeWith(['KAFKA_BROKERS'], 'Kafka bus on a real broker', () => {
     await subA.stop();
   }, 120_000);
 
+  it('takes its partitions afresh when it had to join the group again as a new member', async () => {
+    const log: string[] = [];
+    let slow = true;
+    const handled: string[] = [];
+    const sub = await a.consume({
+      groupId: 'rejoin',
+      fromBeginning: true,
+      onAssigned: async (parts) => void log.push(`assigned ${[...parts].sort().join(',')}`),
+      onRevoked: async (parts) => void log.push(`revoked ${[...parts].sort().join(',')}`),
+      topics: [
+        on(topic, async ({ value }) => {
+          if (value.patient === 'rejoin-1' && slow) {
+            slow = false;
+            // Longer than the session timeout without a heartbeat: the group expels this member, which
+            // joins again under a new member id; another member may have held its partitions meanwhile.
+            await new Promise((resolve) => setTimeout(resolve, 14_000));
+          }
+          handled.push(`${value.patient}/${value.seq}`);
+          log.push(`record ${value.patient}/${value.seq}`);
+        }),
+      ],
+    });
+    await until(() => log.includes('assigned 0,1,2,3'), 30_000);
+    await a.publish(topic, [{ key: 'rejoin-1', value: { patient: 'rejoin-1', seq: 0 } }]);
+    await until(() => log.filter((l) => l === 'assigned 0,1,2,3').length === 2, 60_000);
+    expect(log.indexOf('revoked 0,1,2,3')).toBeGreaterThan(log.indexOf('assigned 0,1,2,3'));
+    expect(log.lastIndexOf('assigned 0,1,2,3')).toBeGreaterThan(log.indexOf('revoked 0,1,2,3'));
+    await a.publish(topic, [{ key: 'rejoin-1', value: { patient: 'rejoin-1', seq: 1 } }]);
+    await until(() => handled.includes('rejoin-1/1'), 30_000);
+    expect(log.indexOf('record rejoin-1/1')).toBeGreaterThan(log.lastIndexOf('assigned 0,1,2,3'));
+    await sub.stop();
+  }, 120_000);
+
   it('reads chosen partitions from their start to their end when called, outside any group', async () => {
     const patients = Array.from({ length: 16 }, (_, i) => `rp-${i}`);
     await a.publish(other, records(patients, 3));
