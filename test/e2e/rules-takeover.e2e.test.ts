@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { on } from '../../src/bus/bus.ts';
+import { z } from 'zod';
+import { defineTopic, on } from '../../src/bus/bus.ts';
 import { createMemoryBus } from '../../src/bus/memory-bus.ts';
 import { partitionFor } from '../../src/bus/partitioner.ts';
 import { Topics } from '../../src/bus/topics.ts';
@@ -125,5 +126,34 @@ describe('rules processes sharing partitions', () => {
     await shared.publish(Topics.readings, readingsOf(2).map((r) => ({ key: r.patientId, value: r })));
     await expect.poll(() => scored(a.metrics), { timeout: 5_000 }).toBe(patients.length + (patients.length - inOdd.length) + patients.length);
     expect(await scored(b.metrics)).toBe(inOdd.length);
+  });
+});
+
+describe('a rules process taking partitions over while a settings version cannot be read', () => {
+  it('waits for settings versions, but not for ever for one the bus skips as malformed', { timeout: 40_000 }, async () => {
+    const shared = createMemoryBus({ partitions: 4 });
+    stops.push(() => shared.close());
+    // Written under the topic's name with a schema that lets anything through: the rules role's
+    // settings view skips it as not matching the real one, so it never sees that offset.
+    const anything = defineTopic(Topics.patientSettings.name, z.unknown());
+    await shared.publish(anything, [{ key: 'pt-0001', value: { not: 'a settings version' } }]);
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const started = Date.now();
+    const role = await startRulesRole({ ...deps, bus: shared, metrics, logger: createLogger({ level: 'info', destination }), instanceId: 'stalled-settings' });
+    stops.push(role.stop);
+    const reading: Reading = { readingId: 'stall-r1', patientId: 'pt-0001', wardId: deps.registry.wardOf('pt-0001', new Date())!, deviceId: 'oxi-0001', type: 'heart_rate', value: 72, unit: '/min', ts: new Date().toISOString(), receivedAt: new Date().toISOString() };
+    await shared.publish(Topics.readings, [{ key: reading.patientId, value: reading }]);
+    const scored = async () => (await metrics.registry.getSingleMetric('vw_scores_computed_total')!.get()).values.reduce((n, v) => n + v.value, 0);
+    await expect.poll(scored, { timeout: 25_000, interval: 200 }).toBe(1);
+    // Not before the settings view had stalled for its 10 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+    expect(lines.some((l) => l.includes('settings versions still missing'))).toBe(true);
   });
 });
