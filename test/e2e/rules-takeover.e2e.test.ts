@@ -41,6 +41,20 @@ beforeAll(async () => {
   };
 });
 
+/** A rules process on `on` with its own metrics, its log lines (info and up) kept for the test to read. */
+async function startRecorded(on: ReturnType<typeof createMemoryBus>, instanceId: string) {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const started = await startRulesRole({ ...deps, bus: on, metrics, logger: createLogger({ level: 'info', destination }), instanceId });
+  return { lines, metrics, started };
+}
+
 describe('rules processes taking over a quiet patient', () => {
   it('fire the missing-data alert on time for a patient whose last reading the stopped process applied', { timeout: 30_000 }, async () => {
     const alerts: Alert[] = [];
@@ -76,15 +90,7 @@ describe('rules processes sharing partitions', () => {
     stops.push(() => shared.close());
     const taken = (lines: string[]) => lines.map((l) => JSON.parse(l) as { msg: string; partitions?: number[]; patients?: number; stateRecords?: number }).filter((l) => l.msg.startsWith('partitions taken over'));
     const role = async (name: string) => {
-      const lines: string[] = [];
-      const destination = new Writable({
-        write(chunk, _encoding, done) {
-          lines.push(...String(chunk).split('\n').filter(Boolean));
-          done();
-        },
-      });
-      const metrics = createMetrics({ defaultMetrics: false });
-      const started = await startRulesRole({ ...deps, bus: shared, metrics, logger: createLogger({ level: 'info', destination }), instanceId: name });
+      const { lines, metrics, started } = await startRecorded(shared, name);
       const held = async () => (await metrics.registry.getSingleMetric('vw_rules_patients_held')!.get()).values[0]?.value;
       return { ...started, lines, metrics, held };
     };
@@ -137,23 +143,15 @@ describe('a rules process taking partitions over while a settings version cannot
     // settings view skips it as not matching the real one, so it never sees that offset.
     const anything = defineTopic(Topics.patientSettings.name, z.unknown());
     await shared.publish(anything, [{ key: 'pt-0001', value: { not: 'a settings version' } }]);
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        done();
-      },
-    });
-    const metrics = createMetrics({ defaultMetrics: false });
-    const started = Date.now();
-    const role = await startRulesRole({ ...deps, bus: shared, metrics, logger: createLogger({ level: 'info', destination }), instanceId: 'stalled-settings' });
+    const startedAt = Date.now();
+    const { lines, metrics, started: role } = await startRecorded(shared, 'stalled-settings');
     stops.push(role.stop);
     const reading: Reading = { readingId: 'stall-r1', patientId: 'pt-0001', wardId: deps.registry.wardOf('pt-0001', new Date())!, deviceId: 'oxi-0001', type: 'heart_rate', value: 72, unit: '/min', ts: new Date().toISOString(), receivedAt: new Date().toISOString() };
     await shared.publish(Topics.readings, [{ key: reading.patientId, value: reading }]);
     const scored = async () => (await metrics.registry.getSingleMetric('vw_scores_computed_total')!.get()).values.reduce((n, v) => n + v.value, 0);
     await expect.poll(scored, { timeout: 25_000, interval: 200 }).toBe(1);
     // Not before the settings view had stalled for its 10 s.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(10_000);
     expect(lines.some((l) => l.includes('settings versions still missing'))).toBe(true);
   });
 });
