@@ -192,6 +192,8 @@ export async function startReal(seedsFile: string, wardIds: readonly string[], s
     VW_INFLUX_BUCKET: `${db}/autogen`,
     VW_FEED_TOKEN_SECRET: TOKEN_SECRET,
     VW_LOG_LEVEL: 'warn',
+    // As for the embedded target: node options for vw's processes alone (a profiler, heap settings).
+    ...(process.env.VW_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.VW_BENCH_NODE_OPTIONS } : {}),
   };
   const roles: RoleProcess[] = [];
   try {
