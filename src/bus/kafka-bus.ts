@@ -131,10 +131,10 @@ async function waitForLeaders(admin: Admin, topics: string[], backoff: Backoff, 
  * The broker's answers that leave an idempotent producer unable to send to a partition again: its
  * sequence numbers or producer id no longer match what the broker holds. Returns the error's type.
  */
+const SEQUENCE_BROKEN = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
 export function producerSequenceBroken(error: unknown): string | undefined {
-  const broken = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
   for (let e = error as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (typeof e.type === 'string' && broken.has(e.type)) return e.type;
+    if (typeof e.type === 'string' && SEQUENCE_BROKEN.has(e.type)) return e.type;
     e = e.cause as typeof e;
   }
   return undefined;

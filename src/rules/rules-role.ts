@@ -110,7 +110,7 @@ export async function startRulesRole(deps: {
     processor.releasePatients((patientId) => leaving.has(partitionOf(patientId)));
     for (const patientId of notInstalled) if (leaving.has(partitionOf(patientId))) notInstalled.delete(patientId);
     // What they produced and could not publish is the next owner's to produce again.
-    for (const key of unpublished.keys()) if (leaving.has(Number(/^[ra](\d+):/.exec(key)![1]))) unpublished.delete(key);
+    for (const [key, out] of unpublished) if (leaving.has(partitionOf(out.patientId))) unpublished.delete(key);
     timerBacklog = timerBacklog.filter((alert) => !leaving.has(partitionOf(alert.patientId)));
     states.release(partitions);
     metrics.rulesPatientsHeld.set(processor.patientCount());
